@@ -1,0 +1,175 @@
+// attention(q, k, v[, mask]): softmax(scale * q @ k^T + mask [+ causal]) @ v per batch and head,
+// in BSHD layout with grouped-query heads. See Builder::Attention in ir/builder.h.
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "ops/epilogue.h"
+#include "ops/families.h"
+#include "ops/op_util.h"
+
+namespace kiln {
+namespace {
+
+bool IsAttnDType(DType d) { return d == DType::kF32 || d == DType::kF16 || d == DType::kBF16; }
+
+std::string Describe(const Value* v) { return "%" + v->name() + ": " + v->type().ToString(); }
+
+StatusOr<std::vector<TensorType>> InferAttention(const Node& node) {
+  const Value* q = node.input(0);
+  const Value* k = node.input(1);
+  const Value* v = node.input(2);
+  if (!IsAttnDType(q->dtype())) {
+    return OpError(node, "q (" + Describe(q) + ") must have dtype f32, f16 or bf16");
+  }
+  KILN_RETURN_IF_ERROR(CheckSameDType(node, {0, 1, 2}));
+  for (int i = 0; i < 3; ++i) KILN_RETURN_IF_ERROR(CheckRank(node, i, 4));
+  const Shape& qs = q->shape();  // [B, Sq, H, D]
+  const Shape& ks = k->shape();  // [B, Sk, Hk, D]
+  const Shape& vs = v->shape();  // [B, Sk, Hk, Dv]
+  const std::string all = "q " + ShapeToString(qs) + ", k " + ShapeToString(ks) + ", v " +
+                          ShapeToString(vs) + " (layout [B, S, H, D])";
+  if (qs[0] != ks[0] || qs[0] != vs[0]) {
+    return OpError(node, "batch dims differ: " + all);
+  }
+  if (qs[3] != ks[3]) {
+    return OpError(node, "head dim D of q (" + qs[3].ToString() + ") differs from k (" +
+                             ks[3].ToString() + "): " + all);
+  }
+  if (ks[1] != vs[1] || ks[2] != vs[2]) {
+    return OpError(node, "k and v must agree on the key length and head count: " + all);
+  }
+  const Dim& heads = qs[2];
+  const Dim& kv_heads = ks[2];
+  bool divisible;
+  if (heads.is_static() && kv_heads.is_static()) {
+    divisible = kv_heads.value() > 0 && heads.value() % kv_heads.value() == 0;
+  } else {
+    divisible = heads.DivExact(kv_heads).ok();
+  }
+  if (!divisible) {
+    return OpError(node, "query heads H=" + heads.ToString() +
+                             " must be a multiple of key/value heads Hk=" + kv_heads.ToString() +
+                             ": " + all);
+  }
+  const double scale = node.GetFloat("scale");
+  if (!std::isfinite(scale)) {
+    return OpError(node, "scale must be finite, got " + std::to_string(scale));
+  }
+  if (node.num_inputs() == 4) {
+    const Value* m = node.input(3);
+    if (!IsAttnDType(m->dtype())) {
+      return OpError(
+          node, "mask (" + Describe(m) + ") must be an additive float mask (f32, f16 or bf16)");
+    }
+    const Shape scores = {qs[0], heads, qs[1], ks[1]};
+    auto b = BroadcastShapes(node, scores, m->shape());
+    if (m->rank() > 4 || !b.ok() || *b != scores) {
+      return OpError(node, "mask (" + Describe(m) +
+                               ") does not broadcast to the scores [B, H, "
+                               "Sq, Sk] = " +
+                               ShapeToString(scores));
+    }
+  }
+  return std::vector<TensorType>{{q->dtype(), Shape{qs[0], qs[1], heads, vs[3]}}};
+}
+
+// Flat-index strides of `shape` right-aligned against [B, H, Sq, Sk]; 0 on broadcast axes.
+std::vector<int64_t> MaskStrides(const std::vector<int64_t>& shape) {
+  std::vector<int64_t> out(4, 0);
+  const std::vector<int64_t> s = Strides(shape);
+  const size_t offset = 4 - shape.size();
+  for (size_t i = 0; i < shape.size(); ++i) out[offset + i] = shape[i] == 1 ? 0 : s[i];
+  return out;
+}
+
+KILN_HOT_LOOP Status RefAttention(const Node& node, std::span<const Tensor> inputs,
+                                  std::span<Tensor> outputs) {
+  const Tensor& q = inputs[0];
+  const Tensor& k = inputs[1];
+  const Tensor& v = inputs[2];
+  const int64_t batch = q.dim(0), sq = q.dim(1), heads = q.dim(2), d = q.dim(3);
+  const int64_t sk = k.dim(1), kv_heads = k.dim(2), dv = v.dim(3);
+  const int64_t group = heads / kv_heads;
+  const bool causal = node.GetBool("causal");
+  double scale = node.GetFloat("scale");
+  if (scale == 0.0) scale = 1.0 / std::sqrt(static_cast<double>(d));
+  const float fscale = static_cast<float>(scale);
+
+  const std::vector<float> qf = q.ToF32();
+  const std::vector<float> kf = k.ToF32();
+  const std::vector<float> vf = v.ToF32();
+  std::vector<float> mf;
+  std::vector<int64_t> ms;
+  if (inputs.size() == 4) {
+    mf = inputs[3].ToF32();
+    ms = MaskStrides(inputs[3].shape());
+  }
+  std::vector<float> out(batch * sq * heads * dv);
+  std::vector<double> scores(sk);
+  std::vector<double> acc(dv);
+  const double neg_inf = -std::numeric_limits<double>::infinity();
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t h = 0; h < heads; ++h) {
+      const int64_t hk = h / group;
+      for (int64_t i = 0; i < sq; ++i) {
+        const float* qrow = qf.data() + ((b * sq + i) * heads + h) * d;
+        double row_max = neg_inf;
+        for (int64_t j = 0; j < sk; ++j) {
+          if (causal && j > i) {
+            scores[j] = neg_inf;
+            continue;
+          }
+          const float* krow = kf.data() + ((b * sk + j) * kv_heads + hk) * d;
+          float dot = 0.0f;
+          for (int64_t t = 0; t < d; ++t) dot += qrow[t] * krow[t];
+          double s = static_cast<double>(dot * fscale);
+          if (!mf.empty()) s += mf[b * ms[0] + h * ms[1] + i * ms[2] + j * ms[3]];
+          scores[j] = s;
+          row_max = std::max(row_max, s);
+        }
+        float* orow = out.data() + ((b * sq + i) * heads + h) * dv;
+        if (row_max == neg_inf) {
+          // Every key is masked: zeros, as torch's scaled_dot_product_attention (safe softmax).
+          std::fill(orow, orow + dv, 0.0f);
+          continue;
+        }
+        double denom = 0.0;
+        for (int64_t j = 0; j < sk; ++j) {
+          scores[j] = std::exp(scores[j] - row_max);
+          denom += scores[j];
+        }
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (int64_t j = 0; j < sk; ++j) {
+          if (scores[j] == 0.0) continue;
+          const double p = scores[j] / denom;
+          const float* vrow = vf.data() + ((b * sk + j) * kv_heads + hk) * dv;
+          for (int64_t t = 0; t < dv; ++t) acc[t] += p * vrow[t];
+        }
+        for (int64_t t = 0; t < dv; ++t) orow[t] = static_cast<float>(acc[t]);
+      }
+    }
+  }
+  StoreF32(out, outputs[0]);
+  return Status::Ok();
+}
+
+}  // namespace
+
+void RegisterAttentionOps() {
+  OpDef def;
+  def.kind = OpKind::kAttention;
+  def.fusion = FusionKind::kOpaque;
+  def.min_inputs = 3;
+  def.max_inputs = 4;
+  def.attrs = {
+      {"causal", AttrKind::kBool, AttrValue(false)},
+      {"scale", AttrKind::kFloat, AttrValue(0.0)},
+  };
+  def.infer = InferAttention;
+  def.reference = RefAttention;
+  def.summary = "softmax(scale * q @ k^T + mask) @ v, BSHD, grouped-query heads, causal option";
+  RegisterOp(std::move(def));
+}
+
+}  // namespace kiln

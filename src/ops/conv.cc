@@ -1,0 +1,398 @@
+// conv2d and conv_transpose2d: 2-D convolutions in nchw or nhwc layout with groups, asymmetric
+// padding, dilation and a fused epilogue (bias along the channel axis). See Builder::Conv2d.
+//
+// The references lower to the shared f32 matmul kernel: conv2d by im2col (one column per output
+// pixel, so the kernel vectorises over output width), conv_transpose2d by a matmul into columns
+// followed by col2im scatter-adds. Both work on bands of rows so the column buffer stays small.
+#include <algorithm>
+#include <string>
+
+#include "ops/epilogue.h"
+#include "ops/families.h"
+#include "ops/op_util.h"
+
+namespace kiln {
+namespace {
+
+// Largest column buffer (in floats) a reference allocates at once: 16 MiB.
+constexpr int64_t kColumnBudget = int64_t{1} << 22;
+
+bool IsConvDType(DType d) { return d == DType::kF32 || d == DType::kF16 || d == DType::kBF16; }
+
+// Validated attributes of a conv node.
+struct ConvParams {
+  int64_t sh = 1, sw = 1;                  // stride
+  int64_t pt = 0, pl = 0, pb = 0, pr = 0;  // pad: top, left, bottom, right
+  int64_t dh = 1, dw = 1;                  // dilation
+  int64_t oph = 0, opw = 0;                // output_padding (transpose only)
+  int64_t groups = 1;
+  bool nhwc = false;
+};
+
+// The list attribute `name`, which must have `size` elements each >= `min_value`.
+StatusOr<std::vector<int64_t>> IntList(const Node& node, const char* name, size_t size,
+                                       int64_t min_value) {
+  const std::vector<int64_t>& v = node.GetInts(name);
+  if (v.size() != size) {
+    return OpError(node, std::string("attribute '") + name + "' must have " + std::to_string(size) +
+                             " values, got " + IntsToString(v));
+  }
+  for (int64_t x : v) {
+    if (x < min_value) {
+      return OpError(node, std::string("attribute '") + name + "' values must be >= " +
+                               std::to_string(min_value) + ", got " + IntsToString(v));
+    }
+  }
+  return v;
+}
+
+StatusOr<ConvParams> ReadParams(const Node& node, bool transpose) {
+  ConvParams p;
+  KILN_ASSIGN_OR_RETURN(auto stride, IntList(node, "stride", 2, 1));
+  KILN_ASSIGN_OR_RETURN(auto pad, IntList(node, "pad", 4, 0));
+  KILN_ASSIGN_OR_RETURN(auto dilation, IntList(node, "dilation", 2, 1));
+  p.sh = stride[0], p.sw = stride[1];
+  p.pt = pad[0], p.pl = pad[1], p.pb = pad[2], p.pr = pad[3];
+  p.dh = dilation[0], p.dw = dilation[1];
+  p.groups = node.GetInt("groups");
+  if (p.groups < 1) {
+    return OpError(node, "groups must be >= 1, got " + std::to_string(p.groups));
+  }
+  p.nhwc = node.GetEnum("layout") == "nhwc";
+  if (transpose) {
+    KILN_ASSIGN_OR_RETURN(auto op, IntList(node, "output_padding", 2, 0));
+    p.oph = op[0], p.opw = op[1];
+    if (p.oph >= std::max(p.sh, p.dh) || p.opw >= std::max(p.sw, p.dw)) {
+      return OpError(node, "output_padding " + IntsToString(op) +
+                               " must be smaller than stride or dilation in each dim (stride " +
+                               IntsToString(stride) + ", dilation " + IntsToString(dilation) + ")");
+    }
+  }
+  return p;
+}
+
+// Positions of the logical dims inside the layout: x [N, C, H, W] (nchw) or [N, H, W, C] (nhwc);
+// weights [W0, W1, kh, kw] (nchw) or [W0, kh, kw, W1] (nhwc).
+struct LayoutAxes {
+  int c, h, w;
+};
+LayoutAxes Axes(bool nhwc) { return nhwc ? LayoutAxes{3, 1, 2} : LayoutAxes{1, 2, 3}; }
+
+std::string Describe(const Value* v) { return "%" + v->name() + ": " + v->type().ToString(); }
+
+StatusOr<int64_t> StaticSpatial(const Node& node, const Dim& d, const std::string& what) {
+  if (!d.is_static()) {
+    return OpError(node, what + " is symbolic (" + d.ToString() +
+                             "); convolution needs static spatial dims (only the batch may be "
+                             "symbolic)");
+  }
+  return d.value();
+}
+
+StatusOr<std::vector<TensorType>> InferConv(const Node& node, bool transpose) {
+  if (node.num_explicit_inputs() != 2) {
+    return OpError(node, "expects x and w before its epilogue operands, got " +
+                             std::to_string(node.num_explicit_inputs()) + " explicit operands");
+  }
+  KILN_ASSIGN_OR_RETURN(ConvParams p, ReadParams(node, transpose));
+  const Value* x = node.input(0);
+  const Value* w = node.input(1);
+  if (!IsConvDType(x->dtype())) {
+    return OpError(node, "x (" + Describe(x) + ") must have dtype f32, f16 or bf16");
+  }
+  KILN_RETURN_IF_ERROR(CheckSameDType(node, {0, 1}));
+  KILN_RETURN_IF_ERROR(CheckRank(node, 0, 4));
+  KILN_RETURN_IF_ERROR(CheckRank(node, 1, 4));
+  const LayoutAxes ax = Axes(p.nhwc);
+  const std::string layout = p.nhwc ? "nhwc" : "nchw";
+  const Shape& xs = x->shape();
+  const Shape& ws = w->shape();
+  const Dim& channels = xs[ax.c];
+  const Dim& w0 = ws[0];
+  const Dim& w1 = ws[ax.c];
+  const std::string groups = std::to_string(p.groups);
+  Dim out_channels;
+  if (!transpose) {
+    // w [O, C/g, kh, kw]: C must equal (C/g) * groups and O must split into the groups.
+    if (w1 * Dim(p.groups) != channels) {
+      return OpError(node, "input channels " + channels.ToString() + " of x (" + Describe(x) +
+                               ", " + layout + ") do not match weight channels " + w1.ToString() +
+                               " x groups " + groups + " of w (" + Describe(w) + ")");
+    }
+    if (!w0.DivExact(p.groups).ok()) {
+      return OpError(node, "output channels " + w0.ToString() + " (dim 0 of w " + Describe(w) +
+                               ") are not divisible by groups " + groups);
+    }
+    out_channels = w0;
+  } else {
+    // w [C, O/g, kh, kw]: C must match x and split into the groups.
+    if (w0 != channels) {
+      return OpError(node, "input channels " + channels.ToString() + " of x (" + Describe(x) +
+                               ", " + layout + ") do not match dim 0 of w (" + Describe(w) + ")");
+    }
+    if (!channels.DivExact(p.groups).ok()) {
+      return OpError(
+          node, "input channels " + channels.ToString() + " are not divisible by groups " + groups);
+    }
+    out_channels = w1 * Dim(p.groups);
+  }
+  KILN_ASSIGN_OR_RETURN(int64_t h, StaticSpatial(node, xs[ax.h], "input height"));
+  KILN_ASSIGN_OR_RETURN(int64_t wd, StaticSpatial(node, xs[ax.w], "input width"));
+  KILN_ASSIGN_OR_RETURN(int64_t kh, StaticSpatial(node, ws[ax.h], "kernel height"));
+  KILN_ASSIGN_OR_RETURN(int64_t kw, StaticSpatial(node, ws[ax.w], "kernel width"));
+  if (kh < 1 || kw < 1) {
+    return OpError(node, "kernel " + ShapeToString(ws) + " has an empty spatial extent");
+  }
+  int64_t oh, ow;
+  if (!transpose) {
+    const int64_t span_h = h + p.pt + p.pb - p.dh * (kh - 1) - 1;
+    const int64_t span_w = wd + p.pl + p.pr - p.dw * (kw - 1) - 1;
+    if (span_h < 0 || span_w < 0) {
+      return OpError(node,
+                     "the dilated kernel " + std::to_string(p.dh * (kh - 1) + 1) + "x" +
+                         std::to_string(p.dw * (kw - 1) + 1) + " is larger than the padded input " +
+                         std::to_string(h + p.pt + p.pb) + "x" + std::to_string(wd + p.pl + p.pr));
+    }
+    oh = span_h / p.sh + 1;
+    ow = span_w / p.sw + 1;
+  } else {
+    oh = (h - 1) * p.sh - p.pt - p.pb + p.dh * (kh - 1) + p.oph + 1;
+    ow = (wd - 1) * p.sw - p.pl - p.pr + p.dw * (kw - 1) + p.opw + 1;
+    if (oh < 1 || ow < 1) {
+      return OpError(node, "the output would be " + std::to_string(oh) + "x" + std::to_string(ow) +
+                               ": padding removes the whole output");
+    }
+  }
+  Shape out = p.nhwc ? Shape{xs[0], oh, ow, out_channels} : Shape{xs[0], out_channels, oh, ow};
+  KILN_ASSIGN_OR_RETURN(DType dtype, InferEpilogue(node, out, ax.c, 2, 2));
+  return std::vector<TensorType>{{dtype, out}};
+}
+
+// [lo, hi) of t in [0, count) with 0 <= t * s + off < limit.
+std::pair<int64_t, int64_t> ValidRange(int64_t off, int64_t s, int64_t limit, int64_t count) {
+  auto floor_div = [](int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); };
+  int64_t lo = std::max<int64_t>(0, -floor_div(off, s));  // ceil(-off / s)
+  int64_t hi = std::min(count, floor_div(limit - 1 - off, s) + 1);
+  return {lo, std::max(lo, hi)};
+}
+
+// Element strides of a 4-D activation for (n, c, h, w) in either layout.
+struct Strides4 {
+  int64_t n, c, h, w;
+};
+Strides4 ActStrides(bool nhwc, int64_t c, int64_t h, int64_t w) {
+  return nhwc ? Strides4{h * w * c, 1, w * c, c} : Strides4{c * h * w, h * w, w, 1};
+}
+
+// The weight as [W0, W1, kh, kw] floats whatever the layout.
+std::vector<float> CanonicalWeight(const Tensor& w, bool nhwc) {
+  std::vector<float> v = w.ToF32();
+  if (!nhwc) return v;
+  const int64_t w0 = w.dim(0), kh = w.dim(1), kw = w.dim(2), w1 = w.dim(3);
+  std::vector<float> out(v.size());
+  for (int64_t a = 0; a < w0; ++a)
+    for (int64_t i = 0; i < kh; ++i)
+      for (int64_t j = 0; j < kw; ++j)
+        for (int64_t b = 0; b < w1; ++b)
+          out[((a * w1 + b) * kh + i) * kw + j] = v[((a * kh + i) * kw + j) * w1 + b];
+  return out;
+}
+
+// Geometry of one reference call, all concrete.
+struct ConvGeometry {
+  int64_t n, c, h, w;  // input
+  int64_t o, oh, ow;   // output
+  int64_t kh, kw;
+  int64_t cg, og;  // channels per group, input and output
+};
+
+ConvGeometry Geometry(const Tensor& x, const Tensor& w, const Tensor& out, const ConvParams& p) {
+  const LayoutAxes ax = Axes(p.nhwc);
+  ConvGeometry g;
+  g.n = x.dim(0), g.c = x.dim(ax.c), g.h = x.dim(ax.h), g.w = x.dim(ax.w);
+  g.o = out.dim(ax.c), g.oh = out.dim(ax.h), g.ow = out.dim(ax.w);
+  g.kh = w.dim(ax.h), g.kw = w.dim(ax.w);
+  g.cg = g.c / p.groups;
+  g.og = g.o / p.groups;
+  return g;
+}
+
+// Fills rows [oh0, oh0 + rows) of the im2col matrix of image `xn`, group channel base `c0`:
+// col[(c*kh + i)*kw + j][(oh - oh0)*ow + ow] = x[c0 + c][oh*sh - pt + i*dh][ow*sw - pl + j*dw].
+KILN_HOT_LOOP void Im2Col(const float* xn, const Strides4& xs, const ConvGeometry& g,
+                          const ConvParams& p, int64_t c0, int64_t oh0, int64_t rows, float* col) {
+  const int64_t band = rows * g.ow;
+  for (int64_t c = 0; c < g.cg; ++c) {
+    const float* xc = xn + (c0 + c) * xs.c;
+    for (int64_t i = 0; i < g.kh; ++i) {
+      for (int64_t j = 0; j < g.kw; ++j) {
+        float* row = col + ((c * g.kh + i) * g.kw + j) * band;
+        const int64_t off_w = j * p.dw - p.pl;
+        auto [lo, hi] = ValidRange(off_w, p.sw, g.w, g.ow);
+        for (int64_t r = 0; r < rows; ++r) {
+          float* dst = row + r * g.ow;
+          const int64_t ih = (oh0 + r) * p.sh - p.pt + i * p.dh;
+          if (ih < 0 || ih >= g.h) {
+            std::fill(dst, dst + g.ow, 0.0f);
+            continue;
+          }
+          const float* src = xc + ih * xs.h;
+          std::fill(dst, dst + lo, 0.0f);
+          for (int64_t t = lo; t < hi; ++t) dst[t] = src[(t * p.sw + off_w) * xs.w];
+          std::fill(dst + hi, dst + g.ow, 0.0f);
+        }
+      }
+    }
+  }
+}
+
+void RefConv2d(const Tensor& x, const Tensor& w, const ConvParams& p, const ConvGeometry& g,
+               std::vector<float>& acc) {
+  const std::vector<float> xf = x.ToF32();
+  const std::vector<float> wf = CanonicalWeight(w, p.nhwc);  // [O, Cg, kh, kw]
+  const Strides4 xs = ActStrides(p.nhwc, g.c, g.h, g.w);
+  const Strides4 os = ActStrides(p.nhwc, g.o, g.oh, g.ow);
+  const int64_t kdim = g.cg * g.kh * g.kw;
+  const int64_t band_rows =
+      std::clamp<int64_t>(kColumnBudget / std::max<int64_t>(1, kdim * g.ow), 1, g.oh);
+  std::vector<float> col(kdim * band_rows * g.ow);
+  std::vector<float> tmp;
+  for (int64_t n = 0; n < g.n; ++n) {
+    const float* xn = xf.data() + n * xs.n;
+    float* on = acc.data() + n * os.n;
+    for (int64_t grp = 0; grp < p.groups; ++grp) {
+      const float* wg = wf.data() + grp * g.og * kdim;
+      for (int64_t oh0 = 0; oh0 < g.oh; oh0 += band_rows) {
+        const int64_t rows = std::min(band_rows, g.oh - oh0);
+        const int64_t band = rows * g.ow;
+        Im2Col(xn, xs, g, p, grp * g.cg, oh0, rows, col.data());
+        if (!p.nhwc) {
+          // Output channel planes are contiguous: accumulate straight into them.
+          float* dst = on + grp * g.og * os.c + oh0 * g.ow;
+          MatMulAccF32(wg, col.data(), dst, g.og, kdim, band, kdim, band, os.c);
+          continue;
+        }
+        tmp.assign(g.og * band, 0.0f);
+        MatMulAccF32(wg, col.data(), tmp.data(), g.og, kdim, band, kdim, band, band);
+        for (int64_t pix = 0; pix < band; ++pix) {
+          float* dst = on + (oh0 * g.ow + pix) * os.w + grp * g.og;
+          for (int64_t o = 0; o < g.og; ++o) dst[o] = tmp[o * band + pix];
+        }
+      }
+    }
+  }
+}
+
+void RefConvTranspose2d(const Tensor& x, const Tensor& w, const ConvParams& p,
+                        const ConvGeometry& g, std::vector<float>& acc) {
+  const std::vector<float> xf = x.ToF32();
+  const std::vector<float> wf = CanonicalWeight(w, p.nhwc);  // [C, Og, kh, kw]
+  const Strides4 xs = ActStrides(p.nhwc, g.c, g.h, g.w);
+  const Strides4 os = ActStrides(p.nhwc, g.o, g.oh, g.ow);
+  const int64_t kk = g.kh * g.kw;
+  const int64_t mdim = g.og * kk;  // rows of the column matrix: (o, i, j)
+  const int64_t hw = g.h * g.w;
+  // Per group, wt[(o*kh + i)*kw + j][c] = w[grp*Cg + c][o][i][j].
+  std::vector<float> wt(p.groups * mdim * g.cg);
+  for (int64_t grp = 0; grp < p.groups; ++grp)
+    for (int64_t c = 0; c < g.cg; ++c)
+      for (int64_t r = 0; r < mdim; ++r)
+        wt[(grp * mdim + r) * g.cg + c] = wf[(grp * g.cg + c) * mdim + r];
+  const int64_t band_rows =
+      std::clamp<int64_t>(kColumnBudget / std::max<int64_t>(1, mdim * g.w), 1, g.h);
+  std::vector<float> xg(g.cg * hw);
+  std::vector<float> col(mdim * band_rows * g.w);
+  for (int64_t n = 0; n < g.n; ++n) {
+    for (int64_t grp = 0; grp < p.groups; ++grp) {
+      // The group's input channels as a contiguous [Cg, H*W] matrix.
+      for (int64_t c = 0; c < g.cg; ++c)
+        for (int64_t ih = 0; ih < g.h; ++ih)
+          for (int64_t iw = 0; iw < g.w; ++iw)
+            xg[c * hw + ih * g.w + iw] =
+                xf[n * xs.n + (grp * g.cg + c) * xs.c + ih * xs.h + iw * xs.w];
+      for (int64_t ih0 = 0; ih0 < g.h; ih0 += band_rows) {
+        const int64_t rows = std::min(band_rows, g.h - ih0);
+        const int64_t band = rows * g.w;
+        std::fill(col.begin(), col.begin() + mdim * band, 0.0f);
+        MatMulAccF32(wt.data() + grp * mdim * g.cg, xg.data() + ih0 * g.w, col.data(), mdim, g.cg,
+                     band, g.cg, hw, band);
+        // col2im: input pixel (ih, iw) with tap (i, j) lands on (ih*sh - pt + i*dh, ...).
+        for (int64_t o = 0; o < g.og; ++o) {
+          float* oc = acc.data() + n * os.n + (grp * g.og + o) * os.c;
+          for (int64_t i = 0; i < g.kh; ++i) {
+            for (int64_t j = 0; j < g.kw; ++j) {
+              const float* row = col.data() + ((o * g.kh + i) * g.kw + j) * band;
+              const int64_t off_w = j * p.dw - p.pl;
+              auto [lo, hi] = ValidRange(off_w, p.sw, g.ow, g.w);
+              for (int64_t r = 0; r < rows; ++r) {
+                const int64_t oh = (ih0 + r) * p.sh - p.pt + i * p.dh;
+                if (oh < 0 || oh >= g.oh) continue;
+                float* dst = oc + oh * os.h;
+                const float* src = row + r * g.w;
+                for (int64_t iw = lo; iw < hi; ++iw) dst[(iw * p.sw + off_w) * os.w] += src[iw];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+Status RefConv(const Node& node, std::span<const Tensor> inputs, std::span<Tensor> outputs,
+               bool transpose) {
+  auto params = ReadParams(node, transpose);
+  if (!params.ok()) return params.status();
+  const ConvParams& p = *params;
+  Tensor& out = outputs[0];
+  const ConvGeometry g = Geometry(inputs[0], inputs[1], out, p);
+  std::vector<float> acc(out.numel(), 0.0f);
+  if (inputs[0].numel() == 0 || inputs[1].numel() == 0) {
+    // Nothing to accumulate (an empty batch, or no channels): the epilogue sees zeros.
+  } else if (transpose) {
+    RefConvTranspose2d(inputs[0], inputs[1], p, g, acc);
+  } else {
+    RefConv2d(inputs[0], inputs[1], p, g, acc);
+  }
+  ApplyEpilogue(node, out.shape(), Axes(p.nhwc).c, inputs.subspan(node.num_explicit_inputs()), acc);
+  StoreF32(acc, out);
+  return Status::Ok();
+}
+
+std::vector<AttrSpec> ConvAttrs(bool transpose) {
+  std::vector<AttrSpec> attrs = {
+      {"stride", AttrKind::kInts, AttrValue(std::vector<int64_t>{1, 1})},
+      {"pad", AttrKind::kInts, AttrValue(std::vector<int64_t>{0, 0, 0, 0})},
+  };
+  if (transpose) {
+    attrs.push_back({"output_padding", AttrKind::kInts, AttrValue(std::vector<int64_t>{0, 0})});
+  }
+  attrs.push_back({"dilation", AttrKind::kInts, AttrValue(std::vector<int64_t>{1, 1})});
+  attrs.push_back({"groups", AttrKind::kInt, AttrValue(int64_t{1})});
+  attrs.push_back({"layout", AttrKind::kEnum, AttrValue(EnumValue{"nchw"}), {"nchw", "nhwc"}});
+  attrs.push_back({"epilogue", AttrKind::kEpilogue, AttrValue(Epilogue{})});
+  return attrs;
+}
+
+}  // namespace
+
+void RegisterConvOps() {
+  for (bool transpose : {false, true}) {
+    OpDef def;
+    def.kind = transpose ? OpKind::kConvTranspose2d : OpKind::kConv2d;
+    def.fusion = FusionKind::kOutEwiseFusable;
+    def.min_inputs = 2;
+    def.max_inputs = 2;
+    def.attrs = ConvAttrs(transpose);
+    def.infer = [transpose](const Node& node) { return InferConv(node, transpose); };
+    def.reference = [transpose](const Node& node, std::span<const Tensor> inputs,
+                                std::span<Tensor> outputs) {
+      return RefConv(node, inputs, outputs, transpose);
+    };
+    def.summary = transpose ? "transposed 2-D convolution (nchw|nhwc, groups, epilogue)"
+                            : "2-D convolution (nchw|nhwc, groups, dilation, epilogue)";
+    RegisterOp(std::move(def));
+  }
+}
+
+}  // namespace kiln
