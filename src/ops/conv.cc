@@ -5,6 +5,7 @@
 // pixel, so the kernel vectorises over output width), conv_transpose2d by a matmul into columns
 // followed by col2im scatter-adds. Both work on bands of rows so the column buffer stays small.
 #include <algorithm>
+#include <optional>
 #include <string>
 
 #include "ops/epilogue.h"
@@ -29,28 +30,11 @@ struct ConvParams {
   bool nhwc = false;
 };
 
-// The list attribute `name`, which must have `size` elements each >= `min_value`.
-StatusOr<std::vector<int64_t>> IntList(const Node& node, const char* name, size_t size,
-                                       int64_t min_value) {
-  const std::vector<int64_t>& v = node.GetInts(name);
-  if (v.size() != size) {
-    return OpError(node, std::string("attribute '") + name + "' must have " + std::to_string(size) +
-                             " values, got " + IntsToString(v));
-  }
-  for (int64_t x : v) {
-    if (x < min_value) {
-      return OpError(node, std::string("attribute '") + name + "' values must be >= " +
-                               std::to_string(min_value) + ", got " + IntsToString(v));
-    }
-  }
-  return v;
-}
-
 StatusOr<ConvParams> ReadParams(const Node& node, bool transpose) {
   ConvParams p;
-  KILN_ASSIGN_OR_RETURN(auto stride, IntList(node, "stride", 2, 1));
-  KILN_ASSIGN_OR_RETURN(auto pad, IntList(node, "pad", 4, 0));
-  KILN_ASSIGN_OR_RETURN(auto dilation, IntList(node, "dilation", 2, 1));
+  KILN_ASSIGN_OR_RETURN(auto stride, IntListAttr(node, "stride", 2, 1));
+  KILN_ASSIGN_OR_RETURN(auto pad, IntListAttr(node, "pad", 4, 0));
+  KILN_ASSIGN_OR_RETURN(auto dilation, IntListAttr(node, "dilation", 2, 1));
   p.sh = stride[0], p.sw = stride[1];
   p.pt = pad[0], p.pl = pad[1], p.pb = pad[2], p.pr = pad[3];
   p.dh = dilation[0], p.dw = dilation[1];
@@ -60,7 +44,7 @@ StatusOr<ConvParams> ReadParams(const Node& node, bool transpose) {
   }
   p.nhwc = node.GetEnum("layout") == "nhwc";
   if (transpose) {
-    KILN_ASSIGN_OR_RETURN(auto op, IntList(node, "output_padding", 2, 0));
+    KILN_ASSIGN_OR_RETURN(auto op, IntListAttr(node, "output_padding", 2, 0));
     p.oph = op[0], p.opw = op[1];
     if (p.oph >= std::max(p.sh, p.dh) || p.opw >= std::max(p.sw, p.dw)) {
       return OpError(node, "output_padding " + IntsToString(op) +
@@ -70,13 +54,6 @@ StatusOr<ConvParams> ReadParams(const Node& node, bool transpose) {
   }
   return p;
 }
-
-// Positions of the logical dims inside the layout: x [N, C, H, W] (nchw) or [N, H, W, C] (nhwc);
-// weights [W0, W1, kh, kw] (nchw) or [W0, kh, kw, W1] (nhwc).
-struct LayoutAxes {
-  int c, h, w;
-};
-LayoutAxes Axes(bool nhwc) { return nhwc ? LayoutAxes{3, 1, 2} : LayoutAxes{1, 2, 3}; }
 
 std::string Describe(const Value* v) { return "%" + v->name() + ": " + v->type().ToString(); }
 
@@ -103,7 +80,8 @@ StatusOr<std::vector<TensorType>> InferConv(const Node& node, bool transpose) {
   KILN_RETURN_IF_ERROR(CheckSameDType(node, {0, 1}));
   KILN_RETURN_IF_ERROR(CheckRank(node, 0, 4));
   KILN_RETURN_IF_ERROR(CheckRank(node, 1, 4));
-  const LayoutAxes ax = Axes(p.nhwc);
+  // Weights [W0, W1, kh, kw] (nchw) or [W0, kh, kw, W1] (nhwc) share x's axis positions.
+  const SpatialAxes ax = SpatialAxesOf(p.nhwc);
   const std::string layout = p.nhwc ? "nhwc" : "nchw";
   const Shape& xs = x->shape();
   const Shape& ws = w->shape();
@@ -145,16 +123,16 @@ StatusOr<std::vector<TensorType>> InferConv(const Node& node, bool transpose) {
   }
   int64_t oh, ow;
   if (!transpose) {
-    const int64_t span_h = h + p.pt + p.pb - p.dh * (kh - 1) - 1;
-    const int64_t span_w = wd + p.pl + p.pr - p.dw * (kw - 1) - 1;
-    if (span_h < 0 || span_w < 0) {
+    const std::optional<int64_t> rows = WindowCount(h, kh, p.sh, p.pt, p.pb, p.dh, false);
+    const std::optional<int64_t> cols = WindowCount(wd, kw, p.sw, p.pl, p.pr, p.dw, false);
+    if (!rows || !cols) {
       return OpError(node,
                      "the dilated kernel " + std::to_string(p.dh * (kh - 1) + 1) + "x" +
                          std::to_string(p.dw * (kw - 1) + 1) + " is larger than the padded input " +
                          std::to_string(h + p.pt + p.pb) + "x" + std::to_string(wd + p.pl + p.pr));
     }
-    oh = span_h / p.sh + 1;
-    ow = span_w / p.sw + 1;
+    oh = *rows;
+    ow = *cols;
   } else {
     oh = (h - 1) * p.sh - p.pt - p.pb + p.dh * (kh - 1) + p.oph + 1;
     ow = (wd - 1) * p.sw - p.pl - p.pr + p.dw * (kw - 1) + p.opw + 1;
@@ -207,7 +185,7 @@ struct ConvGeometry {
 };
 
 ConvGeometry Geometry(const Tensor& x, const Tensor& w, const Tensor& out, const ConvParams& p) {
-  const LayoutAxes ax = Axes(p.nhwc);
+  const SpatialAxes ax = SpatialAxesOf(p.nhwc);
   ConvGeometry g;
   g.n = x.dim(0), g.c = x.dim(ax.c), g.h = x.dim(ax.h), g.w = x.dim(ax.w);
   g.o = out.dim(ax.c), g.oh = out.dim(ax.h), g.ow = out.dim(ax.w);
@@ -354,7 +332,8 @@ Status RefConv(const Node& node, std::span<const Tensor> inputs, std::span<Tenso
   } else {
     RefConv2d(inputs[0], inputs[1], p, g, acc);
   }
-  ApplyEpilogue(node, out.shape(), Axes(p.nhwc).c, inputs.subspan(node.num_explicit_inputs()), acc);
+  ApplyEpilogue(node, out.shape(), SpatialAxesOf(p.nhwc).c,
+                inputs.subspan(node.num_explicit_inputs()), acc);
   StoreF32(acc, out);
   return Status::Ok();
 }

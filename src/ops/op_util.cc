@@ -60,6 +60,33 @@ Status CheckRank(const Node& node, int i, int64_t rank) {
   return Status::Ok();
 }
 
+StatusOr<std::vector<int64_t>> IntListAttr(const Node& node, const char* name, size_t size,
+                                           int64_t min_value) {
+  const std::vector<int64_t>& v = node.GetInts(name);
+  if (v.size() != size) {
+    return OpError(node, std::string("attribute '") + name + "' must have " + std::to_string(size) +
+                             " values, got " + IntsToString(v));
+  }
+  for (int64_t x : v) {
+    if (x < min_value) {
+      return OpError(node, std::string("attribute '") + name + "' values must be >= " +
+                               std::to_string(min_value) + ", got " + IntsToString(v));
+    }
+  }
+  return v;
+}
+
+SpatialAxes SpatialAxesOf(bool nhwc) { return nhwc ? SpatialAxes{3, 1, 2} : SpatialAxes{1, 2, 3}; }
+
+std::optional<int64_t> WindowCount(int64_t in, int64_t k, int64_t s, int64_t pad_lo, int64_t pad_hi,
+                                   int64_t d, bool ceil_mode) {
+  const int64_t span = in + pad_lo + pad_hi - d * (k - 1) - 1;
+  if (span < 0) return std::nullopt;
+  int64_t out = (span + (ceil_mode ? s - 1 : 0)) / s + 1;
+  if (ceil_mode && (out - 1) * s >= in + pad_lo) --out;
+  return out;
+}
+
 std::vector<int64_t> Strides(const std::vector<int64_t>& shape) {
   std::vector<int64_t> s(shape.size(), 1);
   for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i) s[i] = s[i + 1] * shape[i + 1];

@@ -4,6 +4,7 @@
 #define KILN_OPS_OP_UTIL_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,27 @@ Status CheckSameDType(const Node& node, const std::vector<int>& input_indices);
 
 /// Error unless input `i` has rank `rank`.
 Status CheckRank(const Node& node, int i, int64_t rank);
+
+/// The ints attribute `name` of `node`, which must hold `size` values each >= `min_value`; the
+/// error names the node, the attribute and its values otherwise.
+StatusOr<std::vector<int64_t>> IntListAttr(const Node& node, const char* name, size_t size,
+                                           int64_t min_value);
+
+/// Positions of the channel and spatial dims of a 4-D activation: [N, C, H, W] (nchw) or
+/// [N, H, W, C] (nhwc).
+struct SpatialAxes {
+  int c, h, w;
+};
+
+/// The SpatialAxes of the nhwc layout (`nhwc`) or the nchw one.
+SpatialAxes SpatialAxesOf(bool nhwc);
+
+/// Number of window positions of a sliding-window op (conv, pooling) along one axis: input `in`
+/// padded by `pad_lo` and `pad_hi`, kernel `k` dilated by `d`, stride `s`. With `ceil_mode` a
+/// partial last window counts too, unless it would start in the trailing padding (PyTorch's
+/// pooling_output_shape). nullopt when the dilated kernel is larger than the padded input.
+std::optional<int64_t> WindowCount(int64_t in, int64_t k, int64_t s, int64_t pad_lo, int64_t pad_hi,
+                                   int64_t d, bool ceil_mode);
 
 /// Row-major strides of a concrete shape.
 std::vector<int64_t> Strides(const std::vector<int64_t>& shape);

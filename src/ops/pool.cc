@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "ops/epilogue.h"
@@ -28,12 +29,7 @@ Status CheckPoolDType(const Node& node, bool is_max) {
 }
 
 // Positions of (c, h, w) in x for the node's layout.
-struct PoolAxes {
-  int c, h, w;
-};
-PoolAxes Axes(const Node& node) {
-  return node.GetEnum("layout") == "nhwc" ? PoolAxes{3, 1, 2} : PoolAxes{1, 2, 3};
-}
+SpatialAxes Axes(const Node& node) { return SpatialAxesOf(node.GetEnum("layout") == "nhwc"); }
 
 // Validated window attributes.
 struct Window {
@@ -41,27 +37,11 @@ struct Window {
   bool ceil_mode, count_include_pad;
 };
 
-StatusOr<std::vector<int64_t>> IntList(const Node& node, const char* name, size_t size,
-                                       int64_t min_value) {
-  const std::vector<int64_t>& v = node.GetInts(name);
-  if (v.size() != size) {
-    return OpError(node, std::string("attribute '") + name + "' must have " + std::to_string(size) +
-                             " values, got " + IntsToString(v));
-  }
-  for (int64_t x : v) {
-    if (x < min_value) {
-      return OpError(node, std::string("attribute '") + name + "' values must be >= " +
-                               std::to_string(min_value) + ", got " + IntsToString(v));
-    }
-  }
-  return v;
-}
-
 StatusOr<Window> ReadWindow(const Node& node) {
-  KILN_ASSIGN_OR_RETURN(auto k, IntList(node, "kernel", 2, 1));
-  KILN_ASSIGN_OR_RETURN(auto s, IntList(node, "stride", 2, 1));
-  KILN_ASSIGN_OR_RETURN(auto p, IntList(node, "pad", 4, 0));
-  KILN_ASSIGN_OR_RETURN(auto d, IntList(node, "dilation", 2, 1));
+  KILN_ASSIGN_OR_RETURN(auto k, IntListAttr(node, "kernel", 2, 1));
+  KILN_ASSIGN_OR_RETURN(auto s, IntListAttr(node, "stride", 2, 1));
+  KILN_ASSIGN_OR_RETURN(auto p, IntListAttr(node, "pad", 4, 0));
+  KILN_ASSIGN_OR_RETURN(auto d, IntListAttr(node, "dilation", 2, 1));
   Window w{k[0],
            k[1],
            s[0],
@@ -87,22 +67,20 @@ StatusOr<Window> ReadWindow(const Node& node) {
 // must still start inside the input or the leading padding.
 StatusOr<int64_t> PooledSize(const Node& node, int64_t in, int64_t k, int64_t s, int64_t pad_lo,
                              int64_t pad_hi, int64_t d, bool ceil_mode, const char* axis) {
-  const int64_t span = in + pad_lo + pad_hi - d * (k - 1) - 1;
-  if (span < 0) {
+  const std::optional<int64_t> out = WindowCount(in, k, s, pad_lo, pad_hi, d, ceil_mode);
+  if (!out) {
     return OpError(node, std::string("the dilated kernel (") + std::to_string(d * (k - 1) + 1) +
                              ") is larger than the padded input " + axis + " (" +
                              std::to_string(in + pad_lo + pad_hi) + ")");
   }
-  int64_t out = (span + (ceil_mode ? s - 1 : 0)) / s + 1;
-  if (ceil_mode && (out - 1) * s >= in + pad_lo) --out;
-  return out;
+  return *out;
 }
 
 StatusOr<std::vector<TensorType>> InferWindowPool(const Node& node, bool is_max) {
   KILN_RETURN_IF_ERROR(CheckRank(node, 0, 4));
   KILN_RETURN_IF_ERROR(CheckPoolDType(node, is_max));
   KILN_ASSIGN_OR_RETURN(Window w, ReadWindow(node));
-  const PoolAxes ax = Axes(node);
+  const SpatialAxes ax = Axes(node);
   const Value* x = node.input(0);
   const Dim& h = x->shape()[ax.h];
   const Dim& wd = x->shape()[ax.w];
@@ -123,7 +101,7 @@ StatusOr<std::vector<TensorType>> InferWindowPool(const Node& node, bool is_max)
 StatusOr<std::vector<TensorType>> InferGlobalPool(const Node& node, bool is_max) {
   KILN_RETURN_IF_ERROR(CheckRank(node, 0, 4));
   KILN_RETURN_IF_ERROR(CheckPoolDType(node, is_max));
-  const PoolAxes ax = Axes(node);
+  const SpatialAxes ax = Axes(node);
   Shape out = node.input(0)->shape();
   out[ax.h] = 1;
   out[ax.w] = 1;
@@ -140,7 +118,7 @@ void StoreF64(const std::vector<double>& values, Tensor& out) {
 struct Strides4 {
   int64_t n, c, h, w;
 };
-Strides4 StridesOf(const std::vector<int64_t>& shape, const PoolAxes& ax) {
+Strides4 StridesOf(const std::vector<int64_t>& shape, const SpatialAxes& ax) {
   std::vector<int64_t> s = Strides(shape);
   return {s[0], s[ax.c], s[ax.h], s[ax.w]};
 }
@@ -150,7 +128,7 @@ KILN_HOT_LOOP Status RefWindowPool(const Node& node, std::span<const Tensor> inp
   auto window = ReadWindow(node);
   if (!window.ok()) return window.status();
   const Window& w = *window;
-  const PoolAxes ax = Axes(node);
+  const SpatialAxes ax = Axes(node);
   const Tensor& x = inputs[0];
   Tensor& out = outputs[0];
   const std::vector<double> xv = x.ToF64();
@@ -211,7 +189,7 @@ KILN_HOT_LOOP Status RefWindowPool(const Node& node, std::span<const Tensor> inp
 
 KILN_HOT_LOOP Status RefGlobalPool(const Node& node, std::span<const Tensor> inputs,
                                    std::span<Tensor> outputs, bool is_max) {
-  const PoolAxes ax = Axes(node);
+  const SpatialAxes ax = Axes(node);
   const Tensor& x = inputs[0];
   const std::vector<double> xv = x.ToF64();
   const int64_t n = x.dim(0), c = x.dim(ax.c), h = x.dim(ax.h), wd = x.dim(ax.w);

@@ -9,32 +9,35 @@
 
 #include "tests/ops/ref_test_util.h"
 
-namespace kiln {
+namespace kiln::testutil {
 namespace {
-
-using testutil::BuildError;
-using testutil::ExpectClose;
-using testutil::ExpectError;
-using testutil::RunGraph;
-using testutil::SinTensor;
 
 constexpr double kTol = 2e-6;
 const float kInf = std::numeric_limits<float>::infinity();
 
-// q = S(16,.37,0).reshape(1,2,2,4); k = S(24,.23,.5).reshape(1,3,2,4);
-// v = S(18,.41,1.0).reshape(1,3,2,3): B=1, Sq=2, Sk=3, H=Hk=2, D=4, Dv=3.
-struct Small {
+// A graph under construction with f32 inputs q, k, v of the given shapes, and their values
+// q = S(.,.37,q_phase), k = S(.,.23,.5), v = S(.,.41,1.0) reshaped to those shapes.
+struct Qkv {
+  Qkv(const std::vector<int64_t>& qs, const std::vector<int64_t>& ks,
+      const std::vector<int64_t>& vs, double q_phase = 0.0)
+      : q(b.Input("q", DType::kF32, StaticShape(qs))),
+        k(b.Input("k", DType::kF32, StaticShape(ks))),
+        v(b.Input("v", DType::kF32, StaticShape(vs))),
+        inputs{SinTensor(DType::kF32, qs, 0.37, q_phase), SinTensor(DType::kF32, ks, 0.23, 0.5),
+               SinTensor(DType::kF32, vs, 0.41, 1.0)} {}
   Builder b{"g"};
-  Value* q = b.Input("q", DType::kF32, {1, 2, 2, 4});
-  Value* k = b.Input("k", DType::kF32, {1, 3, 2, 4});
-  Value* v = b.Input("v", DType::kF32, {1, 3, 2, 3});
-  std::vector<Tensor> inputs = {SinTensor(DType::kF32, {1, 2, 2, 4}, 0.37, 0.0),
-                                SinTensor(DType::kF32, {1, 3, 2, 4}, 0.23, 0.5),
-                                SinTensor(DType::kF32, {1, 3, 2, 3}, 0.41, 1.0)};
+  Value* q;
+  Value* k;
+  Value* v;
+  std::vector<Tensor> inputs;
 };
 
+// q = S(16,.37,0).reshape(1,2,2,4); k = S(24,.23,.5).reshape(1,3,2,4);
+// v = S(18,.41,1.0).reshape(1,3,2,3): B=1, Sq=2, Sk=3, H=Hk=2, D=4, Dv=3.
+Qkv Small() { return Qkv({1, 2, 2, 4}, {1, 3, 2, 4}, {1, 3, 2, 3}); }
+
 TEST(AttentionTest, DefaultScaleIsInverseSqrtD) {
-  Small s;
+  Qkv s = Small();
   Value* out = s.b.Attention(s.q, s.k, s.v);
   ASSERT_NE(out, nullptr) << s.b.status().ToString();
   EXPECT_EQ(out->type().ToString(), "f32[1,2,2,3]");  // [B, Sq, H, Dv]
@@ -48,7 +51,7 @@ TEST(AttentionTest, DefaultScaleIsInverseSqrtD) {
 }
 
 TEST(AttentionTest, ExplicitScale) {
-  Small s;
+  Qkv s = Small();
   s.b.Output(s.b.Attention(s.q, s.k, s.v, {.scale = 0.7}));
   auto res = RunGraph(s.b, s.inputs);
   ASSERT_EQ(res.size(), 1u);
@@ -60,10 +63,10 @@ TEST(AttentionTest, ExplicitScale) {
 
 TEST(AttentionTest, AdditiveMaskBroadcastFromSqSk) {
   // mask [[0, -inf, 0.5], [-1, 0.25, -inf]] of shape [Sq, Sk], shared by batch and heads.
-  Small s;
+  Qkv s = Small();
   Value* m = s.b.Input("m", DType::kF32, {2, 3});
   s.b.Output(s.b.Attention(s.q, s.k, s.v, {.mask = m}));
-  s.inputs.push_back(testutil::F32({2, 3}, {0.0f, -kInf, 0.5f, -1.0f, 0.25f, -kInf}));
+  s.inputs.push_back(F32({2, 3}, {0.0f, -kInf, 0.5f, -1.0f, 0.25f, -kInf}));
   auto res = RunGraph(s.b, s.inputs);
   ASSERT_EQ(res.size(), 1u);
   ExpectClose(res[0],
@@ -74,10 +77,10 @@ TEST(AttentionTest, AdditiveMaskBroadcastFromSqSk) {
 
 TEST(AttentionTest, FullyMaskedRowGivesZeros) {
   // Query 0 sees no key; query 1 sees all (mask row of zeros) and so matches the unmasked result.
-  Small s;
+  Qkv s = Small();
   Value* m = s.b.Input("m", DType::kF32, {1, 1, 2, 3});
   s.b.Output(s.b.Attention(s.q, s.k, s.v, {.mask = m}));
-  s.inputs.push_back(testutil::F32({1, 1, 2, 3}, {-kInf, -kInf, -kInf, 0, 0, 0}));
+  s.inputs.push_back(F32({1, 1, 2, 3}, {-kInf, -kInf, -kInf, 0, 0, 0}));
   auto res = RunGraph(s.b, s.inputs);
   ASSERT_EQ(res.size(), 1u);
   ExpectClose(res[0],
@@ -88,14 +91,9 @@ TEST(AttentionTest, FullyMaskedRowGivesZeros) {
 // Causal attention with q = S(Sq*6,.37,.2).reshape(1,Sq,2,3), k = S(Sk*6,.23,.5).reshape(1,Sk,2,3),
 // v = S(Sk*4,.41,1.0).reshape(1,Sk,2,2).
 std::vector<Tensor> RunCausal(int64_t sq, int64_t sk) {
-  Builder b("g");
-  Value* q = b.Input("q", DType::kF32, {1, sq, 2, 3});
-  Value* k = b.Input("k", DType::kF32, {1, sk, 2, 3});
-  Value* v = b.Input("v", DType::kF32, {1, sk, 2, 2});
-  b.Output(b.Attention(q, k, v, {.causal = true}));
-  return RunGraph(b, {SinTensor(DType::kF32, {1, sq, 2, 3}, 0.37, 0.2),
-                      SinTensor(DType::kF32, {1, sk, 2, 3}, 0.23, 0.5),
-                      SinTensor(DType::kF32, {1, sk, 2, 2}, 0.41, 1.0)});
+  Qkv a({1, sq, 2, 3}, {1, sk, 2, 3}, {1, sk, 2, 2}, 0.2);
+  a.b.Output(a.b.Attention(a.q, a.k, a.v, {.causal = true}));
+  return RunGraph(a.b, a.inputs);
 }
 
 TEST(AttentionTest, CausalIsTopLeftAligned) {
@@ -128,18 +126,10 @@ TEST(AttentionTest, CausalIsTopLeftAligned) {
 
 // Grouped-query attention: B=2, Sq=2, Sk=3, H=4, Hk=2, D=3, Dv=2 (query heads 0,1 read kv head
 // 0; heads 2,3 read kv head 1). q = S(48,.37,0), k = S(36,.23,.5), v = S(24,.41,1.0).
-struct Gqa {
-  Builder b{"g"};
-  Value* q = b.Input("q", DType::kF32, {2, 2, 4, 3});
-  Value* k = b.Input("k", DType::kF32, {2, 3, 2, 3});
-  Value* v = b.Input("v", DType::kF32, {2, 3, 2, 2});
-  std::vector<Tensor> inputs = {SinTensor(DType::kF32, {2, 2, 4, 3}, 0.37, 0.0),
-                                SinTensor(DType::kF32, {2, 3, 2, 3}, 0.23, 0.5),
-                                SinTensor(DType::kF32, {2, 3, 2, 2}, 0.41, 1.0)};
-};
+Qkv Gqa() { return Qkv({2, 2, 4, 3}, {2, 3, 2, 3}, {2, 3, 2, 2}); }
 
 TEST(AttentionTest, GroupedQueryHeadsWithBatchMask) {
-  Gqa g;
+  Qkv g = Gqa();
   Value* m = g.b.Input("m", DType::kF32, {2, 1, 2, 3});  // per batch, shared by heads
   Value* out = g.b.Attention(g.q, g.k, g.v, {.mask = m});
   ASSERT_NE(out, nullptr) << g.b.status().ToString();
@@ -158,7 +148,7 @@ TEST(AttentionTest, GroupedQueryHeadsWithBatchMask) {
 }
 
 TEST(AttentionTest, GroupedQueryHeadsCausal) {
-  Gqa g;
+  Qkv g = Gqa();
   g.b.Output(g.b.Attention(g.q, g.k, g.v, {.causal = true}));
   auto res = RunGraph(g.b, g.inputs);
   ASSERT_EQ(res.size(), 1u);
@@ -173,7 +163,7 @@ TEST(AttentionTest, GroupedQueryHeadsCausal) {
 
 TEST(AttentionTest, HalfPrecisionInputs) {
   // f16 q/k/v with an f32 mask: the f32 result of the rounded inputs, rounded once to f16.
-  Small s32;  // only its inputs
+  Qkv s32 = Small();  // only its inputs
   Builder b("g");
   Value* q = b.Input("q", DType::kF16, {1, 2, 2, 4});
   Value* k = b.Input("k", DType::kF16, {1, 3, 2, 4});
@@ -187,7 +177,7 @@ TEST(AttentionTest, HalfPrecisionInputs) {
   for (const Tensor& t : s32.inputs) {
     ins16.push_back(Tensor::FromF32(DType::kF16, t.shape(), t.ToF32()));
   }
-  ins16.push_back(testutil::F32({3}, {0, 0, 0}));
+  ins16.push_back(F32({3}, {0, 0, 0}));
   auto res = RunGraph(b, ins16);
   ASSERT_EQ(res.size(), 1u);
   // Against the f32 result: input rounding (2^-11 relative) moves it by well under 2e-3.
@@ -254,4 +244,4 @@ TEST(AttentionTest, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::testutil

@@ -8,15 +8,8 @@
 
 #include "tests/ops/ref_test_util.h"
 
-namespace kiln {
+namespace kiln::testutil {
 namespace {
-
-using testutil::BuildError;
-using testutil::ExpectClose;
-using testutil::ExpectError;
-using testutil::Permute;
-using testutil::RunGraph;
-using testutil::SinValues;
 
 constexpr double kTol = 2e-5;
 
@@ -28,44 +21,16 @@ std::vector<double> RunConv(bool transpose, const std::vector<int64_t>& x_shape,
                             const std::vector<int64_t>& w_shape, const std::vector<float>& xv,
                             const std::vector<float>& wv, Conv2dOptions opt, Layout layout,
                             std::vector<int64_t>* out_shape = nullptr) {
-  const bool nhwc = layout == Layout::kNHWC;
-  const std::vector<int64_t> to_nhwc = {0, 2, 3, 1};
-  auto permuted_shape = [&](const std::vector<int64_t>& s) {
-    return nhwc ? std::vector<int64_t>{s[0], s[2], s[3], s[1]} : s;
-  };
   opt.layout = layout;
   Builder b("g");
-  Value* x = b.Input("x", DType::kF32, StaticShape(permuted_shape(x_shape)));
-  Value* w = b.Input("w", DType::kF32, StaticShape(permuted_shape(w_shape)));
-  Value* y = transpose ? b.ConvTranspose2d(x, w, opt) : b.Conv2d(x, w, opt);
-  if (y == nullptr) {
-    ADD_FAILURE() << b.status().ToString();
-    return {};
-  }
-  b.Output(y);
-  auto res = RunGraph(
-      b, {testutil::F32(permuted_shape(x_shape), nhwc ? Permute(xv, x_shape, to_nhwc) : xv),
-          testutil::F32(permuted_shape(w_shape), nhwc ? Permute(wv, w_shape, to_nhwc) : wv)});
+  Value* x = b.Input("x", DType::kF32, StaticShape(LayoutShape(layout, x_shape)));
+  Value* w = b.Input("w", DType::kF32, StaticShape(LayoutShape(layout, w_shape)));
+  auto res = RunOutput(b, transpose ? b.ConvTranspose2d(x, w, opt) : b.Conv2d(x, w, opt),
+                       {F32(LayoutShape(layout, x_shape), LayoutValues(layout, xv, x_shape)),
+                        F32(LayoutShape(layout, w_shape), LayoutValues(layout, wv, w_shape))});
   if (res.empty()) return {};
-  std::vector<int64_t> shape = res[0].shape();
-  std::vector<float> got = res[0].ToF32();
-  if (nhwc) {
-    got = Permute(got, shape, {0, 3, 1, 2});
-    shape = {shape[0], shape[3], shape[1], shape[2]};
-  }
-  if (out_shape) *out_shape = shape;
-  return std::vector<double>(got.begin(), got.end());
+  return NchwValues(res[0], layout, out_shape);
 }
-
-void ExpectVecClose(const std::vector<double>& got, const std::vector<double>& want, double tol) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < want.size(); ++i) {
-    EXPECT_NEAR(got[i], want[i], tol * std::max(1.0, std::fabs(want[i]))) << "element " << i;
-  }
-}
-
-const Layout kLayouts[] = {Layout::kNCHW, Layout::kNHWC};
-const char* Name(Layout l) { return l == Layout::kNCHW ? "nchw" : "nhwc"; }
 
 // numpy: x = S(32,.37,0).reshape(1,2,4,4); w = S(54,.23,.5).reshape(3,2,3,3); pad 1.
 const std::vector<double> kPadOne = {
@@ -77,13 +42,13 @@ const std::vector<double> kPadOne = {
     -0.003185106, 0.713595,  1.4553,    1.313133,  1.19306,    2.092025,   2.682565,    1.793393};
 
 TEST(ConvTest, PadOneBothLayouts) {
-  for (Layout layout : kLayouts) {
-    SCOPED_TRACE(Name(layout));
+  for (Layout layout : kBothLayouts) {
+    SCOPED_TRACE(LayoutName(layout));
     std::vector<int64_t> shape;
     auto got = RunConv(false, {1, 2, 4, 4}, {3, 2, 3, 3}, SinValues(32, 0.37, 0),
                        SinValues(54, 0.23, 0.5), {.pad = 1}, layout, &shape);
     EXPECT_EQ(shape, (std::vector<int64_t>{1, 3, 4, 4}));
-    ExpectVecClose(got, kPadOne, kTol);
+    ExpectClose(got, kPadOne, kTol);
   }
 }
 
@@ -97,14 +62,14 @@ TEST(ConvTest, StrideAsymmetricPadDilationGroups) {
       -0.9126216,  -0.443607, 0.2574419, 0.490858,   -2.615225, -0.9284042, 1.24403,    1.043858,
       -2.506446,   -2.972997, -1.884483, -0.4077416, 1.546144,  0.1846044,  -1.273495,  -0.8649526,
       4.049315,    1.626553,  -1.647,    -1.250556,  3.630619,  4.503675,   3.021025,   0.6418232};
-  for (Layout layout : kLayouts) {
-    SCOPED_TRACE(Name(layout));
+  for (Layout layout : kBothLayouts) {
+    SCOPED_TRACE(LayoutName(layout));
     std::vector<int64_t> shape;
     auto got = RunConv(
         false, {1, 4, 6, 7}, {4, 2, 2, 3}, SinValues(168, 0.37, 0), SinValues(48, 0.23, 0.5),
         {.stride = 2, .pad = {1, 0, 0, 2}, .dilation = {2, 1}, .groups = 2}, layout, &shape);
     EXPECT_EQ(shape, (std::vector<int64_t>{1, 4, 3, 4}));
-    ExpectVecClose(got, want, kTol);
+    ExpectClose(got, want, kTol);
   }
 }
 
@@ -116,11 +81,11 @@ TEST(ConvTest, Depthwise) {
       2.799185,    1.877429,   1.752781,  2.194311,   0.6650557,  -2.102398,  -1.999325,
       -0.01727304, 1.125717,   1.248931,  0.03981589, 0.3707032,  -0.7703786, -1.297659,
       -1.572079,   -0.5672635, 0.7631075, 0.5886823,  -0.8927874, -1.702607};
-  for (Layout layout : kLayouts) {
-    SCOPED_TRACE(Name(layout));
+  for (Layout layout : kBothLayouts) {
+    SCOPED_TRACE(LayoutName(layout));
     auto got = RunConv(false, {1, 3, 5, 5}, {3, 1, 3, 3}, SinValues(75, 0.37, 0),
                        SinValues(27, 0.23, 0.5), {.stride = 2, .pad = 1, .groups = 3}, layout);
-    ExpectVecClose(got, want, kTol);
+    ExpectClose(got, want, kTol);
   }
 }
 
@@ -140,14 +105,14 @@ TEST(ConvTest, TransposeStrideTwoOutputPaddingGroups) {
       0.6056432,  1.372468,    0.7384898, 1.559761,  0.7713853,    0.8529051,
       0.2284794,  0.4078339,   0.121284,  0.1934089, -0.002326527, -0.003725503,
       0.576615,   0.8957901,   0.3060853, 0.3342066, -0.005871473, -0.006505444};
-  for (Layout layout : kLayouts) {
-    SCOPED_TRACE(Name(layout));
+  for (Layout layout : kBothLayouts) {
+    SCOPED_TRACE(LayoutName(layout));
     std::vector<int64_t> shape;
     auto got =
         RunConv(true, {1, 2, 3, 3}, {2, 1, 3, 3}, SinValues(18, 0.37, 0), SinValues(18, 0.23, 0.5),
                 {.stride = 2, .pad = 1, .groups = 2, .output_padding = 1}, layout, &shape);
     EXPECT_EQ(shape, (std::vector<int64_t>{1, 2, 6, 6}));
-    ExpectVecClose(got, want, kTol);
+    ExpectClose(got, want, kTol);
   }
 }
 
@@ -160,14 +125,14 @@ TEST(ConvTest, TransposeAsymmetricPadAndDilation) {
                                       -0.2719485, 0.2956059,  0.1815724,   0.6453019, 0.6105183,
                                       -0.5760667, 0.0579759,  -0.06867399, 0.5435803, 0.4480134,
                                       0.9568333,  1.047169,   1.173646,    1.04495,   1.23161};
-    for (Layout layout : kLayouts) {
-      SCOPED_TRACE(Name(layout));
+    for (Layout layout : kBothLayouts) {
+      SCOPED_TRACE(LayoutName(layout));
       std::vector<int64_t> shape;
       auto got =
           RunConv(true, {1, 2, 2, 3}, {2, 2, 2, 2}, SinValues(12, 0.37, 0),
                   SinValues(16, 0.23, 0.5), {.stride = 2, .pad = {0, 1, 1, 0}}, layout, &shape);
       EXPECT_EQ(shape, (std::vector<int64_t>{1, 2, 3, 5}));
-      ExpectVecClose(got, want, kTol);
+      ExpectClose(got, want, kTol);
     }
   }
   {  // x = S(8,.37,.3).reshape(1,2,2,2); w = S(24,.23,.5).reshape(2,3,2,2); stride [1,2],
@@ -197,14 +162,14 @@ TEST(ConvTest, TransposeAsymmetricPadAndDilation) {
                                       -0.1796568, 0.1659198,   -0.007935228,
                                       0,          0,           0,
                                       0,          0,           0};
-    for (Layout layout : kLayouts) {
-      SCOPED_TRACE(Name(layout));
+    for (Layout layout : kBothLayouts) {
+      SCOPED_TRACE(LayoutName(layout));
       std::vector<int64_t> shape;
       auto got = RunConv(
           true, {1, 2, 2, 2}, {2, 3, 2, 2}, SinValues(8, 0.37, 0.3), SinValues(24, 0.23, 0.5),
           {.stride = {1, 2}, .dilation = {2, 1}, .output_padding = {1, 1}}, layout, &shape);
       EXPECT_EQ(shape, (std::vector<int64_t>{1, 3, 5, 5}));
-      ExpectVecClose(got, want, kTol);
+      ExpectClose(got, want, kTol);
     }
   }
 }
@@ -219,12 +184,13 @@ TEST(ConvTest, BiasReluAndResidualAlongTheChannelAxis) {
     const size_t o = i / 16;
     want[i] = std::max(0.0, kPadOne[i] + bias[o]) + r[o];
   }
-  for (Layout layout : kLayouts) {
-    SCOPED_TRACE(Name(layout));
+  for (Layout layout : kBothLayouts) {
+    SCOPED_TRACE(LayoutName(layout));
     const bool nhwc = layout == Layout::kNHWC;
     Builder b("g");
-    Value* x = b.Input("x", DType::kF32, nhwc ? Shape{1, 4, 4, 2} : Shape{1, 2, 4, 4});
-    Value* w = b.Input("w", DType::kF32, nhwc ? Shape{3, 3, 3, 2} : Shape{3, 2, 3, 3});
+    const std::vector<int64_t> xs = {1, 2, 4, 4}, ws = {3, 2, 3, 3};
+    Value* x = b.Input("x", DType::kF32, StaticShape(LayoutShape(layout, xs)));
+    Value* w = b.Input("w", DType::kF32, StaticShape(LayoutShape(layout, ws)));
     Value* bv = b.Input("bias", DType::kF32, {3});
     Value* rv = b.Input("r", DType::kF32, nhwc ? Shape{1, 1, 3} : Shape{3, 1, 1});
     Value* y = b.Conv2d(x, w,
@@ -234,24 +200,14 @@ TEST(ConvTest, BiasReluAndResidualAlongTheChannelAxis) {
     ASSERT_NE(y, nullptr) << b.status().ToString();
     EXPECT_EQ(y->type().ToString(), nhwc ? "f16[1,4,4,3]" : "f16[1,3,4,4]");
     b.Output(y);
-    std::vector<float> xv = SinValues(32, 0.37, 0), wv = SinValues(54, 0.23, 0.5);
-    if (nhwc) {
-      xv = Permute(xv, {1, 2, 4, 4}, {0, 2, 3, 1});
-      wv = Permute(wv, {3, 2, 3, 3}, {0, 2, 3, 1});
-    }
     auto res = RunGraph(
-        b,
-        {testutil::F32(nhwc ? std::vector<int64_t>{1, 4, 4, 2} : std::vector<int64_t>{1, 2, 4, 4},
-                       xv),
-         testutil::F32(nhwc ? std::vector<int64_t>{3, 3, 3, 2} : std::vector<int64_t>{3, 2, 3, 3},
-                       wv),
-         testutil::F32({3}, bias),
-         testutil::F32(nhwc ? std::vector<int64_t>{1, 1, 3} : std::vector<int64_t>{3, 1, 1}, r)});
+        b, {F32(LayoutShape(layout, xs), LayoutValues(layout, SinValues(32, 0.37, 0), xs)),
+            F32(LayoutShape(layout, ws), LayoutValues(layout, SinValues(54, 0.23, 0.5), ws)),
+            F32({3}, bias),
+            F32(nhwc ? std::vector<int64_t>{1, 1, 3} : std::vector<int64_t>{3, 1, 1}, r)});
     ASSERT_EQ(res.size(), 1u);
     EXPECT_EQ(res[0].dtype(), DType::kF16);
-    std::vector<float> got = res[0].ToF32();
-    if (nhwc) got = Permute(got, {1, 4, 4, 3}, {0, 3, 1, 2});
-    ExpectVecClose(std::vector<double>(got.begin(), got.end()), want, 1e-3);  // f16 output
+    ExpectClose(NchwValues(res[0], layout), want, 1e-3);  // f16 output
   }
 }
 
@@ -301,12 +257,10 @@ TEST(ConvTest, LargeShapesSplitIntoRowBandsMatchNaiveLoop) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.transpose ? "conv_transpose2d" : "conv2d");
-    int64_t nx = 1, nw = 1;
-    for (int64_t d : c.xs) nx *= d;
-    for (int64_t d : c.ws) nw *= d;
-    const std::vector<float> xv = SinValues(nx, 0.37, 0.1), wv = SinValues(nw, 0.23, 0.5);
-    for (Layout layout : kLayouts) {
-      SCOPED_TRACE(Name(layout));
+    const std::vector<float> xv = SinValues(NumElements(c.xs), 0.37, 0.1),
+                             wv = SinValues(NumElements(c.ws), 0.23, 0.5);
+    for (Layout layout : kBothLayouts) {
+      SCOPED_TRACE(LayoutName(layout));
       std::vector<int64_t> shape;
       auto got = RunConv(c.transpose, c.xs, c.ws, xv, wv,
                          {.stride = c.stride, .pad = c.pad, .groups = c.groups}, layout, &shape);
@@ -334,8 +288,8 @@ TEST(ConvTest, EmptyBatch) {
     Value* y = transpose ? b.ConvTranspose2d(x, w, opt) : b.Conv2d(x, w, opt);
     ASSERT_NE(y, nullptr) << b.status().ToString();
     b.Output(y);
-    auto res = RunGraph(b, {Tensor(DType::kF32, {0, 2, 4, 4}),
-                            testutil::F32({2, 2, 3, 3}, SinValues(36, 0.23, 0.5))});
+    auto res = RunGraph(
+        b, {Tensor(DType::kF32, {0, 2, 4, 4}), F32({2, 2, 3, 3}, SinValues(36, 0.23, 0.5))});
     ASSERT_EQ(res.size(), 1u);
     EXPECT_EQ(res[0].shape(), (std::vector<int64_t>{0, 2, 4, 4}));
   }
@@ -421,4 +375,4 @@ TEST(ConvTest, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::testutil

@@ -13,68 +13,15 @@
 #include <tuple>
 #include <vector>
 
-#include "ir/builder.h"
-#include "ops/interpreter.h"
+#include "tests/ops/ref_test_util.h"
 
-namespace kiln {
+namespace kiln::testutil {
 namespace {
 
 constexpr double kF32Tol = 1e-6;
 constexpr double kF16Tol = 1e-3;
 constexpr double kBF16Tol = 4e-3;
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-// Finishes `b` and interprets it; a failure is reported and gives no outputs.
-std::vector<Tensor> RunGraph(Builder& b, const std::vector<Tensor>& inputs) {
-  StatusOr<Graph> g = b.Finish();
-  if (!g.ok()) {
-    ADD_FAILURE() << "build failed: " << g.status().ToString();
-    return {};
-  }
-  StatusOr<std::vector<Tensor>> out = Interpret(*g, inputs);
-  if (!out.ok()) {
-    ADD_FAILURE() << "interpret failed: " << out.status().ToString();
-    return {};
-  }
-  return *out;
-}
-
-// Runs a graph with one output and returns its error (the graph must build).
-Status RunError(Builder& b, const std::vector<Tensor>& inputs) {
-  StatusOr<Graph> g = b.Finish();
-  if (!g.ok()) return g.status();
-  StatusOr<std::vector<Tensor>> out = Interpret(*g, inputs);
-  return out.ok() ? Status::Ok() : out.status();
-}
-
-void ExpectClose(const Tensor& t, const std::vector<double>& expected, double tol) {
-  ASSERT_EQ(t.numel(), static_cast<int64_t>(expected.size())) << t.TypeString();
-  std::vector<double> got = t.ToF64();
-  for (size_t i = 0; i < expected.size(); ++i) {
-    if (std::isnan(expected[i])) {
-      EXPECT_TRUE(std::isnan(got[i])) << "element " << i << " is " << got[i];
-    } else {
-      EXPECT_NEAR(got[i], expected[i], tol * std::max(1.0, std::fabs(expected[i])))
-          << "element " << i;
-    }
-  }
-}
-
-Tensor F32(std::vector<int64_t> shape, std::vector<double> v) {
-  return Tensor::FromF64(DType::kF32, std::move(shape), v);
-}
-
-// An i64 tensor written directly (FromF64 would round values above 2^53).
-Tensor I64(std::vector<int64_t> shape, std::vector<int64_t> v) {
-  Tensor t(DType::kI64, std::move(shape));
-  for (size_t i = 0; i < v.size(); ++i) t.mutable_data_as<int64_t>()[i] = v[i];
-  return t;
-}
-
-void ExpectMessage(const Status& s, const std::string& part) {
-  EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find(part), std::string::npos) << "message: " << s.message();
-}
 
 // ---------------------------------------------------------------------------------- unary
 
@@ -594,4 +541,4 @@ TEST(ElementwiseTest, EveryOpInfersThroughAddNode) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::testutil

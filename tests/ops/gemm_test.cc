@@ -9,16 +9,8 @@
 
 #include "tests/ops/ref_test_util.h"
 
-namespace kiln {
+namespace kiln::testutil {
 namespace {
-
-using testutil::BuildError;
-using testutil::ExpectClose;
-using testutil::ExpectError;
-using testutil::Permute;
-using testutil::RunGraph;
-using testutil::SinTensor;
-using testutil::SinValues;
 
 constexpr double kTol = 2e-5;
 
@@ -42,8 +34,8 @@ TEST(GemmTest, AllTranspositionCombinations) {
       ASSERT_NE(out, nullptr) << bld.status().ToString();
       EXPECT_EQ(out->type().ToString(), "f32[3,5]");
       bld.Output(out);
-      auto res = RunGraph(bld, {testutil::F32(sa, ta ? Permute(a, {3, 4}, {1, 0}) : a),
-                                testutil::F32(sb, tb ? Permute(b, {4, 5}, {1, 0}) : b)});
+      auto res = RunGraph(bld, {F32(sa, ta ? Permute(a, {3, 4}, {1, 0}) : a),
+                                F32(sb, tb ? Permute(b, {4, 5}, {1, 0}) : b)});
       ASSERT_EQ(res.size(), 1u);
       ExpectClose(res[0], kAB, kTol);
     }
@@ -305,7 +297,7 @@ TEST(GemmTest, OddLargeShapesMatchNaiveLoop) {
       Value* x = b.Input("a", DType::kF32, StaticShape(sa));
       Value* y = b.Input("b", DType::kF32, StaticShape(sb));
       b.Output(b.Gemm(x, y, {.trans_a = ta, .trans_b = tb}));
-      auto res = RunGraph(b, {testutil::F32(sa, a), testutil::F32(sb, bv)});
+      auto res = RunGraph(b, {F32(sa, a), F32(sb, bv)});
       ASSERT_EQ(res.size(), 1u);
       ExpectClose(res[0], NaiveGemm(a, bv, m, k, n, ta, tb), 1e-4);
     }
@@ -468,4 +460,4 @@ TEST(GemmTest, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::testutil

@@ -10,44 +10,19 @@
 
 #include <cstdint>
 #include <limits>
-#include <numeric>
 #include <string>
 #include <vector>
 
 #include "tests/ops/ref_test_util.h"
 
-namespace kiln {
+namespace kiln::testutil {
 namespace {
-
-using testutil::BuildError;
-using testutil::ExpectError;
-using testutil::RunGraph;
 
 constexpr int64_t kI64Max = std::numeric_limits<int64_t>::max();
 constexpr int64_t kI64Min = std::numeric_limits<int64_t>::min();
 
-// `start`, start+1, ... as a tensor of `dtype`.
-Tensor Iota(DType dtype, std::vector<int64_t> shape, double start = 0) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  std::vector<double> v(n);
-  std::iota(v.begin(), v.end(), start);
-  return Tensor::FromF64(dtype, std::move(shape), v);
-}
-
 Tensor Values(DType dtype, std::vector<int64_t> shape, std::vector<double> v) {
   return Tensor::FromF64(dtype, std::move(shape), v);
-}
-
-// Finishes and interprets `b`; returns the run-time error (the graph must build).
-Status RunError(Builder& b, const std::vector<Tensor>& inputs) {
-  StatusOr<Graph> g = b.Finish();
-  if (!g.ok()) {
-    ADD_FAILURE() << "build failed: " << g.status().ToString();
-    return g.status();
-  }
-  StatusOr<std::vector<Tensor>> out = Interpret(*g, inputs);
-  return out.ok() ? Status::Ok() : out.status();
 }
 
 SliceOptions Slice(std::vector<Dim> starts, std::vector<Dim> ends, std::vector<int64_t> axes = {},
@@ -437,4 +412,4 @@ TEST(IndexingTest, EmbeddingErrors) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::testutil

@@ -7,34 +7,14 @@
 
 #include <cstdint>
 #include <functional>
-#include <numeric>
 #include <string>
 #include <vector>
 
 #include "ops/op_util.h"
 #include "tests/ops/ref_test_util.h"
 
-namespace kiln {
+namespace kiln::testutil {
 namespace {
-
-using testutil::BuildError;
-using testutil::ExpectError;
-using testutil::RunGraph;
-
-// 0, 1, 2, ... as a tensor of `dtype`.
-Tensor Iota(DType dtype, std::vector<int64_t> shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  std::vector<double> v(n);
-  std::iota(v.begin(), v.end(), 0.0);
-  return Tensor::FromF64(dtype, std::move(shape), v);
-}
-
-std::vector<double> IotaValues(int64_t n) {
-  std::vector<double> v(n);
-  std::iota(v.begin(), v.end(), 0.0);
-  return v;
-}
 
 // The symbol N in [1, 64], declared by InferType for every graph it builds.
 Dim N() { return Dim::Symbol("N"); }
@@ -350,4 +330,4 @@ TEST(LayoutTest, Fp8IsRejected) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::testutil

@@ -11,47 +11,14 @@
 #include <string>
 #include <vector>
 
-#include "ir/builder.h"
-#include "ops/interpreter.h"
+#include "tests/ops/ref_test_util.h"
 
-namespace kiln {
+namespace kiln::testutil {
 namespace {
 
 constexpr double kF32Tol = 1e-5;
 constexpr double kF16Tol = 1e-3;
 constexpr double kBF16Tol = 8e-3;
-
-std::vector<Tensor> RunGraph(Builder& b, const std::vector<Tensor>& inputs) {
-  StatusOr<Graph> g = b.Finish();
-  if (!g.ok()) {
-    ADD_FAILURE() << "build failed: " << g.status().ToString();
-    return {};
-  }
-  StatusOr<std::vector<Tensor>> out = Interpret(*g, inputs);
-  if (!out.ok()) {
-    ADD_FAILURE() << "interpret failed: " << out.status().ToString();
-    return {};
-  }
-  return *out;
-}
-
-void ExpectClose(const Tensor& t, const std::vector<double>& expected, double tol) {
-  ASSERT_EQ(t.numel(), static_cast<int64_t>(expected.size())) << t.TypeString();
-  std::vector<double> got = t.ToF64();
-  for (size_t i = 0; i < expected.size(); ++i) {
-    EXPECT_NEAR(got[i], expected[i], tol * std::max(1.0, std::fabs(expected[i])))
-        << "element " << i;
-  }
-}
-
-void ExpectMessage(const Status& s, const std::string& part) {
-  EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find(part), std::string::npos) << "message: " << s.message();
-}
-
-Tensor F32(std::vector<int64_t> shape, std::vector<double> v) {
-  return Tensor::FromF64(DType::kF32, std::move(shape), v);
-}
 
 const std::vector<double> kX = {0.5, -1.0, 2.0, 3.0, -0.25, 1.5, 4.0, 0.0, -2.0, 1.0, 0.75, -3.0};
 
@@ -338,4 +305,4 @@ TEST(NormTest, EveryOpInfersThroughAddNode) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::testutil

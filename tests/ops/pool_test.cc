@@ -7,15 +7,8 @@
 
 #include "tests/ops/ref_test_util.h"
 
-namespace kiln {
+namespace kiln::testutil {
 namespace {
-
-using testutil::BuildError;
-using testutil::ExpectClose;
-using testutil::ExpectError;
-using testutil::Permute;
-using testutil::RunGraph;
-using testutil::SinValues;
 
 constexpr double kTol = 1e-6;
 
@@ -24,36 +17,14 @@ constexpr double kTol = 1e-6;
 std::vector<double> RunPool(bool is_max, const std::vector<int64_t>& xs,
                             const std::vector<float>& xv, Pool2dOptions opt, Layout layout,
                             std::vector<int64_t>* out_shape = nullptr) {
-  const bool nhwc = layout == Layout::kNHWC;
   opt.layout = layout;
-  const std::vector<int64_t> shape = nhwc ? std::vector<int64_t>{xs[0], xs[2], xs[3], xs[1]} : xs;
   Builder b("g");
-  Value* x = b.Input("x", DType::kF32, StaticShape(shape));
-  Value* y = is_max ? b.MaxPool2d(x, opt) : b.AvgPool2d(x, opt);
-  if (y == nullptr) {
-    ADD_FAILURE() << b.status().ToString();
-    return {};
-  }
-  b.Output(y);
-  auto res = RunGraph(b, {testutil::F32(shape, nhwc ? Permute(xv, xs, {0, 2, 3, 1}) : xv)});
+  Value* x = b.Input("x", DType::kF32, StaticShape(LayoutShape(layout, xs)));
+  auto res = RunOutput(b, is_max ? b.MaxPool2d(x, opt) : b.AvgPool2d(x, opt),
+                       {F32(LayoutShape(layout, xs), LayoutValues(layout, xv, xs))});
   if (res.empty()) return {};
-  std::vector<int64_t> os = res[0].shape();
-  std::vector<float> got = res[0].ToF32();
-  if (nhwc) {
-    got = Permute(got, os, {0, 3, 1, 2});
-    os = {os[0], os[3], os[1], os[2]};
-  }
-  if (out_shape) *out_shape = os;
-  return std::vector<double>(got.begin(), got.end());
+  return NchwValues(res[0], layout, out_shape);
 }
-
-void ExpectVecClose(const std::vector<double>& got, const std::vector<double>& want) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], kTol) << "element " << i;
-}
-
-const Layout kLayouts[] = {Layout::kNCHW, Layout::kNHWC};
-const char* Name(Layout l) { return l == Layout::kNCHW ? "nchw" : "nhwc"; }
 
 TEST(PoolTest, MaxPoolResNetStem) {
   // x = S(50,.37,0).reshape(1,2,5,5); kernel 3, stride 2, pad 1.
@@ -61,13 +32,13 @@ TEST(PoolTest, MaxPoolResNetStem) {
                                     0.6793047,  0.9964756,  0.9964756, 0.7924272, 0.1738895,
                                     -0.1939844, 0.01362896, 0.7882521, 0.9970241, 0.9970241,
                                     0.7882521,  0.512388,   -0.2006651};
-  for (Layout layout : kLayouts) {
-    SCOPED_TRACE(Name(layout));
+  for (Layout layout : kBothLayouts) {
+    SCOPED_TRACE(LayoutName(layout));
     std::vector<int64_t> shape;
     auto got = RunPool(true, {1, 2, 5, 5}, SinValues(50, 0.37, 0),
                        {.kernel = 3, .stride = 2, .pad = 1}, layout, &shape);
     EXPECT_EQ(shape, (std::vector<int64_t>{1, 2, 3, 3}));
-    ExpectVecClose(got, want);
+    ExpectClose(got, want, kTol);
   }
 }
 
@@ -87,15 +58,15 @@ TEST(PoolTest, CeilModeWindowsOverhangTheTrailingPadding) {
                                         -0.02412082, 0.01291101, 0.05356042, 0.06725792,
                                         -0.9420539,  -0.634197,  0.01301409, 0.3742885};
   const std::vector<float> xv = SinValues(36, 0.37, 0);
-  for (Layout layout : kLayouts) {
-    SCOPED_TRACE(Name(layout));
+  for (Layout layout : kBothLayouts) {
+    SCOPED_TRACE(LayoutName(layout));
     std::vector<int64_t> shape;
     Pool2dOptions opt{.kernel = 3, .stride = 2, .pad = 1, .ceil_mode = true};
-    ExpectVecClose(RunPool(true, {1, 1, 6, 6}, xv, opt, layout, &shape), max_want);
+    ExpectClose(RunPool(true, {1, 1, 6, 6}, xv, opt, layout, &shape), max_want, kTol);
     EXPECT_EQ(shape, (std::vector<int64_t>{1, 1, 4, 4}));
-    ExpectVecClose(RunPool(false, {1, 1, 6, 6}, xv, opt, layout), avg_excl);
+    ExpectClose(RunPool(false, {1, 1, 6, 6}, xv, opt, layout), avg_excl, kTol);
     opt.count_include_pad = true;
-    ExpectVecClose(RunPool(false, {1, 1, 6, 6}, xv, opt, layout), avg_cip);
+    ExpectClose(RunPool(false, {1, 1, 6, 6}, xv, opt, layout), avg_cip, kTol);
     opt.ceil_mode = false;
     RunPool(true, {1, 1, 6, 6}, xv, opt, layout, &shape);
     EXPECT_EQ(shape, (std::vector<int64_t>{1, 1, 3, 3}));
@@ -113,7 +84,7 @@ TEST(PoolTest, CeilModeDropsAWindowStartingInTheTrailingPadding) {
         RunPool(true, {1, 1, 5, 5}, SinValues(25, 0.37, 0),
                 {.kernel = 2, .stride = 2, .pad = 1, .ceil_mode = ceil}, Layout::kNCHW, &shape);
     EXPECT_EQ(shape, (std::vector<int64_t>{1, 1, 3, 3})) << "ceil_mode " << ceil;
-    ExpectVecClose(got, want);
+    ExpectClose(got, want, kTol);
   }
 }
 
@@ -127,13 +98,13 @@ TEST(PoolTest, AvgPoolCountIncludePad) {
                                     0.3853455,    0.3614545,   0.299521,   0.2600156,
                                     -0.001318857, -0.07042572, -0.1992267, -0.2619634,
                                     -0.4912673,   -0.5645922,  -0.6791542, -0.7230976};
-  for (Layout layout : kLayouts) {
-    SCOPED_TRACE(Name(layout));
+  for (Layout layout : kBothLayouts) {
+    SCOPED_TRACE(LayoutName(layout));
     const std::vector<float> xv = SinValues(16, 0.37, 0);
-    ExpectVecClose(RunPool(false, {1, 1, 4, 4}, xv,
-                           {.kernel = 3, .pad = 1, .count_include_pad = true}, layout),
-                   cip);
-    ExpectVecClose(RunPool(false, {1, 1, 4, 4}, xv, {.kernel = 3, .pad = 1}, layout), excl);
+    ExpectClose(RunPool(false, {1, 1, 4, 4}, xv, {.kernel = 3, .pad = 1, .count_include_pad = true},
+                        layout),
+                cip, kTol);
+    ExpectClose(RunPool(false, {1, 1, 4, 4}, xv, {.kernel = 3, .pad = 1}, layout), excl, kTol);
   }
 }
 
@@ -146,17 +117,18 @@ TEST(PoolTest, DilationAndAsymmetricPadding) {
   const std::vector<double> avg_cip = {0.09914814, 0.3725781,  0.1880605, -0.004792015,
                                        -0.4194871, -0.3644155, 0.5264862, 0.6255308,
                                        -0.3090829, -0.3672287, 0.280219,  0.4115943};
-  for (Layout layout : kLayouts) {
-    SCOPED_TRACE(Name(layout));
+  for (Layout layout : kBothLayouts) {
+    SCOPED_TRACE(LayoutName(layout));
     const std::vector<float> xv = SinValues(42, 0.37, 0);
     Pool2dOptions opt{.kernel = {2, 3}, .stride = {1, 2}, .pad = {0, 1, 2, 0}, .dilation = 2};
     std::vector<int64_t> shape;
-    ExpectVecClose(RunPool(true, {1, 1, 6, 7}, xv, opt, layout, &shape), max_want);
+    ExpectClose(RunPool(true, {1, 1, 6, 7}, xv, opt, layout, &shape), max_want, kTol);
     EXPECT_EQ(shape, (std::vector<int64_t>{1, 1, 6, 2}));
     // avg_pool2d with dilation through the generic op path (the builder only sets it for max).
     const bool nhwc = layout == Layout::kNHWC;
     Builder b("g");
-    Value* x = b.Input("x", DType::kF32, nhwc ? Shape{1, 6, 7, 1} : Shape{1, 1, 6, 7});
+    const std::vector<int64_t> shape_in = LayoutShape(layout, {1, 1, 6, 7});
+    Value* x = b.Input("x", DType::kF32, StaticShape(shape_in));
     b.Output(b.Op(OpKind::kAvgPool2d, {x},
                   {{"kernel", std::vector<int64_t>{2, 3}},
                    {"stride", std::vector<int64_t>{1, 2}},
@@ -164,9 +136,7 @@ TEST(PoolTest, DilationAndAsymmetricPadding) {
                    {"dilation", std::vector<int64_t>{2, 2}},
                    {"count_include_pad", true},
                    {"layout", EnumValue{nhwc ? "nhwc" : "nchw"}}})[0]);
-    auto res = RunGraph(
-        b, {testutil::F32(
-               nhwc ? std::vector<int64_t>{1, 6, 7, 1} : std::vector<int64_t>{1, 1, 6, 7}, xv)});
+    auto res = RunGraph(b, {F32(shape_in, xv)});
     ASSERT_EQ(res.size(), 1u);
     ExpectClose(res[0], avg_cip, kTol);  // C = 1: both layouts share the flat order
   }
@@ -179,11 +149,10 @@ TEST(PoolTest, GlobalPoolsKeepUnitSpatialDims) {
   const std::vector<double> max = {0.9958808, 0.7965655, 0.00681464,
                                    0.9964756, 0.5182282, 0.3742885};
   const std::vector<float> xv = SinValues(36, 0.37, 0);
-  for (Layout layout : kLayouts) {
-    SCOPED_TRACE(Name(layout));
+  for (Layout layout : kBothLayouts) {
+    SCOPED_TRACE(LayoutName(layout));
     const bool nhwc = layout == Layout::kNHWC;
-    const std::vector<int64_t> shape =
-        nhwc ? std::vector<int64_t>{2, 2, 3, 3} : std::vector<int64_t>{2, 3, 2, 3};
+    const std::vector<int64_t> shape = LayoutShape(layout, {2, 3, 2, 3});
     Builder b("g");
     Value* x = b.Input("x", DType::kF32, StaticShape(shape));
     Value* ga = b.GlobalAvgPool2d(x, layout);
@@ -192,8 +161,7 @@ TEST(PoolTest, GlobalPoolsKeepUnitSpatialDims) {
     EXPECT_EQ(ga->type().ToString(), nhwc ? "f32[2,1,1,3]" : "f32[2,3,1,1]");
     b.Output(ga);
     b.Output(gm);
-    auto res =
-        RunGraph(b, {testutil::F32(shape, nhwc ? Permute(xv, {2, 3, 2, 3}, {0, 2, 3, 1}) : xv)});
+    auto res = RunGraph(b, {F32(shape, LayoutValues(layout, xv, {2, 3, 2, 3}))});
     ASSERT_EQ(res.size(), 2u);
     ExpectClose(res[0], avg, kTol);  // [N, C] order in both layouts
     ExpectClose(res[1], max, kTol);
@@ -281,4 +249,4 @@ TEST(PoolTest, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::testutil

@@ -11,10 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "ir/builder.h"
-#include "ops/interpreter.h"
+#include "tests/ops/ref_test_util.h"
 
-namespace kiln {
+namespace kiln::testutil {
 namespace {
 
 constexpr double kF32Tol = 1e-6;
@@ -25,40 +24,6 @@ constexpr double kBF16Tol = 4e-3;
 const std::vector<double> kX = {0.55, -0.92, -1.84, -1.93, 1.25,  1.65,  0.43, 0.92,
                                 0.17, 1.74,  1.26,  -1.99, 1.43,  -1.87, 0.92, -1.3,
                                 1.45, 0.17,  -0.8,  -0.31, -1.89, -1.5,  0.68, 0.59};
-
-std::vector<Tensor> RunGraph(Builder& b, const std::vector<Tensor>& inputs) {
-  StatusOr<Graph> g = b.Finish();
-  if (!g.ok()) {
-    ADD_FAILURE() << "build failed: " << g.status().ToString();
-    return {};
-  }
-  StatusOr<std::vector<Tensor>> out = Interpret(*g, inputs);
-  if (!out.ok()) {
-    ADD_FAILURE() << "interpret failed: " << out.status().ToString();
-    return {};
-  }
-  return *out;
-}
-
-void ExpectClose(const Tensor& t, const std::vector<double>& expected, double tol) {
-  ASSERT_EQ(t.numel(), static_cast<int64_t>(expected.size())) << t.TypeString();
-  std::vector<double> got = t.ToF64();
-  for (size_t i = 0; i < expected.size(); ++i) {
-    EXPECT_NEAR(got[i], expected[i], tol * std::max(1.0, std::fabs(expected[i])))
-        << "element " << i;
-  }
-}
-
-void ExpectMessage(const Status& s, const std::string& part) {
-  EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find(part), std::string::npos) << "message: " << s.message();
-}
-
-Tensor I64(std::vector<int64_t> shape, std::vector<int64_t> v) {
-  Tensor t(DType::kI64, std::move(shape));
-  for (size_t i = 0; i < v.size(); ++i) t.mutable_data_as<int64_t>()[i] = v[i];
-  return t;
-}
 
 using ReduceFn = Value* (Builder::*)(Value*, std::vector<int64_t>, bool);
 
@@ -305,4 +270,4 @@ TEST(ReduceTest, EveryOpInfersThroughAddNode) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::testutil

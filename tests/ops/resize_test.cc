@@ -12,15 +12,8 @@
 
 #include "tests/ops/ref_test_util.h"
 
-namespace kiln {
+namespace kiln::testutil {
 namespace {
-
-using testutil::BuildError;
-using testutil::ExpectClose;
-using testutil::ExpectError;
-using testutil::Permute;
-using testutil::RunGraph;
-using testutil::SinValues;
 
 constexpr double kTol = 1e-6;
 
@@ -121,40 +114,25 @@ const std::vector<double> kNearestAlignCorners = {
 // values and shape.
 std::vector<double> RunResize(const std::vector<int64_t>& xs, ResizeOptions opt, Layout layout,
                               std::vector<int64_t>* out_shape, DType dtype = DType::kF32) {
-  const bool nhwc = layout == Layout::kNHWC;
   opt.layout = layout;
-  const std::vector<int64_t> shape = nhwc ? std::vector<int64_t>{xs[0], xs[2], xs[3], xs[1]} : xs;
-  std::vector<float> xv = SinValues(xs[0] * xs[1] * xs[2] * xs[3], 0.37, 0.1);
-  if (nhwc) xv = Permute(xv, xs, {0, 2, 3, 1});
+  const std::vector<int64_t> shape = LayoutShape(layout, xs);
+  const std::vector<float> xv = LayoutValues(layout, SinValues(NumElements(xs), 0.37, 0.1), xs);
   Builder b("g");
-  Value* y = b.Resize(b.Input("x", dtype, StaticShape(shape)), opt);
-  if (y == nullptr) {
-    ADD_FAILURE() << b.status().ToString();
-    return {};
-  }
-  b.Output(y);
-  auto res = RunGraph(b, {Tensor::FromF32(dtype, shape, xv)});
+  auto res = RunOutput(b, b.Resize(b.Input("x", dtype, StaticShape(shape)), opt),
+                       {Tensor::FromF32(dtype, shape, xv)});
   if (res.empty()) return {};
-  std::vector<int64_t> os = res[0].shape();
-  std::vector<float> got = res[0].ToF32();
-  if (nhwc) {
-    got = Permute(got, os, {0, 3, 1, 2});
-    os = {os[0], os[3], os[1], os[2]};
-  }
-  *out_shape = os;
-  return std::vector<double>(got.begin(), got.end());
+  return NchwValues(res[0], layout, out_shape);
 }
 
 // Checks both layouts against `want` with output shape `want_shape` (nchw).
 void Check(const std::vector<int64_t>& xs, const ResizeOptions& opt,
            const std::vector<int64_t>& want_shape, const std::vector<double>& want) {
-  for (Layout layout : {Layout::kNCHW, Layout::kNHWC}) {
+  for (Layout layout : kBothLayouts) {
     SCOPED_TRACE(LayoutName(layout));
     std::vector<int64_t> shape;
     std::vector<double> got = RunResize(xs, opt, layout, &shape);
     EXPECT_EQ(shape, want_shape);
-    ASSERT_EQ(got.size(), want.size());
-    for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], kTol) << "element " << i;
+    ExpectClose(got, want, kTol);
   }
 }
 
@@ -217,8 +195,7 @@ TEST(ResizeTest, F16Bilinear) {
   std::vector<double> got =
       RunResize({1, 2, 3, 4}, Opt("bilinear", {2, 2}, {}), Layout::kNCHW, &shape, DType::kF16);
   EXPECT_EQ(shape, (std::vector<int64_t>{1, 2, 6, 8}));
-  ASSERT_EQ(got.size(), kBilinearX2.size());
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], kBilinearX2[i], 1.5e-3) << i;
+  ExpectClose(got, kBilinearX2, 1.5e-3);
 }
 
 TEST(ResizeTest, IntegerNearestIsExactAndSymbolicBatchInfers) {
@@ -281,4 +258,4 @@ TEST(ResizeTest, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::testutil
