@@ -1,0 +1,105 @@
+#include "passes/pipeline.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "ir/printer.h"
+#include "ir/verifier.h"
+#include "passes/constant_fold.h"
+#include "passes/cse.h"
+#include "passes/dce.h"
+#include "passes/fold_batch_norm.h"
+#include "passes/fuse_epilogue.h"
+#include "passes/simplify.h"
+#include "support/check.h"
+
+namespace kiln {
+namespace {
+
+Status WriteDump(const std::string& dir, int index, std::string_view pass_name,
+                 const Graph& graph) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return InvalidArgument("cannot create IR dump directory '" + dir +
+                           "' (KILN_DUMP_IR): " + ec.message());
+  }
+  char prefix[16];
+  std::snprintf(prefix, sizeof(prefix), "%02d-", index);
+  std::filesystem::path path =
+      std::filesystem::path(dir) / (std::string(prefix) + std::string(pass_name) + ".kir");
+  std::ofstream out(path);
+  out << PrintGraph(graph);
+  out.close();
+  if (!out) return InvalidArgument("cannot write IR dump '" + path.string() + "'");
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string DumpDirFromEnv() {
+  const char* dir = std::getenv("KILN_DUMP_IR");
+  return dir ? std::string(dir) : std::string();
+}
+
+void PassPipeline::Add(std::unique_ptr<Pass> pass) {
+  KILN_CHECK(pass != nullptr) << "null pass added to a pipeline";
+  passes_.push_back(std::move(pass));
+}
+
+std::vector<std::string> PassPipeline::Names() const {
+  std::vector<std::string> names;
+  for (const auto& p : passes_) names.emplace_back(p->name());
+  return names;
+}
+
+StatusOr<bool> PassPipeline::Run(Graph& graph, const PipelineOptions& options) const {
+  const bool dump = !options.dump_dir.empty();
+  if (dump) KILN_RETURN_IF_ERROR(WriteDump(options.dump_dir, 0, "input", graph));
+  bool changed = false;
+  for (size_t i = 0; i < passes_.size(); ++i) {
+    Pass& pass = *passes_[i];
+    const std::string context = "pass '" + std::string(pass.name()) + "'";
+    StatusOr<bool> result = pass.Run(graph);
+    if (!result.ok()) return result.status().WithContext(context);
+    changed = changed || *result;
+    if (options.verify_each) {
+      Status verified = Verify(graph);
+      if (!verified.ok()) {
+        return InternalError(context + " produced an invalid graph: " + verified.message());
+      }
+    }
+    if (dump) {
+      KILN_RETURN_IF_ERROR(
+          WriteDump(options.dump_dir, static_cast<int>(i) + 1, pass.name(), graph));
+    }
+  }
+  return changed;
+}
+
+PassPipeline DefaultPipeline() {
+  PassPipeline p;
+  // Folding first: it turns constant-only subexpressions (shape arithmetic, scale factors built
+  // from literals) into single constants, which exposes `x * 1`-style patterns to simplification.
+  p.Add(std::make_unique<ConstantFoldPass>());
+  // Simplification next: it removes identity reshapes/transposes/casts and neutral arithmetic,
+  // so CSE and the fusion passes see the real computation.
+  p.Add(std::make_unique<SimplifyPass>());
+  // CSE after simplification: two chains that simplify to the same expression (e.g. a reshape
+  // of a reshape of %x and a reshape of %x) only become identical now. It also merges repeated
+  // weight and constant nodes, so later passes see shared operands.
+  p.Add(std::make_unique<CsePass>());
+  // Batch-norm folding before epilogue fusion: folding leaves conv/gemm + bias(...), and only
+  // then can the following relu/residual add join that epilogue.
+  p.Add(std::make_unique<FoldBatchNormPass>());
+  // Epilogue fusion after the cleanup, so it sees each producer's real consumers.
+  p.Add(std::make_unique<FuseEpiloguePass>());
+  // DCE last: the passes above leave dead producers behind (the `1` of `x * 1`, the operands of
+  // folded nodes, the inner reshape of a merged reshape pair); one sweep at the end removes them.
+  p.Add(std::make_unique<DcePass>());
+  return p;
+}
+
+}  // namespace kiln

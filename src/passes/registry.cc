@@ -1,0 +1,48 @@
+// The list of passes known by name (`kiln opt --pass=NAME`). Registration is explicit: add one
+// line per pass here.
+#include <functional>
+
+#include "passes/constant_fold.h"
+#include "passes/cse.h"
+#include "passes/dce.h"
+#include "passes/fold_batch_norm.h"
+#include "passes/fuse_epilogue.h"
+#include "passes/pass.h"
+#include "passes/simplify.h"
+
+namespace kiln {
+namespace {
+
+struct PassEntry {
+  std::string_view name;
+  std::function<std::unique_ptr<Pass>()> create;
+};
+
+const std::vector<PassEntry>& Entries() {
+  static const std::vector<PassEntry> entries = {
+      {"dead-code-elimination", [] { return std::make_unique<DcePass>(); }},
+      {"common-subexpression-elimination", [] { return std::make_unique<CsePass>(); }},
+      {"constant-folding", [] { return std::make_unique<ConstantFoldPass>(); }},
+      {"algebraic-simplification", [] { return std::make_unique<SimplifyPass>(); }},
+      {"fold-batch-norm", [] { return std::make_unique<FoldBatchNormPass>(); }},
+      {"fuse-epilogue", [] { return std::make_unique<FuseEpiloguePass>(); }},
+  };
+  return entries;
+}
+
+}  // namespace
+
+std::unique_ptr<Pass> CreatePass(std::string_view name) {
+  for (const PassEntry& e : Entries()) {
+    if (e.name == name) return e.create();
+  }
+  return nullptr;
+}
+
+std::vector<std::string> PassNames() {
+  std::vector<std::string> names;
+  for (const PassEntry& e : Entries()) names.emplace_back(e.name);
+  return names;
+}
+
+}  // namespace kiln

@@ -1,0 +1,61 @@
+#include "passes/rewrite_util.h"
+
+#include <algorithm>
+#include <string>
+
+#include "support/check.h"
+
+namespace kiln {
+
+bool IsGraphOutput(const Graph& graph, const Value* v) {
+  return std::find(graph.outputs().begin(), graph.outputs().end(), v) != graph.outputs().end();
+}
+
+static bool IsGraphInput(const Graph& graph, const Value* v) {
+  return std::find(graph.inputs().begin(), graph.inputs().end(), v) != graph.inputs().end();
+}
+
+bool CanReplaceNode(const Graph& graph, const Node& node, const std::vector<Value*>& replacements) {
+  if (static_cast<int>(replacements.size()) != node.num_outputs()) return false;
+  std::vector<const Value*> renamed;
+  for (int i = 0; i < node.num_outputs(); ++i) {
+    const Value* from = node.output(i);
+    const Value* to = replacements[i];
+    if (to == nullptr || to == from || to->type() != from->type()) return false;
+    if (to->producer() == &node) return false;
+    if (!IsGraphOutput(graph, from)) continue;
+    if (IsGraphInput(graph, to) || IsGraphOutput(graph, to)) return false;
+    // Two graph outputs cannot both give their name to one value.
+    if (std::find(renamed.begin(), renamed.end(), to) != renamed.end()) return false;
+    renamed.push_back(to);
+  }
+  return true;
+}
+
+void ReplaceNode(Graph& graph, Node* node, const std::vector<Value*>& replacements) {
+  KILN_CHECK(CanReplaceNode(graph, *node, replacements))
+      << "invalid replacement of " << node->Describe();
+  std::vector<std::pair<Value*, std::string>> renames;
+  for (int i = 0; i < node->num_outputs(); ++i) {
+    Value* from = node->output(i);
+    if (IsGraphOutput(graph, from)) renames.emplace_back(replacements[i], from->name());
+    graph.ReplaceAllUsesWith(from, replacements[i]);
+  }
+  graph.RemoveNode(node);
+  // The removed node's names are free now.
+  for (auto& [value, name] : renames) {
+    Status status = graph.RenameValue(value, name);
+    KILN_CHECK(status.ok()) << status.ToString();
+  }
+}
+
+bool InferenceMatches(const Node& node) {
+  StatusOr<std::vector<TensorType>> types = node.def().infer(node);
+  if (!types.ok() || static_cast<int>(types->size()) != node.num_outputs()) return false;
+  for (int i = 0; i < node.num_outputs(); ++i) {
+    if ((*types)[i] != node.output(i)->type()) return false;
+  }
+  return true;
+}
+
+}  // namespace kiln

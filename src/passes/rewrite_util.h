@@ -1,0 +1,33 @@
+// Small rewrite helpers shared by the passes: replacing a node's results while keeping the
+// graph's interface (its output names) stable, and re-checking a node after rewiring it.
+#ifndef KILN_PASSES_REWRITE_UTIL_H_
+#define KILN_PASSES_REWRITE_UTIL_H_
+
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace kiln {
+
+/// Whether ReplaceNode(graph, node, replacements) is allowed: one replacement per result, each
+/// of the same type, and graph-output names can be kept. A graph output keeps its name by
+/// renaming its replacement, so a result that is a graph output can only be replaced by a node
+/// result that is not itself a graph input or graph output (the compiled library's output names
+/// are part of its interface and must not change).
+bool CanReplaceNode(const Graph& graph, const Node& node, const std::vector<Value*>& replacements);
+
+/// Redirects every use of node's results (node inputs and graph outputs) to `replacements`,
+/// removes `node`, and renames a replacement to the name of the graph output it now stands for.
+/// Precondition: CanReplaceNode(...) (checked; a violation is a pass bug).
+void ReplaceNode(Graph& graph, Node* node, const std::vector<Value*>& replacements);
+
+/// True when `v` is one of the graph's outputs.
+bool IsGraphOutput(const Graph& graph, const Value* v);
+
+/// Re-runs `node`'s shape inference and returns whether it reproduces the declared result types
+/// (used after changing a node's operands or attributes in place).
+bool InferenceMatches(const Node& node);
+
+}  // namespace kiln
+
+#endif  // KILN_PASSES_REWRITE_UTIL_H_
