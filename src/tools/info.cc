@@ -1,0 +1,137 @@
+// `kiln info [MODEL]`: without a model, lists the registered ops, passes and zoo models; with one,
+// summarises it (symbols, inputs, outputs, node counts per op, weights).
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "models/zoo.h"
+#include "passes/pass.h"
+#include "tools/common.h"
+
+namespace kiln::tools {
+namespace {
+
+struct InfoArgs {
+  std::string model;
+  std::optional<int64_t> batch;
+  std::optional<int64_t> seq;
+};
+
+std::string_view FusionKindName(FusionKind kind) {
+  switch (kind) {
+    case FusionKind::kElementwise: return "elementwise";
+    case FusionKind::kBroadcast: return "broadcast";
+    case FusionKind::kInjective: return "injective";
+    case FusionKind::kReduction: return "reduction";
+    case FusionKind::kOutEwiseFusable: return "out-ewise-fusable";
+    case FusionKind::kOpaque: return "opaque";
+    case FusionKind::kSource: return "source";
+  }
+  return "?";
+}
+
+void PrintRegistry() {
+  int registered = 0;
+  for (int i = 0; i < kNumOpKinds; ++i) registered += IsOpRegistered(static_cast<OpKind>(i));
+  std::printf("ops (%d registered of %d):\n", registered, kNumOpKinds);
+  for (int i = 0; i < kNumOpKinds; ++i) {
+    OpKind kind = static_cast<OpKind>(i);
+    if (!IsOpRegistered(kind)) continue;
+    const OpDef& def = GetOpDef(kind);
+    std::printf("  %-18s %-18s %s\n", std::string(OpName(kind)).c_str(),
+                std::string(FusionKindName(def.fusion)).c_str(), def.summary.c_str());
+  }
+  std::printf("\npasses (use with kiln opt --pass=NAME):\n");
+  for (const std::string& name : PassNames()) std::printf("  %s\n", name.c_str());
+  std::printf("\nzoo models (use as zoo:NAME):\n");
+  for (const ZooEntry& e : ZooModels()) {
+    std::printf("  %-18s %s\n", e.name.c_str(), e.description.c_str());
+  }
+}
+
+void PrintModel(const std::string& model, const Graph& graph) {
+  std::printf("model:   %s (graph @%s)\n", model.c_str(), graph.name().c_str());
+  if (!graph.symbols().empty()) {
+    std::printf("symbols:\n");
+    for (const auto& [name, range] : graph.symbols()) {
+      std::printf("  %s in [%lld, %lld]\n", name.c_str(), static_cast<long long>(range.min),
+                  static_cast<long long>(range.max));
+    }
+  }
+  std::printf("inputs:\n");
+  for (const Value* v : graph.inputs()) {
+    std::printf("  %%%s: %s\n", v->name().c_str(), v->type().ToString().c_str());
+  }
+  std::printf("outputs:\n");
+  for (const Value* v : graph.outputs()) {
+    std::printf("  %%%s: %s\n", v->name().c_str(), v->type().ToString().c_str());
+  }
+
+  std::map<std::string, int> per_op;
+  int64_t num_weights = 0, params = 0, bytes = 0;
+  for (const auto& node : graph.nodes()) {
+    ++per_op[std::string(node->op_name())];
+    if (node->op() != OpKind::kWeight) continue;
+    ++num_weights;
+    int64_t n = 1;
+    for (int64_t d : node->GetInts("shape")) n *= d;
+    params += n;
+    bytes += n * DTypeSize(node->GetDType("dtype"));
+  }
+  // Most frequent ops first: that is what one looks for when reading a model.
+  std::vector<std::pair<std::string, int>> ops(per_op.begin(), per_op.end());
+  std::stable_sort(ops.begin(), ops.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::printf("nodes:   %zu\n", graph.nodes().size());
+  for (const auto& [name, count] : ops) std::printf("  %-18s %d\n", name.c_str(), count);
+  std::printf("weights: %lld tensors, %lld parameters, %s\n", static_cast<long long>(num_weights),
+              static_cast<long long>(params), FormatBytes(bytes).c_str());
+}
+
+Status RunInfo(const InfoArgs& args) {
+  if (args.model.empty()) {
+    PrintRegistry();
+    return Status::Ok();
+  }
+  if (!IsZooRef(args.model) && (args.batch || args.seq)) {
+    return InvalidArgument("--batch and --seq apply to zoo:NAME models only (a .kir file "
+                           "declares its own dims)");
+  }
+  ModelOptions options;
+  options.batch = args.batch;
+  options.seq = args.seq;
+  KILN_ASSIGN_OR_RETURN(Graph graph, LoadModel(args.model, options));
+  PrintModel(args.model, graph);
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddInfoCommand(CLI::App& app, int* exit_code) {
+  auto args = std::make_shared<InfoArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "info", "List the registered ops and zoo models, or summarise one model");
+  cmd->add_option("model", args->model,
+                  "A .kir file, - for stdin, or zoo:NAME; without it, list ops and zoo models");
+  cmd->add_option("--batch", args->batch, "zoo models: make the batch dim static")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--seq", args->seq, "zoo models: make the sequence-length dim static")
+      ->check(CLI::PositiveNumber);
+  cmd->footer(
+      "Examples:\n"
+      "  kiln info                       every op (name, fusion kind, summary) and zoo model\n"
+      "  kiln info model.kir             inputs, outputs, symbols, ops used, weight sizes\n"
+      "  kiln info zoo:bert --seq 384    the zoo BERT with a static sequence length");
+  cmd->callback([args, exit_code] {
+    Status status = RunInfo(*args);
+    *exit_code = status.ok() ? 0 : ReportError(status);
+  });
+}
+
+}  // namespace kiln::tools
