@@ -22,6 +22,8 @@ enum class StatusCode : int {
   kOutOfRange = 4,       // dynamic dim outside its declared range
   kInternal = 5,         // external tool failed (compiler, loader)
   kParseError = 6,       // text or binary format errors (with line:column where known)
+  kOutOfMemory = 7,      // host or device allocation failed
+  kCuda = 8,             // a CUDA runtime/driver call failed
 };
 
 /// Returns "invalid argument", "not found", ...
@@ -53,6 +55,8 @@ inline Status Unimplemented(std::string m) { return {StatusCode::kUnimplemented,
 inline Status OutOfRange(std::string m) { return {StatusCode::kOutOfRange, std::move(m)}; }
 inline Status InternalError(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 inline Status ParseError(std::string m) { return {StatusCode::kParseError, std::move(m)}; }
+inline Status OutOfMemory(std::string m) { return {StatusCode::kOutOfMemory, std::move(m)}; }
+inline Status CudaError(std::string m) { return {StatusCode::kCuda, std::move(m)}; }
 
 /// Either a value or an error Status. Accessing the value of an error aborts.
 template <typename T>

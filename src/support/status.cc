@@ -11,6 +11,8 @@ const char* StatusCodeName(StatusCode code) {
     case StatusCode::kOutOfRange: return "out of range";
     case StatusCode::kInternal: return "internal";
     case StatusCode::kParseError: return "parse error";
+    case StatusCode::kOutOfMemory: return "out of memory";
+    case StatusCode::kCuda: return "CUDA error";
   }
   return "unknown";
 }
