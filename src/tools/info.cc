@@ -1,5 +1,6 @@
 // `kiln info [MODEL]`: without a model, lists the registered ops, passes and zoo models; with one,
-// summarises it (symbols, inputs, outputs, node counts per op, weights).
+// summarises it (symbols, inputs, outputs, node counts per op, weights) and the workspace its
+// memory plan needs after the default pass pipeline.
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -12,6 +13,8 @@
 
 #include "models/zoo.h"
 #include "passes/pass.h"
+#include "passes/pipeline.h"
+#include "plan/memory_plan.h"
 #include "tools/common.h"
 
 namespace kiln::tools {
@@ -108,6 +111,15 @@ Status RunInfo(const InfoArgs& args) {
   options.seq = args.seq;
   KILN_ASSIGN_OR_RETURN(Graph graph, LoadModel(args.model, options));
   PrintModel(args.model, graph);
+  // The workspace is a property of the compiled graph, so plan what the default pipeline leaves
+  // (on a clone: the model itself is summarised as given).
+  std::unique_ptr<Graph> optimized = graph.Clone();
+  KILN_RETURN_IF_ERROR(DefaultPipeline().Run(*optimized, {.verify_each = true, .dump_dir = ""})
+                           .status());
+  KILN_ASSIGN_OR_RETURN(MemoryPlan plan, PlanMemory(*optimized));
+  KILN_RETURN_IF_ERROR(CheckPlan(*optimized, plan));
+  std::printf("plan:    %s%s\n", FormatPlanSummary(plan).c_str(),
+              graph.symbols().empty() ? "" : " (symbols at their range maximum)");
   return Status::Ok();
 }
 

@@ -1,5 +1,7 @@
 // `kiln opt MODEL`: parses text IR (or builds a zoo model), verifies it, runs the requested passes
-// and prints the result as text IR.
+// and prints the result as text IR; with --plan, also plans the workspace and prints its summary
+// to stderr (stdout stays the IR, so it can be piped on).
+#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,6 +11,7 @@
 #include "ir/printer.h"
 #include "ir/verifier.h"
 #include "passes/pass.h"
+#include "plan/memory_plan.h"
 #include "tools/common.h"
 
 namespace kiln::tools {
@@ -20,6 +23,7 @@ struct OptArgs {
   std::vector<std::string> passes;
   std::optional<int64_t> batch;
   std::optional<int64_t> seq;
+  bool plan = false;
 };
 
 Status RunOpt(const OptArgs& args) {
@@ -51,6 +55,12 @@ Status RunOpt(const OptArgs& args) {
     Status valid = Verify(graph);
     if (!valid.ok()) return InternalError(where + " produced an invalid graph: " + valid.message());
   }
+  if (args.plan) {
+    KILN_ASSIGN_OR_RETURN(MemoryPlan plan, PlanMemory(graph));
+    // A plan that fails its own check is a kiln bug; report it rather than print a bad number.
+    KILN_RETURN_IF_ERROR(CheckPlan(graph, plan));
+    std::cerr << "memory plan: " << FormatPlanSummary(plan) << "\n";
+  }
   return WriteTextFile(args.output, PrintGraph(graph));
 }
 
@@ -70,11 +80,15 @@ void AddOptCommand(CLI::App& app, int* exit_code) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--seq", args->seq, "zoo models: make the sequence-length dim static")
       ->check(CLI::PositiveNumber);
+  cmd->add_flag("--plan", args->plan,
+                "After the passes, plan the workspace (symbols at their range maximum) and "
+                "print its summary to stderr");
   cmd->footer(
       "Examples:\n"
       "  kiln opt model.kir                  check model.kir and print it canonically\n"
       "  cat model.kir | kiln opt - -o out.kir\n"
       "  kiln opt zoo:resnet50 --batch 8     print the zoo ResNet-50 IR with batch 8\n"
+      "  kiln opt zoo:bert --pass=fuse-epilogue --plan -o /dev/null   workspace summary\n"
       "Errors in the IR are reported as FILE:LINE:COL: message.");
   cmd->callback([args, exit_code] {
     Status status = RunOpt(*args);

@@ -1,0 +1,382 @@
+#include "plan/memory_plan.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+#include <set>
+#include <unordered_map>
+
+#include "support/check.h"
+
+namespace kiln {
+namespace {
+
+// Results of these ops are views: the same bytes read with another shape.
+bool IsViewOp(OpKind op) {
+  return op == OpKind::kReshape || op == OpKind::kSqueeze || op == OpKind::kUnsqueeze ||
+         op == OpKind::kFlatten;
+}
+
+bool IsSourceOp(OpKind op) { return op == OpKind::kWeight || op == OpKind::kConstant; }
+
+// Kernels of these ops compute out[i] from in[i] (or from a broadcast element), so the result
+// may overwrite an operand of the same element count and element size.
+bool CanRunInPlace(const Node& node) {
+  FusionKind kind = node.def().fusion;
+  return (kind == FusionKind::kElementwise || kind == FusionKind::kBroadcast) &&
+         node.num_outputs() == 1;
+}
+
+int64_t AlignUp(int64_t bytes, int64_t alignment) {
+  return (bytes + alignment - 1) / alignment * alignment;
+}
+
+std::string Name(const Value* v) { return "%" + v->name(); }
+
+// Bytes of `v` under `bindings`.
+StatusOr<int64_t> ValueBytes(const Value& v, const SymbolBindings& bindings) {
+  StatusOr<int64_t> numel = NumElements(v.shape()).Evaluate(bindings);
+  if (!numel.ok()) {
+    return numel.status().WithContext("memory plan: size of " + Name(&v) + " : " +
+                                      v.type().ToString());
+  }
+  return *numel * DTypeSize(v.dtype());
+}
+
+// Every symbol of the graph bound: options.bindings (checked against the ranges), else the range
+// maximum.
+StatusOr<SymbolBindings> ResolveBindings(const Graph& graph, const SymbolBindings& given) {
+  SymbolBindings out;
+  for (const auto& [name, value] : given) {
+    auto it = graph.symbols().find(name);
+    if (it == graph.symbols().end()) {
+      std::string known;
+      for (const auto& [n, r] : graph.symbols()) known += (known.empty() ? "" : ", ") + n;
+      return InvalidArgument("memory plan: binding for unknown symbol '" + name +
+                             "' (graph @" + graph.name() + " has: " +
+                             (known.empty() ? "none" : known) + ")");
+    }
+    if (value < it->second.min || value > it->second.max) {
+      return InvalidArgument("memory plan: symbol " + name + " = " + std::to_string(value) +
+                             " is outside its range [" + std::to_string(it->second.min) + ", " +
+                             std::to_string(it->second.max) + "]");
+    }
+  }
+  for (const auto& [name, range] : graph.symbols()) {
+    auto it = given.find(name);
+    out[name] = it != given.end() ? it->second : range.max;
+  }
+  return out;
+}
+
+// Step (index in graph.nodes()) of each node, and of each value's last user.
+struct Schedule {
+  std::unordered_map<const Node*, int> step;
+  std::unordered_map<const Value*, int> last_user;
+
+  explicit Schedule(const Graph& graph) {
+    for (size_t i = 0; i < graph.nodes().size(); ++i) {
+      const Node* node = graph.nodes()[i].get();
+      step[node] = static_cast<int>(i);
+      for (const Value* in : node->inputs()) last_user[in] = static_cast<int>(i);
+    }
+  }
+  int Birth(const Value* v) const { return step.at(v->producer()); }
+  // Producer's step for a value nobody uses.
+  int Death(const Value* v) const {
+    auto it = last_user.find(v);
+    return it == last_user.end() ? Birth(v) : std::max(Birth(v), it->second);
+  }
+};
+
+// Values that get workspace: node results other than weights, constants, graph outputs and views
+// of values without workspace. Computed in node order so a view sees its operand's answer.
+std::set<const Value*> WorkspaceValues(const Graph& graph) {
+  std::set<const Value*> outputs(graph.outputs().begin(), graph.outputs().end());
+  std::set<const Value*> result;
+  for (const auto& node : graph.nodes()) {
+    if (IsSourceOp(node->op())) continue;
+    for (const Value* v : node->outputs()) {
+      if (outputs.count(v)) continue;
+      if (IsViewOp(node->op()) && !result.count(node->input(0))) continue;
+      result.insert(v);
+    }
+  }
+  return result;
+}
+
+// A region of memory shared by one value and its views and in-place successors.
+struct Storage {
+  int64_t size = 0;     // aligned
+  int first = 0, last = 0;  // steps, inclusive
+  int64_t offset = 0;
+};
+
+bool LifetimesIntersect(const Storage& a, const Storage& b) {
+  return a.first <= b.last && b.first <= a.last;
+}
+
+// Places `storages` (sizes and lifetimes set) largest first, each in a gap between the placed
+// storages whose lifetimes intersect its own: the smallest gap that fits (best_fit) or the lowest
+// one. Returns the workspace size.
+int64_t Place(std::vector<Storage>& storages, bool best_fit) {
+  std::vector<int> order(storages.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+    if (storages[a].size != storages[b].size) return storages[a].size > storages[b].size;
+    return storages[a].first < storages[b].first;
+  });
+  std::vector<int> placed;
+  int64_t workspace = 0;
+  for (int i : order) {
+    Storage& s = storages[i];
+    s.offset = 0;
+    if (s.size == 0) continue;
+    std::vector<const Storage*> live;
+    for (int j : placed) {
+      if (LifetimesIntersect(s, storages[j])) live.push_back(&storages[j]);
+    }
+    std::sort(live.begin(), live.end(),
+              [](const Storage* a, const Storage* b) { return a->offset < b->offset; });
+    int64_t end = 0;  // highest end among live storages seen so far
+    int64_t best_offset = -1, best_gap = std::numeric_limits<int64_t>::max();
+    for (const Storage* other : live) {
+      int64_t gap = other->offset - end;
+      if (gap >= s.size && gap < best_gap) {
+        best_offset = end;
+        best_gap = gap;
+        if (!best_fit) break;
+      }
+      end = std::max(end, other->offset + other->size);
+    }
+    s.offset = best_offset >= 0 ? best_offset : end;
+    workspace = std::max(workspace, s.offset + s.size);
+    placed.push_back(i);
+  }
+  return workspace;
+}
+
+std::string FormatSize(int64_t bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int unit = 0;
+  while (v >= 1024.0 && unit < 4) {
+    v /= 1024.0;
+    ++unit;
+  }
+  char buf[32];
+  if (unit == 0) {
+    std::snprintf(buf, sizeof(buf), "%lld B", static_cast<long long>(bytes));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.1f %s", v, kUnits[unit]);
+  }
+  return buf;
+}
+
+std::string Describe(const BufferAssignment& b) {
+  return Name(b.value) + " [" + std::to_string(b.offset) + ", " +
+         std::to_string(b.offset + b.size) + ") at steps " + std::to_string(b.first_use) + ".." +
+         std::to_string(b.last_use);
+}
+
+}  // namespace
+
+StatusOr<MemoryPlan> PlanMemory(const Graph& graph, const PlanOptions& options) {
+  if (options.alignment <= 0 || (options.alignment & (options.alignment - 1)) != 0) {
+    return InvalidArgument("memory plan: alignment must be a power of two, got " +
+                           std::to_string(options.alignment));
+  }
+  MemoryPlan plan;
+  plan.alignment = options.alignment;
+  KILN_ASSIGN_OR_RETURN(plan.bindings, ResolveBindings(graph, options.bindings));
+
+  const Schedule schedule(graph);
+  const std::set<const Value*> workspace_values = WorkspaceValues(graph);
+  std::vector<Storage> storages;
+  std::unordered_map<const Value*, int> storage_of;
+
+  for (const auto& node_ptr : graph.nodes()) {
+    const Node& node = *node_ptr;
+    const int step = schedule.step.at(&node);
+    for (const Value* v : node.outputs()) {
+      if (!workspace_values.count(v)) continue;
+      BufferAssignment b;
+      b.value = v;
+      KILN_ASSIGN_OR_RETURN(b.size, ValueBytes(*v, plan.bindings));
+      b.first_use = step;
+      b.last_use = schedule.Death(v);
+
+      int storage = -1;
+      if (IsViewOp(node.op())) {
+        // WorkspaceValues() only keeps views of workspace values.
+        storage = storage_of.at(node.input(0));
+        KILN_CHECK(AlignUp(b.size, plan.alignment) == storages[storage].size);
+        b.is_view = true;
+        b.shares_with = node.input(0);
+      } else if (CanRunInPlace(node)) {
+        for (const Value* in : node.inputs()) {
+          auto it = storage_of.find(in);
+          // The operand's storage must die here: no other value in it is read later.
+          if (it == storage_of.end() || storages[it->second].last != step) continue;
+          if (NumElements(in->shape()) != NumElements(v->shape()) ||
+              DTypeSize(in->dtype()) != DTypeSize(v->dtype())) {
+            continue;
+          }
+          storage = it->second;
+          b.in_place_of_input = true;
+          b.shares_with = in;
+          break;
+        }
+      }
+      if (storage < 0) {
+        storage = static_cast<int>(storages.size());
+        storages.push_back({AlignUp(b.size, plan.alignment), step, step, 0});
+      }
+      storages[storage].last = std::max(storages[storage].last, b.last_use);
+      storage_of[v] = storage;
+      if (!b.is_view) plan.naive_bytes += AlignUp(b.size, plan.alignment);
+      plan.buffers.push_back(b);
+    }
+  }
+
+  // Peak of live bytes over the steps: a difference array over storage lifetimes.
+  std::vector<int64_t> delta(graph.nodes().size() + 1, 0);
+  for (const Storage& s : storages) {
+    delta[s.first] += s.size;
+    delta[s.last + 1] -= s.size;
+  }
+  int64_t live = 0;
+  for (int64_t d : delta) {
+    live += d;
+    plan.lower_bound_bytes = std::max(plan.lower_bound_bytes, live);
+  }
+
+  // Both gap choices are cheap; keep whichever packs tighter (best-fit usually, not always).
+  std::vector<Storage> lowest = storages;
+  int64_t best_fit_bytes = Place(storages, /*best_fit=*/true);
+  int64_t lowest_bytes = Place(lowest, /*best_fit=*/false);
+  if (lowest_bytes < best_fit_bytes) storages = std::move(lowest);
+  plan.workspace_bytes = std::min(best_fit_bytes, lowest_bytes);
+  for (BufferAssignment& b : plan.buffers) b.offset = storages[storage_of.at(b.value)].offset;
+  return plan;
+}
+
+Status CheckPlan(const Graph& graph, const MemoryPlan& plan) {
+  const Schedule schedule(graph);
+  const std::set<const Value*> expected = WorkspaceValues(graph);
+  if (plan.alignment <= 0 || (plan.alignment & (plan.alignment - 1)) != 0) {
+    return InternalError("memory plan: alignment " + std::to_string(plan.alignment) +
+                         " is not a power of two");
+  }
+  std::unordered_map<const Value*, const BufferAssignment*> buffer_of;
+  for (const BufferAssignment& b : plan.buffers) {
+    if (!expected.count(b.value)) {
+      return InternalError("memory plan: " + Name(b.value) +
+                           " has a workspace buffer but is not an intermediate of graph @" +
+                           graph.name());
+    }
+    if (!buffer_of.emplace(b.value, &b).second) {
+      return InternalError("memory plan: " + Name(b.value) + " has two buffers");
+    }
+  }
+  for (const Value* v : expected) {
+    if (!buffer_of.count(v)) return InternalError("memory plan: " + Name(v) + " has no buffer");
+  }
+
+  for (const BufferAssignment& b : plan.buffers) {
+    KILN_ASSIGN_OR_RETURN(int64_t bytes, ValueBytes(*b.value, plan.bindings));
+    if (b.size != bytes) {
+      return InternalError("memory plan: " + Name(b.value) + " has " + std::to_string(b.size) +
+                           " bytes, expected " + std::to_string(bytes));
+    }
+    if (b.first_use > schedule.Birth(b.value) || b.last_use < schedule.Death(b.value)) {
+      return InternalError("memory plan: " + Describe(b) + " does not cover its lifetime, steps " +
+                           std::to_string(schedule.Birth(b.value)) + ".." +
+                           std::to_string(schedule.Death(b.value)));
+    }
+    if (b.offset < 0 || b.offset % plan.alignment != 0) {
+      return InternalError("memory plan: " + Describe(b) + " is not aligned to " +
+                           std::to_string(plan.alignment) + " bytes");
+    }
+    if (b.offset + b.size > plan.workspace_bytes) {
+      return InternalError("memory plan: " + Describe(b) + " ends past the workspace of " +
+                           std::to_string(plan.workspace_bytes) + " bytes");
+    }
+    bool shares = b.in_place_of_input || b.is_view;
+    if ((b.in_place_of_input && b.is_view) || shares != (b.shares_with != nullptr)) {
+      return InternalError("memory plan: " + Describe(b) +
+                           " must be exactly one of in-place and view when it shares memory");
+    }
+    if (b.shares_with == nullptr) continue;
+    const Node& producer = *b.value->producer();
+    auto shared = buffer_of.find(b.shares_with);
+    const std::vector<Value*>& ins = producer.inputs();
+    bool operand = std::find(ins.begin(), ins.end(), b.shares_with) != ins.end();
+    bool legal = shared != buffer_of.end() && shared->second->offset == b.offset &&
+                 shared->second->size == b.size &&
+                 (b.is_view ? IsViewOp(producer.op()) && producer.input(0) == b.shares_with
+                            : CanRunInPlace(producer) && operand);
+    if (!legal) {
+      return InternalError("memory plan: " + Describe(b) + " cannot share memory with " +
+                           Name(b.shares_with) + " (" + std::string(producer.op_name()) + ")");
+    }
+  }
+
+  // Storage generations: a view belongs to its source's generation; an in-place result starts a
+  // new one that overwrites the previous generation, which must be dead by then.
+  std::unordered_map<const Value*, const BufferAssignment*> generation, root;
+  // Node order, so a source is seen before the values that share it (an operand of their
+  // producer, as checked above).
+  for (const auto& node : graph.nodes()) {
+    for (const Value* v : node->outputs()) {
+      auto it = buffer_of.find(v);
+      if (it == buffer_of.end()) continue;
+      const BufferAssignment& b = *it->second;
+      generation[v] = b.is_view ? generation.at(b.shares_with) : &b;
+      root[v] = b.shares_with ? root.at(b.shares_with) : &b;
+    }
+  }
+  auto compatible = [&](const BufferAssignment& a, const BufferAssignment& b) {
+    if (root.at(a.value) != root.at(b.value)) return false;
+    const BufferAssignment* ga = generation.at(a.value);
+    const BufferAssignment* gb = generation.at(b.value);
+    if (ga == gb) return true;
+    // The older generation must be dead once the newer one is written (it may be read by the
+    // very node that writes in place).
+    if (ga->first_use < gb->first_use) return a.last_use <= gb->first_use;
+    return b.last_use <= ga->first_use;
+  };
+  std::vector<const BufferAssignment*> by_offset;
+  for (const BufferAssignment& b : plan.buffers) {
+    if (b.size > 0) by_offset.push_back(&b);
+  }
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](const auto* a, const auto* b) { return a->offset < b->offset; });
+  for (size_t i = 0; i < by_offset.size(); ++i) {
+    const BufferAssignment& a = *by_offset[i];
+    for (size_t j = i + 1; j < by_offset.size() && by_offset[j]->offset < a.offset + a.size;
+         ++j) {
+      const BufferAssignment& b = *by_offset[j];
+      bool both_live = a.first_use <= b.last_use && b.first_use <= a.last_use;
+      if (both_live && !compatible(a, b)) {
+        return InternalError("memory plan: buffers " + Describe(a) + " and " + Describe(b) +
+                             " overlap in memory while both are live");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+std::string FormatPlanSummary(const MemoryPlan& plan) {
+  double ratio = plan.lower_bound_bytes > 0 ? static_cast<double>(plan.workspace_bytes) /
+                                                  static_cast<double>(plan.lower_bound_bytes)
+                                            : 1.0;
+  char ratio_text[32];
+  std::snprintf(ratio_text, sizeof(ratio_text), "%.2fx", ratio);
+  return "workspace " + FormatSize(plan.workspace_bytes) + " (naive " +
+         FormatSize(plan.naive_bytes) + ", peak-live lower bound " +
+         FormatSize(plan.lower_bound_bytes) + ", " + ratio_text + " of the bound), " +
+         std::to_string(plan.buffers.size()) + " buffers";
+}
+
+}  // namespace kiln
