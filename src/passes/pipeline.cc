@@ -11,6 +11,7 @@
 #include "passes/cse.h"
 #include "passes/dce.h"
 #include "passes/fold_batch_norm.h"
+#include "passes/fuse_elementwise.h"
 #include "passes/fuse_epilogue.h"
 #include "passes/simplify.h"
 #include "support/check.h"
@@ -96,6 +97,10 @@ PassPipeline DefaultPipeline() {
   p.Add(std::make_unique<FoldBatchNormPass>());
   // Epilogue fusion after the cleanup, so it sees each producer's real consumers.
   p.Add(std::make_unique<FuseEpiloguePass>());
+  // Elementwise fusion after epilogue fusion: the activations, bias and residual adds that can
+  // ride on a gemm/conv accumulator are taken first (they cost nothing there); the elementwise
+  // chains that remain become fusion nodes, one kernel each.
+  p.Add(std::make_unique<FuseElementwisePass>());
   // DCE last: the passes above leave dead producers behind (the `1` of `x * 1`, the operands of
   // folded nodes, the inner reshape of a merged reshape pair); one sweep at the end removes them.
   p.Add(std::make_unique<DcePass>());

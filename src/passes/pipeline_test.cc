@@ -50,7 +50,8 @@ TEST(PassPipelineTest, DefaultPipelineCleansUp) {
   EXPECT_EQ(pipeline.Names(),
             (std::vector<std::string>{"constant-folding", "algebraic-simplification",
                                       "common-subexpression-elimination", "fold-batch-norm",
-                                      "fuse-epilogue", "dead-code-elimination"}));
+                                      "fuse-epilogue", "fuse-elementwise",
+                                      "dead-code-elimination"}));
   Graph g = ParseVerified(kGraph);
   std::unique_ptr<Graph> before = g.Clone();
   StatusOr<bool> changed = pipeline.Run(g, {.verify_each = true, .dump_dir = ""});
@@ -58,12 +59,14 @@ TEST(PassPipelineTest, DefaultPipelineCleansUp) {
   EXPECT_TRUE(*changed);
   // %c folds to [0,1,2]; %s = c*b folds to the same constant; %m = x*1 -> x; the reshape pair
   // is the identity; CSE then merges %s into %c, so %p and %q are both add(%x, %c) and merge
-  // too; DCE removes the rest.
+  // too; the add -> sub chain becomes one fusion that takes %c inside; DCE removes the rest.
   EXPECT_EQ(PrintGraph(g),
             "graph @g(%x: f32[N,3]) -> (%y) where N in [1, 8] {\n"
-            "  %c = constant [0.0, 1.0, 2.0] : f32[3]\n"
-            "  %p = add(%x, %c) : f32[N,3]\n"
-            "  %y = sub(%p, %p) : f32[N,3]\n"
+            "  %y = fusion(%x) {body=graph @fused_0(%p0: f32[N,3]) -> (%y) {\n"
+            "    %c = constant [0.0, 1.0, 2.0] : f32[3]\n"
+            "    %p = add(%p0, %c) : f32[N,3]\n"
+            "    %y = sub(%p, %p) : f32[N,3]\n"
+            "  }} : f32[N,3]\n"
             "}\n");
   ExpectNumericallyEquivalent(*before, g, 0.0, 0.0);
   // A second run finds nothing to do.
@@ -116,7 +119,8 @@ TEST(PassPipelineTest, DumpsIrAfterEachPass) {
   EXPECT_TRUE(fs::exists(dir / "03-common-subexpression-elimination.kir"));
   EXPECT_TRUE(fs::exists(dir / "04-fold-batch-norm.kir"));
   EXPECT_TRUE(fs::exists(dir / "05-fuse-epilogue.kir"));
-  EXPECT_EQ(ReadFile(dir / "06-dead-code-elimination.kir"), PrintGraph(g));
+  EXPECT_TRUE(fs::exists(dir / "06-fuse-elementwise.kir"));
+  EXPECT_EQ(ReadFile(dir / "07-dead-code-elimination.kir"), PrintGraph(g));
   // After folding only: %c and %s are constants now, %m is still there.
   std::string folded = ReadFile(dir / "01-constant-folding.kir");
   EXPECT_NE(folded.find("%s = constant [0.0, 1.0, 2.0] : f32[3]"), std::string::npos) << folded;
@@ -134,7 +138,8 @@ TEST(PassPipelineTest, DumpDirDefaultsToEnvironment) {
 // The default pipeline on every zoo model (shrunk so the interpreter is quick): each pass keeps
 // the graph valid, the input and output interface is unchanged, and the outputs agree to f32
 // rounding (batch-norm folding reassociates the per-channel scale, so they are not bit-identical).
-// Every batch_norm is folded away and the gemm/conv epilogues absorb their bias and activation.
+// Every batch_norm is folded away and the gemm/conv epilogues absorb their bias and activation;
+// BERT's remaining elementwise chains (embedding sums, attention-mask arithmetic) become fusions.
 TEST(PassPipelineTest, DefaultPipelineKeepsZooModelsEquivalent) {
   ZooOptions o;
   o.max_batch = 4;
@@ -158,20 +163,26 @@ TEST(PassPipelineTest, DefaultPipelineKeepsZooModelsEquivalent) {
     }
     ExpectNumericallyEquivalent(*before, *g, 1e-5, 1e-5);
     int epilogue_steps = 0;
+    int fusions = 0;
     for (const auto& node : g->nodes()) {
       EXPECT_NE(node->op(), OpKind::kBatchNorm) << node->Describe();
+      fusions += node->op() == OpKind::kFusion ? 1 : 0;
       if (node->op() == OpKind::kGemm || node->op() == OpKind::kConv2d) {
         epilogue_steps += static_cast<int>(node->GetEpilogue().size());
       }
     }
     EXPECT_TRUE(*changed);
     EXPECT_GT(epilogue_steps, 0);
+    if (entry.name == "bert") {
+      EXPECT_GE(fusions, 2);
+    }
   }
 }
 
 TEST(PassRegistryTest, CreatesEveryPassByName) {
   for (const char* name : {"dead-code-elimination", "common-subexpression-elimination",
-                           "constant-folding", "algebraic-simplification"}) {
+                           "constant-folding", "algebraic-simplification", "fold-batch-norm",
+                           "fuse-epilogue", "fuse-elementwise"}) {
     std::unique_ptr<Pass> pass = CreatePass(name);
     ASSERT_NE(pass, nullptr) << name;
     EXPECT_EQ(pass->name(), name);

@@ -6,6 +6,7 @@
 #include "passes/cse.h"
 #include "passes/dce.h"
 #include "passes/fold_batch_norm.h"
+#include "passes/fuse_elementwise.h"
 #include "passes/fuse_epilogue.h"
 #include "passes/pass.h"
 #include "passes/simplify.h"
@@ -26,6 +27,7 @@ const std::vector<PassEntry>& Entries() {
       {"algebraic-simplification", [] { return std::make_unique<SimplifyPass>(); }},
       {"fold-batch-norm", [] { return std::make_unique<FoldBatchNormPass>(); }},
       {"fuse-epilogue", [] { return std::make_unique<FuseEpiloguePass>(); }},
+      {"fuse-elementwise", [] { return std::make_unique<FuseElementwisePass>(); }},
   };
   return entries;
 }
