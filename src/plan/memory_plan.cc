@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "support/check.h"
+#include "support/format.h"
 
 namespace kiln {
 namespace {
@@ -154,23 +155,6 @@ int64_t Place(std::vector<Storage>& storages, bool best_fit) {
     placed.push_back(i);
   }
   return workspace;
-}
-
-std::string FormatSize(int64_t bytes) {
-  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int unit = 0;
-  while (v >= 1024.0 && unit < 4) {
-    v /= 1024.0;
-    ++unit;
-  }
-  char buf[32];
-  if (unit == 0) {
-    std::snprintf(buf, sizeof(buf), "%lld B", static_cast<long long>(bytes));
-  } else {
-    std::snprintf(buf, sizeof(buf), "%.1f %s", v, kUnits[unit]);
-  }
-  return buf;
 }
 
 std::string Describe(const BufferAssignment& b) {
@@ -373,9 +357,9 @@ std::string FormatPlanSummary(const MemoryPlan& plan) {
                                             : 1.0;
   char ratio_text[32];
   std::snprintf(ratio_text, sizeof(ratio_text), "%.2fx", ratio);
-  return "workspace " + FormatSize(plan.workspace_bytes) + " (naive " +
-         FormatSize(plan.naive_bytes) + ", peak-live lower bound " +
-         FormatSize(plan.lower_bound_bytes) + ", " + ratio_text + " of the bound), " +
+  return "workspace " + FormatBytes(plan.workspace_bytes) + " (naive " +
+         FormatBytes(plan.naive_bytes) + ", peak-live lower bound " +
+         FormatBytes(plan.lower_bound_bytes) + ", " + ratio_text + " of the bound), " +
          std::to_string(plan.buffers.size()) + " buffers";
 }
 

@@ -67,9 +67,6 @@ StatusOr<Graph> LoadModel(const std::string& model, const ModelOptions& options)
 /// running statistics from the name).
 Status AttachWeights(Graph& graph, const std::string& weights_path, uint64_t seed);
 
-/// "1.5 KiB", "97.5 MiB".
-std::string FormatBytes(int64_t bytes);
-
 }  // namespace kiln::tools
 
 #endif  // KILN_TOOLS_COMMON_H_

@@ -13,6 +13,7 @@
 
 #include "models/zoo.h"
 #include "passes/pass.h"
+#include "support/format.h"
 #include "passes/pipeline.h"
 #include "plan/memory_plan.h"
 #include "tools/common.h"

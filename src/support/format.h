@@ -1,0 +1,15 @@
+// Small formatting helpers for human-readable reports (CLI output, plan summaries).
+#ifndef KILN_SUPPORT_FORMAT_H_
+#define KILN_SUPPORT_FORMAT_H_
+
+#include <cstdint>
+#include <string>
+
+namespace kiln {
+
+/// "512 B", "1.5 KiB", "97.7 MiB" (binary units, one decimal above bytes).
+std::string FormatBytes(int64_t bytes);
+
+}  // namespace kiln
+
+#endif  // KILN_SUPPORT_FORMAT_H_
