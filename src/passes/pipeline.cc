@@ -13,6 +13,7 @@
 #include "passes/fold_batch_norm.h"
 #include "passes/fuse_elementwise.h"
 #include "passes/fuse_epilogue.h"
+#include "passes/recognize_attention.h"
 #include "passes/simplify.h"
 #include "support/check.h"
 
@@ -88,6 +89,12 @@ PassPipeline DefaultPipeline() {
   // Simplification next: it removes identity reshapes/transposes/casts and neutral arithmetic,
   // so CSE and the fusion passes see the real computation.
   p.Add(std::make_unique<SimplifyPass>());
+  // Attention recognition right after simplification, which has already merged the exported
+  // transpose(transpose(k)) pairs into the one K^T form this pass matches. It must run before
+  // fuse-epilogue and fuse-elementwise, which would otherwise swallow the scale mul into the
+  // scores gemm's epilogue and the mask add into a fusion node, hiding the chain. Before CSE is
+  // fine too: the chain's links have one user each, so CSE has nothing in it to merge.
+  p.Add(std::make_unique<RecognizeAttentionPass>());
   // CSE after simplification: two chains that simplify to the same expression (e.g. a reshape
   // of a reshape of %x and a reshape of %x) only become identical now. It also merges repeated
   // weight and constant nodes, so later passes see shared operands.

@@ -49,6 +49,7 @@ TEST(PassPipelineTest, DefaultPipelineCleansUp) {
   PassPipeline pipeline = DefaultPipeline();
   EXPECT_EQ(pipeline.Names(),
             (std::vector<std::string>{"constant-folding", "algebraic-simplification",
+                                      "recognize-attention",
                                       "common-subexpression-elimination", "fold-batch-norm",
                                       "fuse-epilogue", "fuse-elementwise",
                                       "dead-code-elimination"}));
@@ -116,11 +117,12 @@ TEST(PassPipelineTest, DumpsIrAfterEachPass) {
   EXPECT_EQ(ReadFile(dir / "00-input.kir"), input_text);
   EXPECT_TRUE(fs::exists(dir / "01-constant-folding.kir"));
   EXPECT_TRUE(fs::exists(dir / "02-algebraic-simplification.kir"));
-  EXPECT_TRUE(fs::exists(dir / "03-common-subexpression-elimination.kir"));
-  EXPECT_TRUE(fs::exists(dir / "04-fold-batch-norm.kir"));
-  EXPECT_TRUE(fs::exists(dir / "05-fuse-epilogue.kir"));
-  EXPECT_TRUE(fs::exists(dir / "06-fuse-elementwise.kir"));
-  EXPECT_EQ(ReadFile(dir / "07-dead-code-elimination.kir"), PrintGraph(g));
+  EXPECT_TRUE(fs::exists(dir / "03-recognize-attention.kir"));
+  EXPECT_TRUE(fs::exists(dir / "04-common-subexpression-elimination.kir"));
+  EXPECT_TRUE(fs::exists(dir / "05-fold-batch-norm.kir"));
+  EXPECT_TRUE(fs::exists(dir / "06-fuse-epilogue.kir"));
+  EXPECT_TRUE(fs::exists(dir / "07-fuse-elementwise.kir"));
+  EXPECT_EQ(ReadFile(dir / "08-dead-code-elimination.kir"), PrintGraph(g));
   // After folding only: %c and %s are constants now, %m is still there.
   std::string folded = ReadFile(dir / "01-constant-folding.kir");
   EXPECT_NE(folded.find("%s = constant [0.0, 1.0, 2.0] : f32[3]"), std::string::npos) << folded;
@@ -182,7 +184,7 @@ TEST(PassPipelineTest, DefaultPipelineKeepsZooModelsEquivalent) {
 TEST(PassRegistryTest, CreatesEveryPassByName) {
   for (const char* name : {"dead-code-elimination", "common-subexpression-elimination",
                            "constant-folding", "algebraic-simplification", "fold-batch-norm",
-                           "fuse-epilogue", "fuse-elementwise"}) {
+                           "fuse-epilogue", "fuse-elementwise", "recognize-attention"}) {
     std::unique_ptr<Pass> pass = CreatePass(name);
     ASSERT_NE(pass, nullptr) << name;
     EXPECT_EQ(pass->name(), name);

@@ -9,6 +9,7 @@
 #include "passes/fuse_elementwise.h"
 #include "passes/fuse_epilogue.h"
 #include "passes/pass.h"
+#include "passes/recognize_attention.h"
 #include "passes/simplify.h"
 
 namespace kiln {
@@ -26,6 +27,7 @@ const std::vector<PassEntry>& Entries() {
       {"constant-folding", [] { return std::make_unique<ConstantFoldPass>(); }},
       {"algebraic-simplification", [] { return std::make_unique<SimplifyPass>(); }},
       {"fold-batch-norm", [] { return std::make_unique<FoldBatchNormPass>(); }},
+      {"recognize-attention", [] { return std::make_unique<RecognizeAttentionPass>(); }},
       {"fuse-epilogue", [] { return std::make_unique<FuseEpiloguePass>(); }},
       {"fuse-elementwise", [] { return std::make_unique<FuseElementwisePass>(); }},
   };
