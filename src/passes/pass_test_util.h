@@ -151,6 +151,14 @@ inline bool RunPassChecked(Pass& pass, Graph& graph) {
   return *changed;
 }
 
+/// Runs a fresh `P` on `graph` and expects it to report no change; RunPassChecked then also
+/// checks that the printed graph is identical.
+template <typename P>
+void ExpectNoChange(Graph& graph) {
+  P pass;
+  EXPECT_FALSE(RunPassChecked(pass, graph)) << pass.name() << " changed:\n" << PrintGraph(graph);
+}
+
 }  // namespace kiln
 
 #endif  // KILN_PASSES_PASS_TEST_UTIL_H_
