@@ -7,6 +7,7 @@
 
 #include "ir/printer.h"
 #include "ir/verifier.h"
+#include "passes/canonicalize_layout.h"
 #include "passes/constant_fold.h"
 #include "passes/cse.h"
 #include "passes/dce.h"
@@ -102,6 +103,11 @@ PassPipeline DefaultPipeline() {
   // Batch-norm folding before epilogue fusion: folding leaves conv/gemm + bias(...), and only
   // then can the following relu/residual add join that epilogue.
   p.Add(std::make_unique<FoldBatchNormPass>());
+  // Layout canonicalization (NCHW conv nets -> NHWC, transposes at the boundary) after batch-norm
+  // folding, so the folded batch_norms are gone and need no conversion, and before epilogue
+  // fusion, so the bias/relu/residual-add epilogues form on the final NHWC convs (the residual
+  // adds are NHWC by then too, and a conv's epilogue operands must share its layout).
+  p.Add(std::make_unique<CanonicalizeLayoutPass>());
   // Epilogue fusion after the cleanup, so it sees each producer's real consumers.
   p.Add(std::make_unique<FuseEpiloguePass>());
   // Elementwise fusion after epilogue fusion: the activations, bias and residual adds that can

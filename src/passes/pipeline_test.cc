@@ -51,7 +51,7 @@ TEST(PassPipelineTest, DefaultPipelineCleansUp) {
             (std::vector<std::string>{"constant-folding", "algebraic-simplification",
                                       "recognize-attention",
                                       "common-subexpression-elimination", "fold-batch-norm",
-                                      "fuse-epilogue", "fuse-elementwise",
+                                      "canonicalize-layout", "fuse-epilogue", "fuse-elementwise",
                                       "dead-code-elimination"}));
   Graph g = ParseVerified(kGraph);
   std::unique_ptr<Graph> before = g.Clone();
@@ -120,9 +120,10 @@ TEST(PassPipelineTest, DumpsIrAfterEachPass) {
   EXPECT_TRUE(fs::exists(dir / "03-recognize-attention.kir"));
   EXPECT_TRUE(fs::exists(dir / "04-common-subexpression-elimination.kir"));
   EXPECT_TRUE(fs::exists(dir / "05-fold-batch-norm.kir"));
-  EXPECT_TRUE(fs::exists(dir / "06-fuse-epilogue.kir"));
-  EXPECT_TRUE(fs::exists(dir / "07-fuse-elementwise.kir"));
-  EXPECT_EQ(ReadFile(dir / "08-dead-code-elimination.kir"), PrintGraph(g));
+  EXPECT_TRUE(fs::exists(dir / "06-canonicalize-layout.kir"));
+  EXPECT_TRUE(fs::exists(dir / "07-fuse-epilogue.kir"));
+  EXPECT_TRUE(fs::exists(dir / "08-fuse-elementwise.kir"));
+  EXPECT_EQ(ReadFile(dir / "09-dead-code-elimination.kir"), PrintGraph(g));
   // After folding only: %c and %s are constants now, %m is still there.
   std::string folded = ReadFile(dir / "01-constant-folding.kir");
   EXPECT_NE(folded.find("%s = constant [0.0, 1.0, 2.0] : f32[3]"), std::string::npos) << folded;
@@ -141,7 +142,8 @@ TEST(PassPipelineTest, DumpDirDefaultsToEnvironment) {
 // the graph valid, the input and output interface is unchanged, and the outputs agree to f32
 // rounding (batch-norm folding reassociates the per-channel scale, so they are not bit-identical).
 // Every batch_norm is folded away and the gemm/conv epilogues absorb their bias and activation;
-// BERT's remaining elementwise chains (embedding sums, attention-mask arithmetic) become fusions.
+// BERT's remaining elementwise chains (embedding sums, attention-mask arithmetic) become fusions;
+// the conv nets run in NHWC (canonicalize-layout) with one transpose, at the input.
 TEST(PassPipelineTest, DefaultPipelineKeepsZooModelsEquivalent) {
   ZooOptions o;
   o.max_batch = 4;
@@ -166,9 +168,16 @@ TEST(PassPipelineTest, DefaultPipelineKeepsZooModelsEquivalent) {
     ExpectNumericallyEquivalent(*before, *g, 1e-5, 1e-5);
     int epilogue_steps = 0;
     int fusions = 0;
+    int nhwc_convs = 0;
+    int nchw_convs = 0;
+    int transposes = 0;
     for (const auto& node : g->nodes()) {
       EXPECT_NE(node->op(), OpKind::kBatchNorm) << node->Describe();
       fusions += node->op() == OpKind::kFusion ? 1 : 0;
+      transposes += node->op() == OpKind::kTranspose ? 1 : 0;
+      if (node->op() == OpKind::kConv2d) {
+        (node->GetEnum("layout") == "nhwc" ? nhwc_convs : nchw_convs) += 1;
+      }
       if (node->op() == OpKind::kGemm || node->op() == OpKind::kConv2d) {
         epilogue_steps += static_cast<int>(node->GetEpilogue().size());
       }
@@ -178,12 +187,18 @@ TEST(PassPipelineTest, DefaultPipelineKeepsZooModelsEquivalent) {
     if (entry.name == "bert") {
       EXPECT_GE(fusions, 2);
     }
+    if (entry.name == "resnet50" || entry.name == "tiny_cnn") {
+      EXPECT_GT(nhwc_convs, 0);
+      EXPECT_EQ(nchw_convs, 0);
+      EXPECT_EQ(transposes, 1);
+    }
   }
 }
 
 TEST(PassRegistryTest, CreatesEveryPassByName) {
   for (const char* name : {"dead-code-elimination", "common-subexpression-elimination",
                            "constant-folding", "algebraic-simplification", "fold-batch-norm",
+                           "canonicalize-layout",
                            "fuse-epilogue", "fuse-elementwise", "recognize-attention"}) {
     std::unique_ptr<Pass> pass = CreatePass(name);
     ASSERT_NE(pass, nullptr) << name;

@@ -2,6 +2,7 @@
 // line per pass here.
 #include <functional>
 
+#include "passes/canonicalize_layout.h"
 #include "passes/constant_fold.h"
 #include "passes/cse.h"
 #include "passes/dce.h"
@@ -27,6 +28,7 @@ const std::vector<PassEntry>& Entries() {
       {"constant-folding", [] { return std::make_unique<ConstantFoldPass>(); }},
       {"algebraic-simplification", [] { return std::make_unique<SimplifyPass>(); }},
       {"fold-batch-norm", [] { return std::make_unique<FoldBatchNormPass>(); }},
+      {"canonicalize-layout", [] { return std::make_unique<CanonicalizeLayoutPass>(); }},
       {"recognize-attention", [] { return std::make_unique<RecognizeAttentionPass>(); }},
       {"fuse-epilogue", [] { return std::make_unique<FuseEpiloguePass>(); }},
       {"fuse-elementwise", [] { return std::make_unique<FuseElementwisePass>(); }},
