@@ -8,7 +8,11 @@ function(kiln_library name dir)
     set_property(GLOBAL APPEND PROPERTY KILN_UNIT_TEST_SOURCES ${_tests})
   endif()
   add_library(${name} STATIC ${_srcs})
-  target_include_directories(${name} PUBLIC ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/src
-                                            ${CMAKE_SOURCE_DIR})
+  # Source-tree include dirs apply only inside this build, so that install(EXPORT) of the runtime
+  # (src/CMakeLists.txt) does not carry them; installed targets add their own INSTALL_INTERFACE.
+  target_include_directories(
+    ${name} PUBLIC $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/include>
+                   $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/src>
+                   $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}>)
   target_link_libraries(${name} PUBLIC ${ARGN})
 endfunction()
