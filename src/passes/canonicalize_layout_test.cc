@@ -13,12 +13,6 @@
 namespace kiln {
 namespace {
 
-int CountOps(const Graph& g, OpKind op) {
-  int n = 0;
-  for (const auto& node : g.nodes()) n += node->op() == op ? 1 : 0;
-  return n;
-}
-
 // Counts conv2d / conv_transpose2d nodes in `layout`.
 int CountConvs(const Graph& g, const std::string& layout) {
   int n = 0;
@@ -40,12 +34,6 @@ Value* RandomParam(Builder& b, const std::string& name, std::vector<int64_t> sha
   for (double& x : v) x = dist(rng);
   b.graph().weights()->emplace(name, Tensor::FromF64(DType::kF32, shape, v));
   return b.Weight(name, DType::kF32, StaticShape(shape));
-}
-
-Graph Finish(Builder& b) {
-  StatusOr<Graph> g = b.Finish();
-  KILN_CHECK(g.ok()) << g.status().ToString();
-  return std::move(*g);
 }
 
 // Runs the pass, expects a change and the same values as before (the reference conv sums in the
@@ -83,7 +71,7 @@ TEST(CanonicalizeLayoutTest, TinyResNetBlock) {
   b.Output(b.Linear(h, RandomParam(b, "fc.weight", {5, 4}, -0.5, 0.5, rng),
                     RandomParam(b, "fc.bias", {5}, -0.5, 0.5, rng)),
            "y");
-  Graph g = Finish(b);
+  Graph g = FinishGraph(b);
   FoldBatchNormPass fold;
   ASSERT_TRUE(RunPassChecked(fold, g));
   ExpectConverts(g);
@@ -144,7 +132,7 @@ TEST(CanonicalizeLayoutTest, DepthwiseAndGroupedConvs) {
   h = b.ConvTranspose2d(h, RandomParam(b, "up.weight", {6, 1, 2, 2}, -0.5, 0.5, rng),
                         {.stride = 2, .groups = 2});
   b.Output(h, "y");
-  Graph g = Finish(b);
+  Graph g = FinishGraph(b);
   ExpectConverts(g);
   EXPECT_EQ(CountConvs(g, "nhwc"), 3);
   EXPECT_EQ(CountOps(g, OpKind::kTranspose), 2) << PrintGraph(g);  // input and output
@@ -223,7 +211,7 @@ TEST(CanonicalizeLayoutTest, ResidualEpilogueGateAndFlattenOutput) {
   b.Output(b.Mul(h, gate), "y");
   b.Output(flat, "f");
   const std::string pooled_name = pooled->name();  // the node is replaced by the pass
-  Graph g = Finish(b);
+  Graph g = FinishGraph(b);
   ExpectConverts(g);
   // x and r in, y out; the flatten and the gate need none.
   EXPECT_EQ(CountOps(g, OpKind::kTranspose), 3) << PrintGraph(g);
@@ -245,7 +233,7 @@ TEST(CanonicalizeLayoutTest, NormResizeAndPools) {
   h = b.Resize(h, {.mode = "bilinear", .scales = {2, 2}});
   h = b.AvgPool2d(h, {.kernel = {3, 3}, .stride = 2, .pad = 1});
   b.Output(b.GlobalMaxPool2d(h), "y");
-  Graph g = Finish(b);
+  Graph g = FinishGraph(b);
   ExpectConverts(g);
   for (const auto& node : g.nodes()) {
     if (node->op() == OpKind::kGroupNorm || node->op() == OpKind::kResize ||

@@ -43,18 +43,6 @@ Value* RandomBatchNorm(Builder& b, const std::string& prefix, Value* x, int64_t 
                      axis);
 }
 
-int CountOps(const Graph& g, OpKind op) {
-  int n = 0;
-  for (const auto& node : g.nodes()) n += node->op() == op ? 1 : 0;
-  return n;
-}
-
-Graph Finish(Builder& b) {
-  StatusOr<Graph> g = b.Finish();
-  KILN_CHECK(g.ok()) << g.status().ToString();
-  return std::move(*g);
-}
-
 // Runs the pass, expects a change, no batch_norm left and the same values as before.
 void ExpectFolds(Graph& g) {
   std::unique_ptr<Graph> before = g.Clone();
@@ -80,7 +68,7 @@ Graph BasicBlock(Layout layout) {
   h = b.Conv2d(h, RandomParam(b, "conv2.weight", wshape, -0.3, 0.3, rng), o);
   h = RandomBatchNorm(b, "bn2", h, c, axis, rng);
   b.Output(b.Relu(b.Add(h, x)), "y");
-  return Finish(b);
+  return FinishGraph(b);
 }
 
 TEST(FoldBatchNormTest, ResNetBlockNchw) {
@@ -109,7 +97,7 @@ TEST(FoldBatchNormTest, FoldsExistingBiasWithHandComputedValues) {
   h = b.BatchNorm(h, Param(b, "bn.weight", {2}, {1, 2}), Param(b, "bn.bias", {2}, {0.5, 0}),
                   Param(b, "bn.mean", {2}, {1, 1}), Param(b, "bn.var", {2}, {3, 0}), 1.0);
   b.Output(h, "y");
-  Graph g = Finish(b);
+  Graph g = FinishGraph(b);
   ExpectFolds(g);
 
   const TensorMap& weights = *g.weights();
@@ -156,7 +144,7 @@ TEST(FoldBatchNormTest, GemmBothWeightLayouts) {
                        .alpha = 0.5,
                        .epilogue = {Bias(RandomParam(b, "fc.bias", {3}, -1, 1, rng))}});
     b.Output(RandomBatchNorm(b, "bn", h, 3, -1, rng), "y");
-    Graph g = Finish(b);
+    Graph g = FinishGraph(b);
     ExpectFolds(g);
   }
 }
@@ -169,7 +157,7 @@ TEST(FoldBatchNormTest, ConstantsFoldIntoConstants) {
   Value* h = b.Gemm(x, w, {.trans_b = true});
   Value* p = b.Constant(DType::kF32, {2}, {0.5, 2});
   b.Output(b.BatchNorm(h, p, p, p, b.Constant(DType::kF32, {2}, {1}), 0.0, 1), "y");
-  Graph g = Finish(b);
+  Graph g = FinishGraph(b);
   ExpectFolds(g);
   EXPECT_EQ(CountOps(g, OpKind::kWeight), 0);
   // s = [0.5, 2]; w' rows scaled: [0.5, 1, 1.5], [8, 10, 12]; b' = (0 - p) * s + p = [0.25, -2].
@@ -215,7 +203,7 @@ TEST(FoldBatchNormTest, ConvWithTwoUsersIsKept) {
   Value* h = b.Conv2d(x, RandomParam(b, "c.weight", {2, 2, 1, 1}, -1, 1, rng));
   b.Output(RandomBatchNorm(b, "bn", h, 2, 1, rng), "y");
   b.Output(b.Relu(h), "z");
-  Graph g = Finish(b);
+  Graph g = FinishGraph(b);
   ExpectNoChange<FoldBatchNormPass>(g);
 }
 
@@ -228,7 +216,7 @@ TEST(FoldBatchNormTest, NonConstantMeanIsKept) {
   b.Output(b.BatchNorm(h, RandomParam(b, "s", {2}, 1, 2, rng), RandomParam(b, "t", {2}, 1, 2, rng),
                        mean, RandomParam(b, "v", {2}, 1, 2, rng)),
            "y");
-  Graph g = Finish(b);
+  Graph g = FinishGraph(b);
   ExpectNoChange<FoldBatchNormPass>(g);
 }
 
@@ -239,7 +227,7 @@ TEST(FoldBatchNormTest, OtherEpilogueStepsAreKept) {
   Value* h =
       b.Conv2d(x, RandomParam(b, "c.weight", {2, 2, 1, 1}, -1, 1, rng), {.epilogue = {Relu()}});
   b.Output(RandomBatchNorm(b, "bn", h, 2, 1, rng), "y");
-  Graph g = Finish(b);
+  Graph g = FinishGraph(b);
   ExpectNoChange<FoldBatchNormPass>(g);
 }
 
@@ -250,7 +238,7 @@ TEST(FoldBatchNormTest, OtherAxisIsKept) {
   Value* x = b.Input("x", DType::kF32, {1, 2, 4, 4});
   Value* h = b.Conv2d(x, RandomParam(b, "c.weight", {2, 2, 1, 1}, -1, 1, rng));
   b.Output(RandomBatchNorm(b, "bn", h, 4, 2, rng), "y");
-  Graph g = Finish(b);
+  Graph g = FinishGraph(b);
   ExpectNoChange<FoldBatchNormPass>(g);
 }
 

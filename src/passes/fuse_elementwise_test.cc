@@ -26,12 +26,6 @@ void ExpectFuses(Graph& g) {
   EXPECT_EQ(PrintGraph(*reparsed), text);
 }
 
-int CountOps(const Graph& g, OpKind op) {
-  int n = 0;
-  for (const auto& node : g.nodes()) n += node->op() == op ? 1 : 0;
-  return n;
-}
-
 TEST(FuseElementwiseTest, ChainBecomesOneFusionWithItsConstant) {
   Graph g = ParseVerified(R"(
 graph @g(%x: f32[N,4], %b: f32[4]) -> (%y) where N in [1, 8] {

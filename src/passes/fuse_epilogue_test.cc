@@ -31,18 +31,6 @@ Value* RandomParam(Builder& b, const std::string& name, std::vector<int64_t> sha
   return w;
 }
 
-Graph Finish(Builder& b) {
-  StatusOr<Graph> g = b.Finish();
-  KILN_CHECK(g.ok()) << g.status().ToString();
-  return std::move(*g);
-}
-
-int CountOps(const Graph& g, OpKind op) {
-  int n = 0;
-  for (const auto& node : g.nodes()) n += node->op() == op ? 1 : 0;
-  return n;
-}
-
 // The printed line of the node producing value `name`.
 std::string LineOf(const Graph& g, const std::string& name) {
   const Value* v = g.FindValue(name);
@@ -65,7 +53,7 @@ TEST(FuseEpilogueTest, LinearGelu) {
   Value* h = b.Gemm(x, RandomParam(b, "fc.weight", {5, 6}, -1, 1, rng), {.trans_b = true});
   h = b.Add(h, RandomParam(b, "fc.bias", {5}, -1, 1, rng));
   b.Output(b.Gelu(h), "y");
-  Graph g = Finish(b);
+  Graph g = FinishGraph(b);
   ExpectFuses(g);
   EXPECT_EQ(g.nodes().size(), 3u) << PrintGraph(g);
   EXPECT_EQ(LineOf(g, "y"),
@@ -84,7 +72,7 @@ TEST(FuseEpilogueTest, BertGemmBiasResidual) {
   h = b.Add(RandomParam(b, "dense.bias", {8}, -1, 1, rng), h);
   h = b.Add(h, r);
   b.Output(b.Gelu(h, /*tanh_approximation=*/true), "y");
-  Graph g = Finish(b);
+  Graph g = FinishGraph(b);
   ExpectFuses(g);
   EXPECT_EQ(LineOf(g, "y"),
             "%y = gemm(%x, %dense.weight) {trans_b=true, epilogue=[bias(%dense.bias), add(%r), "
@@ -106,7 +94,7 @@ TEST(FuseEpilogueTest, ResNetBlockNchwAfterBatchNormFold) {
                   RandomParam(b, "bn2.running_mean", {c}, -0.5, 0.5, rng),
                   RandomParam(b, "bn2.running_var", {c}, 0.5, 1.5, rng));
   b.Output(b.Relu(b.Add(h, x)), "y");
-  Graph g = Finish(b);
+  Graph g = FinishGraph(b);
   std::unique_ptr<Graph> original = g.Clone();
   FoldBatchNormPass fold;
   ASSERT_TRUE(RunPassChecked(fold, g));
@@ -135,7 +123,7 @@ TEST(FuseEpilogueTest, ResNetBlockNhwc) {
   h = b.Conv2d(h, RandomParam(b, "conv2.weight", {c, 3, 3, c}, -0.3, 0.3, rng), o);
   h = b.Add(b.Add(h, RandomParam(b, "conv2.bias", {1, 1, c}, -1, 1, rng)), x);
   b.Output(b.Relu(h), "y");
-  Graph g = Finish(b);
+  Graph g = FinishGraph(b);
   ExpectFuses(g);
   EXPECT_EQ(g.nodes().size(), 7u) << PrintGraph(g);  // 4 weights, 1 reshape, 2 convs
   EXPECT_NE(LineOf(g, "y").find("epilogue=[bias(%conv2.bias.flat), add(%x), relu]"),
@@ -153,7 +141,7 @@ TEST(FuseEpilogueTest, ScaleActivationsAndCast) {
   h = b.Silu(b.Tanh(b.Sigmoid(h)));
   h = b.Cast(h, DType::kF16);
   b.Output(b.Relu(h), "y");
-  Graph g = Finish(b);
+  Graph g = FinishGraph(b);
   std::unique_ptr<Graph> before = g.Clone();
   FuseEpiloguePass pass;
   ASSERT_TRUE(RunPassChecked(pass, g));
@@ -179,7 +167,7 @@ TEST(FuseEpilogueTest, ScaleUsesTheConstantsDType) {
       "w", Tensor::FromF64(DType::kF16, {3, 2}, std::vector<double>{1, 2, 3, 4, 5, 6}));
   Value* h = b.Gemm(x, b.Weight("w", DType::kF16, {3, 2}));
   b.Output(b.Mul(h, b.Scalar(0.1, DType::kF16)), "y");
-  Graph g = Finish(b);
+  Graph g = FinishGraph(b);
   std::unique_ptr<Graph> before = g.Clone();
   FuseEpiloguePass pass;
   ASSERT_TRUE(RunPassChecked(pass, g));
@@ -196,7 +184,7 @@ TEST(FuseEpilogueTest, ConvTransposeRelu) {
   Value* h = b.ConvTranspose2d(x, RandomParam(b, "w", {2, 3, 2, 2}, -1, 1, rng), {.stride = 2});
   h = b.Add(h, RandomParam(b, "b", {3, 1, 1}, -1, 1, rng));
   b.Output(b.Relu(h), "y");
-  Graph g = Finish(b);
+  Graph g = FinishGraph(b);
   ExpectFuses(g);
   EXPECT_NE(LineOf(g, "y").find("conv_transpose2d(%x, %w) {stride=[2,2], epilogue=[bias(%b.flat), "
                                 "relu]}"),
@@ -211,7 +199,7 @@ TEST(FuseEpilogueTest, BiasOnlyBeforeOtherSteps) {
   Value* x = b.Input("x", DType::kF32, {2, 4});
   Value* h = b.Relu(b.Gemm(x, RandomParam(b, "w", {4, 3}, -1, 1, rng)));
   b.Output(b.Add(h, RandomParam(b, "b", {3}, -1, 1, rng)), "y");
-  Graph g = Finish(b);
+  Graph g = FinishGraph(b);
   ExpectFuses(g);
   EXPECT_EQ(CountOps(g, OpKind::kAdd), 1);
   EXPECT_NE(PrintGraph(g).find("epilogue=[relu]"), std::string::npos) << PrintGraph(g);
@@ -224,7 +212,7 @@ TEST(FuseEpilogueTest, ProducerWithTwoUsersIsKept) {
   Value* h = b.Gemm(x, RandomParam(b, "w", {4, 3}, -1, 1, rng));
   b.Output(b.Relu(h), "y");
   b.Output(b.Sigmoid(h), "z");
-  Graph g = Finish(b);
+  Graph g = FinishGraph(b);
   ExpectNoChange<FuseEpiloguePass>(g);
 }
 
@@ -235,7 +223,7 @@ TEST(FuseEpilogueTest, ProducerThatIsAGraphOutputIsKept) {
   Value* h = b.Gemm(x, RandomParam(b, "w", {4, 3}, -1, 1, rng));
   b.Output(h, "h");
   b.Output(b.Relu(h), "y");
-  Graph g = Finish(b);
+  Graph g = FinishGraph(b);
   ExpectNoChange<FuseEpiloguePass>(g);
 }
 
@@ -257,7 +245,7 @@ TEST(FuseEpilogueTest, NonEpilogueConsumersAreKept) {
   b.Output(b.Cast(h4, DType::kI32), "y4");
   Value* h5 = b.Gemm(x, RandomParam(b, "w5", {4, 3}, -1, 1, rng));
   b.Output(b.Add(h5, h5), "y5");
-  Graph g = Finish(b);
+  Graph g = FinishGraph(b);
   ExpectNoChange<FuseEpiloguePass>(g);
 }
 

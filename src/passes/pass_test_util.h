@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "ir/builder.h"
 #include "ir/parser.h"
 #include "ir/printer.h"
 #include "ir/verifier.h"
@@ -149,6 +150,20 @@ inline bool RunPassChecked(Pass& pass, Graph& graph) {
     EXPECT_EQ(PrintGraph(graph), before) << pass.name() << " returned false but changed the graph";
   }
   return *changed;
+}
+
+/// The builder's finished graph; aborts the test binary on a builder error (a broken fixture).
+inline Graph FinishGraph(Builder& b) {
+  StatusOr<Graph> g = b.Finish();
+  KILN_CHECK(g.ok()) << g.status().ToString();
+  return std::move(*g);
+}
+
+/// Number of nodes of kind `op` in `g`.
+inline int CountOps(const Graph& g, OpKind op) {
+  int n = 0;
+  for (const auto& node : g.nodes()) n += node->op() == op ? 1 : 0;
+  return n;
 }
 
 /// Runs a fresh `P` on `graph` and expects it to report no change; RunPassChecked then also
