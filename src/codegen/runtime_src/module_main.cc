@@ -1,0 +1,248 @@
+// The C ABI of a kiln model library (include/kiln/module_abi.h), implemented once for every
+// model and target on top of the generated kiln_rt::kModel tables and the device hooks.
+#include <exception>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "kiln/module_abi.h"
+#include "kiln_rt.h"
+#include "weights_file.h"
+
+using kiln_rt::kModel;
+
+struct kiln_module_instance {
+  kiln_rt::WeightsFile file;
+  std::vector<const void*> weights;            // one per kModel.weights entry
+  std::vector<kiln_rt::DeviceBuffer> copies;   // weights that had to be copied
+  kiln_rt::DeviceBuffer workspace;
+  std::vector<int64_t> sym;                    // current symbol values
+  bool dims_set = false;
+
+  ~kiln_module_instance() {
+    for (auto& c : copies) kiln_rt::DeviceFree(&c);
+    kiln_rt::DeviceFree(&workspace);
+  }
+};
+
+namespace kiln_rt {
+
+namespace {
+thread_local std::string last_error;
+}  // namespace
+
+int Fail(int code, std::string message) {
+  last_error = std::move(message);
+  return code;
+}
+
+}  // namespace kiln_rt
+
+namespace {
+
+using kiln_rt::Fail;
+
+// Runs `body` with every exception turned into an error code: none may cross the C ABI.
+template <typename Body>
+int Guard(Body&& body) {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return Fail(KILN_ERR_OUT_OF_MEMORY, "out of memory");
+  } catch (const std::exception& e) {
+    return Fail(KILN_ERR_INTERNAL, std::string("internal error: ") + e.what());
+  } catch (...) {
+    return Fail(KILN_ERR_INTERNAL, "internal error: unknown exception");
+  }
+}
+
+// Checks every weight the model needs against the file and binds it for the device.
+int BindWeights(kiln_module_instance& inst) {
+  const std::string& what = inst.file.description();
+  inst.weights.assign(kModel.num_weights, nullptr);
+  for (int i = 0; i < kModel.num_weights; ++i) {
+    const kiln_rt::WeightDesc& w = kModel.weights[i];
+    std::string expected = kiln_rt::TypeString(w.dtype, w.dims, w.rank);
+    const kiln_rt::WeightEntry* e = inst.file.Find(w.name);
+    if (e == nullptr) {
+      return Fail(KILN_ERR_INVALID_ARGUMENT,
+                  what + ": missing tensor \"" + std::string(w.name) + "\" (expected " + expected + ")");
+    }
+    bool same = e->dtype == w.dtype && static_cast<int>(e->shape.size()) == w.rank;
+    for (int d = 0; same && d < w.rank; ++d) same = e->shape[d] == w.dims[d];
+    if (!same) {
+      std::string got = e->dtype >= 0 ? kiln_rt::TypeString(e->dtype, e->shape.data(),
+                                                              static_cast<int>(e->shape.size()))
+                                      : e->dtype_name + " (unsupported dtype)";
+      return Fail(KILN_ERR_INVALID_ARGUMENT, what + ": tensor \"" + std::string(w.name) + "\" is " +
+                                                 got + ", expected " + expected);
+    }
+    kiln_rt::DeviceBuffer copy;
+    int rc = kiln_rt::DeviceBindWeight(e->data, e->bytes, kiln_rt::DTypeSize(w.dtype),
+                                       &inst.weights[i], &copy);
+    if (rc != KILN_OK) return rc;
+    if (copy.ptr != nullptr) inst.copies.push_back(copy);
+  }
+  return KILN_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+KILN_MODULE_EXPORT uint32_t kiln_module_abi_version(void) { return KILN_MODULE_ABI_VERSION; }
+
+KILN_MODULE_EXPORT const char* kiln_module_target(void) { return kModel.target; }
+
+KILN_MODULE_EXPORT int kiln_module_num_inputs(void) { return kModel.num_inputs; }
+
+KILN_MODULE_EXPORT int kiln_module_num_outputs(void) { return kModel.num_outputs; }
+
+KILN_MODULE_EXPORT int kiln_module_io_info(int is_output, int index, kiln_io_info* info) {
+  if (info == nullptr) return Fail(KILN_ERR_INVALID_ARGUMENT, "kiln_module_io_info: info is NULL");
+  int n = is_output ? kModel.num_outputs : kModel.num_inputs;
+  if (index < 0 || index >= n) {
+    return Fail(KILN_ERR_OUT_OF_RANGE, std::string("kiln_module_io_info: ") +
+                                           (is_output ? "output" : "input") + " index " +
+                                           std::to_string(index) + " not in [0, " +
+                                           std::to_string(n) + ")");
+  }
+  const kiln_rt::IoDesc& d = is_output ? kModel.outputs[index] : kModel.inputs[index];
+  info->name = d.name;
+  info->dtype = d.dtype;
+  info->rank = d.rank;
+  info->dims = d.dims;
+  info->dim_exprs = d.dim_exprs;
+  return KILN_OK;
+}
+
+KILN_MODULE_EXPORT int kiln_module_num_symbols(void) { return kModel.num_symbols; }
+
+KILN_MODULE_EXPORT int kiln_module_symbol_info(int i, const char** name, int64_t* min,
+                                               int64_t* max) {
+  if (i < 0 || i >= kModel.num_symbols) {
+    return Fail(KILN_ERR_OUT_OF_RANGE, "kiln_module_symbol_info: symbol index " +
+                                           std::to_string(i) + " not in [0, " +
+                                           std::to_string(kModel.num_symbols) + ")");
+  }
+  if (name == nullptr || min == nullptr || max == nullptr) {
+    return Fail(KILN_ERR_INVALID_ARGUMENT, "kiln_module_symbol_info: a result pointer is NULL");
+  }
+  *name = kModel.symbols[i].name;
+  *min = kModel.symbols[i].min;
+  *max = kModel.symbols[i].max;
+  return KILN_OK;
+}
+
+KILN_MODULE_EXPORT int kiln_instance_create(const char* weights_path, kiln_instance_t* out) {
+  return Guard([&] {
+    if (out == nullptr) return Fail(KILN_ERR_INVALID_ARGUMENT, "kiln_instance_create: out is NULL");
+    auto inst = std::make_unique<kiln_module_instance>();
+    int rc = KILN_OK;
+    if (weights_path != nullptr && weights_path[0] != '\0') {
+      rc = inst->file.Open(weights_path);
+    } else if (kModel.embedded_weights != nullptr) {
+      rc = inst->file.OpenMemory(kModel.embedded_weights, kModel.embedded_weights_size,
+                                 "embedded weights");
+    } else if (kModel.num_weights > 0) {
+      rc = Fail(KILN_ERR_INVALID_ARGUMENT,
+                "kiln_instance_create: this model needs a weights file (" +
+                    std::to_string(kModel.num_weights) +
+                    " weights, none embedded) but weights_path is empty");
+    }
+    if (rc != KILN_OK) return rc;
+    if ((rc = BindWeights(*inst)) != KILN_OK) return rc;
+    if ((rc = kiln_rt::DeviceAllocate(static_cast<size_t>(kModel.workspace_bytes),
+                                      &inst->workspace)) != KILN_OK) {
+      return rc;
+    }
+    inst->sym.assign(kModel.num_symbols, 0);
+    inst->dims_set = kModel.num_symbols == 0;
+    *out = inst.release();
+    return KILN_OK;
+  });
+}
+
+KILN_MODULE_EXPORT void kiln_instance_destroy(kiln_instance_t instance) { delete instance; }
+
+KILN_MODULE_EXPORT int kiln_instance_set_dims(kiln_instance_t instance,
+                                              const int64_t* symbol_values) {
+  if (instance == nullptr) return Fail(KILN_ERR_INVALID_ARGUMENT, "kiln_instance_set_dims: instance is NULL");
+  if (kModel.num_symbols == 0) return KILN_OK;
+  if (symbol_values == nullptr) {
+    return Fail(KILN_ERR_INVALID_ARGUMENT, "kiln_instance_set_dims: symbol_values is NULL but the model has " +
+                                               std::to_string(kModel.num_symbols) + " symbols");
+  }
+  for (int i = 0; i < kModel.num_symbols; ++i) {
+    const kiln_rt::SymbolDesc& s = kModel.symbols[i];
+    if (symbol_values[i] < s.min || symbol_values[i] > s.max) {
+      return Fail(KILN_ERR_OUT_OF_RANGE, "dynamic dim " + std::string(s.name) + " = " +
+                                             std::to_string(symbol_values[i]) +
+                                             " is outside its range [" + std::to_string(s.min) +
+                                             ", " + std::to_string(s.max) + "]");
+    }
+  }
+  instance->sym.assign(symbol_values, symbol_values + kModel.num_symbols);
+  instance->dims_set = true;
+  return KILN_OK;
+}
+
+KILN_MODULE_EXPORT int kiln_instance_output_shape(kiln_instance_t instance, int index,
+                                                  int64_t* dims) {
+  if (instance == nullptr) {
+    return Fail(KILN_ERR_INVALID_ARGUMENT, "kiln_instance_output_shape: instance is NULL");
+  }
+  if (index < 0 || index >= kModel.num_outputs) {
+    return Fail(KILN_ERR_OUT_OF_RANGE, "kiln_instance_output_shape: output index " +
+                                           std::to_string(index) + " not in [0, " +
+                                           std::to_string(kModel.num_outputs) + ")");
+  }
+  if (dims == nullptr && kModel.outputs[index].rank > 0) {  // a scalar output needs no room
+    return Fail(KILN_ERR_INVALID_ARGUMENT, "kiln_instance_output_shape: dims is NULL");
+  }
+  if (!instance->dims_set) {
+    return Fail(KILN_ERR_INVALID_ARGUMENT,
+                "kiln_instance_output_shape: the dynamic dims are not set (call kiln_instance_set_dims)");
+  }
+  kModel.output_shape(index, instance->sym.data(), dims);
+  return KILN_OK;
+}
+
+KILN_MODULE_EXPORT int kiln_instance_run(kiln_instance_t instance, const void* const* inputs,
+                                         void* const* outputs, void* stream) {
+  return Guard([&] {
+    if (instance == nullptr) return Fail(KILN_ERR_INVALID_ARGUMENT, "kiln_instance_run: instance is NULL");
+    if (!instance->dims_set) {
+      return Fail(KILN_ERR_INVALID_ARGUMENT,
+                  "kiln_instance_run: the dynamic dims are not set (call kiln_instance_set_dims)");
+    }
+    if ((kModel.num_inputs > 0 && inputs == nullptr) || (kModel.num_outputs > 0 && outputs == nullptr)) {
+      return Fail(KILN_ERR_INVALID_ARGUMENT, "kiln_instance_run: inputs or outputs is NULL");
+    }
+    for (int i = 0; i < kModel.num_inputs; ++i) {
+      if (inputs[i] == nullptr) {
+        return Fail(KILN_ERR_INVALID_ARGUMENT, "kiln_instance_run: input " + std::to_string(i) +
+                                                   " (\"" + kModel.inputs[i].name + "\") is NULL");
+      }
+    }
+    for (int i = 0; i < kModel.num_outputs; ++i) {
+      if (outputs[i] == nullptr) {
+        return Fail(KILN_ERR_INVALID_ARGUMENT, "kiln_instance_run: output " + std::to_string(i) +
+                                                   " (\"" + kModel.outputs[i].name + "\") is NULL");
+      }
+    }
+    if (std::string(kModel.target) == "cpu" && stream != nullptr) {
+      return Fail(KILN_ERR_INVALID_ARGUMENT, "kiln_instance_run: stream must be NULL on the cpu target");
+    }
+    kiln_rt::RunArgs args{instance->sym.empty() ? nullptr : instance->sym.data(),
+                          static_cast<char*>(instance->workspace.ptr), inputs, outputs,
+                          instance->weights.empty() ? nullptr : instance->weights.data(), stream};
+    kModel.run(args);
+    return KILN_OK;
+  });
+}
+
+KILN_MODULE_EXPORT const char* kiln_last_error(void) { return kiln_rt::last_error.c_str(); }
+
+}  // extern "C"
