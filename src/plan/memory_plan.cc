@@ -10,13 +10,13 @@
 #include "support/format.h"
 
 namespace kiln {
-namespace {
 
-// Results of these ops are views: the same bytes read with another shape.
 bool IsViewOp(OpKind op) {
   return op == OpKind::kReshape || op == OpKind::kSqueeze || op == OpKind::kUnsqueeze ||
          op == OpKind::kFlatten;
 }
+
+namespace {
 
 bool IsSourceOp(OpKind op) { return op == OpKind::kWeight || op == OpKind::kConstant; }
 

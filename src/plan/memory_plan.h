@@ -75,6 +75,10 @@ struct MemoryPlan {
   int64_t alignment = 256;
 };
 
+/// True for ops whose result is a view of operand 0 (the same bytes read with another shape):
+/// reshape, flatten, squeeze, unsqueeze.
+bool IsViewOp(OpKind op);
+
 /// Plans the workspace of `graph` (a verified graph, in its final node order). InvalidArgument
 /// for a binding of an unknown symbol, a binding outside its range, or a bad alignment.
 StatusOr<MemoryPlan> PlanMemory(const Graph& graph, const PlanOptions& options = {});

@@ -1,0 +1,350 @@
+#include "codegen/module_emitter.h"
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <unordered_map>
+
+#include "ir/printer.h"
+#include "support/check.h"
+#include "support/float16.h"
+
+namespace kiln::codegen {
+namespace {
+
+// `prefix` (by default "// ") before every line of `text`.
+std::string CommentLines(const std::string& text, const std::string& prefix = "// ") {
+  std::string out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) nl = text.size();
+    out += prefix + text.substr(start, nl - start) + "\n";
+    start = nl + 1;
+  }
+  return out;
+}
+
+std::string CString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// The symbols of `graph` in module order and their local declarations.
+std::string SymbolLocals(const std::vector<std::string>& symbols, const std::string& array,
+                         const std::string& indent) {
+  std::string out;
+  for (size_t i = 0; i < symbols.size(); ++i) {
+    out += indent + "[[maybe_unused]] const int64_t sym_" + symbols[i] + " = " + array + "[" +
+           std::to_string(i) + "];\n";
+  }
+  return out;
+}
+
+class Emitter {
+ public:
+  Emitter(const Graph& graph, const MemoryPlan& plan, const TargetEmitters& target,
+          const EmitOptions& options)
+      : graph_(graph), plan_(plan), target_(target), options_(options) {
+    for (const auto& [name, range] : graph.symbols()) symbols_.push_back(name);
+    for (const BufferAssignment& b : plan.buffers) buffers_[b.value] = &b;
+    for (size_t i = 0; i < graph.inputs().size(); ++i) input_index_[graph.inputs()[i]] = static_cast<int>(i);
+    for (size_t i = 0; i < graph.outputs().size(); ++i) output_index_.emplace(graph.outputs()[i], static_cast<int>(i));
+  }
+
+  StatusOr<GeneratedModule> Emit() {
+    std::string constants, calls;
+    for (const auto& node_ptr : graph_.nodes()) {
+      const Node& node = *node_ptr;
+      if (node.op() == OpKind::kWeight) {
+        const std::string& name = node.GetString("name");
+        auto [it, inserted] = weight_index_.emplace(name, static_cast<int>(weight_nodes_.size()));
+        if (inserted) weight_nodes_.push_back(&node);
+        location_[node.output()] = "w[" + std::to_string(it->second) + "]";
+        continue;
+      }
+      if (node.op() == OpKind::kConstant) {
+        std::string name = "kConst" + std::to_string(num_constants_++);
+        constants += EmitConstant(node, name);
+        location_[node.output()] = name;
+        continue;
+      }
+      KILN_ASSIGN_OR_RETURN(std::string call, EmitCall(node));
+      calls += call;
+    }
+    KILN_ASSIGN_OR_RETURN(std::string copies, EmitOutputCopies());
+    GeneratedModule module;
+    module.kernel_calls = kernel_calls_;
+    for (const Node* w : weight_nodes_) module.weight_names.push_back(w->GetString("name"));
+    for (size_t k = 0; k < kernels_.size(); ++k) {
+      module.kernels.push_back({"kernels/kernel_" + std::to_string(k) + target_.source_extension,
+                                KernelFile(k)});
+    }
+    module.model = {"model.cc", ModelFile(constants, calls + copies)};
+    return module;
+  }
+
+ private:
+  struct Kernel {
+    std::string code;          // signature + body
+    std::string first_node;    // IR of the first node using it
+    int uses = 0;
+  };
+
+  // Where `v` lives, as a C++ pointer expression valid in Run().
+  StatusOr<std::string> Location(const Value* v) {
+    if (auto it = location_.find(v); it != location_.end()) return it->second;
+    std::string loc;
+    if (auto it = input_index_.find(v); it != input_index_.end()) {
+      loc = "a.inputs[" + std::to_string(it->second) + "]";
+    } else if (auto it = output_index_.find(v); it != output_index_.end()) {
+      loc = "a.outputs[" + std::to_string(it->second) + "]";
+    } else if (auto it = buffers_.find(v); it != buffers_.end()) {
+      if (it->second->is_view) {
+        KILN_ASSIGN_OR_RETURN(loc, Location(it->second->shares_with));
+      } else {
+        loc = "ws + " + std::to_string(it->second->offset);
+      }
+    } else if (v->producer() != nullptr && IsViewOp(v->producer()->op())) {
+      // A view of a value outside the workspace (an input, output, weight or constant).
+      KILN_ASSIGN_OR_RETURN(loc, Location(v->producer()->input(0)));
+    } else {
+      return InternalError("codegen: value %" + v->name() + " has no buffer in the memory plan");
+    }
+    location_[v] = loc;
+    return loc;
+  }
+
+  std::string EmitConstant(const Node& node, const std::string& name) {
+    const std::vector<double>& values = node.GetFloats("value");
+    DType dtype = node.output()->dtype();
+    int64_t n = 1;
+    for (int64_t d : node.GetInts("shape")) n *= d;
+    std::string out = CommentLines(PrintNode(node));
+    out += "alignas(64) const " + CpuStorageType(dtype) + " " + name + "[" +
+           std::to_string(std::max<int64_t>(n, 1)) + "] = {";
+    for (int64_t i = 0; i < n; ++i) {
+      if (i % 8 == 0) out += "\n    ";
+      out += LiteralExpr(values.size() == 1 ? values[0] : values[i], dtype) + ", ";
+    }
+    return out + "};\n";
+  }
+
+  StatusOr<std::string> EmitCall(const Node& node) {
+    std::vector<std::string> ins, outs;
+    for (const Value* v : node.inputs()) {
+      KILN_ASSIGN_OR_RETURN(std::string loc, Location(v));
+      ins.push_back(loc);
+    }
+    for (const Value* v : node.outputs()) {
+      KILN_ASSIGN_OR_RETURN(std::string loc, Location(v));
+      outs.push_back(loc);
+    }
+    std::string comment = CommentLines(PrintNode(node), "  // ");
+    if (IsViewOp(node.op()) && ins[0] == outs[0]) {
+      return comment + "  // (a view: shares its operand's buffer, nothing to run)\n";
+    }
+    KernelEmitFn fn = target_.find(node.op());
+    if (fn == nullptr) {
+      return Unimplemented(node.Describe() + ": op " + std::string(node.op_name()) +
+                                " is not supported on the " + target_.name + " target yet");
+    }
+    KernelContext ctx(node, symbols_);
+    CodeWriter body;
+    body.Open("");  // indent the body one level; the brace lines are written below
+    KILN_RETURN_IF_ERROR(fn(ctx, body));
+    std::string code;
+    for (int i = 0; i < node.num_inputs(); ++i) {
+      std::string type = CpuStorageType(node.input(i)->dtype());
+      code += "  [[maybe_unused]] const " + type + "* in" + std::to_string(i) + " = static_cast<const " +
+              type + "*>(in[" + std::to_string(i) + "]);\n";
+    }
+    for (int i = 0; i < node.num_outputs(); ++i) {
+      std::string type = CpuStorageType(node.output(i)->dtype());
+      code += "  [[maybe_unused]] " + type + "* out" + std::to_string(i) + " = static_cast<" + type +
+              "*>(out[" + std::to_string(i) + "]);\n";
+    }
+    code += SymbolLocals(symbols_, "sym", "  ");
+    std::string body_text = body.str();
+    body_text.erase(0, body_text.find('\n') + 1);  // drop the empty Open("") line
+    code += body_text;
+
+    auto [it, inserted] = kernel_by_code_.emplace(code, static_cast<int>(kernels_.size()));
+    if (inserted) kernels_.push_back({code, PrintNode(node), 0});
+    int k = it->second;
+    ++kernels_[k].uses;
+    ++kernel_calls_;
+    auto join = [](const std::vector<std::string>& v) {
+      std::string s;
+      for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
+      return s;
+    };
+    return comment + "  {\n    const void* i[] = {" + (ins.empty() ? "nullptr" : join(ins)) +
+           "};\n    void* o[] = {" + join(outs) + "};\n    kernel_" + std::to_string(k) +
+           "(i, o, a.sym, a.stream);\n  }\n";
+  }
+
+  // Outputs whose value lives elsewhere (a graph input, weight, constant or an earlier output)
+  // are copied at the end of Run.
+  StatusOr<std::string> EmitOutputCopies() {
+    std::string out;
+    for (size_t k = 0; k < graph_.outputs().size(); ++k) {
+      const Value* v = graph_.outputs()[k];
+      KILN_ASSIGN_OR_RETURN(std::string loc, Location(v));
+      std::string self = "a.outputs[" + std::to_string(k) + "]";
+      if (loc == self) continue;
+      out += "  // output " + std::to_string(k) + " (\"" + v->name() + "\") is stored elsewhere\n";
+      out += "  kiln_rt::DeviceCopy(" + self + ", " + loc + ", static_cast<size_t>(" +
+             ProductExpr(v->shape(), 0, v->rank()) + ") * " + std::to_string(DTypeSize(v->dtype())) +
+             ", a.stream);\n";
+    }
+    return out;
+  }
+
+  std::string KernelFile(size_t k) const {
+    const Kernel& kernel = kernels_[k];
+    std::string out = "// Generated by kiln for graph \"" + graph_.name() + "\", target " +
+                      target_.name + ". Do not edit.\n// kernel_" + std::to_string(k) +
+                      ": used by " + std::to_string(kernel.uses) + " node" +
+                      (kernel.uses == 1 ? "" : "s") + "; the first one:\n";
+    out += CommentLines(kernel.first_node, "//   ");
+    out += target_.kernel_prelude + "\n";
+    out += "void kernel_" + std::to_string(k) +
+           "(const void* const* in, void* const* out, const int64_t* sym, "
+           "[[maybe_unused]] void* stream) {\n" +
+           kernel.code + "}\n";
+    return out;
+  }
+
+  std::string IoTables(const std::vector<Value*>& values, const std::string& prefix) {
+    std::string out;
+    for (size_t i = 0; i < values.size(); ++i) {
+      const Value* v = values[i];
+      std::string dims, exprs;
+      for (const Dim& d : v->shape()) {
+        dims += (d.is_static() ? std::to_string(d.value()) : "-1") + ", ";
+        exprs += (d.is_static() ? "nullptr" : CString(d.ToString())) + ", ";
+      }
+      if (v->shape().empty()) dims = exprs = "0";  // arrays must not be empty; rank 0 reads none
+      if (v->shape().empty()) exprs = "nullptr";
+      std::string n = prefix + std::to_string(i);
+      out += "const int64_t " + n + "Dims[] = {" + dims + "};\n";
+      out += "const char* const " + n + "Exprs[] = {" + exprs + "};\n";
+    }
+    out += "const kiln_rt::IoDesc " + prefix + "s[] = {\n";
+    for (size_t i = 0; i < values.size(); ++i) {
+      const Value* v = values[i];
+      std::string n = prefix + std::to_string(i);
+      out += "    {" + CString(v->name()) + ", " + std::to_string(static_cast<int>(v->dtype())) +
+             ", " + std::to_string(v->rank()) + ", " + n + "Dims, " + n + "Exprs},  // " +
+             v->type().ToString() + "\n";
+    }
+    if (values.empty()) out += "    {nullptr, 0, 0, nullptr, nullptr},\n";
+    return out + "};\n";
+  }
+
+  std::string ModelFile(const std::string& constants, const std::string& calls) {
+    std::string out = "// Generated by kiln for graph \"" + graph_.name() + "\", target " +
+                      target_.name +
+                      ". Do not edit.\n// The model's tables (kiln_rt::ModelDesc, see kiln_rt.h) "
+                      "and Run(): one kernel call per node, in order.\n";
+    out += "#include <cstddef>\n#include <cstdint>\n\n#include \"kiln_rt.h\"\n\n";
+    for (size_t k = 0; k < kernels_.size(); ++k) {
+      out += "void kernel_" + std::to_string(k) +
+             "(const void* const* in, void* const* out, const int64_t* sym, void* stream);\n";
+    }
+    if (options_.embed_weights) {
+      out += "// The weights file, linked in by weights.S (.incbin).\n"
+             "extern \"C\" const unsigned char kiln_embedded_weights_begin[];\n"
+             "extern \"C\" const unsigned char kiln_embedded_weights_end[];\n";
+    }
+    out += "\nnamespace {\n\n";
+    out += IoTables(graph_.inputs(), "kInput") + "\n";
+    out += IoTables(graph_.outputs(), "kOutput") + "\n";
+    out += "const kiln_rt::SymbolDesc kSymbols[] = {\n";
+    for (const auto& [name, range] : graph_.symbols()) {
+      out += "    {" + CString(name) + ", " + std::to_string(range.min) + ", " +
+             std::to_string(range.max) + "},\n";
+    }
+    if (symbols_.empty()) out += "    {nullptr, 0, 0},\n";
+    out += "};\n\n";
+    for (size_t i = 0; i < weight_nodes_.size(); ++i) {
+      std::string dims;
+      for (int64_t d : weight_nodes_[i]->GetInts("shape")) dims += std::to_string(d) + ", ";
+      out += "const int64_t kWeight" + std::to_string(i) + "Dims[] = {" + (dims.empty() ? "0" : dims) + "};\n";
+    }
+    out += "const kiln_rt::WeightDesc kWeights[] = {\n";
+    for (size_t i = 0; i < weight_nodes_.size(); ++i) {
+      const Node* w = weight_nodes_[i];
+      out += "    {" + CString(w->GetString("name")) + ", " +
+             std::to_string(static_cast<int>(w->output()->dtype())) + ", " +
+             std::to_string(w->GetInts("shape").size()) + ", kWeight" + std::to_string(i) +
+             "Dims},  // " + w->output()->type().ToString() + "\n";
+    }
+    if (weight_nodes_.empty()) out += "    {nullptr, 0, 0, nullptr},\n";
+    out += "};\n\n" + constants + "\n";
+
+    out += "void OutputShape(int index, [[maybe_unused]] const int64_t* sym, int64_t* dims) {\n";
+    out += SymbolLocals(symbols_, "sym", "  ");
+    out += "  switch (index) {\n";
+    for (size_t k = 0; k < graph_.outputs().size(); ++k) {
+      out += "    case " + std::to_string(k) + ":";
+      const Shape& shape = graph_.outputs()[k]->shape();
+      for (size_t d = 0; d < shape.size(); ++d) {
+        out += " dims[" + std::to_string(d) + "] = " + DimExpr(shape[d]) + ";";
+      }
+      out += " return;\n";
+    }
+    out += "  }\n}\n\n";
+    out += "void Run(const kiln_rt::RunArgs& a) {\n";
+    out += "  [[maybe_unused]] char* ws = a.workspace;\n";
+    out += "  [[maybe_unused]] const void* const* w = a.weights;\n";
+    out += SymbolLocals(symbols_, "a.sym", "  ");
+    out += calls + "}\n\n}  // namespace\n\n";
+    out += "extern const kiln_rt::ModelDesc kiln_rt::kModel = {\n";
+    out += "    " + CString(target_.name) + ",\n";
+    out += "    " + std::to_string(graph_.inputs().size()) + ", kInputs,\n";
+    out += "    " + std::to_string(graph_.outputs().size()) + ", kOutputs,\n";
+    out += "    " + std::to_string(symbols_.size()) + ", kSymbols,\n";
+    out += "    " + std::to_string(weight_nodes_.size()) + ", kWeights,\n";
+    out += "    " + std::to_string(plan_.workspace_bytes) + ",  // workspace bytes\n";
+    out += "    OutputShape,\n    Run,\n";
+    if (options_.embed_weights) {
+      out += "    kiln_embedded_weights_begin,\n    static_cast<uint64_t>(kiln_embedded_weights_end - "
+             "kiln_embedded_weights_begin),\n};\n";
+    } else {
+      out += "    nullptr, 0,  // no embedded weights\n};\n";
+    }
+    return out;
+  }
+
+  const Graph& graph_;
+  const MemoryPlan& plan_;
+  const TargetEmitters& target_;
+  const EmitOptions& options_;
+  std::vector<std::string> symbols_;
+  std::unordered_map<const Value*, const BufferAssignment*> buffers_;
+  std::unordered_map<const Value*, int> input_index_;
+  std::unordered_map<const Value*, int> output_index_;  // first index of each output value
+  std::unordered_map<const Value*, std::string> location_;
+  std::map<std::string, int> weight_index_;
+  std::vector<const Node*> weight_nodes_;
+  int num_constants_ = 0;
+  std::vector<Kernel> kernels_;
+  std::map<std::string, int> kernel_by_code_;
+  int kernel_calls_ = 0;
+};
+
+}  // namespace
+
+StatusOr<GeneratedModule> EmitModule(const Graph& graph, const MemoryPlan& plan,
+                                     const TargetEmitters& target, const EmitOptions& options) {
+  KILN_CHECK(target.find != nullptr) << "target " << target.name << " has no emitter table";
+  return Emitter(graph, plan, target, options).Emit();
+}
+
+}  // namespace kiln::codegen
