@@ -45,9 +45,9 @@ struct BuildOptions {
   /// Object cache to consult and fill; null compiles everything.
   ObjectCache* cache = nullptr;
   /// Extra cache-key input, e.g. a hash of the headers the generated sources include.
-  std::string cache_salt;
+  std::string cache_salt = {};
   /// Called after each job, serialised under a lock (the callback need not be thread-safe).
-  std::function<void(const BuildEvent&)> progress;
+  std::function<void(const BuildEvent&)> progress = {};
 };
 
 /// Compiles every job with `toolchain.compiler toolchain.flags... -c SOURCE -o OBJECT`. Each

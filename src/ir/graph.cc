@@ -72,6 +72,22 @@ std::string Node::Describe() const {
 
 Graph::Graph(std::string name) : name_(std::move(name)), weights_(std::make_shared<TensorMap>()) {}
 
+Status Graph::SetSymbolRange(const std::string& name, int64_t min, int64_t max) {
+  auto it = symbols_.find(name);
+  if (it == symbols_.end()) {
+    std::string have;
+    for (const auto& [n, r] : symbols_) have += (have.empty() ? "" : ", ") + n;
+    return NotFound("graph @" + name_ + " has no symbol '" + name + "' (its symbols: " +
+                    (have.empty() ? "none, all dims are static" : have) + ")");
+  }
+  if (min > max || min < 0) {
+    return InvalidArgument("symbol '" + name + "': empty or negative range [" +
+                           std::to_string(min) + ", " + std::to_string(max) + "]");
+  }
+  it->second = {min, max};
+  return Status::Ok();
+}
+
 Status Graph::AddSymbol(const std::string& name, int64_t min, int64_t max) {
   if (min > max || min < 0) {
     return InvalidArgument("symbol '" + name + "' has an empty or negative range [" +

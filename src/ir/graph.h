@@ -116,6 +116,9 @@ class Graph {
   /// Adds a symbol with its range; error if the name exists with another range or min > max.
   Status AddSymbol(const std::string& name, int64_t min, int64_t max);
   const std::map<std::string, SymbolRange>& symbols() const { return symbols_; }
+  /// Changes the range of an existing symbol (`kiln compile --dynamic N=1..64`); NotFound for an
+  /// unknown symbol (listing the graph's), InvalidArgument for an empty or negative range.
+  Status SetSymbolRange(const std::string& name, int64_t min, int64_t max);
   /// Makes `Dim::Symbol(name)` after AddSymbol.
   Dim Sym(const std::string& name, int64_t min, int64_t max);
 

@@ -52,6 +52,25 @@ inline SymbolBindings TestBindings(const Graph& graph) {
   return bindings;
 }
 
+/// Expects `got` to have `want`'s dtype and shape and |got - want| <= atol + rtol * |want|
+/// elementwise (NaN only where `want` is NaN); reports up to 5 bad elements, naming `what`.
+inline void ExpectTensorsClose(const Tensor& want, const Tensor& got, double rtol, double atol,
+                               const std::string& what) {
+  ASSERT_EQ(got.dtype(), want.dtype()) << what;
+  ASSERT_EQ(got.shape(), want.shape()) << what;
+  std::vector<double> w = want.ToF64();
+  std::vector<double> g = got.ToF64();
+  int reported = 0;
+  for (size_t i = 0; i < w.size() && reported < 5; ++i) {
+    bool ok = (std::isnan(w[i]) && std::isnan(g[i])) ||
+              std::fabs(g[i] - w[i]) <= atol + rtol * std::fabs(w[i]);
+    if (!ok) {
+      ADD_FAILURE() << what << " element " << i << ": expected " << w[i] << ", got " << g[i];
+      ++reported;
+    }
+  }
+}
+
 namespace pass_test_internal {
 
 // Adds random data for every weight node of `graph` that `weights` lacks.
@@ -108,20 +127,7 @@ inline void ExpectNumericallyEquivalent(const Graph& before, const Graph& after,
   ASSERT_EQ(want.size(), before.outputs().size());
   ASSERT_EQ(got.size(), want.size()) << "output counts differ";
   for (size_t o = 0; o < want.size(); ++o) {
-    ASSERT_EQ(got[o].dtype(), want[o].dtype()) << "output " << o;
-    ASSERT_EQ(got[o].shape(), want[o].shape()) << "output " << o;
-    std::vector<double> w = want[o].ToF64();
-    std::vector<double> g = got[o].ToF64();
-    int reported = 0;
-    for (size_t i = 0; i < w.size() && reported < 5; ++i) {
-      bool ok = (std::isnan(w[i]) && std::isnan(g[i])) ||
-                std::fabs(g[i] - w[i]) <= atol + rtol * std::fabs(w[i]);
-      if (!ok) {
-        ADD_FAILURE() << "output " << o << " element " << i << ": before " << w[i] << ", after "
-                      << g[i];
-        ++reported;
-      }
-    }
+    ExpectTensorsClose(want[o], got[o], rtol, atol, "output " + std::to_string(o));
   }
 }
 

@@ -1,0 +1,280 @@
+#include "compiler/compile.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+
+#include "build/object_cache.h"
+#include "build/sha256.h"
+#include "build/subprocess.h"
+#include "build/toolchain.h"
+#include "codegen/cpu/cpu_target.h"
+#include "codegen/module_emitter.h"
+#include "ir/printer.h"
+#include "ir/verifier.h"
+#include "passes/pipeline.h"
+#include "support/format.h"
+#include "support/safetensors.h"
+
+namespace kiln {
+namespace fs = std::filesystem;
+
+namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+Status WriteFile(const fs::path& path, const std::string& text) {
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << text;
+  f.close();
+  if (!f) return InvalidArgument("cannot write " + path.string());
+  return Status::Ok();
+}
+
+StatusOr<std::string> ReadFile(const fs::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return NotFound("cannot read " + path.string());
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// The -march the host compiler picks for "native", resolved to its name ("skylake-avx512") so
+// that object-cache keys differ between machines with different CPUs. Empty if unknown.
+std::string NativeArch(const Toolchain& tc) {
+  static std::mutex mu;
+  static std::map<std::string, std::string> cache;
+  std::lock_guard lock(mu);
+  if (auto it = cache.find(tc.compiler); it != cache.end()) return it->second;
+  std::string arch;
+  StatusOr<SubprocessResult> r = RunSubprocess({tc.compiler, "-march=native", "-Q", "--help=target"});
+  if (r.ok() && r->exit_code == 0) {
+    size_t pos = r->output.find("-march=");
+    if (pos != std::string::npos) {
+      size_t begin = r->output.find_first_not_of(" \t", pos + 7);
+      size_t end = r->output.find_first_of(" \t\n", begin);
+      if (begin != std::string::npos) arch = r->output.substr(begin, end - begin);
+    }
+  }
+  return cache[tc.compiler] = arch;
+}
+
+// Sorted *.cc / *.h files of `dir`.
+std::vector<fs::path> ListFiles(const fs::path& dir, const std::string& ext) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.is_regular_file() && e.path().extension() == ext) files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// Writes the library's weights (those the generated code binds) to `path`.
+Status WriteWeights(const Graph& graph, const std::vector<std::string>& names, const std::string& path) {
+  TensorMap out;
+  for (const std::string& name : names) {
+    const Tensor* t = nullptr;
+    if (graph.weights() != nullptr) {
+      auto it = graph.weights()->find(name);
+      if (it != graph.weights()->end()) t = &it->second;
+    }
+    if (t == nullptr) {
+      return NotFound("weight \"" + name + "\" has no data: compiling needs every weight (give "
+                      "--weights FILE.safetensors, or use a zoo model)");
+    }
+    out.emplace(name, *t);
+  }
+  return SaveSafetensors(path, out, {{"format", "kiln"}, {"graph", graph.name()}});
+}
+
+struct CpuBuild {
+  Toolchain toolchain;
+  std::vector<std::string> link_flags;
+};
+
+// Compiles the runtime sources and the generated ones and links the library.
+Status BuildLibrary(const codegen::GeneratedModule& module, const fs::path& out_dir,
+                    const std::string& root, const CompileOptions& options, CompileResult* result) {
+  KILN_ASSIGN_OR_RETURN(Toolchain tc, FindHostCompiler());
+  std::string arch = NativeArch(tc);
+  tc.flags.push_back("-O3");
+  if (!arch.empty()) tc.flags.push_back("-march=" + arch);
+  for (const char* f : {"-fvisibility=hidden", "-fopenmp", "-w"}) tc.flags.push_back(f);
+  const fs::path rt = fs::path(root) / "src/codegen/runtime_src";
+  const fs::path cpu_rt = fs::path(root) / "src/codegen/cpu/runtime_src";
+  for (const fs::path& inc : {fs::path(root) / "include", rt, cpu_rt}) tc.flags.push_back("-I" + inc.string());
+
+  // The cache key covers each source's text, not the headers it includes: fold those in.
+  std::string headers;
+  for (const fs::path& dir : {rt, cpu_rt}) {
+    for (const fs::path& h : ListFiles(dir, ".h")) {
+      KILN_ASSIGN_OR_RETURN(std::string text, ReadFile(h));
+      headers += h.filename().string() + '\0' + text + '\0';
+    }
+  }
+  KILN_ASSIGN_OR_RETURN(std::string abi, ReadFile(fs::path(root) / "include/kiln/module_abi.h"));
+  std::string salt = Sha256Hex(headers + abi);
+
+  std::vector<CompileJob> jobs;
+  const fs::path src = out_dir / "src", obj = out_dir / "obj";
+  for (const fs::path& dir : {rt, cpu_rt}) {
+    for (const fs::path& cc : ListFiles(dir, ".cc")) {
+      if (cc.filename().string().ends_with("_test.cc")) continue;
+      jobs.push_back({cc.string(), (obj / "runtime" / cc.filename()).replace_extension(".o").string()});
+    }
+  }
+  jobs.push_back({(src / module.model.path).string(), (obj / "model.o").string()});
+  for (const auto& k : module.kernels) {
+    jobs.push_back({(src / k.path).string(), (obj / k.path).replace_extension(".o").string()});
+  }
+  std::optional<ObjectCache> cache;
+  if (options.use_cache) {
+    fs::path dir = options.cache_dir;
+    if (dir.empty()) {
+      KILN_ASSIGN_OR_RETURN(dir, ObjectCache::DefaultDir());
+    }
+    cache.emplace(dir);
+  }
+  if (options.log) {
+    options.log("building " + std::to_string(jobs.size()) + " objects (" +
+                std::to_string(module.kernels.size()) + " kernels, model.cc, runtime) with " +
+                tc.compiler + (arch.empty() ? "" : " -march=" + arch));
+  }
+  BuildOptions build{.jobs = options.jobs, .cache = cache ? &*cache : nullptr, .cache_salt = salt,
+                     .progress = options.build_progress};
+  KILN_ASSIGN_OR_RETURN(result->build, CompileAll(jobs, tc, build));
+
+  std::vector<std::string> objects;
+  for (const CompileJob& j : jobs) objects.push_back(j.object_path);
+  if (options.embed_weights) {
+    // The weights file as a read-only section; not cached (its key would be the path only).
+    fs::path s = src / "weights.S";
+    KILN_RETURN_IF_ERROR(WriteFile(
+        s, "// The weights file linked into the library (kiln compile --embed-weights).\n"
+           "  .section .rodata\n  .balign 64\n  .global kiln_embedded_weights_begin\n"
+           "  .hidden kiln_embedded_weights_begin\nkiln_embedded_weights_begin:\n  .incbin \"" +
+               fs::absolute(out_dir / "weights.safetensors").string() +
+               "\"\n  .global kiln_embedded_weights_end\n  .hidden kiln_embedded_weights_end\n"
+               "kiln_embedded_weights_end:\n  .section .note.GNU-stack,\"\",@progbits\n"));
+    std::vector<CompileJob> wjob{{s.string(), (obj / "weights.o").string()}};
+    KILN_ASSIGN_OR_RETURN(BuildStats ws, CompileAll(wjob, tc, {.jobs = 1}));
+    (void)ws;
+    objects.push_back(wjob[0].object_path);
+  }
+  if (options.log) options.log("linking " + (out_dir / "model.so").string());
+  return LinkShared(objects, (out_dir / "model.so").string(), tc,
+                    {"-lopenblas", "-Wl,--exclude-libs,ALL", "-Wl,-z,defs"});
+}
+
+}  // namespace
+
+StatusOr<std::string> FindKilnRoot() {
+  std::vector<std::string> tried;
+  auto ok = [](const fs::path& p) {
+    return fs::exists(p / "src/codegen/runtime_src/kiln_rt.h") && fs::exists(p / "include/kiln/module_abi.h");
+  };
+  if (const char* home = std::getenv("KILN_HOME"); home != nullptr && *home != '\0') {
+    if (ok(home)) return std::string(home);
+    tried.push_back(std::string(home) + " ($KILN_HOME)");
+  }
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    fs::path share = exe.parent_path().parent_path() / "share/kiln";
+    if (ok(share)) return share.string();
+    tried.push_back(share.string());
+  }
+#ifdef KILN_SOURCE_DIR
+  if (ok(KILN_SOURCE_DIR)) return std::string(KILN_SOURCE_DIR);
+  tried.push_back(std::string(KILN_SOURCE_DIR) + " (the source tree kiln was built from)");
+#endif
+  std::string list;
+  for (const auto& t : tried) list += "\n  " + t;
+  return NotFound("cannot find kiln's runtime sources (src/codegen/runtime_src/kiln_rt.h); set "
+                  "KILN_HOME to an installed kiln's share/kiln. Tried:" + list);
+}
+
+Status CheckTarget(const std::string& target) {
+  if (target == "cpu") return Status::Ok();
+  if (target == "cuda-sm90" || target == "cuda-sm80") {
+    return Unimplemented("target " + target + " is not built yet; use --target cpu");
+  }
+  return InvalidArgument("unknown target \"" + target + "\" (expected one of: cpu, cuda-sm90, cuda-sm80)");
+}
+
+StatusOr<CompileResult> Compile(Graph& graph, const CompileOptions& options) {
+  KILN_RETURN_IF_ERROR(CheckTarget(options.target));
+  if (options.output_dir.empty()) return InvalidArgument("no output directory given");
+  const fs::path out_dir = options.output_dir;
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  if (ec || !fs::is_directory(out_dir)) {
+    return InvalidArgument("cannot create output directory " + out_dir.string() +
+                           (ec ? ": " + ec.message() : ": a file of that name exists"));
+  }
+  KILN_ASSIGN_OR_RETURN(std::string root, FindKilnRoot());
+  KILN_RETURN_IF_ERROR(Verify(graph));
+
+  CompileResult result;
+  result.nodes_in = static_cast<int>(graph.nodes().size());
+  auto t0 = std::chrono::steady_clock::now();
+  PassPipeline pipeline = DefaultPipeline();
+  if (options.log) options.log("optimising: " + std::to_string(pipeline.Names().size()) + " passes");
+  PipelineOptions popts;
+  popts.verify_each = options.verify_each_pass;
+  KILN_RETURN_IF_ERROR(pipeline.Run(graph, popts).status());
+  KILN_RETURN_IF_ERROR(Verify(graph));
+  result.nodes_out = static_cast<int>(graph.nodes().size());
+  KILN_ASSIGN_OR_RETURN(result.plan, PlanMemory(graph));
+  result.seconds_passes = SecondsSince(t0);
+
+  auto t1 = std::chrono::steady_clock::now();
+  KILN_ASSIGN_OR_RETURN(codegen::GeneratedModule module,
+                        codegen::EmitModule(graph, result.plan, codegen::cpu::CpuTarget(),
+                                            {.embed_weights = options.embed_weights}));
+  result.kernels = static_cast<int>(module.kernels.size());
+  result.kernel_calls = module.kernel_calls;
+  const fs::path src = out_dir / "src";
+  fs::remove_all(src / "kernels", ec);
+  KILN_RETURN_IF_ERROR(WriteFile(src / module.model.path, module.model.text));
+  for (const auto& k : module.kernels) KILN_RETURN_IF_ERROR(WriteFile(src / k.path, k.text));
+  result.source_dir = src.string();
+  result.ir_path = (out_dir / "model.kir").string();
+  KILN_RETURN_IF_ERROR(WriteFile(result.ir_path, PrintGraph(graph)));
+  std::string weights_file = (out_dir / (options.embed_weights ? "weights.safetensors" : "model.safetensors")).string();
+  KILN_RETURN_IF_ERROR(WriteWeights(graph, module.weight_names, weights_file));
+  if (!options.embed_weights) {
+    result.weights_path = weights_file;
+    fs::remove(out_dir / "weights.safetensors", ec);
+  } else {
+    fs::remove(out_dir / "model.safetensors", ec);
+  }
+  result.seconds_codegen = SecondsSince(t1);
+
+  auto t2 = std::chrono::steady_clock::now();
+  KILN_RETURN_IF_ERROR(BuildLibrary(module, out_dir, root, options, &result));
+  if (options.embed_weights) fs::remove(weights_file, ec);
+  result.seconds_build = SecondsSince(t2);
+  result.library_path = (out_dir / "model.so").string();
+  return result;
+}
+
+std::string FormatCompileSummary(const Graph& graph, const CompileResult& r) {
+  char times[160];
+  std::snprintf(times, sizeof(times), "passes %.1f s, codegen %.1f s, build %.1f s", r.seconds_passes,
+                r.seconds_codegen, r.seconds_build);
+  return "compiled '" + graph.name() + "' for cpu: " + std::to_string(r.nodes_in) + " nodes -> " +
+         std::to_string(r.nodes_out) + " after passes, " + std::to_string(r.kernel_calls) +
+         " kernel calls (" + std::to_string(r.kernels) + " distinct kernels)\n  " +
+         FormatPlanSummary(r.plan) + "\n  " + times + " (" + std::to_string(r.build.compiled) +
+         " objects compiled, " + std::to_string(r.build.cached) + " from cache)\n  library " +
+         r.library_path + (r.weights_path.empty() ? " (weights embedded)" : "\n  weights " + r.weights_path);
+}
+
+}  // namespace kiln
