@@ -25,6 +25,12 @@ void AddOptCommand(CLI::App& app, int* exit_code);
 void AddInfoCommand(CLI::App& app, int* exit_code);
 /// `kiln eval`: run a model with the reference interpreter (eval.cc).
 void AddEvalCommand(CLI::App& app, int* exit_code);
+/// `kiln compile`: build a model library (compile.cc).
+void AddCompileCommand(CLI::App& app, int* exit_code);
+/// `kiln run`: run a compiled model, optionally checked against the interpreter (run.cc).
+void AddRunCommand(CLI::App& app, int* exit_code);
+/// `kiln bench`: time a compiled model (bench.cc).
+void AddBenchCommand(CLI::App& app, int* exit_code);
 
 /// Exit code of a command that failed with a user error (CLI11 usage errors exit with 2).
 inline constexpr int kExitError = 1;

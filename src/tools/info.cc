@@ -16,7 +16,11 @@
 #include "support/format.h"
 #include "passes/pipeline.h"
 #include "plan/memory_plan.h"
+#include "kiln/module.h"
+#include "support/format.h"
 #include "tools/common.h"
+#include "tools/compiled.h"
+#include <nlohmann/json.hpp>
 
 namespace kiln::tools {
 namespace {
@@ -98,11 +102,38 @@ void PrintModel(const std::string& model, const Graph& graph) {
               static_cast<long long>(params), FormatBytes(bytes).c_str());
 }
 
+// `kiln info DIR` for a directory written by `kiln compile`: the library's interface (read from
+// the library itself) and what manifest.json recorded about the compile.
+Status PrintCompiled(const std::string& dir) {
+  KILN_ASSIGN_OR_RETURN(std::shared_ptr<Module> module, Module::Load(dir + "/model.so"));
+  std::printf("library: %s/model.so (target %s)\n", dir.c_str(), module->target().c_str());
+  for (const IoInfo& io : module->inputs()) std::printf("input    %s  %s\n", io.name.c_str(), io.TypeString().c_str());
+  for (const IoInfo& io : module->outputs()) std::printf("output   %s  %s\n", io.name.c_str(), io.TypeString().c_str());
+  for (const SymbolInfo& s : module->symbols()) {
+    std::printf("symbol   %s in [%lld, %lld]\n", s.name.c_str(), static_cast<long long>(s.min), static_cast<long long>(s.max));
+  }
+  StatusOr<std::string> text = ReadTextFile(dir + "/manifest.json");
+  if (!text.ok()) return Status::Ok();  // a library without manifest (copied alone) is fine
+  nlohmann::json m = nlohmann::json::parse(*text, nullptr, false);
+  if (m.is_discarded()) return InvalidArgument(dir + "/manifest.json is not valid JSON");
+  std::printf("graph:   @%s from %s, %d nodes -> %d after passes\n", m.value("graph", "?").c_str(),
+              m.value("model", "?").c_str(), m.value("nodes_in", 0), m.value("nodes_out", 0));
+  std::printf("kernels: %d distinct, %d calls per run (sources in %s/src)\n", m.value("kernels", 0),
+              m.value("kernel_calls", 0), dir.c_str());
+  std::printf("workspace: %s (naive %s, peak-live lower bound %s)\n",
+              FormatBytes(m.value("workspace_bytes", int64_t{0})).c_str(),
+              FormatBytes(m.value("workspace_naive_bytes", int64_t{0})).c_str(),
+              FormatBytes(m.value("workspace_lower_bound_bytes", int64_t{0})).c_str());
+  std::printf("weights: %s\n", m.value("weights_embedded", false) ? "embedded in the library" : (dir + "/model.safetensors").c_str());
+  return Status::Ok();
+}
+
 Status RunInfo(const InfoArgs& args) {
   if (args.model.empty()) {
     PrintRegistry();
     return Status::Ok();
   }
+  if (IsCompiledDir(args.model)) return PrintCompiled(args.model);
   if (!IsZooRef(args.model) && (args.batch || args.seq)) {
     return InvalidArgument("--batch and --seq apply to zoo:NAME models only (a .kir file "
                            "declares its own dims)");
@@ -129,9 +160,10 @@ Status RunInfo(const InfoArgs& args) {
 void AddInfoCommand(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<InfoArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "info", "List the registered ops and zoo models, or summarise one model");
+      "info", "List the registered ops and zoo models, or summarise one model or compiled library");
   cmd->add_option("model", args->model,
-                  "A .kir file, - for stdin, or zoo:NAME; without it, list ops and zoo models");
+                  "A .kir file, - for stdin, zoo:NAME, or a directory written by `kiln compile`; "
+                  "without it, list ops and zoo models");
   cmd->add_option("--batch", args->batch, "zoo models: make the batch dim static")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--seq", args->seq, "zoo models: make the sequence-length dim static")
@@ -139,6 +171,7 @@ void AddInfoCommand(CLI::App& app, int* exit_code) {
   cmd->footer(
       "Examples:\n"
       "  kiln info                       every op (name, fusion kind, summary) and zoo model\n"
+      "  kiln info out/resnet50          a compiled library: interface, kernels, workspace\n"
       "  kiln info model.kir             inputs, outputs, symbols, ops used, weight sizes\n"
       "  kiln info zoo:bert --seq 384    the zoo BERT with a static sequence length");
   cmd->callback([args, exit_code] {

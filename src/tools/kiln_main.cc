@@ -11,12 +11,16 @@ int main(int argc, char** argv) {
 
   CLI::App app{
       "kiln: an ahead-of-time neural-network inference compiler.\n"
-      "Today it reads, checks and prints the text IR, describes models and runs them with the\n"
-      "CPU reference interpreter; the compiler backends are not written yet.",
+      "It optimises a model (text IR or a zoo model), generates code for it and builds one shared\n"
+      "library per model, which `kiln run`, the C++ runtime (include/kiln/module.h) or any C\n"
+      "program (include/kiln/module_abi.h) loads. Targets: cpu (CUDA targets are not built yet).",
       "kiln"};
   app.require_subcommand(1);
   app.footer(
       "Examples:\n"
+      "  kiln compile zoo:resnet50 --batch 1 -o out/r50   build a model library\n"
+      "  kiln run out/r50 --check                 run it, compare with the interpreter\n"
+      "  kiln bench out/r50                       time it\n"
       "  kiln info                                list ops and zoo models\n"
       "  kiln info zoo:bert --batch 1 --seq 128   describe a model\n"
       "  kiln opt model.kir -o out.kir            parse, verify and print IR\n"
@@ -27,6 +31,9 @@ int main(int argc, char** argv) {
   kiln::tools::AddOptCommand(app, &exit_code);
   kiln::tools::AddInfoCommand(app, &exit_code);
   kiln::tools::AddEvalCommand(app, &exit_code);
+  kiln::tools::AddCompileCommand(app, &exit_code);
+  kiln::tools::AddRunCommand(app, &exit_code);
+  kiln::tools::AddBenchCommand(app, &exit_code);
 
   try {
     app.parse(argc, argv);

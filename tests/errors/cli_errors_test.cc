@@ -17,6 +17,7 @@
 #include "ir/printer.h"
 #include "passes/pass.h"
 #include "support/safetensors.h"
+#include "tests/errors/cli_test_util.h"
 
 namespace kiln {
 namespace {
@@ -28,69 +29,7 @@ std::string KnownPasses() {
   return known.empty() ? "none" : known;
 }
 
-struct CliResult {
-  int exit_code = -1;
-  std::string stdout_text;
-  std::string stderr_text;
-};
-
-class CliErrorsTest : public ::testing::Test {
- protected:
-  std::string Path(const std::string& name) {
-    auto dir = std::filesystem::path(::testing::TempDir()) /
-               ("kiln_cli_errors_" + std::to_string(getpid()));
-    std::filesystem::create_directories(dir);
-    return (dir / name).string();
-  }
-
-  std::string WriteFile(const std::string& name, const std::string& text) {
-    std::string path = Path(name);
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-    return path;
-  }
-
-  static std::string Slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-
-  // Runs `kiln ARGS` with stdout sent to a file and stderr read through the pipe.
-  CliResult Run(const std::string& args) {
-    std::string out_path = Path("stdout.txt");
-    std::string cmd = std::string(KILN_BINARY_DIR) + "/kiln " + args + " 2>&1 >" + out_path;
-    FILE* pipe = popen(cmd.c_str(), "r");
-    EXPECT_NE(pipe, nullptr) << cmd;
-    CliResult r;
-    if (pipe == nullptr) return r;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) r.stderr_text.append(buf, n);
-    int status = pclose(pipe);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.stdout_text = Slurp(out_path);
-    return r;
-  }
-
-  // A relu over x: f32[2,3], written as text IR by the printer.
-  std::string WriteReluModel() {
-    Builder b("relu");
-    Value* x = b.Input("x", DType::kF32, {2, 3});
-    b.Output(b.Relu(x));
-    StatusOr<Graph> g = b.Finish();
-    EXPECT_TRUE(g.ok()) << g.status().ToString();
-    return WriteFile("relu.kir", g.ok() ? PrintGraph(*g) : "");
-  }
-
-  std::string WriteInputs(const std::string& name, const std::string& key,
-                          std::vector<int64_t> shape, const std::vector<float>& values) {
-    std::string path = Path(name);
-    TensorMap m;
-    m[key] = Tensor::FromF32(DType::kF32, std::move(shape), values);
-    Status s = SaveSafetensors(path, m);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    return path;
-  }
-};
+using CliErrorsTest = CliTest;
 
 TEST_F(CliErrorsTest, MissingModelFile) {
   CliResult r = Run("opt /nonexistent/model.kir");

@@ -1,0 +1,137 @@
+// `kiln run DIR`: runs a compiled model (the output directory of `kiln compile`) on inputs from a
+// safetensors file or on random inputs, prints its outputs and latency, and with --check compares
+// them with the reference interpreter running the same IR (DIR/model.kir) and weights.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "ops/interpreter.h"
+#include "support/safetensors.h"
+#include "tools/common.h"
+#include "tools/compiled.h"
+#include "tools/io.h"
+
+namespace kiln::tools {
+namespace {
+
+struct RunArgs {
+  std::string dir;
+  std::string inputs;
+  bool random = false;
+  uint64_t seed = 0;
+  std::optional<int64_t> batch;
+  std::optional<int64_t> seq;
+  bool check = false;
+  double tolerance = 1e-4;
+  std::string save;
+};
+
+double Ms(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Compares the library's outputs with the interpreter's; false when one exceeds the tolerance.
+StatusOr<bool> Check(const Compiled& c, const std::vector<Tensor>& inputs,
+                     const std::vector<Tensor>& outputs, double tolerance) {
+  if (c.weights_path.empty()) {
+    return InvalidArgument("--check needs " + c.dir + "/model.safetensors, but this library was compiled with --embed-weights");
+  }
+  KILN_ASSIGN_OR_RETURN(TensorMap weights, LoadSafetensors(c.weights_path));
+  std::unique_ptr<Graph> graph = c.graph->Clone();
+  graph->set_weights(std::make_shared<TensorMap>(std::move(weights)));
+  auto start = std::chrono::steady_clock::now();
+  KILN_ASSIGN_OR_RETURN(std::vector<Tensor> want, Interpret(*graph, inputs));
+  double ms = Ms(start);
+  bool all_ok = true;
+  for (size_t o = 0; o < want.size(); ++o) {
+    std::vector<double> w = want[o].ToF64(), g = outputs[o].ToF64();
+    double max_abs = 0, max_ref = 0;
+    bool nan_mismatch = false;
+    for (size_t i = 0; i < w.size(); ++i) {
+      if (std::isnan(w[i]) || std::isnan(g[i])) {
+        nan_mismatch |= std::isnan(w[i]) != std::isnan(g[i]);
+        continue;
+      }
+      max_abs = std::max(max_abs, std::fabs(w[i] - g[i]));
+      max_ref = std::max(max_ref, std::fabs(w[i]));
+    }
+    // Relative to the output's largest magnitude (as bench/zoo_check), so tiny elements near
+    // zero do not dominate.
+    double rel = max_ref > 0 ? max_abs / max_ref : max_abs;
+    bool ok = !nan_mismatch && rel <= tolerance;
+    all_ok &= ok;
+    std::printf("check %%%s: max abs err %.3g, max rel err %.3g (tolerance %.3g)%s: %s\n",
+                c.graph->outputs()[o]->name().c_str(), max_abs, rel, tolerance,
+                nan_mismatch ? ", NaN where the reference has none (or vice versa)" : "",
+                ok ? "ok" : "MISMATCH");
+  }
+  std::printf("reference interpreter: %.1f ms\n", ms);
+  return all_ok;
+}
+
+Status RunRun(const RunArgs& args, int* exit_code) {
+  KILN_ASSIGN_OR_RETURN(Compiled c, OpenCompiled(args.dir));
+  KILN_ASSIGN_OR_RETURN(std::vector<Tensor> inputs,
+                        MakeInputs(*c.graph, {.file = args.inputs, .seed = args.seed, .batch = args.batch, .seq = args.seq}));
+  std::string origin = args.inputs.empty() ? "random, seed " + std::to_string(args.seed) : "from " + args.inputs;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    std::printf("input %%%s  %s  (%s)\n", c.graph->inputs()[i]->name().c_str(),
+                inputs[i].TypeString().c_str(), origin.c_str());
+  }
+  std::vector<Tensor> outputs;
+  auto start = std::chrono::steady_clock::now();
+  KILN_RETURN_IF_ERROR(c.instance->Run(inputs, &outputs));
+  double first = Ms(start);
+  start = std::chrono::steady_clock::now();
+  KILN_RETURN_IF_ERROR(c.instance->Run(inputs, &outputs));
+  double second = Ms(start);
+  TensorMap saved;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const std::string& name = c.module->outputs()[i].name;
+    PrintOutput(name, outputs[i]);
+    saved[name] = outputs[i];
+  }
+  std::printf("latency: %.2f ms (first run %.2f ms), target %s\n", second, first, c.module->target().c_str());
+  if (!args.save.empty()) {
+    KILN_RETURN_IF_ERROR(SaveSafetensors(args.save, saved));
+    std::printf("saved %zu outputs to %s\n", saved.size(), args.save.c_str());
+  }
+  if (args.check) {
+    KILN_ASSIGN_OR_RETURN(bool ok, Check(c, inputs, outputs, args.tolerance));
+    if (!ok) {
+      std::fprintf(stderr, "kiln: error: outputs differ from the reference interpreter beyond the tolerance\n");
+      *exit_code = kExitError;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddRunCommand(CLI::App& app, int* exit_code) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand("run", "Run a compiled model (the output directory of `kiln compile`)");
+  cmd->add_option("dir", args->dir, "Directory written by `kiln compile`")->required();
+  CLI::Option* inputs = cmd->add_option("--inputs", args->inputs, "Inputs (.safetensors, keyed by input name)");
+  CLI::Option* random = cmd->add_flag("--random", args->random,
+                                      "Random inputs (the default): floats in [-1,1], integers in [0,1000), *mask* inputs ones");
+  inputs->excludes(random);
+  cmd->add_option("--seed", args->seed, "Seed of random inputs")->capture_default_str();
+  cmd->add_option("--batch", args->batch, "Random inputs: value of a batch-like dynamic dim (default 1)")->check(CLI::PositiveNumber);
+  cmd->add_option("--seq", args->seq, "Random inputs: value of a sequence-length dynamic dim (default 128)")->check(CLI::PositiveNumber);
+  cmd->add_flag("--check", args->check, "Compare the outputs with the reference interpreter (exit 1 on a mismatch)");
+  cmd->add_option("--tolerance", args->tolerance, "--check: max |error| / max |reference| per output")->capture_default_str();
+  cmd->add_option("--save", args->save, "Write the outputs (.safetensors, keyed by output name)");
+  cmd->footer("Examples:\n  kiln run out/resnet50 --check\n  kiln run out/bert --batch 2 --seq 64 --save out.safetensors");
+  cmd->callback([args, exit_code] {
+    Status status = RunRun(*args, exit_code);
+    if (!status.ok()) *exit_code = ReportError(status);
+  });
+}
+
+}  // namespace kiln::tools
