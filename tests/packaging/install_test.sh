@@ -18,7 +18,8 @@ fail() { echo "install_test: FAIL: $*" >&2; exit 1; }
 # 1. Install from the caller's build (nothing is rebuilt).
 cmake --install "$build_dir" --prefix "$tmp/prefix" >"$tmp/install.log" ||
   { cat "$tmp/install.log"; fail "cmake --install"; }
-for f in bin/kiln include/kiln/status.h include/kiln/module_abi.h include/kiln/module.h \
+for f in bin/kiln share/kiln/src/codegen/runtime_src/kiln_rt.h share/kiln/include/kiln/module_abi.h \
+         share/kiln/src/codegen/cpu/runtime_src/kiln_cpu.h include/kiln/status.h include/kiln/module_abi.h include/kiln/module.h \
          lib/libkiln_runtime.a lib/cmake/kiln/kilnConfig.cmake \
          lib/cmake/kiln/kilnConfigVersion.cmake lib/cmake/kiln/kilnTargets.cmake; do
   [[ -e "$tmp/prefix/$f" ]] || fail "not installed: $f"
@@ -61,6 +62,25 @@ cat "$tmp/run.log"
 expected="output y f32[2,4] = [0.5, -1, 2, 0, 0.5, 0, 1, 0.75]"
 grep -qxF "$expected" "$tmp/run.log" || fail "expected the line: $expected"
 grep -qxF "  symbol N in [1, 8], using 2" "$tmp/run.log" || fail "symbol line missing"
+
+# 4b. The same model compiled by the installed kiln (runtime sources from <prefix>/share/kiln)
+# with the same weights, run by the same program: same numbers.
+cat >"$tmp/fixture.kir" <<'KIR'
+graph @fixture(%x: f32[N,4]) -> (%y) where N in [1, 8] {
+  %w = weight "w" : f32[4]
+  %b = weight "b" : f32[4]
+  %r = relu(%x) : f32[N,4]
+  %m = mul(%r, %w) : f32[N,4]
+  %y = add(%m, %b) : f32[N,4]
+}
+KIR
+env -u KILN_HOME "$tmp/prefix/bin/kiln" compile "$tmp/fixture.kir" --weights "$tmp/weights.safetensors" \
+  -o "$tmp/compiled" --cache-dir "$tmp/cache" -q >"$tmp/compile.log" 2>&1 ||
+  { cat "$tmp/compile.log"; fail "installed kiln compile"; }
+"$tmp/example/run_model" "$tmp/compiled/model.so" "$tmp/compiled/model.safetensors" >"$tmp/run2.log" 2>&1 ||
+  { cat "$tmp/run2.log"; fail "run_model on the compiled model exited with $?"; }
+cat "$tmp/run2.log"
+grep -qxF "$expected" "$tmp/run2.log" || fail "compiled model: expected the line: $expected"
 
 # 5. Errors come back as a Status and a nonzero exit.
 if "$tmp/example/run_model" "$tmp/missing.so" "$tmp/weights.safetensors" >"$tmp/err.log" 2>&1; then
