@@ -15,24 +15,13 @@
 
 #include "kiln_cpu_conv.h"
 #include "ops/op_util.h"
+#include "tests/codegen/kernel_test_util.h"
 #include "tests/ops/ref_test_util.h"
 
 namespace kiln::testutil {
 namespace {
 
 constexpr double kRelTol = 1e-4;
-
-void ExpectMatches(const std::vector<float>& got, const Tensor& ref) {
-  const std::vector<float> want = ref.ToF32();
-  ASSERT_EQ(got.size(), want.size());
-  double max_ref = 1.0, max_err = 0.0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    ASSERT_FALSE(std::isnan(got[i])) << "element " << i << " is NaN";
-    max_ref = std::max(max_ref, std::fabs(static_cast<double>(want[i])));
-    max_err = std::max(max_err, std::fabs(static_cast<double>(got[i]) - want[i]));
-  }
-  EXPECT_LE(max_err, kRelTol * max_ref) << "max |ref| " << max_ref;
-}
 
 // The kernel geometry of a conv node from its attributes and concrete shapes.
 kiln_cpu::ConvShape ShapeOf(const Node& node, const std::vector<int64_t>& x,
@@ -88,7 +77,7 @@ void CheckConv(const ConvCase& cc) {
     } else {
       kiln_cpu::Conv2d(s, xv.data(), wv.data(), out.data());
     }
-    ExpectMatches(out, (*ref)[0]);
+    ExpectMatches(out, (*ref)[0], kRelTol);
   }
 }
 

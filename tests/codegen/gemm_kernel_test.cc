@@ -14,25 +14,13 @@
 
 #include "kiln_cpu_gemm.h"
 #include "ops/op_util.h"
+#include "tests/codegen/kernel_test_util.h"
 #include "tests/ops/ref_test_util.h"
 
 namespace kiln::testutil {
 namespace {
 
 constexpr double kRelTol = 1e-4;
-
-// max |got - ref| <= kRelTol * max(1, max |ref|), with both NaN-free.
-void ExpectMatches(const std::vector<float>& got, const Tensor& ref) {
-  const std::vector<float> want = ref.ToF32();
-  ASSERT_EQ(got.size(), want.size());
-  double max_ref = 1.0, max_err = 0.0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    ASSERT_FALSE(std::isnan(got[i])) << "element " << i << " is NaN";
-    max_ref = std::max(max_ref, std::fabs(static_cast<double>(want[i])));
-    max_err = std::max(max_err, std::fabs(static_cast<double>(got[i]) - want[i]));
-  }
-  EXPECT_LE(max_err, kRelTol * max_ref) << "max |ref| " << max_ref;
-}
 
 // Element strides with which an operand of batch shape `batch` (right-aligned) is read for each
 // output batch dim; 0 where it broadcasts. `matrix` is the operand's matrix size.
@@ -102,7 +90,7 @@ void CheckGemm(const GemmCase& g) {
   kiln_cpu::GemmBatched(g.trans_a, g.trans_b, m, n, k, static_cast<float>(g.alpha), av.data(),
                         bv.data(), beta, out.data(), static_cast<int>(out_batch.size()),
                         out_batch.data(), a_strides.data(), b_strides.data());
-  ExpectMatches(out, res[0]);
+  ExpectMatches(out, res[0], kRelTol);
 }
 
 TEST(GemmKernelTest, AllTranspositionsOddSizes) {
@@ -173,7 +161,7 @@ TEST(GemmKernelTest, BroadcastAddMatchesResidualEpilogue) {
                         batch_dims, a_strides, b_strides);
   const int64_t dims[] = {2, 3, 5}, r_strides[] = {0, 1, 0};
   kiln_cpu::BroadcastAdd(out.data(), rv.data(), 3, dims, r_strides);
-  ExpectMatches(out, res[0]);
+  ExpectMatches(out, res[0], kRelTol);
 }
 
 TEST(GemmKernelTest, EpilogueActivationsMatchReference) {
@@ -205,7 +193,7 @@ TEST(GemmKernelTest, EpilogueActivationsMatchReference) {
         v = fn(v + biasv[j]) * 1.5f;
       }
     }
-    ExpectMatches(out, res[0]);
+    ExpectMatches(out, res[0], kRelTol);
   }
 }
 

@@ -14,6 +14,7 @@
 
 #include "kiln_cpu_pool.h"
 #include "ops/op_util.h"
+#include "tests/codegen/kernel_test_util.h"
 #include "tests/ops/ref_test_util.h"
 
 namespace kiln::testutil {
@@ -21,28 +22,18 @@ namespace {
 
 constexpr double kRelTol = 1e-4;
 
-void ExpectMatches(const std::vector<float>& got, const Tensor& ref) {
-  const std::vector<float> want = ref.ToF32();
-  ASSERT_EQ(got.size(), want.size());
-  double max_ref = 1.0, max_err = 0.0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    if (std::isnan(want[i]) || std::isinf(want[i])) {
-      // Special values must match exactly (NaN with NaN, -inf with -inf).
-      EXPECT_TRUE(std::isnan(want[i]) ? std::isnan(got[i]) : got[i] == want[i])
-          << "element " << i << ": got " << got[i] << ", want " << want[i];
-      continue;
-    }
-    ASSERT_FALSE(std::isnan(got[i])) << "element " << i << " is NaN";
-    max_ref = std::max(max_ref, std::fabs(static_cast<double>(want[i])));
-    max_err = std::max(max_err, std::fabs(static_cast<double>(got[i]) - want[i]));
-  }
-  EXPECT_LE(max_err, kRelTol * max_ref) << "max |ref| " << max_ref;
+// A kernel shape struct (kiln_cpu::PoolShape or ResizeShape) with the sizes and layout filled in
+// from the concrete input and output shapes `xs`, `ys` in `layout`; the rest keeps its defaults.
+template <typename KernelShape>
+KernelShape SizesOf(Layout layout, const std::vector<int64_t>& xs, const std::vector<int64_t>& ys) {
+  const bool nhwc = layout == Layout::kNHWC;
+  const int c = nhwc ? 3 : 1, h = nhwc ? 1 : 2, w = nhwc ? 2 : 3;
+  KernelShape s{};
+  s.n = xs[0], s.c = xs[c], s.h = xs[h], s.w = xs[w];
+  s.oh = ys[h], s.ow = ys[w];
+  s.nhwc = nhwc;
+  return s;
 }
-
-struct Axes {
-  int c, h, w;
-};
-Axes AxesOf(Layout layout) { return layout == Layout::kNHWC ? Axes{3, 1, 2} : Axes{1, 2, 3}; }
 
 // Finishes `b` with output `y`, interprets it on `input` and returns the reference output and the
 // graph's last node (the op under test) through `node_out`.
@@ -78,11 +69,7 @@ void CheckPool(bool is_max, const std::vector<int64_t>& nchw, Pool2dOptions opt,
     BuildAndRun(b, is_max ? b.MaxPool2d(x, opt) : b.AvgPool2d(x, opt), input, &run);
     if (::testing::Test::HasFatalFailure()) return;
     const Node& node = *run.graph->nodes().back();
-    const Axes ax = AxesOf(layout);
-    const std::vector<int64_t>& ys = run.ref.shape();
-    kiln_cpu::PoolShape s;
-    s.n = xs[0], s.c = xs[ax.c], s.h = xs[ax.h], s.w = xs[ax.w];
-    s.oh = ys[ax.h], s.ow = ys[ax.w];
+    kiln_cpu::PoolShape s = SizesOf<kiln_cpu::PoolShape>(layout, xs, run.ref.shape());
     const std::vector<int64_t>& k = node.GetInts("kernel");
     const std::vector<int64_t>& st = node.GetInts("stride");
     const std::vector<int64_t>& p = node.GetInts("pad");
@@ -90,7 +77,6 @@ void CheckPool(bool is_max, const std::vector<int64_t>& nchw, Pool2dOptions opt,
     s.kh = k[0], s.kw = k[1], s.sh = st[0], s.sw = st[1];
     s.pt = p[0], s.pl = p[1], s.pb = p[2], s.pr = p[3];
     s.dh = d[0], s.dw = d[1];
-    s.nhwc = layout == Layout::kNHWC;
     std::vector<float> out(run.ref.numel(), std::numeric_limits<float>::quiet_NaN());
     const std::vector<float> xv = input.ToF32();
     if (is_max) {
@@ -98,7 +84,7 @@ void CheckPool(bool is_max, const std::vector<int64_t>& nchw, Pool2dOptions opt,
     } else {
       kiln_cpu::AvgPool2d(s, node.GetBool("count_include_pad"), xv.data(), out.data());
     }
-    ExpectMatches(out, run.ref);
+    ExpectMatches(out, run.ref, kRelTol);
   }
 }
 
@@ -159,7 +145,7 @@ void CheckGlobalPool(bool is_max, const std::vector<int64_t>& nchw) {
     } else {
       kiln_cpu::GlobalAvgPool2d(nchw[0], nchw[1], nchw[2] * nchw[3], nhwc, xv.data(), out.data());
     }
-    ExpectMatches(out, run.ref);
+    ExpectMatches(out, run.ref, kRelTol);
   }
 }
 
@@ -198,22 +184,17 @@ void CheckResize(const std::vector<int64_t>& nchw, ResizeOptions opt) {
     BuildAndRun(b, b.Resize(x, opt), input, &run);
     if (::testing::Test::HasFatalFailure()) return;
     const Node& node = *run.graph->nodes().back();
-    const Axes ax = AxesOf(layout);
-    const std::vector<int64_t>& ys = run.ref.shape();
-    kiln_cpu::ResizeShape s;
-    s.n = xs[0], s.c = xs[ax.c], s.h = xs[ax.h], s.w = xs[ax.w];
-    s.oh = ys[ax.h], s.ow = ys[ax.w];
+    kiln_cpu::ResizeShape s = SizesOf<kiln_cpu::ResizeShape>(layout, xs, run.ref.shape());
     const std::vector<double>& scales = node.GetFloats("scales");
     s.scale_h = scales.empty() ? static_cast<double>(s.oh) / s.h : scales[0];
     s.scale_w = scales.empty() ? static_cast<double>(s.ow) / s.w : scales[1];
     s.bilinear = node.GetEnum("mode") == "bilinear";
     s.coord = Coord(node.GetEnum("coordinate_mode"));
     s.nearest = Nearest(node.GetEnum("nearest_mode"));
-    s.nhwc = layout == Layout::kNHWC;
     std::vector<float> out(run.ref.numel(), std::numeric_limits<float>::quiet_NaN());
     const std::vector<float> xv = input.ToF32();
     kiln_cpu::Resize(s, xv.data(), out.data());
-    ExpectMatches(out, run.ref);
+    ExpectMatches(out, run.ref, kRelTol);
   }
 }
 

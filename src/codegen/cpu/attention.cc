@@ -2,35 +2,18 @@
 // kiln_cpu::Attention (kiln_cpu_attention.h) with the sizes, the mask's broadcast strides, the
 // causal flag and the resolved scale baked in. f32 only (q, k, v and the mask).
 #include <cmath>
-#include <cstdio>
 #include <string>
 #include <vector>
 
+#include "codegen/cpu/emit_util.h"
 #include "codegen/cpu/families.h"
 
 namespace kiln::codegen::cpu {
 namespace {
 
-std::string FloatLiteral(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.9gf", static_cast<float>(v));
-  std::string s = buf;
-  if (s.find_first_of(".e") == std::string::npos) s.insert(s.size() - 1, ".0");
-  return s;
-}
-
 Status EmitAttention(const KernelContext& ctx, CodeWriter& body) {
   const Node& node = ctx.node();
-  for (int i = 0; i < node.num_inputs(); ++i) {
-    const Value* v = node.input(i);
-    if (v->dtype() != DType::kF32) {
-      static const char* kNames[] = {"q", "k", "v", "mask"};
-      return Unimplemented(node.Describe() + ": " + kNames[i] + " (%" + v->name() + ") has dtype " +
-                           std::string(DTypeName(v->dtype())) +
-                           ", which is not supported on the cpu target (attention computes in "
-                           "f32 only)");
-    }
-  }
+  KILN_RETURN_IF_ERROR(RequireF32(node));
   const Shape& qs = node.input(0)->shape();  // [B, Sq, H, D]
   const Shape& ks = node.input(1)->shape();  // [B, Sk, Hk, D]
   const Shape& vs = node.input(2)->shape();  // [B, Sk, Hk, Dv]
@@ -38,9 +21,9 @@ Status EmitAttention(const KernelContext& ctx, CodeWriter& body) {
   std::string scale;
   const double attr_scale = node.GetFloat("scale");
   if (attr_scale != 0.0) {
-    scale = FloatLiteral(attr_scale);
+    scale = FloatLiteralExpr(attr_scale);
   } else if (qs[3].is_static()) {
-    scale = FloatLiteral(1.0 / std::sqrt(static_cast<double>(qs[3].value())));
+    scale = FloatLiteralExpr(1.0 / std::sqrt(static_cast<double>(qs[3].value())));
   } else {
     scale = "static_cast<float>(1.0 / std::sqrt(static_cast<double>(" + ctx.Dim(qs[3]) + ")))";
   }
@@ -55,8 +38,8 @@ Status EmitAttention(const KernelContext& ctx, CodeWriter& body) {
       if (ms[i] == kiln::Dim(1)) continue;
       strides[offset + i] = ctx.Product(ms, i + 1, static_cast<int64_t>(ms.size()));
     }
-    body.Line("const int64_t mask_strides[] = {" + strides[0] + ", " + strides[1] + ", " +
-              strides[2] + ", " + strides[3] + "};  // over [B, H, Sq, Sk]; 0 broadcasts");
+    body.Line("const int64_t mask_strides[] = " + BraceList(strides) +
+              ";  // over [B, H, Sq, Sk]; 0 broadcasts");
     mask = "in3";
   } else {
     body.Line("const int64_t* mask_strides = nullptr;");

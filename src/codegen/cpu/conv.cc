@@ -2,6 +2,7 @@
 // kiln_cpu::ConvShape with the node's shapes and attributes (only the batch may be symbolic) and
 // calls kiln_cpu::Conv2d / ConvTranspose2d (im2col or direct loops around cblas_sgemm, see
 // runtime_src/kiln_cpu_conv.h); the epilogue follows along the channel axis.
+#include "codegen/cpu/emit_util.h"
 #include "codegen/cpu/epilogue_emit.h"
 #include "codegen/cpu/families.h"
 
@@ -10,7 +11,7 @@ namespace {
 
 Status EmitConv(const KernelContext& ctx, CodeWriter& w, bool transpose) {
   const Node& node = ctx.node();
-  KILN_RETURN_IF_ERROR(RequireF32(ctx));
+  KILN_RETURN_IF_ERROR(RequireF32(node));
   const bool nhwc = node.GetEnum("layout") == "nhwc";
   const int c = nhwc ? 3 : 1, h = nhwc ? 1 : 2, wd = nhwc ? 2 : 3;
   const Shape& x = node.input(0)->shape();

@@ -2,10 +2,10 @@
 
 #include <string_view>
 
+#include "codegen/cpu/emit_util.h"
+
 namespace kiln::codegen::cpu {
 namespace {
-
-std::string DescribeValue(const Value* v) { return "%" + v->name() + ": " + v->type().ToString(); }
 
 // Whether `operand` indexes like `out` element for element (equal after leading 1s are dropped).
 bool SameFlatLayout(const Shape& out, const Shape& operand) {
@@ -120,23 +120,6 @@ void EmitPass(const KernelContext& ctx, CodeWriter& w, const std::vector<Step>& 
 
 }  // namespace
 
-Status RequireF32(const KernelContext& ctx) {
-  const Node& node = ctx.node();
-  auto check = [&](const Value* v, const std::string& what) -> Status {
-    if (v->dtype() == DType::kF32) return Status::Ok();
-    return Unimplemented(node.Describe() + ": " + what + " (" + DescribeValue(v) + ") has dtype " +
-                         std::string(DTypeName(v->dtype())) + "; " + std::string(node.op_name()) +
-                         " supports only f32 on the cpu target (f16/bf16 are not supported yet)");
-  };
-  for (int i = 0; i < node.num_inputs(); ++i) {
-    KILN_RETURN_IF_ERROR(check(node.input(i), "operand " + std::to_string(i)));
-  }
-  for (int i = 0; i < node.num_outputs(); ++i) {
-    KILN_RETURN_IF_ERROR(check(node.output(i), "result " + std::to_string(i)));
-  }
-  return Status::Ok();
-}
-
 std::vector<std::string> BroadcastStrides(const KernelContext& ctx, const Shape& out,
                                           const Shape& operand, size_t num_axes) {
   std::vector<std::string> strides;
@@ -149,12 +132,6 @@ std::vector<std::string> BroadcastStrides(const KernelContext& ctx, const Shape&
         broadcast ? "0" : ctx.Product(operand, od + 1, static_cast<int64_t>(operand.size())));
   }
   return strides;
-}
-
-std::string BraceList(const std::vector<std::string>& items) {
-  std::string s = "{";
-  for (size_t i = 0; i < items.size(); ++i) s += (i ? ", " : "") + items[i];
-  return s + "}";
 }
 
 Status EmitEpilogue(const KernelContext& ctx, CodeWriter& w, int64_t channel_axis) {
@@ -191,12 +168,9 @@ Status EmitEpilogue(const KernelContext& ctx, CodeWriter& w, int64_t channel_axi
     // A residual smaller than the output: finish the fused pass, then add it with broadcasting.
     EmitPass(ctx, w, pass, channel_axis);
     pass.clear();
-    std::vector<std::string> dims;
-    for (const Dim& d : out) dims.push_back(ctx.Dim(d));
     w.Open("{");
-    w.Line("const int64_t dims[] = " + BraceList(dims) + ";");
-    w.Line("const int64_t strides[] = " + BraceList(BroadcastStrides(ctx, out, shape, out.size())) +
-           ";");
+    IntArray(w, "dims", DimExprs(ctx, out));
+    IntArray(w, "strides", BroadcastStrides(ctx, out, shape, out.size()));
     w.Line("kiln_cpu::BroadcastAdd(out0, " + KernelContext::In(operand) + ", " +
            std::to_string(out.size()) + ", dims, strides);");
     w.Close();

@@ -1,6 +1,6 @@
 // Shared pieces of the CPU emitters of the ops that own an epilogue (gemm, conv2d,
-// conv_transpose2d) and of the pools: the f32-only check, broadcast strides as C++ expressions,
-// and the emission of the epilogue itself (src/ops/epilogue.h defines its semantics).
+// conv_transpose2d): broadcast strides as C++ expressions and the emission of the epilogue itself
+// (src/ops/epilogue.h defines its semantics). Generic helpers are in emit_util.h.
 #ifndef KILN_CODEGEN_CPU_EPILOGUE_EMIT_H_
 #define KILN_CODEGEN_CPU_EPILOGUE_EMIT_H_
 
@@ -11,20 +11,12 @@
 
 namespace kiln::codegen::cpu {
 
-/// Ok when every operand and result of ctx.node() is f32; otherwise Unimplemented naming the
-/// node, the value and its dtype, "on the cpu target" (f16/bf16 are not supported by the CPU
-/// target for these ops yet).
-Status RequireF32(const KernelContext& ctx);
-
 /// Element strides (C++ expressions) with which `operand` (dense row-major, right-aligned against
 /// `out` by numpy broadcasting) is read for each of the first `num_axes` axes of `out`: "0" where
 /// the operand lacks the axis or broadcasts it (a static 1 against a dim that is not), else the
 /// product of the operand's later dims.
 std::vector<std::string> BroadcastStrides(const KernelContext& ctx, const Shape& out,
                                           const Shape& operand, size_t num_axes);
-
-/// "{a, b, c}" (a braced initializer list of C++ expressions).
-std::string BraceList(const std::vector<std::string>& items);
 
 /// Appends code applying ctx.node()'s epilogue in place to out0, an f32 tensor of the node's
 /// output shape whose channel axis (bias's axis) is `channel_axis`: the last axis for gemm and

@@ -2,6 +2,7 @@
 // broadcast batch dims (src/ops/gemm.cc). The body calls kiln_cpu::Gemm (no batch dims) or
 // kiln_cpu::GemmBatched, both over cblas_sgemm; an optional c is first broadcast into the output
 // (scaled by beta) and the gemm accumulates onto it. The epilogue follows (epilogue_emit.h).
+#include "codegen/cpu/emit_util.h"
 #include "codegen/cpu/epilogue_emit.h"
 #include "codegen/cpu/families.h"
 
@@ -10,7 +11,7 @@ namespace {
 
 Status EmitGemm(const KernelContext& ctx, CodeWriter& w) {
   const Node& node = ctx.node();
-  KILN_RETURN_IF_ERROR(RequireF32(ctx));
+  KILN_RETURN_IF_ERROR(RequireF32(node));
   const bool trans_a = node.GetBool("trans_a");
   const bool trans_b = node.GetBool("trans_b");
   const bool has_c = node.num_explicit_inputs() == 3;
@@ -28,13 +29,10 @@ Status EmitGemm(const KernelContext& ctx, CodeWriter& w) {
   std::string beta = "0.0f";
   if (has_c) {
     // out = beta * c (broadcast); the gemm then accumulates with beta 1.
-    std::vector<std::string> dims;
-    for (const Dim& d : out) dims.push_back(ctx.Dim(d));
     w.Open("{");
     w.Line("// c, scaled by beta, broadcast into the output");
-    w.Line("const int64_t dims[] = " + BraceList(dims) + ";");
-    w.Line("const int64_t c_strides[] = " +
-           BraceList(BroadcastStrides(ctx, out, node.input(2)->shape(), rank)) + ";");
+    IntArray(w, "dims", DimExprs(ctx, out));
+    IntArray(w, "c_strides", BroadcastStrides(ctx, out, node.input(2)->shape(), rank));
     w.Line("kiln_cpu::BroadcastCopy(out0, in2, " + std::to_string(rank) + ", dims, c_strides, " +
            FloatLiteralExpr(node.GetFloat("beta")) + ");");
     w.Close();
@@ -47,14 +45,10 @@ Status EmitGemm(const KernelContext& ctx, CodeWriter& w) {
     w.Line("kiln_cpu::Gemm(" + ta + ", " + tb + ", " + m + ", " + n + ", " + k + ", " + alpha +
            ", in0, " + lda + ", in1, " + ldb + ", " + beta + ", out0, " + n + ");");
   } else {
-    std::vector<std::string> batch_dims;
-    for (size_t d = 0; d < batch_rank; ++d) batch_dims.push_back(ctx.Dim(out[d]));
     w.Open("{");
-    w.Line("const int64_t batch_dims[] = " + BraceList(batch_dims) + ";");
-    w.Line("const int64_t a_strides[] = " + BraceList(BroadcastStrides(ctx, out, sa, batch_rank)) +
-           ";");
-    w.Line("const int64_t b_strides[] = " +
-           BraceList(BroadcastStrides(ctx, out, node.input(1)->shape(), batch_rank)) + ";");
+    IntArray(w, "batch_dims", DimExprs(ctx, Shape(out.begin(), out.end() - 2)));
+    IntArray(w, "a_strides", BroadcastStrides(ctx, out, sa, batch_rank));
+    IntArray(w, "b_strides", BroadcastStrides(ctx, out, node.input(1)->shape(), batch_rank));
     w.Line("kiln_cpu::GemmBatched(" + ta + ", " + tb + ", " + m + ", " + n + ", " + k + ", " +
            alpha + ", in0, in1, " + beta + ", out0, " + std::to_string(batch_rank) +
            ", batch_dims, a_strides, b_strides);");

@@ -9,29 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "codegen/cpu/emit_util.h"
 #include "codegen/cpu/families.h"
 #include "ops/op_util.h"
 #include "support/tensor.h"
 
 namespace kiln::codegen::cpu {
 namespace {
-
-std::string Join(const std::vector<std::string>& v) {
-  std::string s;
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
-  return s;
-}
-
-// `const int64_t name[] = {...};` (a single unused 0 for rank 0: C++ has no empty arrays).
-void IntArray(CodeWriter& body, const std::string& name, const std::vector<std::string>& values) {
-  body.Line("const int64_t " + name + "[] = {" + (values.empty() ? "0" : Join(values)) + "};");
-}
-
-std::vector<std::string> DimExprs(const KernelContext& ctx, const Shape& shape) {
-  std::vector<std::string> out;
-  for (const Dim& d : shape) out.push_back(ctx.Dim(d));
-  return out;
-}
 
 std::vector<std::string> IntStrings(const std::vector<int64_t>& v) {
   std::vector<std::string> out;
@@ -139,13 +123,14 @@ Status EmitSlice(const KernelContext& ctx, CodeWriter& body) {
 
 // Outer count and per-operand row bytes of a concat/split along `axis` of `values`.
 Status EmitRowBlocks(const KernelContext& ctx, CodeWriter& body, const std::vector<Value*>& values,
-                     const Shape& whole, const char* pointers_decl, const std::string& pointers) {
+                     const Shape& whole, const char* pointers_decl,
+                     const std::vector<std::string>& pointers) {
   const Node& node = ctx.node();
   KILN_ASSIGN_OR_RETURN(
       int64_t axis, NormalizeAxis(node, node.GetInt("axis"), static_cast<int64_t>(whole.size())));
   std::vector<std::string> bytes;
   for (const Value* v : values) bytes.push_back(RowBytes(ctx, v->shape(), axis, v->dtype()));
-  body.Line(std::string(pointers_decl) + " = {" + pointers + "};");
+  body.Line(std::string(pointers_decl) + " = " + BraceList(pointers) + ";");
   IntArray(body, "row_bytes", bytes);
   body.Line("const int64_t outer = " + ctx.Product(whole, 0, axis) + ";  // dims before axis " +
             std::to_string(axis));
@@ -157,7 +142,7 @@ Status EmitConcat(const KernelContext& ctx, CodeWriter& body) {
   std::vector<std::string> ins;
   for (int i = 0; i < node.num_inputs(); ++i) ins.push_back(KernelContext::In(i));
   KILN_RETURN_IF_ERROR(EmitRowBlocks(ctx, body, node.inputs(), node.output(0)->shape(),
-                                     "const void* const srcs[]", Join(ins)));
+                                     "const void* const srcs[]", ins));
   body.Line("kiln_cpu::Concat(srcs, row_bytes, " + std::to_string(node.num_inputs()) +
             ", outer, out0);");
   return Status::Ok();
@@ -167,8 +152,8 @@ Status EmitSplit(const KernelContext& ctx, CodeWriter& body) {
   const Node& node = ctx.node();
   std::vector<std::string> outs;
   for (int i = 0; i < node.num_outputs(); ++i) outs.push_back(KernelContext::Out(i));
-  KILN_RETURN_IF_ERROR(EmitRowBlocks(ctx, body, node.outputs(), node.input(0)->shape(),
-                                     "void* const dsts[]", Join(outs)));
+  KILN_RETURN_IF_ERROR(
+      EmitRowBlocks(ctx, body, node.outputs(), node.input(0)->shape(), "void* const dsts[]", outs));
   body.Line("kiln_cpu::Split(in0, dsts, row_bytes, " + std::to_string(node.num_outputs()) +
             ", outer);");
   return Status::Ok();
@@ -187,20 +172,20 @@ Status EmitPad(const KernelContext& ctx, CodeWriter& body) {
   // raw bytes so one line serves every dtype.
   const double value = node.GetFloat("value");
   Tensor fill = Tensor::FromF64(x->dtype(), {}, std::vector<double>{value});
-  std::string bytes;
+  std::vector<std::string> bytes;
   const auto* p = static_cast<const uint8_t*>(fill.data());
   for (int64_t i = 0; i < fill.nbytes(); ++i) {
     char buf[8];
     std::snprintf(buf, sizeof(buf), "0x%02x", p[i]);
-    bytes += (i ? ", " : "") + std::string(buf);
+    bytes.push_back(buf);
   }
   char value_text[64];
   std::snprintf(value_text, sizeof(value_text), "%.17g", value);
   IntArray(body, "src_dims", DimExprs(ctx, x->shape()));
   IntArray(body, "dst_dims", DimExprs(ctx, y->shape()));
   IntArray(body, "pads_begin", IntStrings(std::vector<int64_t>(pads.begin(), pads.begin() + rank)));
-  body.Line("alignas(8) const uint8_t fill[] = {" + bytes + "};  // " + value_text + " as " +
-            std::string(DTypeName(x->dtype())));
+  body.Line("alignas(8) const uint8_t fill[] = " + BraceList(bytes) + ";  // " + value_text +
+            " as " + std::string(DTypeName(x->dtype())));
   const char* mode_name = mode == "reflect" ? "kReflect" : mode == "edge" ? "kEdge" : "kConstant";
   body.Line("kiln_cpu::Pad(in0, src_dims, pads_begin, " + std::to_string(rank) +
             ", kiln_cpu::PadMode::" + mode_name + ", fill, out0, dst_dims, " + ElemSize(x) + ");");

@@ -2,37 +2,14 @@
 // is one call of a kiln_cpu_norm.h kernel with the node's sizes (symbolic ones as sym_ products)
 // and attributes baked in. f32 only: the kernels compute in f32 and the CPU target has no f16/bf16
 // arithmetic yet.
-#include <cstdio>
 #include <string>
 
+#include "codegen/cpu/emit_util.h"
 #include "codegen/cpu/families.h"
 #include "ops/op_util.h"
 
 namespace kiln::codegen::cpu {
 namespace {
-
-// Unimplemented unless every operand and result is f32.
-Status RequireF32(const Node& node) {
-  for (const std::vector<Value*>* values : {&node.inputs(), &node.outputs()}) {
-    for (const Value* v : *values) {
-      if (v->dtype() != DType::kF32) {
-        return Unimplemented(node.Describe() + ": dtype " + std::string(DTypeName(v->dtype())) +
-                             " (%" + v->name() + ") is not supported on the cpu target (" +
-                             std::string(node.op_name()) + " computes in f32 only)");
-      }
-    }
-  }
-  return Status::Ok();
-}
-
-// A float attribute as a C++ float literal ("1e-05f").
-std::string FloatLiteral(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.9gf", static_cast<float>(v));
-  std::string s = buf;
-  if (s.find_first_of(".e") == std::string::npos) s.insert(s.size() - 1, ".0");
-  return s;
-}
 
 // Operand i, or nullptr when the node has fewer operands (optional weight/bias).
 std::string OptionalIn(const Node& node, int i) {
@@ -48,7 +25,7 @@ Status EmitTrailingNorm(const KernelContext& ctx, CodeWriter& body) {
   KILN_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(node, node.GetInt("axis"), rank));
   const std::string rows = ctx.Product(shape, 0, axis);
   const std::string cols = ctx.Product(shape, axis, rank);
-  const std::string eps = FloatLiteral(node.GetFloat("eps"));
+  const std::string eps = FloatLiteralExpr(node.GetFloat("eps"));
   if (node.op() == OpKind::kLayerNorm) {
     body.Line("// layer_norm over the last " + std::to_string(rank - axis) + " axes: rows x cols");
     body.Line("kiln_cpu::LayerNorm(in0, " + OptionalIn(node, 1) + ", " + OptionalIn(node, 2) +
@@ -74,7 +51,8 @@ Status EmitGroupNorm(const KernelContext& ctx, CodeWriter& body) {
             ": batch, channels, spatial, groups");
   body.Line("kiln_cpu::GroupNorm(in0, in1, in2, out0, " + ctx.Dim(shape[0]) + ", " +
             ctx.Dim(shape[c_axis]) + ", " + spatial + ", " + std::to_string(node.GetInt("groups")) +
-            ", " + (nhwc ? "true" : "false") + ", " + FloatLiteral(node.GetFloat("eps")) + ");");
+            ", " + (nhwc ? "true" : "false") + ", " + FloatLiteralExpr(node.GetFloat("eps")) +
+            ");");
   return Status::Ok();
 }
 
@@ -89,7 +67,7 @@ Status EmitBatchNorm(const KernelContext& ctx, CodeWriter& body) {
             ": outer, channels, inner");
   body.Line("kiln_cpu::BatchNorm(in0, in1, in2, in3, in4, out0, " + ctx.Product(shape, 0, axis) +
             ", " + ctx.Dim(shape[axis]) + ", " + ctx.Product(shape, axis + 1, rank) + ", " +
-            FloatLiteral(node.GetFloat("eps")) + ");");
+            FloatLiteralExpr(node.GetFloat("eps")) + ");");
   return Status::Ok();
 }
 

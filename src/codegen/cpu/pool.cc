@@ -4,7 +4,7 @@
 // pools and non-f32 nearest resizes are Unimplemented on the cpu target for now).
 #include <cstdio>
 
-#include "codegen/cpu/epilogue_emit.h"
+#include "codegen/cpu/emit_util.h"
 #include "codegen/cpu/families.h"
 
 namespace kiln::codegen::cpu {
@@ -30,7 +30,7 @@ std::string DoubleLiteral(double v) {
 
 Status EmitWindowPool(const KernelContext& ctx, CodeWriter& w, bool is_max) {
   const Node& node = ctx.node();
-  KILN_RETURN_IF_ERROR(RequireF32(ctx));
+  KILN_RETURN_IF_ERROR(RequireF32(node));
   const Axes ax = AxesOf(node);
   const Shape& x = node.input(0)->shape();
   const Shape& y = node.output()->shape();
@@ -59,7 +59,7 @@ Status EmitWindowPool(const KernelContext& ctx, CodeWriter& w, bool is_max) {
 
 Status EmitGlobalPool(const KernelContext& ctx, CodeWriter& w, bool is_max) {
   const Node& node = ctx.node();
-  KILN_RETURN_IF_ERROR(RequireF32(ctx));
+  KILN_RETURN_IF_ERROR(RequireF32(node));
   const Axes ax = AxesOf(node);
   const Shape& x = node.input(0)->shape();
   w.Line(std::string("kiln_cpu::") + (is_max ? "GlobalMaxPool2d(" : "GlobalAvgPool2d(") +
@@ -70,7 +70,7 @@ Status EmitGlobalPool(const KernelContext& ctx, CodeWriter& w, bool is_max) {
 
 Status EmitResize(const KernelContext& ctx, CodeWriter& w) {
   const Node& node = ctx.node();
-  KILN_RETURN_IF_ERROR(RequireF32(ctx));
+  KILN_RETURN_IF_ERROR(RequireF32(node));
   const Axes ax = AxesOf(node);
   const Shape& x = node.input(0)->shape();
   const Shape& y = node.output()->shape();

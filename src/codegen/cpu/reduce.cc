@@ -5,17 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "codegen/cpu/emit_util.h"
 #include "codegen/cpu/families.h"
 #include "ops/op_util.h"
 
 namespace kiln::codegen::cpu {
 namespace {
-
-std::string Join(const std::vector<std::string>& v) {
-  std::string s;
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
-  return s;
-}
 
 const char* ReductionName(OpKind op) {
   switch (op) {
@@ -47,17 +42,14 @@ Status EmitReduce(const KernelContext& ctx, CodeWriter& body) {
     KILN_ASSIGN_OR_RETURN(int64_t a, NormalizeAxis(node, axis, rank));
     mask[a] = true;
   }
-  std::vector<std::string> dims, reduced;
-  for (int64_t a = 0; a < rank; ++a) {
-    dims.push_back(ctx.Dim(x->shape()[a]));
-    reduced.push_back(mask[a] ? "1" : "0");
-  }
+  std::vector<std::string> dims = DimExprs(ctx, x->shape()), reduced;
+  for (int64_t a = 0; a < rank; ++a) reduced.push_back(mask[a] ? "1" : "0");
   if (rank == 0) {  // a scalar reduces to itself: one kept axis of size 1
     dims.push_back("1");
     reduced.push_back("0");
   }
-  body.Line("const int64_t dims[] = {" + Join(dims) + "};");
-  body.Line("const uint8_t reduced[] = {" + Join(reduced) + "};  // 1: axis is reduced");
+  IntArray(body, "dims", dims);
+  body.Line("const uint8_t reduced[] = " + BraceList(reduced) + ";  // 1: axis is reduced");
   body.Line("kiln_cpu::Reduce(in0, out0, dims, reduced, " + std::to_string(dims.size()) + ", " +
             ReductionName(node.op()) + ");");
   return Status::Ok();
@@ -66,11 +58,7 @@ Status EmitReduce(const KernelContext& ctx, CodeWriter& body) {
 Status EmitSoftmax(const KernelContext& ctx, CodeWriter& body) {
   const Node& node = ctx.node();
   const Value* x = node.input(0);
-  if (x->dtype() != DType::kF32) {
-    return Unimplemented(node.Describe() + ": dtype " + std::string(DTypeName(x->dtype())) +
-                         " is not supported on the cpu target (" + std::string(node.op_name()) +
-                         " computes in f32 only)");
-  }
+  KILN_RETURN_IF_ERROR(RequireF32(node));
   const int64_t rank = x->rank();
   KILN_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(node, node.GetInt("axis"), rank));
   const Shape& s = x->shape();

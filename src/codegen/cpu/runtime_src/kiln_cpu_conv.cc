@@ -37,6 +37,13 @@ std::pair<int64_t, int64_t> ValidRange(int64_t off, int64_t s, int64_t limit, in
   return {lo, std::max(lo, hi)};
 }
 
+// Whether the conv is a plain 1x1 (unit stride, no padding, output the input's size), so that
+// the input itself is the im2col matrix and one gemm per group does the work.
+bool IsPointwise(const ConvShape& s) {
+  return s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 && s.pl == 0 &&
+         s.oh == s.h && s.ow == s.w;
+}
+
 // nhwc im2col of output rows [oh0, oh0 + rows) of image `xn`, channels [c0, c0 + cg):
 // col[(r*ow + t)*K + (i*kw + j)*cg + cc] = x[ih][iw][c0 + cc] (0 in the padding), K = kh*kw*cg,
 // which is the order of the nhwc weight rows [kh, kw, C/g].
@@ -181,13 +188,11 @@ void Conv2dNhwc(const ConvShape& s, const float* x, const float* w, float* y) {
   const int64_t cg = s.c / s.groups, og = s.o / s.groups;
   const int64_t k = s.kh * s.kw * cg;
   const int64_t pixels = s.oh * s.ow;
-  const bool pointwise = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 &&
-                         s.pl == 0 && s.oh == s.h && s.ow == s.w;
   if (cg == 1 && s.groups > 1) {  // depthwise: a gemm per channel would have K = kh*kw
     DepthwiseNhwc(s, x, w, y);
     return;
   }
-  if (pointwise) {
+  if (IsPointwise(s)) {
     // y[P, O] = x[P, C] @ w[O, C]^T per group, P over the whole batch.
     for (int64_t g = 0; g < s.groups; ++g) {
       Gemm(false, true, s.n * pixels, og, cg, 1.0f, x + g * cg, s.c, w + g * og * cg, cg, 0.0f,
@@ -216,8 +221,7 @@ void Conv2dNchw(const ConvShape& s, const float* x, const float* w, float* y) {
   const int64_t cg = s.c / s.groups, og = s.o / s.groups;
   const int64_t k = s.kh * s.kw * cg;
   const int64_t pixels = s.oh * s.ow;
-  const bool pointwise = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 &&
-                         s.pl == 0 && s.oh == s.h && s.ow == s.w;
+  const bool pointwise = IsPointwise(s);
   if (cg == 1 && s.groups > 1) {
     DepthwiseNchw(s, x, w, y);
     return;

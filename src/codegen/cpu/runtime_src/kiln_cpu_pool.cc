@@ -38,6 +38,21 @@ TapCounts CountTaps(int64_t out, int64_t k, int64_t s, int64_t pad_lo, int64_t p
   return t;
 }
 
+// max(acc, v) that propagates NaN: a NaN v always wins, and nothing compares greater than a NaN
+// acc, so once NaN it stays NaN.
+inline float MaxKeepNaN(float acc, float v) { return (v > acc || v != v) ? v : acc; }
+
+// Folds the `c` channels of one input pixel into an output pixel's accumulators: NaN-propagating
+// max (kMax) or sum. acc and x never overlap (output vs input), which lets the loop vectorise.
+template <bool kMax>
+inline void AccumulateChannels(float* __restrict__ acc, const float* __restrict__ x, int64_t c) {
+  if (kMax) {
+    for (int64_t cc = 0; cc < c; ++cc) acc[cc] = MaxKeepNaN(acc[cc], x[cc]);
+  } else {
+    for (int64_t cc = 0; cc < c; ++cc) acc[cc] += x[cc];
+  }
+}
+
 // Windowed max (kMax) or sum over an nhwc problem; the sum is then scaled by 1/count.
 template <bool kMax>
 void WindowPoolNhwc(const PoolShape& s, bool count_include_pad, const float* x, float* y) {
@@ -56,15 +71,7 @@ void WindowPoolNhwc(const PoolShape& s, bool count_include_pad, const float* x, 
         const int64_t iw = t * s.sw - s.pl + j * s.dw;
         if (iw < 0 || iw >= s.w) continue;
         const float* __restrict__ xp = x + ((img * s.h + ih) * s.w + iw) * c;
-        if (kMax) {
-          // Once NaN, stays NaN: a NaN v always wins, and nothing compares greater than NaN.
-          for (int64_t cc = 0; cc < c; ++cc) {
-            const float v = xp[cc];
-            yp[cc] = (v > yp[cc] || v != v) ? v : yp[cc];
-          }
-        } else {
-          for (int64_t cc = 0; cc < c; ++cc) yp[cc] += xp[cc];
-        }
+        AccumulateChannels<kMax>(yp, xp, c);
       }
     }
     if (!kMax) {
@@ -88,16 +95,16 @@ float ReducePlane(const float* x, int64_t len) {
   for (; i + kLanes <= len; i += kLanes) {
     for (int l = 0; l < kLanes; ++l) {
       const float v = x[i + l];
-      part[l] = kMax ? ((v > part[l] || v != v) ? v : part[l]) : part[l] + v;
+      part[l] = kMax ? MaxKeepNaN(part[l], v) : part[l] + v;
     }
   }
   for (; i < len; ++i) {
     const float v = x[i];
-    part[0] = kMax ? ((v > part[0] || v != v) ? v : part[0]) : part[0] + v;
+    part[0] = kMax ? MaxKeepNaN(part[0], v) : part[0] + v;
   }
   float r = part[0];
   for (int l = 1; l < kLanes; ++l) {
-    r = kMax ? ((part[l] > r || part[l] != part[l]) ? part[l] : r) : r + part[l];
+    r = kMax ? MaxKeepNaN(r, part[l]) : r + part[l];
   }
   return r;
 }
@@ -117,14 +124,7 @@ void GlobalPool(int64_t n, int64_t c, int64_t hw, bool nhwc, const float* x, flo
     std::fill(yp, yp + c, kMax ? -std::numeric_limits<float>::infinity() : 0.0f);
     for (int64_t p = 0; p < hw; ++p) {
       const float* __restrict__ xp = x + (img * hw + p) * c;
-      if (kMax) {
-        for (int64_t cc = 0; cc < c; ++cc) {
-          const float v = xp[cc];
-          yp[cc] = (v > yp[cc] || v != v) ? v : yp[cc];
-        }
-      } else {
-        for (int64_t cc = 0; cc < c; ++cc) yp[cc] += xp[cc];
-      }
+      AccumulateChannels<kMax>(yp, xp, c);
     }
     if (!kMax) {
       for (int64_t cc = 0; cc < c; ++cc) yp[cc] *= inv;
