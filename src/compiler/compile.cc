@@ -169,7 +169,7 @@ Status BuildLibrary(const codegen::GeneratedModule& module, const fs::path& out_
   }
   if (options.log) options.log("linking " + (out_dir / "model.so").string());
   return LinkShared(objects, (out_dir / "model.so").string(), tc,
-                    {"-lopenblas", "-Wl,--exclude-libs,ALL", "-Wl,-z,defs"});
+                    {"-ldnnl", "-Wl,--exclude-libs,ALL", "-Wl,-z,defs"});
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 // These sources ship with kiln and are compiled into every CPU model library (`kiln compile
 // --target cpu` builds them once per toolchain and caches the objects). Generated code calls them
 // with the shapes and attributes of one node baked in as constants; the heavy lifting (gemm) goes
-// to OpenBLAS's cblas_sgemm.
+// to oneDNN's dnnl_sgemm.
 //
 // Conventions, shared by every family header included below:
 // - Plain functions on raw pointers; sizes are int64_t; tensors are dense row-major unless a
@@ -13,7 +13,7 @@
 // - Scalar helpers (Relu, Gelu, GeluTanh, Sigmoid, FMax, f16/bf16 conversion, wrap-around integer
 //   math) live in kiln_cpu_scalar.h with the reference ops' exact semantics (relu keeps NaN);
 //   family headers include it rather than defining their own.
-// - Self-contained: only the C++ standard library and <cblas.h>; nothing from kiln's own src/
+// - Self-contained: only the C++ standard library, OpenMP and oneDNN's C API (<oneapi/dnnl/dnnl.h>); nothing from kiln's own src/
 //   (a model library must build from these files alone).
 #ifndef KILN_CPU_H_
 #define KILN_CPU_H_

@@ -4,12 +4,11 @@
 // is heads * d), so no head is ever transposed or copied.
 #include "kiln_cpu_attention.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <limits>
 #include <vector>
 
+#include "kiln_cpu_gemm.h"
 #include "kiln_cpu_norm.h"
 
 namespace kiln_cpu {
@@ -25,9 +24,14 @@ void Attention(const float* q, const float* k, const float* v, const float* mask
   }
   // Query rows per block: keep the score block near 1 MiB (L2-sized), at least one row.
   const int64_t block = std::clamp<int64_t>((int64_t{1} << 18) / sk, 1, sq);
-  std::vector<float> scores(block * sk);
   const float neg_inf = -std::numeric_limits<float>::infinity();
   const int64_t q_ld = heads * d, kv_ld = kv_heads * d, v_ld = kv_heads * dv, o_ld = heads * dv;
+  // (batch, head) pairs run in parallel, each with single-threaded gemms (the sgemm called inside
+  // an OpenMP region does not spawn threads of its own): BERT's heads are too small to split.
+#pragma omp parallel
+  {
+    std::vector<float> scores(block * sk);
+#pragma omp for collapse(2) schedule(static)
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t h = 0; h < heads; ++h) {
       const int64_t hk = h / group;
@@ -40,9 +44,7 @@ void Attention(const float* q, const float* k, const float* v, const float* mask
         if (d == 0) {
           std::fill(scores.begin(), scores.begin() + rows * sk, 0.0f);
         } else {
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows),
-                      static_cast<int>(sk), static_cast<int>(d), scale, qb, static_cast<int>(q_ld),
-                      kb, static_cast<int>(kv_ld), 0.0f, scores.data(), static_cast<int>(sk));
+          Gemm(false, true, rows, sk, d, scale, qb, q_ld, kb, kv_ld, 0.0f, scores.data(), sk);
         }
         for (int64_t r = 0; r < rows; ++r) {
           const int64_t i = i0 + r;
@@ -61,13 +63,11 @@ void Attention(const float* q, const float* k, const float* v, const float* mask
           }
         }
         SafeSoftmaxRows(scores.data(), rows, sk, sk);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows),
-                    static_cast<int>(dv), static_cast<int>(sk), 1.0f, scores.data(),
-                    static_cast<int>(sk), vb, static_cast<int>(v_ld), 0.0f, ob,
-                    static_cast<int>(o_ld));
+        Gemm(false, false, rows, dv, sk, 1.0f, scores.data(), sk, vb, v_ld, 0.0f, ob, o_ld);
       }
     }
   }
+  }  // omp parallel
 }
 
 }  // namespace kiln_cpu

@@ -17,7 +17,8 @@ namespace kiln_cpu {
 /// (top-left aligned, as torch SDPA). A query row with every key hidden gets zeros. `scale` is
 /// used as given (the emitter resolves the op's 0 = 1/sqrt(d)).
 ///
-/// Two cblas_sgemm calls per (batch, head, block of query rows): scores = q k^T, then p v.
+/// Two sgemm calls per (batch, head, block of query rows): scores = q k^T, then p v; the
+/// (batch, head) pairs are spread over the OpenMP threads.
 /// Allocates scratch for one block of scores (at most about 1 MiB, or one query row).
 void Attention(const float* q, const float* k, const float* v, const float* mask,
                const int64_t* mask_strides, float* out, int64_t batch, int64_t sq, int64_t sk,

@@ -1,7 +1,7 @@
 // kiln_cpu: gemm kernels, broadcasting helpers and the epilogue's scalar functions (see kiln_cpu.h
 // for the conventions).
 //
-// Gemm and GemmBatched wrap OpenBLAS's cblas_sgemm (multithreaded by OpenBLAS itself). The
+// Gemm and GemmBatched wrap oneDNN's dnnl_sgemm (multithreaded with OpenMP). The
 // broadcast helpers serve the gemm's optional `c` addend and the epilogue's residual `add` when
 // its operand is smaller than the output. The inline activations are the epilogue steps' exact
 // formulas (those of kiln's reference, src/ops/epilogue.cc), for loops written by the emitters.
