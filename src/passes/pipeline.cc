@@ -15,6 +15,7 @@
 #include "passes/fuse_elementwise.h"
 #include "passes/fuse_epilogue.h"
 #include "passes/recognize_attention.h"
+#include "passes/recognize_norms.h"
 #include "passes/simplify.h"
 #include "support/check.h"
 
@@ -90,6 +91,13 @@ PassPipeline DefaultPipeline() {
   // Simplification next: it removes identity reshapes/transposes/casts and neutral arithmetic,
   // so CSE and the fusion passes see the real computation.
   p.Add(std::make_unique<SimplifyPass>());
+  // Norm/softmax recognition after folding and simplification, which reduce the eps, the
+  // exponent 2 and the 1 of 1/sqrt to the single constants it matches and drop `x * 1` links
+  // from the chains. Before recognize-attention, which anchors at a `softmax` node: an exported
+  // attention whose softmax was written as exp / reduce_sum only becomes one attention node once
+  // that softmax exists. Before the fusion passes, which would swallow the chains' elementwise
+  // links (sub, mul, add, sqrt) into fusion nodes and epilogues.
+  p.Add(std::make_unique<RecognizeNormsPass>());
   // Attention recognition right after simplification, which has already merged the exported
   // transpose(transpose(k)) pairs into the one K^T form this pass matches. It must run before
   // fuse-epilogue and fuse-elementwise, which would otherwise swallow the scale mul into the

@@ -49,7 +49,7 @@ TEST(PassPipelineTest, DefaultPipelineCleansUp) {
   PassPipeline pipeline = DefaultPipeline();
   EXPECT_EQ(pipeline.Names(),
             (std::vector<std::string>{"constant-folding", "algebraic-simplification",
-                                      "recognize-attention",
+                                      "recognize-norms", "recognize-attention",
                                       "common-subexpression-elimination", "fold-batch-norm",
                                       "canonicalize-layout", "fuse-epilogue", "fuse-elementwise",
                                       "dead-code-elimination"}));
@@ -117,13 +117,14 @@ TEST(PassPipelineTest, DumpsIrAfterEachPass) {
   EXPECT_EQ(ReadFile(dir / "00-input.kir"), input_text);
   EXPECT_TRUE(fs::exists(dir / "01-constant-folding.kir"));
   EXPECT_TRUE(fs::exists(dir / "02-algebraic-simplification.kir"));
-  EXPECT_TRUE(fs::exists(dir / "03-recognize-attention.kir"));
-  EXPECT_TRUE(fs::exists(dir / "04-common-subexpression-elimination.kir"));
-  EXPECT_TRUE(fs::exists(dir / "05-fold-batch-norm.kir"));
-  EXPECT_TRUE(fs::exists(dir / "06-canonicalize-layout.kir"));
-  EXPECT_TRUE(fs::exists(dir / "07-fuse-epilogue.kir"));
-  EXPECT_TRUE(fs::exists(dir / "08-fuse-elementwise.kir"));
-  EXPECT_EQ(ReadFile(dir / "09-dead-code-elimination.kir"), PrintGraph(g));
+  EXPECT_TRUE(fs::exists(dir / "03-recognize-norms.kir"));
+  EXPECT_TRUE(fs::exists(dir / "04-recognize-attention.kir"));
+  EXPECT_TRUE(fs::exists(dir / "05-common-subexpression-elimination.kir"));
+  EXPECT_TRUE(fs::exists(dir / "06-fold-batch-norm.kir"));
+  EXPECT_TRUE(fs::exists(dir / "07-canonicalize-layout.kir"));
+  EXPECT_TRUE(fs::exists(dir / "08-fuse-epilogue.kir"));
+  EXPECT_TRUE(fs::exists(dir / "09-fuse-elementwise.kir"));
+  EXPECT_EQ(ReadFile(dir / "10-dead-code-elimination.kir"), PrintGraph(g));
   // After folding only: %c and %s are constants now, %m is still there.
   std::string folded = ReadFile(dir / "01-constant-folding.kir");
   EXPECT_NE(folded.find("%s = constant [0.0, 1.0, 2.0] : f32[3]"), std::string::npos) << folded;
@@ -199,7 +200,8 @@ TEST(PassRegistryTest, CreatesEveryPassByName) {
   for (const char* name : {"dead-code-elimination", "common-subexpression-elimination",
                            "constant-folding", "algebraic-simplification", "fold-batch-norm",
                            "canonicalize-layout",
-                           "fuse-epilogue", "fuse-elementwise", "recognize-attention"}) {
+                           "fuse-epilogue", "fuse-elementwise", "recognize-attention",
+                           "recognize-norms"}) {
     std::unique_ptr<Pass> pass = CreatePass(name);
     ASSERT_NE(pass, nullptr) << name;
     EXPECT_EQ(pass->name(), name);

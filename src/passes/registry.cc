@@ -11,6 +11,7 @@
 #include "passes/fuse_epilogue.h"
 #include "passes/pass.h"
 #include "passes/recognize_attention.h"
+#include "passes/recognize_norms.h"
 #include "passes/simplify.h"
 
 namespace kiln {
@@ -29,6 +30,7 @@ const std::vector<PassEntry>& Entries() {
       {"algebraic-simplification", [] { return std::make_unique<SimplifyPass>(); }},
       {"fold-batch-norm", [] { return std::make_unique<FoldBatchNormPass>(); }},
       {"canonicalize-layout", [] { return std::make_unique<CanonicalizeLayoutPass>(); }},
+      {"recognize-norms", [] { return std::make_unique<RecognizeNormsPass>(); }},
       {"recognize-attention", [] { return std::make_unique<RecognizeAttentionPass>(); }},
       {"fuse-epilogue", [] { return std::make_unique<FuseEpiloguePass>(); }},
       {"fuse-elementwise", [] { return std::make_unique<FuseElementwisePass>(); }},
