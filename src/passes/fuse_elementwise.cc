@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -92,7 +93,7 @@ bool IsConvex(const GraphIndex& index, const NodeSet& members) {
 }
 
 // Phase 1: maximal convex groups of live fusible nodes, grown in topological order on the
-// unmodified graph. Returns groups of two or more nodes, each in node order.
+// unmodified graph. Returns every group (single nodes included), each in node order.
 std::vector<std::vector<Node*>> FindGroups(const GraphIndex& index, const NodeSet& dead) {
   std::unordered_map<const Node*, int> group_of;
   std::vector<std::vector<Node*>> groups;
@@ -129,7 +130,7 @@ std::vector<std::vector<Node*>> FindGroups(const GraphIndex& index, const NodeSe
   }
   std::vector<std::vector<Node*>> result;
   for (std::vector<Node*>& g : groups) {
-    if (g.size() < 2) continue;
+    if (g.empty()) continue;
     std::sort(g.begin(), g.end(),
               [&](const Node* a, const Node* b) { return index.pos.at(a) < index.pos.at(b); });
     result.push_back(std::move(g));
@@ -159,6 +160,127 @@ bool BodySymbolsBindable(const std::vector<Value*>& operands, const std::vector<
     if (!std::all_of(n->outputs().begin(), n->outputs().end(), covered)) return false;
   }
   return true;
+}
+
+// The values `nodes` read from outside themselves, in first-use order.
+std::vector<Value*> OutsideOperands(const std::vector<Node*>& nodes) {
+  NodeSet set(nodes.begin(), nodes.end());
+  std::vector<Value*> operands;
+  for (const Node* n : nodes) {
+    for (Value* in : n->inputs()) {
+      const bool inside = in->producer() != nullptr && set.count(in->producer());
+      if (!inside && std::find(operands.begin(), operands.end(), in) == operands.end()) {
+        operands.push_back(in);
+      }
+    }
+  }
+  return operands;
+}
+
+// A fusion node to be: the merged nodes (in node order) and the phase-1 groups they came from.
+struct Cluster {
+  std::vector<Node*> nodes;
+  std::vector<std::vector<Node*>> parts;
+};
+
+// The one shape of every value of `group` used outside it or returned, or nullopt when they
+// differ (the group then has no single iteration shape and takes no siblings).
+std::optional<Shape> IterationShape(const Graph& graph, const GraphIndex& index,
+                                    const std::vector<Node*>& group) {
+  NodeSet set(group.begin(), group.end());
+  std::optional<Shape> shape;
+  for (const Node* n : group) {
+    for (const Value* out : n->outputs()) {
+      const std::vector<Node*>& users = index.UsersOf(out);
+      const bool escapes = IsGraphOutput(graph, out) ||
+                           std::any_of(users.begin(), users.end(),
+                                       [&](const Node* u) { return !set.count(u); });
+      if (!escapes) continue;
+      if (shape && *shape != out->shape()) return std::nullopt;
+      shape = out->shape();
+    }
+  }
+  return shape;
+}
+
+// Whether a node of `a` reads a value produced in `b`.
+bool Reads(const std::vector<Node*>& a, const NodeSet& b) {
+  for (const Node* n : a) {
+    for (const Value* in : n->inputs()) {
+      if (in->producer() != nullptr && b.count(in->producer())) return true;
+    }
+  }
+  return false;
+}
+
+// Phase 2 (horizontal): merges sibling groups, i.e. groups (single ops included) that read one
+// non-constant value of their common iteration shape and have no path between them, so one
+// kernel reads that value once. Greedy per shared value, in node order; a merge must keep the
+// union convex (no path from one sibling to the other through other nodes) and its body's
+// symbols bindable. Returns the clusters of two or more nodes.
+std::vector<Cluster> MergeSiblings(const Graph& graph, const GraphIndex& index,
+                                   std::vector<std::vector<Node*>> groups) {
+  const size_t n = groups.size();
+  std::vector<std::optional<Shape>> shapes(n);
+  std::vector<Cluster> clusters(n);
+  std::vector<size_t> root(n);
+  for (size_t g = 0; g < n; ++g) {
+    shapes[g] = IterationShape(graph, index, groups[g]);
+    clusters[g].nodes = groups[g];
+    clusters[g].parts = {groups[g]};
+    root[g] = g;
+  }
+  auto find = [&](size_t g) {
+    while (root[g] != g) g = root[g] = root[root[g]];
+    return g;
+  };
+  // Readers of each shareable value (non-constant, of the reader's iteration shape), in the
+  // order of the values' first readers.
+  std::vector<const Value*> values;
+  std::unordered_map<const Value*, std::vector<size_t>> readers;
+  for (size_t g = 0; g < n; ++g) {
+    if (!shapes[g]) continue;
+    for (const Value* v : OutsideOperands(groups[g])) {
+      const Node* p = v->producer();
+      if ((p != nullptr && p->op() == OpKind::kConstant) || v->shape() != *shapes[g]) continue;
+      std::vector<size_t>& r = readers[v];
+      if (r.empty()) values.push_back(v);
+      r.push_back(g);
+    }
+  }
+  for (const Value* v : values) {
+    const std::vector<size_t>& r = readers[v];
+    for (size_t i = 1; i < r.size(); ++i) {
+      for (size_t j = 0; j < i; ++j) {
+        const size_t a = find(r[j]), b = find(r[i]);
+        if (a == b || shapes[a] != shapes[b]) continue;
+        Cluster& ca = clusters[a];
+        Cluster& cb = clusters[b];
+        const NodeSet sa(ca.nodes.begin(), ca.nodes.end());
+        const NodeSet sb(cb.nodes.begin(), cb.nodes.end());
+        if (Reads(ca.nodes, sb) || Reads(cb.nodes, sa)) continue;
+        std::vector<Node*> merged = ca.nodes;
+        merged.insert(merged.end(), cb.nodes.begin(), cb.nodes.end());
+        std::sort(merged.begin(), merged.end(), [&](const Node* x, const Node* y) {
+          return index.pos.at(x) < index.pos.at(y);
+        });
+        if (!IsConvex(index, NodeSet(merged.begin(), merged.end())) ||
+            !BodySymbolsBindable(OutsideOperands(merged), merged)) {
+          continue;
+        }
+        ca.nodes = std::move(merged);
+        ca.parts.insert(ca.parts.end(), cb.parts.begin(), cb.parts.end());
+        cb = Cluster{};
+        root[b] = a;
+        break;
+      }
+    }
+  }
+  std::vector<Cluster> result;
+  for (size_t g = 0; g < n; ++g) {
+    if (find(g) == g && clusters[g].nodes.size() >= 2) result.push_back(std::move(clusters[g]));
+  }
+  return result;
 }
 
 std::string NextBodyName(const Graph& graph, int* counter) {
@@ -315,12 +437,20 @@ StatusOr<bool> Contract(Graph& graph, std::vector<Node*> group, const NodeSet& d
 
 StatusOr<bool> FuseElementwisePass::Run(Graph& graph) {
   const NodeSet dead = DeadNodes(graph);
-  std::vector<std::vector<Node*>> groups = FindGroups(GraphIndex(graph), dead);
+  const GraphIndex index(graph);
+  std::vector<Cluster> clusters = MergeSiblings(graph, index, FindGroups(index, dead));
   bool changed = false;
   int body_counter = 0;
-  for (std::vector<Node*>& group : groups) {
-    KILN_ASSIGN_OR_RETURN(bool contracted, Contract(graph, std::move(group), dead, &body_counter));
+  for (Cluster& cluster : clusters) {
+    KILN_ASSIGN_OR_RETURN(bool contracted, Contract(graph, cluster.nodes, dead, &body_counter));
     changed = changed || contracted;
+    if (contracted || cluster.parts.size() < 2) continue;
+    // Earlier contractions joined two siblings through a new fusion node: fuse the parts alone.
+    for (std::vector<Node*>& part : cluster.parts) {
+      if (part.size() < 2) continue;
+      KILN_ASSIGN_OR_RETURN(bool part_done, Contract(graph, std::move(part), dead, &body_counter));
+      changed = changed || part_done;
+    }
   }
   return changed;
 }

@@ -19,6 +19,16 @@
 //     stay outside as operands (a pass must not inline parameters);
 //   - body nodes keep their names (a name that clashes with a %p<i> gets a fresh one);
 //   - `fused_<k>` is the smallest k not yet used by a fusion body of the graph.
+// What (horizontal fusion, after the vertical grouping): groups, single fusible ops included,
+// that are siblings merge into one fusion node with the results of both, so one kernel reads
+// their shared input once. Siblings read a common value that is not a constant and has their
+// common iteration shape (every result of each of them has that one shape, and so has the shared
+// value: a broadcast operand such as a bias is no reason to merge), neither reads the other's
+// results, and the union stays convex (no path from one to the other through other nodes, so
+// the contraction creates no cycle) with bindable symbols. Merging is greedy per shared value
+// in node order: a sibling joins the first earlier reader's fusion that it may join. A merged
+// fusion whose contraction no longer qualifies (an earlier contraction connected its siblings)
+// falls back to its vertical groups.
 // The fusion node takes the place of the group's first op; nodes between the group's ops that
 // the group depends on move up before it, so the node order stays topological.
 // A group is also left alone when its body could not bind its symbols from its inputs (every
@@ -26,8 +36,9 @@
 // reference interpreter runs a body on its own and binds symbols only from such dims.
 //
 // Not done here: injective ops (reshape, transpose, ...) and reductions do not join groups;
-// horizontal fusion of independent siblings that read the same input; softmax / layer-norm
-// pattern recognition (they are single ops in kiln already).
+// horizontal fusion of siblings of different iteration shapes or that share only a broadcast
+// operand, and of non-elementwise siblings (two gemms reading one activation); softmax /
+// layer-norm pattern recognition (recognize-norms does it before this pass).
 //
 // Preconditions: a verified graph (run after fuse-epilogue, so activations that can ride on a
 // gemm/conv epilogue are already there).

@@ -254,6 +254,55 @@ graph @g(%x: f32[3]) -> (%a, %y) {
             "}\n");
 }
 
+TEST(FuseElementwiseTest, SiblingsReadingOneValueMergeHorizontally) {
+  // relu(%x) and the chain exp -> mul over %x are separate vertical groups that share %x; the
+  // two readers of %z share it too, and the bias %b alone joins nothing.
+  Graph g = ParseVerified(R"(
+graph @g(%x: f32[N,4], %z: f32[N,4], %u: f32[N,4], %b: f32[4]) -> (%r1, %r2, %s, %c1, %c2, %w) where N in [1, 8] {
+  %r1 = relu(%x) : f32[N,4]
+  %e = exp(%x) : f32[N,4]
+  %r2 = mul(%e, %x) : f32[N,4]
+  %s = softmax(%z) : f32[N,4]
+  %c1 = add(%z, %b) : f32[N,4]
+  %t = neg(%s) : f32[N,4]
+  %c2 = sub(%t, %z) : f32[N,4]
+  %w = add(%u, %b) : f32[N,4]
+})");
+  ExpectFuses(g);
+  EXPECT_EQ(PrintGraph(g),
+            "graph @g(%x: f32[N,4], %z: f32[N,4], %u: f32[N,4], %b: f32[4]) -> (%r1, %r2, %s, "
+            "%c1, %c2, %w) where N in [1, 8] {\n"
+            "  %r1, %r2 = fusion(%x) {body=graph @fused_0(%p0: f32[N,4]) -> (%r1, %r2) {\n"
+            "    %r1 = relu(%p0) : f32[N,4]\n"
+            "    %e = exp(%p0) : f32[N,4]\n"
+            "    %r2 = mul(%e, %p0) : f32[N,4]\n"
+            "  }} : f32[N,4], f32[N,4]\n"
+            "  %s = softmax(%z) : f32[N,4]\n"
+            "  %c1, %c2 = fusion(%z, %b, %s) {body=graph @fused_1(%p0: f32[N,4], %p1: f32[4], "
+            "%p2: f32[N,4]) -> (%c1, %c2) {\n"
+            "    %c1 = add(%p0, %p1) : f32[N,4]\n"
+            "    %t = neg(%p2) : f32[N,4]\n"
+            "    %c2 = sub(%t, %p0) : f32[N,4]\n"
+            "  }} : f32[N,4], f32[N,4]\n"
+            "  %w = add(%u, %b) : f32[N,4]\n"
+            "}\n");
+  ExpectNoChange<FuseElementwisePass>(g);
+}
+
+TEST(FuseElementwiseTest, SiblingsOfDifferentShapesOrOnAPathStaySeparate) {
+  // %a and %c read %x, but %c also reads softmax(%a): one node would be a cycle. %n and %d read
+  // %v, which %d only broadcasts: their iteration shapes differ.
+  Graph g = ParseVerified(R"(
+graph @g(%x: f32[N,4], %v: f32[4], %m: f32[N,4]) -> (%c, %n, %d) where N in [1, 8] {
+  %a = exp(%x) : f32[N,4]
+  %s = softmax(%a) : f32[N,4]
+  %c = add(%x, %s) : f32[N,4]
+  %n = neg(%v) : f32[4]
+  %d = add(%m, %v) : f32[N,4]
+})");
+  ExpectNoChange<FuseElementwisePass>(g);
+}
+
 TEST(FuseElementwiseTest, IsRegistered) {
   std::unique_ptr<Pass> pass = CreatePass("fuse-elementwise");
   ASSERT_NE(pass, nullptr);
