@@ -4,10 +4,13 @@
 // shapes large enough for several column bands; depthwise with and without a channel multiplier;
 // transposed convs with strides, pads, dilation, output_padding and groups. Each case builds a
 // one-node graph, interprets it, and runs the kernel on the same inputs with a ConvShape read
-// from the node's normalised attributes (as the emitter reads them).
+// from the node's normalised attributes (as the emitter reads them). conv2d runs with oneDNN's
+// primitive (nhwc) and with it switched off (the sgemm / direct loops), and its per-weights cache
+// is checked with repeated calls, two weight buffers of one shape and new values under one pointer.
 // Tolerance: max |got - ref| <= 1e-4 * max(1, max |ref|).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -49,35 +52,69 @@ struct ConvCase {
   bool transpose = false;
 };
 
+// One conv node of case `cc` in `layout`, its reference output for inputs (x, w) and the kernel
+// geometry read from it.
+struct ConvRef {
+  Tensor y;
+  kiln_cpu::ConvShape shape;
+};
+
+ConvRef Reference(const ConvCase& cc, Layout layout, const Tensor& x, const Tensor& w) {
+  Conv2dOptions opt = cc.opt;
+  opt.layout = layout;
+  Builder b("g");
+  Value* xv = b.Input("x", DType::kF32, StaticShape(x.shape()));
+  Value* wv = b.Input("w", DType::kF32, StaticShape(w.shape()));
+  Value* y = cc.transpose ? b.ConvTranspose2d(xv, wv, opt) : b.Conv2d(xv, wv, opt);
+  EXPECT_NE(y, nullptr) << b.status().ToString();
+  if (y == nullptr) return {};
+  b.Output(y);
+  StatusOr<Graph> g = b.Finish();
+  EXPECT_TRUE(g.ok()) << g.status().ToString();
+  if (!g.ok()) return {};
+  StatusOr<std::vector<Tensor>> ref = Interpret(*g, {x, w});
+  EXPECT_TRUE(ref.ok()) << ref.status().ToString();
+  if (!ref.ok()) return {};
+  const Node& node = *g->nodes().back();
+  return {(*ref)[0], ShapeOf(node, x.shape(), w.shape(), (*ref)[0].shape())};
+}
+
+// Runs Conv2d or ConvTranspose2d into a NaN-filled buffer of `numel` floats.
+std::vector<float> RunKernel(const kiln_cpu::ConvShape& s, bool transpose, const float* x,
+                             const float* w, int64_t numel) {
+  std::vector<float> out(numel, std::numeric_limits<float>::quiet_NaN());
+  if (transpose) {
+    kiln_cpu::ConvTranspose2d(s, x, w, out.data());
+  } else {
+    kiln_cpu::Conv2d(s, x, w, out.data());
+  }
+  return out;
+}
+
+// Checks the case in both layouts; conv2d also with oneDNN switched off, which exercises the
+// sgemm / direct loops that serve the geometries oneDNN rejects.
 void CheckConv(const ConvCase& cc) {
   for (Layout layout : kBothLayouts) {
-    SCOPED_TRACE(std::string(cc.transpose ? "conv_transpose2d" : "conv2d") + " x" +
-                 IntsToString(cc.x) + " w" + IntsToString(cc.w) + " " + LayoutName(layout));
-    Conv2dOptions opt = cc.opt;
-    opt.layout = layout;
-    const std::vector<int64_t> xs = LayoutShape(layout, cc.x), ws = LayoutShape(layout, cc.w);
-    Builder b("g");
-    Value* x = b.Input("x", DType::kF32, StaticShape(xs));
-    Value* w = b.Input("w", DType::kF32, StaticShape(ws));
-    Value* y = cc.transpose ? b.ConvTranspose2d(x, w, opt) : b.Conv2d(x, w, opt);
-    ASSERT_NE(y, nullptr) << b.status().ToString();
-    b.Output(y);
-    StatusOr<Graph> g = b.Finish();
-    ASSERT_TRUE(g.ok()) << g.status().ToString();
-    const std::vector<Tensor> inputs = {SinTensor(DType::kF32, xs, 0.37, 0.2),
-                                        SinTensor(DType::kF32, ws, 0.23, 0.5)};
-    StatusOr<std::vector<Tensor>> ref = Interpret(*g, inputs);
-    ASSERT_TRUE(ref.ok()) << ref.status().ToString();
-    const Node& node = *g->nodes().back();
-    const kiln_cpu::ConvShape s = ShapeOf(node, xs, ws, (*ref)[0].shape());
-    std::vector<float> out((*ref)[0].numel(), std::numeric_limits<float>::quiet_NaN());
-    const std::vector<float> xv = inputs[0].ToF32(), wv = inputs[1].ToF32();
-    if (cc.transpose) {
-      kiln_cpu::ConvTranspose2d(s, xv.data(), wv.data(), out.data());
-    } else {
-      kiln_cpu::Conv2d(s, xv.data(), wv.data(), out.data());
+    // Modes: oneDNN with weights cached as constants, oneDNN repacking per call, no oneDNN.
+    for (int mode : {0, 1, 2}) {
+      const bool dnnl = mode != 2;
+      if (cc.transpose && mode != 0) continue;
+      SCOPED_TRACE(std::string(cc.transpose ? "conv_transpose2d" : "conv2d") + " x" +
+                   IntsToString(cc.x) + " w" + IntsToString(cc.w) + " " + LayoutName(layout) +
+                   (mode == 0 ? "" : mode == 1 ? " computed weights" : " without oneDNN"));
+      const std::vector<int64_t> xs = LayoutShape(layout, cc.x), ws = LayoutShape(layout, cc.w);
+      const Tensor x = SinTensor(DType::kF32, xs, 0.37, 0.2);
+      const Tensor w = SinTensor(DType::kF32, ws, 0.23, 0.5);
+      const ConvRef ref = Reference(cc, layout, x, w);
+      const std::vector<float> xv = x.ToF32(), wv = w.ToF32();
+      kiln_cpu::ConvShape shape = ref.shape;
+      shape.const_weights = mode == 0;
+      kiln_cpu::SetConv2dUsesOneDnn(dnnl);
+      const std::vector<float> out =
+          RunKernel(shape, cc.transpose, xv.data(), wv.data(), ref.y.numel());
+      kiln_cpu::SetConv2dUsesOneDnn(true);
+      ExpectMatches(out, ref.y, kRelTol);
     }
-    ExpectMatches(out, (*ref)[0], kRelTol);
   }
 }
 
@@ -156,6 +193,42 @@ TEST(ConvKernelTest, TransposePointwiseAndBands) {
   CheckConv({.x = {1, 7, 3, 1}, .w = {7, 17, 1, 1}, .transpose = true});
   // mdim * W = 648 * 300 floats per input row: several bands of input rows.
   CheckConv({.x = {1, 4, 30, 300}, .w = {4, 8, 9, 9}, .opt = {.pad = 4}, .transpose = true});
+}
+
+// The oneDNN path caches a primitive and repacked weights per (geometry, weight pointer): a second
+// call with the same weights must reuse them correctly, two weight buffers of one shape must not
+// share an entry, and new values under the same pointer (a freed instance's memory reused) must
+// be noticed.
+TEST(ConvKernelTest, CachedWeightsByPointer) {
+  const ConvCase cc = {.x = {1, 8, 9, 9}, .w = {16, 8, 3, 3}, .opt = {.stride = 2, .pad = 1}};
+  for (Layout layout : kBothLayouts) {
+    SCOPED_TRACE(LayoutName(layout));
+    const std::vector<int64_t> xs = LayoutShape(layout, cc.x), ws = LayoutShape(layout, cc.w);
+    const Tensor x = SinTensor(DType::kF32, xs, 0.37, 0.2);
+    const Tensor w1 = SinTensor(DType::kF32, ws, 0.23, 0.5);
+    const Tensor w2 = SinTensor(DType::kF32, ws, 0.71, -1.0);
+    const ConvRef ref1 = Reference(cc, layout, x, w1), ref2 = Reference(cc, layout, x, w2);
+    const std::vector<float> xv = x.ToF32();
+    std::vector<float> wv1 = w1.ToF32();
+    const std::vector<float> wv2 = w2.ToF32();
+    const int64_t numel = ref1.y.numel();
+    kiln_cpu::ConvShape s1 = ref1.shape, s2 = ref2.shape;
+    s1.const_weights = s2.const_weights = true;
+    for (int call = 0; call < 2; ++call) {  // the second round runs from the cache
+      SCOPED_TRACE("call " + std::to_string(call));
+      ExpectMatches(RunKernel(s1, false, xv.data(), wv1.data(), numel), ref1.y, kRelTol);
+      ExpectMatches(RunKernel(s2, false, xv.data(), wv2.data(), numel), ref2.y, kRelTol);
+    }
+    // w2's values under w1's pointer.
+    std::copy(wv2.begin(), wv2.end(), wv1.begin());
+    ExpectMatches(RunKernel(s1, false, xv.data(), wv1.data(), numel), ref2.y, kRelTol);
+    // Computed weights (not constants) are repacked on every call: a change of one value that the
+    // fingerprint does not sample is seen too.
+    s1.const_weights = false;
+    wv1[1] += 10.0f;
+    const ConvRef ref3 = Reference(cc, layout, x, Tensor::FromF32(DType::kF32, ws, wv1));
+    ExpectMatches(RunKernel(s1, false, xv.data(), wv1.data(), numel), ref3.y, kRelTol);
+  }
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // CPU kernel emitters of conv2d and conv_transpose2d (src/ops/conv.cc): the body fills a
 // kiln_cpu::ConvShape with the node's shapes and attributes (only the batch may be symbolic) and
-// calls kiln_cpu::Conv2d / ConvTranspose2d (im2col or direct loops around cblas_sgemm, see
-// runtime_src/kiln_cpu_conv.h); the epilogue follows along the channel axis.
+// calls kiln_cpu::Conv2d / ConvTranspose2d (oneDNN's convolution, or im2col / direct loops
+// around sgemm, see runtime_src/kiln_cpu_conv.h); the epilogue follows along the channel axis.
 #include "codegen/cpu/emit_util.h"
 #include "codegen/cpu/epilogue_emit.h"
 #include "codegen/cpu/families.h"
@@ -32,6 +32,10 @@ Status EmitConv(const KernelContext& ctx, CodeWriter& w, bool transpose) {
          "; s.dw = " + i(dilation[1]) + ";  // leading pads, dilation");
   w.Line("s.groups = " + i(node.GetInt("groups")) + "; s.nhwc = " + (nhwc ? "true" : "false") +
          ";");
+  const Node* wp = node.input(1)->producer();
+  const bool const_weights =
+      wp != nullptr && (wp->op() == OpKind::kWeight || wp->op() == OpKind::kConstant);
+  if (const_weights) w.Line("s.const_weights = true;  // a weight: oneDNN caches it repacked");
   w.Line(std::string("kiln_cpu::") + (transpose ? "ConvTranspose2d" : "Conv2d") +
          "(s, in0, in1, out0);");
   return EmitEpilogue(ctx, w, c);
