@@ -253,7 +253,8 @@ StatusOr<EwKernel> PlanElementwise(const KernelContext& ctx) {
 }
 
 Status EmitElement(const EwNest& nest, const std::vector<std::string>& index, const std::string& flat,
-                   const std::string& ns, CodeWriter& w) {
+                   CodeWriter& w) {
+  const std::string ns = "kiln_scalar";
   std::map<const Value*, std::string> local;
   for (size_t l = 0; l < nest.loads.size(); ++l) {
     const EwLoad& load = nest.loads[l];

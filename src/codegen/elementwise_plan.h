@@ -10,8 +10,7 @@
 // Arithmetic follows the reference ops (src/ops/elementwise.cc): float dtypes compute in f32
 // (f16/bf16 round after each op, as the reference stores each intermediate), integer and bool
 // dtypes in int64 with wrap-around, narrowed after each op to their dtype. Scalar helpers come
-// from the target's namespace `ns` (kiln_cpu::Relu, kiln_cuda::Relu, ...), which must provide
-// the functions of src/codegen/cpu/runtime_src/kiln_cpu_scalar.h. One deviation: integer
+// from kiln_scalar:: (src/codegen/runtime_src/kiln_scalar.h, host and device). One deviation: integer
 // division by zero and integer pow with a negative exponent give 0 (the reference reports an
 // error; a kernel cannot).
 #ifndef KILN_CODEGEN_ELEMENTWISE_PLAN_H_
@@ -64,7 +63,7 @@ StatusOr<EwKernel> PlanElementwise(const KernelContext& ctx);
 /// Writes the statements of one element of `nest`: loads into locals, one local per body value,
 /// and the stores `out<k>[flat] = ...`. `index[k]` is the index expression of merged dim k.
 Status EmitElement(const EwNest& nest, const std::vector<std::string>& index, const std::string& flat,
-                   const std::string& ns, CodeWriter& w);
+                   CodeWriter& w);
 
 /// The ops PlanElementwise handles on their own (a fusion node aside).
 const std::vector<OpKind>& ElementwiseOps();

@@ -12,6 +12,7 @@
 #include "build/subprocess.h"
 #include "build/toolchain.h"
 #include "codegen/cpu/cpu_target.h"
+#include "codegen/cuda/cuda_target.h"
 #include "codegen/module_emitter.h"
 #include "ir/printer.h"
 #include "ir/verifier.h"
@@ -93,29 +94,75 @@ Status WriteWeights(const Graph& graph, const std::vector<std::string>& names, c
   return SaveSafetensors(path, out, {{"format", "kiln"}, {"graph", graph.name()}});
 }
 
-struct CpuBuild {
+// How one target's libraries are built: compiler and flags, where its shipped runtime sources
+// are, and what the link adds.
+struct TargetBuild {
   Toolchain toolchain;
+  std::vector<fs::path> runtime_dirs;  // *.cc / *.cu / *.h here go into every library
   std::vector<std::string> link_flags;
+  std::string description;  // for the progress line
 };
+
+// The CUTLASS include directory: $KILN_CUTLASS_DIR, else the one kiln was configured with.
+StatusOr<std::string> CutlassDir() {
+  std::string dir;
+  if (const char* env = std::getenv("KILN_CUTLASS_DIR"); env != nullptr && *env != '\0') dir = env;
+#ifdef KILN_CUTLASS_DIR
+  if (dir.empty()) dir = KILN_CUTLASS_DIR;
+#endif
+  if (dir.empty() || !fs::exists(fs::path(dir) / "cutlass/cutlass.h")) {
+    return NotFound("CUTLASS headers not found" + (dir.empty() ? std::string() : " in " + dir) +
+                    ": set KILN_CUTLASS_DIR to the include directory of CUTLASS 4.2 (scripts/setup "
+                    "installs it into .venv)");
+  }
+  return dir;
+}
+
+StatusOr<TargetBuild> MakeTargetBuild(const std::string& target, const std::string& root) {
+  TargetBuild t;
+  const fs::path common = fs::path(root) / "src/codegen/runtime_src";
+  if (target == "cpu") {
+    KILN_ASSIGN_OR_RETURN(t.toolchain, FindHostCompiler());
+    std::string arch = NativeArch(t.toolchain);
+    t.toolchain.flags.push_back("-O3");
+    if (!arch.empty()) t.toolchain.flags.push_back("-march=" + arch);
+    for (const char* f : {"-fvisibility=hidden", "-fopenmp", "-w"}) t.toolchain.flags.push_back(f);
+    t.runtime_dirs = {common, fs::path(root) / "src/codegen/cpu/runtime_src"};
+    t.link_flags = {"-ldnnl", "-Wl,--exclude-libs,ALL", "-Wl,-z,defs"};
+    t.description = t.toolchain.compiler + (arch.empty() ? "" : " -march=" + arch);
+  } else {
+    KILN_ASSIGN_OR_RETURN(t.toolchain, FindNvcc());
+    KILN_ASSIGN_OR_RETURN(std::string cutlass, CutlassDir());
+    const std::string gencode = target == "cuda-sm80" ? "-gencode=arch=compute_80,code=sm_80"
+                                                      : "-gencode=arch=compute_90a,code=sm_90a";
+    for (const std::string& f : {gencode, std::string("--extended-lambda"), std::string("--expt-relaxed-constexpr"),
+                                 std::string("-Xcompiler=-fvisibility=hidden"), std::string("-DNDEBUG"),
+                                 std::string("-w"), "-I" + cutlass}) {
+      t.toolchain.flags.push_back(f);
+    }
+    t.runtime_dirs = {common, fs::path(root) / "src/codegen/cuda/runtime_src"};
+    t.link_flags = {"-Xlinker=--exclude-libs,ALL"};
+    t.description = t.toolchain.compiler + " " + gencode;
+  }
+  for (const fs::path& inc : t.runtime_dirs) t.toolchain.flags.push_back("-I" + inc.string());
+  t.toolchain.flags.push_back("-I" + (fs::path(root) / "include").string());
+  return t;
+}
 
 // Compiles the runtime sources and the generated ones and links the library.
 Status BuildLibrary(const codegen::GeneratedModule& module, const fs::path& out_dir,
                     const std::string& root, const CompileOptions& options, CompileResult* result) {
-  KILN_ASSIGN_OR_RETURN(Toolchain tc, FindHostCompiler());
-  std::string arch = NativeArch(tc);
-  tc.flags.push_back("-O3");
-  if (!arch.empty()) tc.flags.push_back("-march=" + arch);
-  for (const char* f : {"-fvisibility=hidden", "-fopenmp", "-w"}) tc.flags.push_back(f);
-  const fs::path rt = fs::path(root) / "src/codegen/runtime_src";
-  const fs::path cpu_rt = fs::path(root) / "src/codegen/cpu/runtime_src";
-  for (const fs::path& inc : {fs::path(root) / "include", rt, cpu_rt}) tc.flags.push_back("-I" + inc.string());
+  KILN_ASSIGN_OR_RETURN(TargetBuild target, MakeTargetBuild(options.target, root));
+  const Toolchain& tc = target.toolchain;
 
   // The cache key covers each source's text, not the headers it includes: fold those in.
   std::string headers;
-  for (const fs::path& dir : {rt, cpu_rt}) {
-    for (const fs::path& h : ListFiles(dir, ".h")) {
-      KILN_ASSIGN_OR_RETURN(std::string text, ReadFile(h));
-      headers += h.filename().string() + '\0' + text + '\0';
+  for (const fs::path& dir : target.runtime_dirs) {
+    for (const std::string ext : {".h", ".cuh"}) {
+      for (const fs::path& h : ListFiles(dir, ext)) {
+        KILN_ASSIGN_OR_RETURN(std::string text, ReadFile(h));
+        headers += h.filename().string() + '\0' + text + '\0';
+      }
     }
   }
   KILN_ASSIGN_OR_RETURN(std::string abi, ReadFile(fs::path(root) / "include/kiln/module_abi.h"));
@@ -123,10 +170,12 @@ Status BuildLibrary(const codegen::GeneratedModule& module, const fs::path& out_
 
   std::vector<CompileJob> jobs;
   const fs::path src = out_dir / "src", obj = out_dir / "obj";
-  for (const fs::path& dir : {rt, cpu_rt}) {
-    for (const fs::path& cc : ListFiles(dir, ".cc")) {
-      if (cc.filename().string().ends_with("_test.cc")) continue;
-      jobs.push_back({cc.string(), (obj / "runtime" / cc.filename()).replace_extension(".o").string()});
+  for (const fs::path& dir : target.runtime_dirs) {
+    for (const std::string ext : {".cc", ".cu"}) {
+      for (const fs::path& cc : ListFiles(dir, ext)) {
+        if (cc.filename().string().ends_with("_test.cc")) continue;
+        jobs.push_back({cc.string(), (obj / "runtime" / cc.filename()).replace_extension(".o").string()});
+      }
     }
   }
   jobs.push_back({(src / module.model.path).string(), (obj / "model.o").string()});
@@ -144,7 +193,7 @@ Status BuildLibrary(const codegen::GeneratedModule& module, const fs::path& out_
   if (options.log) {
     options.log("building " + std::to_string(jobs.size()) + " objects (" +
                 std::to_string(module.kernels.size()) + " kernels, model.cc, runtime) with " +
-                tc.compiler + (arch.empty() ? "" : " -march=" + arch));
+                target.description);
   }
   BuildOptions build{.jobs = options.jobs, .cache = cache ? &*cache : nullptr, .cache_salt = salt,
                      .progress = options.build_progress};
@@ -163,13 +212,13 @@ Status BuildLibrary(const codegen::GeneratedModule& module, const fs::path& out_
                "\"\n  .global kiln_embedded_weights_end\n  .hidden kiln_embedded_weights_end\n"
                "kiln_embedded_weights_end:\n  .section .note.GNU-stack,\"\",@progbits\n"));
     std::vector<CompileJob> wjob{{s.string(), (obj / "weights.o").string()}};
-    KILN_ASSIGN_OR_RETURN(BuildStats ws, CompileAll(wjob, tc, {.jobs = 1}));
+    KILN_ASSIGN_OR_RETURN(Toolchain host, FindHostCompiler());  // assembles .S on every target
+    KILN_ASSIGN_OR_RETURN(BuildStats ws, CompileAll(wjob, host, {.jobs = 1}));
     (void)ws;
     objects.push_back(wjob[0].object_path);
   }
   if (options.log) options.log("linking " + (out_dir / "model.so").string());
-  return LinkShared(objects, (out_dir / "model.so").string(), tc,
-                    {"-ldnnl", "-Wl,--exclude-libs,ALL", "-Wl,-z,defs"});
+  return LinkShared(objects, (out_dir / "model.so").string(), tc, target.link_flags);
 }
 
 }  // namespace
@@ -201,10 +250,7 @@ StatusOr<std::string> FindKilnRoot() {
 }
 
 Status CheckTarget(const std::string& target) {
-  if (target == "cpu") return Status::Ok();
-  if (target == "cuda-sm90" || target == "cuda-sm80") {
-    return Unimplemented("target " + target + " is not built yet; use --target cpu");
-  }
+  if (target == "cpu" || target == "cuda-sm90" || target == "cuda-sm80") return Status::Ok();
   return InvalidArgument("unknown target \"" + target + "\" (expected one of: cpu, cuda-sm90, cuda-sm80)");
 }
 
@@ -222,6 +268,7 @@ StatusOr<CompileResult> Compile(Graph& graph, const CompileOptions& options) {
   KILN_RETURN_IF_ERROR(Verify(graph));
 
   CompileResult result;
+  result.target = options.target;
   result.nodes_in = static_cast<int>(graph.nodes().size());
   auto t0 = std::chrono::steady_clock::now();
   PassPipeline pipeline = DefaultPipeline();
@@ -236,7 +283,9 @@ StatusOr<CompileResult> Compile(Graph& graph, const CompileOptions& options) {
 
   auto t1 = std::chrono::steady_clock::now();
   KILN_ASSIGN_OR_RETURN(codegen::GeneratedModule module,
-                        codegen::EmitModule(graph, result.plan, codegen::cpu::CpuTarget(),
+                        codegen::EmitModule(graph, result.plan,
+                                            options.target == "cpu" ? codegen::cpu::CpuTarget()
+                                                                    : codegen::cuda::CudaTarget(options.target),
                                             {.embed_weights = options.embed_weights}));
   result.kernels = static_cast<int>(module.kernels.size());
   result.kernel_calls = module.kernel_calls;
@@ -269,7 +318,7 @@ std::string FormatCompileSummary(const Graph& graph, const CompileResult& r) {
   char times[160];
   std::snprintf(times, sizeof(times), "passes %.1f s, codegen %.1f s, build %.1f s", r.seconds_passes,
                 r.seconds_codegen, r.seconds_build);
-  return "compiled '" + graph.name() + "' for cpu: " + std::to_string(r.nodes_in) + " nodes -> " +
+  return "compiled '" + graph.name() + "' for " + r.target + ": " + std::to_string(r.nodes_in) + " nodes -> " +
          std::to_string(r.nodes_out) + " after passes, " + std::to_string(r.kernel_calls) +
          " kernel calls (" + std::to_string(r.kernels) + " distinct kernels)\n  " +
          FormatPlanSummary(r.plan) + "\n  " + times + " (" + std::to_string(r.build.compiled) +

@@ -25,7 +25,8 @@
 namespace kiln {
 
 struct CompileOptions {
-  /// "cpu" (the CUDA targets "cuda-sm90" and "cuda-sm80" are not built yet).
+  /// "cpu", "cuda-sm90" (Hopper) or "cuda-sm80" (Ampere). CUDA targets need nvcc and CUTLASS
+  /// headers, not a GPU: the library is cross-compiled.
   std::string target = "cpu";
   /// Created if missing; files kiln writes there are replaced.
   std::string output_dir;
@@ -45,6 +46,7 @@ struct CompileOptions {
 };
 
 struct CompileResult {
+  std::string target;
   std::string library_path;
   std::string weights_path;  // empty when embedded
   std::string ir_path;
@@ -64,8 +66,7 @@ struct CompileResult {
 /// without data or a missing toolchain, and the compiler's output when a build fails.
 StatusOr<CompileResult> Compile(Graph& graph, const CompileOptions& options);
 
-/// Ok for a target Compile can build; Unimplemented for a known target not built yet,
-/// InvalidArgument (listing the targets) for an unknown one.
+/// Ok for a target Compile can build; InvalidArgument (listing the targets) otherwise.
 Status CheckTarget(const std::string& target);
 
 /// The directory holding kiln's shipped sources for model libraries (src/codegen/**/runtime_src

@@ -144,7 +144,7 @@ void AddCompileCommand(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("compile", "Compile a model into a shared library (model.so + model.safetensors)");
   cmd->add_option("model", args->model, "A .kir file, - for stdin, or zoo:NAME")->required();
   cmd->add_option("-o,--output", args->output_dir, "Output directory (created; files in it are replaced)")->required();
-  cmd->add_option("--target", args->target, "cpu (cuda-sm90 and cuda-sm80 are not built yet)")
+  cmd->add_option("--target", args->target, "cpu (default), cuda-sm90 (H100, needs nvcc and CUTLASS) or cuda-sm80 (A100); the CUDA targets cover elementwise ops and gemm so far")
       ->capture_default_str();
   cmd->add_option("--weights", args->weights,
                   "Weights (.safetensors, keyed by weight name, e.g. a PyTorch state_dict); "

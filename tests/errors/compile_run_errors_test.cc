@@ -1,5 +1,6 @@
 // `kiln compile`, `kiln run` and `kiln bench`: each user-facing error (stderr text and exit code),
 // run as subprocesses of the built binary on a small compiled model.
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -46,11 +47,28 @@ TEST_F(CompileRunErrorsTest, UnknownTarget) {
             "kiln: error: unknown target \"tpu\" (expected one of: cpu, cuda-sm90, cuda-sm80)\n");
 }
 
-TEST_F(CompileRunErrorsTest, CudaTargetNotBuiltYet) {
-  std::string model = WriteFile("m.kir", kModel);
+TEST_F(CompileRunErrorsTest, CudaTargetOpNotSupportedYet) {
+  std::string model = WriteFile("sm.kir", R"(graph @g(%x: f32[2,4]) -> (%y) {
+  %y = softmax(%x) : f32[2,4]
+}
+)");
   CliResult r = Kiln("compile " + model + " -o " + Path("out_cuda") + " --target cuda-sm90 -q");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.stderr_text, "kiln: error: target cuda-sm90 is not built yet; use --target cpu\n");
+  EXPECT_EQ(r.stderr_text,
+            "kiln: error: %y = softmax (line 2): op softmax is not supported on the cuda-sm90 "
+            "target yet\n");
+}
+
+TEST_F(CompileRunErrorsTest, CudaTargetWithoutCutlass) {
+  std::string model = WriteFile("m.kir", kModel);
+  setenv("KILN_CUTLASS_DIR", "/nonexistent/cutlass", 1);
+  CliResult r = Kiln("compile " + model + " -o " + Path("out_cuda") + " --target cuda-sm80 -q");
+  unsetenv("KILN_CUTLASS_DIR");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.stderr_text.find("CUTLASS headers not found in /nonexistent/cutlass: set "
+                               "KILN_CUTLASS_DIR"),
+            std::string::npos)
+      << r.stderr_text;
 }
 
 TEST_F(CompileRunErrorsTest, MissingModel) {

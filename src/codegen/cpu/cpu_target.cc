@@ -1,17 +1,15 @@
 #include "codegen/cpu/cpu_target.h"
 
-#include <array>
 #include <mutex>
 
 #include "codegen/cpu/families.h"
-#include "support/check.h"
+#include "codegen/emitter_table.h"
 
 namespace kiln::codegen::cpu {
 namespace {
 
-constexpr size_t kNumOps = static_cast<size_t>(kNumOpKinds);
-std::array<KernelEmitFn, kNumOps>& Table() {
-  static std::array<KernelEmitFn, kNumOps> table{};
+EmitterTable& Table() {
+  static EmitterTable table;
   return table;
 }
 
@@ -29,15 +27,11 @@ void RegisterAll() {
   });
 }
 
-KernelEmitFn Find(OpKind op) { return Table()[static_cast<size_t>(op)]; }
+KernelEmitFn Find(OpKind op) { return Table().Find(op); }
 
 }  // namespace
 
-void RegisterEmitter(OpKind op, KernelEmitFn fn) {
-  KernelEmitFn& slot = Table()[static_cast<size_t>(op)];
-  KILN_CHECK(slot == nullptr) << "cpu emitter of " << OpName(op) << " registered twice";
-  slot = fn;
-}
+void RegisterEmitter(OpKind op, KernelEmitFn fn) { Table().Register(op, fn); }
 
 const TargetEmitters& CpuTarget() {
   RegisterAll();
@@ -53,11 +47,7 @@ const TargetEmitters& CpuTarget() {
 
 std::vector<OpKind> SupportedOps() {
   RegisterAll();
-  std::vector<OpKind> ops;
-  for (size_t i = 0; i < kNumOps; ++i) {
-    if (Table()[i] != nullptr) ops.push_back(static_cast<OpKind>(i));
-  }
-  return ops;
+  return Table().Supported();
 }
 
 }  // namespace kiln::codegen::cpu

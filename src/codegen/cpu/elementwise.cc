@@ -29,7 +29,7 @@ Status EmitElementwise(const KernelContext& ctx, CodeWriter& w) {
       index.push_back(i);
     }
     w.Line("const int64_t o = " + flat + ";");
-    KILN_RETURN_IF_ERROR(EmitElement(nest, index, "o", "kiln_cpu", w));
+    KILN_RETURN_IF_ERROR(EmitElement(nest, index, "o", w));
     for (size_t k = 0; k < g; ++k) w.Close();
     w.Close();
   }

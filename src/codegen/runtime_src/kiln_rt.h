@@ -7,7 +7,8 @@
 //   - the generated kernels/kernel_N.cc files (one per distinct kernel);
 //   - these runtime sources, shipped with kiln: module_main.cc implements the C ABI of
 //     include/kiln/module_abi.h on top of ModelDesc, weights_file.cc reads safetensors, and one
-//     device_*.cc per target allocates memory and binds weights (host or GPU).
+//     device_* per target (cpu/runtime_src/device_host.cc, cuda/runtime_src/device_cuda.cu)
+//     allocates memory and binds weights (host or GPU).
 // Nothing here depends on kiln's compiler sources: a model library builds from these files, the
 // generated ones and include/kiln/module_abi.h alone.
 #ifndef KILN_RT_H_
@@ -84,7 +85,7 @@ extern const ModelDesc kModel;
 int Fail(int code, std::string message);
 
 /// Per-target memory: host memory on the cpu target, device memory on CUDA targets
-/// (device_host.cc / device_cuda.cc). Functions return KILN_OK or a code set through Fail().
+/// (cpu/runtime_src/device_host.cc, cuda/runtime_src/device_cuda.cu). Functions return KILN_OK or a code set through Fail().
 struct DeviceBuffer {
   void* ptr = nullptr;
   size_t bytes = 0;
@@ -102,6 +103,9 @@ int DeviceBindWeight(const void* host, size_t bytes, size_t element_size, const 
 /// Copies `bytes` between two buffers of the target's memory (on `stream` for CUDA targets);
 /// Run uses it for outputs that are the model's inputs, weights or other outputs.
 void DeviceCopy(void* dst, const void* src, size_t bytes, void* stream);
+/// Called after Run has issued every kernel: reports a failed launch (KILN_ERR_CUDA on CUDA
+/// targets, with the CUDA error text); nothing to check on the cpu target.
+int DeviceAfterRun(void* stream);
 
 }  // namespace kiln_rt
 

@@ -239,7 +239,7 @@ KILN_MODULE_EXPORT int kiln_instance_run(kiln_instance_t instance, const void* c
                           static_cast<char*>(instance->workspace.ptr), inputs, outputs,
                           instance->weights.empty() ? nullptr : instance->weights.data(), stream};
     kModel.run(args);
-    return KILN_OK;
+    return kiln_rt::DeviceAfterRun(stream);
   });
 }
 

@@ -11,7 +11,7 @@
 // - f32 compute (the CPU target's main dtype); integer tensors only where an op needs them
 //   (indices, masks). No allocation except where documented (scratch via std::vector).
 // - Scalar helpers (Relu, Gelu, GeluTanh, Sigmoid, FMax, f16/bf16 conversion, wrap-around integer
-//   math) live in kiln_cpu_scalar.h with the reference ops' exact semantics (relu keeps NaN);
+//   math) live in kiln_scalar.h (src/codegen/runtime_src, shared with the CUDA target) with the reference ops' exact semantics (relu keeps NaN);
 //   family headers include it rather than defining their own.
 // - Self-contained: only the C++ standard library, OpenMP and oneDNN's C API (<oneapi/dnnl/dnnl.h>); nothing from kiln's own src/
 //   (a model library must build from these files alone).
@@ -26,6 +26,6 @@
 #include "kiln_cpu_layout.h"
 #include "kiln_cpu_norm.h"
 #include "kiln_cpu_pool.h"
-#include "kiln_cpu_scalar.h"
+#include "kiln_scalar.h"
 
 #endif  // KILN_CPU_H_

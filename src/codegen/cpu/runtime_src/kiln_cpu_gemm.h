@@ -39,7 +39,7 @@ void BroadcastCopy(float* dst, const float* src, int rank, const int64_t* dims,
 void BroadcastAdd(float* dst, const float* src, int rank, const int64_t* dims,
                   const int64_t* src_strides);
 
-// Epilogue activations, named apart from kiln_cpu_scalar.h's elementwise ones because they follow
+// Epilogue activations, named apart from kiln_scalar.h's elementwise ones because they follow
 // the epilogue reference (src/ops/epilogue.cc) exactly: relu maps NaN to 0, gelu is the erf form,
 // gelu_tanh the tanh approximation, silu x * sigmoid(x).
 inline float EpilogueRelu(float x) { return x > 0.0f ? x : 0.0f; }

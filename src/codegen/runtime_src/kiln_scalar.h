@@ -1,34 +1,40 @@
-// kiln_cpu: scalar helpers for generated elementwise code (see kiln_cpu.h for the conventions).
-// Inline so the compiler vectorises the generated loops around them. Semantics follow the
+// kiln_scalar: scalar helpers for generated elementwise code on every target (host and, under
+// nvcc, device: KILN_HD). Inline so the compiler vectorises the generated loops around them. Semantics follow the
 // reference ops (src/ops/elementwise.cc): integers compute in int64 with two's-complement
 // wrap-around; float ops compute in f32; f16/bf16 load and store through f32.
-#ifndef KILN_CPU_SCALAR_H_
-#define KILN_CPU_SCALAR_H_
+#ifndef KILN_SCALAR_H_
+#define KILN_SCALAR_H_
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 
-namespace kiln_cpu {
+#if defined(__CUDACC__)
+#define KILN_HD __host__ __device__
+#else
+#define KILN_HD
+#endif
 
-inline int64_t WrapAdd(int64_t a, int64_t b) {
+namespace kiln_scalar {
+
+KILN_HD inline int64_t WrapAdd(int64_t a, int64_t b) {
   return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
 }
-inline int64_t WrapSub(int64_t a, int64_t b) {
+KILN_HD inline int64_t WrapSub(int64_t a, int64_t b) {
   return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
 }
-inline int64_t WrapMul(int64_t a, int64_t b) {
+KILN_HD inline int64_t WrapMul(int64_t a, int64_t b) {
   return static_cast<int64_t>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
 }
 /// Truncating division; INT64_MIN / -1 wraps. Division by zero gives 0 (the reference reports
 /// an error; a kernel cannot, so the cpu target documents 0).
-inline int64_t IntDiv(int64_t a, int64_t b) {
+KILN_HD inline int64_t IntDiv(int64_t a, int64_t b) {
   if (b == 0) return 0;
   return b == -1 ? WrapSub(0, a) : a / b;
 }
 /// Power by squaring with wrap-around; a negative exponent gives 0 (no integer result).
-inline int64_t IntPow(int64_t base, int64_t exp) {
+KILN_HD inline int64_t IntPow(int64_t base, int64_t exp) {
   if (exp < 0) return 0;
   int64_t r = 1;
   while (exp > 0) {
@@ -38,39 +44,47 @@ inline int64_t IntPow(int64_t base, int64_t exp) {
   }
   return r;
 }
-inline int64_t IntAbs(int64_t x) { return x < 0 ? WrapSub(0, x) : x; }
+KILN_HD inline int64_t IntAbs(int64_t x) { return x < 0 ? WrapSub(0, x) : x; }
 
 /// numpy.maximum / minimum: NaN in, NaN out.
-inline float FMax(float a, float b) { return (a != a || b != b) ? NAN : (a > b ? a : b); }
-inline float FMin(float a, float b) { return (a != a || b != b) ? NAN : (a < b ? a : b); }
+KILN_HD inline float FMax(float a, float b) { return (a != a || b != b) ? NAN : (a > b ? a : b); }
+KILN_HD inline float FMin(float a, float b) { return (a != a || b != b) ? NAN : (a < b ? a : b); }
 
-inline float Sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
-inline float Gelu(float x) { return 0.5f * x * (1.f + std::erf(x * 0.70710678118654752440f)); }
-inline float GeluTanh(float x) {
+KILN_HD inline float Sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
+KILN_HD inline float Gelu(float x) { return 0.5f * x * (1.f + std::erf(x * 0.70710678118654752440f)); }
+KILN_HD inline float GeluTanh(float x) {
   return 0.5f * x * (1.f + std::tanh(0.79788456080286535588f * (x + 0.044715f * x * x * x)));
 }
 /// `x < 0 ? 0 : x` keeps NaN, as torch.relu.
-inline float Relu(float x) { return x < 0.f ? 0.f : x; }
+KILN_HD inline float Relu(float x) { return x < 0.f ? 0.f : x; }
 
 /// float -> int64 truncating toward zero, saturating, NaN -> 0 (the reference's cast).
-inline int64_t SaturateToI64(float v) {
+KILN_HD inline int64_t SaturateToI64(float v) {
   if (v != v) return 0;
-  if (v >= 9.2233720368547758e18f) return std::numeric_limits<int64_t>::max();
-  if (v <= -9.2233720368547758e18f) return std::numeric_limits<int64_t>::min();
+  if (v >= 9.2233720368547758e18f) return INT64_MAX;
+  if (v <= -9.2233720368547758e18f) return INT64_MIN;
   return static_cast<int64_t>(v);
 }
 
-inline float BitsToFloat(uint32_t u) {
+KILN_HD inline float BitsToFloat(uint32_t u) {
+#if defined(__CUDA_ARCH__)
+  return __uint_as_float(u);
+#else
   float f;
   std::memcpy(&f, &u, 4);
   return f;
+#endif
 }
-inline uint32_t FloatToBits(float f) {
+KILN_HD inline uint32_t FloatToBits(float f) {
+#if defined(__CUDA_ARCH__)
+  return __float_as_uint(f);
+#else
   uint32_t u;
   std::memcpy(&u, &f, 4);
   return u;
+#endif
 }
-inline float HalfToFloat(uint16_t h) {
+KILN_HD inline float HalfToFloat(uint16_t h) {
   uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
   uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
   if (exp == 0) {
@@ -82,7 +96,7 @@ inline float HalfToFloat(uint16_t h) {
   return BitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
 }
 /// Round to nearest even, overflow to inf, NaN kept.
-inline uint16_t FloatToHalf(float f) {
+KILN_HD inline uint16_t FloatToHalf(float f) {
   uint32_t u = FloatToBits(f);
   uint16_t sign = static_cast<uint16_t>((u >> 16) & 0x8000);
   uint32_t abs = u & 0x7fffffff;
@@ -95,13 +109,13 @@ inline uint16_t FloatToHalf(float f) {
   uint32_t rounded = abs + 0xfff + ((abs >> 13) & 1);
   return sign | static_cast<uint16_t>((rounded - 0x38000000u) >> 13);
 }
-inline float BF16ToFloat(uint16_t b) { return BitsToFloat(static_cast<uint32_t>(b) << 16); }
-inline uint16_t FloatToBF16(float f) {
+KILN_HD inline float BF16ToFloat(uint16_t b) { return BitsToFloat(static_cast<uint32_t>(b) << 16); }
+KILN_HD inline uint16_t FloatToBF16(float f) {
   uint32_t u = FloatToBits(f);
   if ((u & 0x7fffffff) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40);
   return static_cast<uint16_t>((u + 0x7fff + ((u >> 16) & 1)) >> 16);
 }
 
-}  // namespace kiln_cpu
+}  // namespace kiln_scalar
 
-#endif  // KILN_CPU_SCALAR_H_
+#endif  // KILN_SCALAR_H_

@@ -45,4 +45,6 @@ void DeviceCopy(void* dst, const void* src, size_t bytes, void*) {
   if (bytes > 0) std::memcpy(dst, src, bytes);
 }
 
+int DeviceAfterRun(void*) { return KILN_OK; }
+
 }  // namespace kiln_rt
