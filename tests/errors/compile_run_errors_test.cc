@@ -48,15 +48,15 @@ TEST_F(CompileRunErrorsTest, UnknownTarget) {
 }
 
 TEST_F(CompileRunErrorsTest, CudaTargetOpNotSupportedYet) {
-  std::string model = WriteFile("sm.kir", R"(graph @g(%x: f32[2,4]) -> (%y) {
-  %y = softmax(%x) : f32[2,4]
+  std::string model = WriteFile("bn.kir", R"(graph @g(%x: f32[2,4], %s: f32[4]) -> (%y) {
+  %y = batch_norm(%x, %s, %s, %s, %s) : f32[2,4]
 }
 )");
   CliResult r = Kiln("compile " + model + " -o " + Path("out_cuda") + " --target cuda-sm90 -q");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.stderr_text,
-            "kiln: error: %y = softmax (line 2): op softmax is not supported on the cuda-sm90 "
-            "target yet\n");
+            "kiln: error: %y = batch_norm (line 2): op batch_norm is not supported on the "
+            "cuda-sm90 target yet\n");
 }
 
 TEST_F(CompileRunErrorsTest, CudaTargetWithoutCutlass) {

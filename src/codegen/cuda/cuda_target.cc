@@ -18,24 +18,39 @@ void RegisterAll() {
   std::call_once(once, [] {
     RegisterElementwiseEmitters();
     RegisterLayoutEmitters();
+    RegisterReduceEmitters();
+    RegisterNormEmitters();
+    RegisterPoolEmitters();
     RegisterGemmEmitters();
   });
 }
 
+EmitterTable& Sm90Table() {
+  static EmitterTable table;
+  return table;
+}
+
 KernelEmitFn Find(OpKind op) { return Table().Find(op); }
+
+KernelEmitFn FindSm90(OpKind op) {
+  KernelEmitFn fn = Sm90Table().Find(op);
+  return fn != nullptr ? fn : Table().Find(op);
+}
 
 TargetEmitters Make(const std::string& name) {
   return TargetEmitters{
       .name = name,
       .source_extension = ".cu",
       .kernel_prelude = "#include <cstdint>\n\n#include \"kiln_cuda.cuh\"\n",
-      .find = Find,
+      .find = name == "cuda-sm80" ? Find : FindSm90,
   };
 }
 
 }  // namespace
 
 void RegisterEmitter(OpKind op, KernelEmitFn fn) { Table().Register(op, fn); }
+
+void RegisterSm90Emitter(OpKind op, KernelEmitFn fn) { Sm90Table().Register(op, fn); }
 
 const TargetEmitters& CudaTarget(const std::string& name) {
   RegisterAll();

@@ -1,12 +1,111 @@
 // CUDA kernel emitter for elementwise and broadcasting ops and `fusion` nodes: each iteration
-// space of the plan (codegen/elementwise_plan.h) becomes one grid-stride launch of a device
-// lambda that recovers the per-dim indices from the flat output index; a fusion's intermediate
-// values stay in registers.
+// space of the plan (codegen/elementwise_plan.h) becomes a grid-stride launch of a device lambda;
+// a fusion's intermediate values stay in registers.
+//
+// Vectorised path: when a space is one merged dim (every operand contiguous over it, or a
+// broadcast scalar) and its contiguous operands are kernel inputs, each thread takes a vector of
+// kVec elements (16 bytes of the widest dtype involved): one vector load per operand, the body
+// kVec times in registers, one vector store per result. It runs when every pointer is 16-byte
+// aligned (checked at run time); the remaining elements (or all, when misaligned) take the
+// scalar path. The scalar path recovers the per-dim indices from the flat output index.
+#include <algorithm>
+
 #include "codegen/cuda/families.h"
 #include "codegen/elementwise_plan.h"
+#include "support/dtype.h"
 
 namespace kiln::codegen::cuda {
 namespace {
+
+// Elements per 16-byte vector for `nest`, or 0 when it cannot be vectorised (see file comment).
+int64_t VectorElements(const EwNest& nest) {
+  if (nest.sizes.size() != 1) return 0;
+  int64_t widest = 1;
+  for (const EwLoad& load : nest.loads) {
+    if (load.strides[0] != "1") continue;            // a broadcast scalar: loaded as is
+    if (load.pointer.rfind("in", 0) != 0) return 0;  // a body constant array
+    widest = std::max<int64_t>(widest, DTypeSize(load.value->dtype()));
+  }
+  for (const auto& [v, k] : nest.stores) widest = std::max<int64_t>(widest, DTypeSize(v->dtype()));
+  return 16 / widest;
+}
+
+// The scalar launch over elements [first, first + count) of `nest` (first, count: C++ exprs).
+Status EmitScalarLaunch(const EwNest& nest, const std::string& first, const std::string& count,
+                        CodeWriter& w) {
+  const size_t g = nest.sizes.size();
+  w.Open("kiln_cuda::LaunchElementwise(" + count + ", stream, [=] __device__(int64_t r) {");
+  w.Line("const int64_t o = " + (first == "0" ? std::string("r") : first + " + r") + ";");
+  std::vector<std::string> index(g);
+  std::string rest = "o";
+  for (size_t k = g; k-- > 0;) {
+    std::string i = "i" + std::to_string(k);
+    index[k] = i;
+    if (k == 0) {
+      w.Line("const int64_t " + i + " = " + rest + ";");
+    } else {
+      w.Line("const int64_t " + i + " = " + rest + " % n" + std::to_string(k) + ";");
+      std::string r = "r" + std::to_string(k);
+      w.Line("const int64_t " + r + " = " + rest + " / n" + std::to_string(k) + ";");
+      rest = r;
+    }
+  }
+  KILN_RETURN_IF_ERROR(EmitElement(nest, index, "o", w));
+  w.Close(");");
+  return Status::Ok();
+}
+
+Status EmitVectorLaunch(const EwNest& nest, int64_t vec, CodeWriter& w) {
+  // Pointers of the contiguous operands and of the results, for the alignment check.
+  std::vector<std::string> pointers;
+  EwNest local = nest;  // contiguous loads read from per-thread register arrays
+  for (EwLoad& load : local.loads) {
+    if (load.strides[0] != "1") continue;
+    if (std::find(pointers.begin(), pointers.end(), load.pointer) == pointers.end())
+      pointers.push_back(load.pointer);
+    load.pointer = "vec_" + load.pointer;
+  }
+  std::vector<std::pair<std::string, DType>> outs;
+  for (const auto& [v, k] : nest.stores) {
+    outs.emplace_back(KernelContext::Out(k), v->dtype());
+    pointers.push_back(KernelContext::Out(k));
+  }
+  std::string aligned;
+  for (size_t i = 0; i < pointers.size(); ++i)
+    aligned += (i ? " && " : "") + ("kiln_cuda::Aligned16(" + pointers[i] + ")");
+  w.Line("// " + std::to_string(vec) +
+         "-element (16-byte) vectors when every contiguous pointer is aligned");
+  w.Line("constexpr int kVec = " + std::to_string(vec) + ";");
+  w.Line("const int64_t head = (" + (aligned.empty() ? std::string("true") : aligned) +
+         ") ? n0 / kVec * kVec : 0;");
+  w.Open("kiln_cuda::LaunchElementwise(head / kVec, stream, [=] __device__(int64_t q) {");
+  w.Line("const int64_t o = q * kVec;  // the vector's first element");
+  std::vector<std::string> done;
+  for (const EwLoad& load : nest.loads) {
+    if (load.strides[0] != "1" || std::find(done.begin(), done.end(), load.pointer) != done.end())
+      continue;
+    done.push_back(load.pointer);
+    w.Line("alignas(16) " + CpuStorageType(load.value->dtype()) + " vec_" + load.pointer +
+           "[kVec];");
+    w.Line("kiln_cuda::LoadVector(vec_" + load.pointer + ", " + load.pointer + " + o);");
+  }
+  for (const auto& [name, dtype] : outs) w.Line("auto* const dst_" + name + " = " + name + ";");
+  w.Open("{");
+  for (const auto& [name, dtype] : outs) {
+    w.Line("alignas(16) " + CpuStorageType(dtype) + " " + name +
+           "[kVec];  // the body stores here (hides the pointer)");
+  }
+  w.Line("#pragma unroll");
+  w.Open("for (int e = 0; e < kVec; ++e) {");
+  KILN_RETURN_IF_ERROR(EmitElement(local, {"e"}, "e", w));
+  w.Close();
+  for (const auto& [name, dtype] : outs)
+    w.Line("kiln_cuda::StoreVector(dst_" + name + " + o, " + name + ");");
+  w.Close();
+  w.Close(");");
+  w.Line("// the rest (all of it when misaligned), one element per thread");
+  return EmitScalarLaunch(nest, "head", "n0 - head", w);
+}
 
 Status EmitElementwise(const KernelContext& ctx, CodeWriter& w) {
   KILN_ASSIGN_OR_RETURN(EwKernel kernel, PlanElementwise(ctx));
@@ -14,33 +113,22 @@ Status EmitElementwise(const KernelContext& ctx, CodeWriter& w) {
     std::string list;
     for (size_t i = 0; i < c.literals.size(); ++i) list += (i ? ", " : "") + c.literals[i];
     w.Line("const kiln_cuda::Array<" + CpuStorageType(c.dtype) + ", " +
-           std::to_string(std::max<size_t>(c.literals.size(), 1)) + "> " + c.name + "{{" + list + "}};  // " + c.comment);
+           std::to_string(std::max<size_t>(c.literals.size(), 1)) + "> " + c.name + "{{" + list +
+           "}};  // " + c.comment);
   }
   for (const EwNest& nest : kernel.nests) {
-    const size_t g = nest.sizes.size();
     w.Open("{");
     std::string total;
-    for (size_t k = 0; k < g; ++k) {
+    for (size_t k = 0; k < nest.sizes.size(); ++k) {
       w.Line("const int64_t n" + std::to_string(k) + " = " + nest.sizes[k] + ";");
       total += (k ? " * n" : "n") + std::to_string(k);
     }
-    w.Open("kiln_cuda::LaunchElementwise(" + total + ", stream, [=] __device__(int64_t o) {");
-    std::vector<std::string> index(g);
-    std::string rest = "o";
-    for (size_t k = g; k-- > 0;) {
-      std::string i = "i" + std::to_string(k);
-      index[k] = i;
-      if (k == 0) {
-        w.Line("const int64_t " + i + " = " + rest + ";");
-      } else {
-        w.Line("const int64_t " + i + " = " + rest + " % n" + std::to_string(k) + ";");
-        std::string r = "r" + std::to_string(k);
-        w.Line("const int64_t " + r + " = " + rest + " / n" + std::to_string(k) + ";");
-        rest = r;
-      }
+    const int64_t vec = VectorElements(nest);
+    if (vec > 1) {
+      KILN_RETURN_IF_ERROR(EmitVectorLaunch(nest, vec, w));
+    } else {
+      KILN_RETURN_IF_ERROR(EmitScalarLaunch(nest, "0", total.empty() ? "1" : total, w));
     }
-    KILN_RETURN_IF_ERROR(EmitElement(nest, index, "o", w));
-    w.Close(");");
     w.Close();
   }
   return Status::Ok();

@@ -1,18 +1,233 @@
-// CUDA kernel emitters: views (reshape, flatten, squeeze, unsqueeze). A view normally shares its
-// operand's buffer and runs nothing; it gets a kernel only when its result must live elsewhere
-// (a graph output), and that kernel is a device-to-device copy.
+// CUDA kernel emitters: the layout and indexing families. All are dtype-agnostic (elements move
+// as words of DTypeSize bytes, runtime_src/kiln_cuda_layout.cuh):
+// - views (reshape, flatten, squeeze, unsqueeze) normally share their operand's buffer and run
+//   nothing; they get a kernel only when the result must live elsewhere (a graph output), a
+//   device-to-device copy;
+// - transpose: 32x32 shared-memory tiles when the last axis moves, a strided gather otherwise;
+// - expand, slice: strided gathers; concat / split: one row-block copy per operand / result;
+// - pad (constant, reflect, edge) and gather / embedding (i64 or i32 indices): one thread per
+//   output element.
+// Ranks above 8 are Unimplemented.
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "codegen/cuda/emit_util.h"
 #include "codegen/cuda/families.h"
+#include "ops/op_util.h"
 #include "support/dtype.h"
+#include "support/tensor.h"
 
 namespace kiln::codegen::cuda {
 namespace {
 
+constexpr int64_t kMaxRank = 8;  // kiln_cuda::kMaxCopyDims
+
+Status CheckRank(const Node& node, const Value* v) {
+  if (v->rank() <= kMaxRank) return Status::Ok();
+  return CudaUnimplemented(node, "%" + v->name() + " of rank " + std::to_string(v->rank()) + " (" +
+                                     v->type().ToString() + "; at most " +
+                                     std::to_string(kMaxRank) + ")");
+}
+
 Status EmitViewCopy(const KernelContext& ctx, CodeWriter& w) {
   const Value* out = ctx.node().output();
-  w.Line("kiln_cuda::Copy(out0, in0, " + ctx.Numel(out->shape()) + " * " + std::to_string(DTypeSize(out->dtype())) +
+  w.Line("// a view: the same bytes under a new shape");
+  w.Line("kiln_cuda::Copy(out0, in0, " + ctx.Numel(out->shape()) + " * " + ElemBytes(out) +
          ", stream);");
   return Status::Ok();
 }
+
+Status EmitTranspose(const KernelContext& ctx, CodeWriter& w) {
+  const Node& node = ctx.node();
+  const Value* x = node.input(0);
+  KILN_RETURN_IF_ERROR(CheckRank(node, x));
+  const std::vector<int64_t>& perm = node.GetInts("perm");
+  const bool tiled = !perm.empty() && perm.back() != x->rank() - 1;
+  w.Line("// transpose of " + x->type().ToString() + ": " +
+         (tiled ? "the last axis moves: 32x32 tiles through shared memory"
+                : "the last axis stays: a strided gather"));
+  IntArray(w, "src_dims", DimExprs(ctx, x->shape()));
+  IntArray(w, "perm", IntStrings(perm));
+  w.Line("kiln_cuda::Transpose<" + ElemBytes(x) + ">(in0, src_dims, perm, " +
+         std::to_string(x->rank()) + ", out0, stream);");
+  return Status::Ok();
+}
+
+Status EmitExpand(const KernelContext& ctx, CodeWriter& w) {
+  const Node& node = ctx.node();
+  const Value* x = node.input(0);
+  const Value* y = node.output(0);
+  KILN_RETURN_IF_ERROR(CheckRank(node, y));
+  w.Line("// expand " + x->type().ToString() + " to " + y->type().ToString() +
+         " (broadcast axes read with stride 0)");
+  IntArray(w, "src_dims", DimExprs(ctx, x->shape()));
+  IntArray(w, "dst_dims", DimExprs(ctx, y->shape()));
+  w.Line("kiln_cuda::Expand<" + ElemBytes(x) + ">(in0, src_dims, " + std::to_string(x->rank()) +
+         ", out0, dst_dims, " + std::to_string(y->rank()) + ", stream);");
+  return Status::Ok();
+}
+
+// ONNX Slice on a static dim (as the reference, src/ops/indexing.cc): the clamped start.
+int64_t OnnxSliceStart(int64_t dim, int64_t start, int64_t step) {
+  if (dim == 0) return 0;
+  if (start < 0) start += dim;
+  return step > 0 ? std::clamp<int64_t>(start, 0, dim) : std::clamp<int64_t>(start, 0, dim - 1);
+}
+
+Status EmitSlice(const KernelContext& ctx, CodeWriter& w) {
+  const Node& node = ctx.node();
+  const Value* x = node.input(0);
+  const Value* y = node.output(0);
+  KILN_RETURN_IF_ERROR(CheckRank(node, x));
+  const int64_t rank = x->rank();
+  const std::vector<Dim>& starts = node.GetDims("starts");
+  const std::vector<Dim>& ends = node.GetDims("ends");
+  std::vector<int64_t> axes = node.GetInts("axes");
+  std::vector<int64_t> steps = node.GetInts("steps");
+  if (axes.empty()) {
+    for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+  }
+  if (steps.empty()) steps.assign(starts.size(), 1);
+  std::vector<std::string> start_exprs(rank, "0"), step_strs(rank, "1");
+  std::vector<int64_t> checked;  // axes whose symbolic start is checked at run time
+  for (size_t i = 0; i < axes.size(); ++i) {
+    KILN_ASSIGN_OR_RETURN(int64_t a, NormalizeAxis(node, axes[i], rank));
+    const Dim& dim = x->shape()[a];
+    step_strs[a] = std::to_string(steps[i]);
+    if (dim.is_static() && starts[i].is_static() && ends[i].is_static()) {
+      start_exprs[a] = std::to_string(OnnxSliceStart(dim.value(), starts[i].value(), steps[i]));
+    } else {
+      // Symbolic: step 1 and non-negative bounds (shape inference checked), length end - start.
+      start_exprs[a] = ctx.Dim(starts[i]);
+      checked.push_back(a);
+    }
+  }
+  w.Line("// slice of " + x->type().ToString() + " to " + y->type().ToString() +
+         ": a strided gather");
+  IntArray(w, "src_dims", DimExprs(ctx, x->shape()));
+  IntArray(w, "dst_dims", DimExprs(ctx, y->shape()));
+  IntArray(w, "starts", start_exprs);
+  IntArray(w, "steps", step_strs);
+  for (int64_t a : checked) {
+    // The reference reports an error here; a kernel cannot, so it writes zeros and never reads
+    // outside the operand.
+    const std::string i = std::to_string(a);
+    w.Open("if (starts[" + i + "] < 0 || starts[" + i + "] + dst_dims[" + i + "] > src_dims[" + i +
+           "]) {  // out of range");
+    w.Line("cudaMemsetAsync(out0, 0, " + ctx.Numel(y->shape()) + " * " + ElemBytes(y) +
+           ", kiln_cuda::AsStream(stream));");
+    w.Line("return;");
+    w.Close();
+  }
+  w.Line("kiln_cuda::Slice<" + ElemBytes(x) + ">(in0, src_dims, starts, steps, " +
+         std::to_string(rank) + ", out0, dst_dims, stream);");
+  return Status::Ok();
+}
+
+// concat (to_whole true: operands -> result) and split (result blocks from the operand): each
+// part is [outer, part_len * inner] inside the whole's [outer, whole_len * inner].
+Status EmitBlocks(const KernelContext& ctx, CodeWriter& w, const std::vector<Value*>& parts,
+                  const Value* whole, bool to_whole) {
+  const Node& node = ctx.node();
+  const Shape& ws = whole->shape();
+  const int64_t rank = static_cast<int64_t>(ws.size());
+  KILN_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(node, node.GetInt("axis"), rank));
+  const std::string bytes = ElemBytes(whole);
+  w.Line("// " + std::string(node.op_name()) + " along axis " + std::to_string(axis) + " of " +
+         whole->type().ToString() + ": [outer, len * inner] blocks, one copy per " +
+         (to_whole ? "operand" : "result"));
+  w.Line("const int64_t outer = " + ctx.Product(ws, 0, axis) + ", inner = " +
+         ctx.Product(ws, axis + 1, rank) + ", whole = " + ctx.Dim(ws[axis]) + " * inner;");
+  w.Line("int64_t offset = 0;  // the block's first column in the whole");
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const std::string len = ctx.Dim(parts[i]->shape()[axis]) + " * inner";
+    const std::string idx = std::to_string(i);
+    w.Open("{");
+    w.Line("const int64_t cols = " + len + ";");
+    if (to_whole) {
+      w.Line("kiln_cuda::CopyRows<" + bytes + ">(in" + idx +
+             ", cols, reinterpret_cast<char*>(out0) + offset * " + bytes +
+             ", whole, outer, cols, stream);");
+    } else {
+      w.Line("kiln_cuda::CopyRows<" + bytes + ">(reinterpret_cast<const char*>(in0) + offset * " +
+             bytes + ", whole, out" + idx + ", cols, outer, cols, stream);");
+    }
+    w.Line("offset += cols;");
+    w.Close();
+  }
+  return Status::Ok();
+}
+
+Status EmitConcat(const KernelContext& ctx, CodeWriter& w) {
+  return EmitBlocks(ctx, w, ctx.node().inputs(), ctx.node().output(0), true);
+}
+
+Status EmitSplit(const KernelContext& ctx, CodeWriter& w) {
+  return EmitBlocks(ctx, w, ctx.node().outputs(), ctx.node().input(0), false);
+}
+
+Status EmitPad(const KernelContext& ctx, CodeWriter& w) {
+  const Node& node = ctx.node();
+  const Value* x = node.input(0);
+  const Value* y = node.output(0);
+  KILN_RETURN_IF_ERROR(CheckRank(node, x));
+  const int64_t rank = x->rank();
+  const std::vector<int64_t>& pads = node.GetInts("pads");
+  const std::string& mode = node.GetEnum("mode");
+  // The fill value converted to the dtype exactly as the reference does (Tensor::FromF64), as
+  // raw bytes so one line serves every dtype.
+  const double value = node.GetFloat("value");
+  Tensor fill = Tensor::FromF64(x->dtype(), {}, std::vector<double>{value});
+  std::string bytes;
+  const auto* p = static_cast<const uint8_t*>(fill.data());
+  for (int64_t i = 0; i < fill.nbytes(); ++i) {
+    char buf[8];
+    std::snprintf(buf, sizeof(buf), "0x%02x", p[i]);
+    bytes += (i ? ", " : "") + std::string(buf);
+  }
+  char value_text[64];
+  std::snprintf(value_text, sizeof(value_text), "%.17g", value);
+  w.Line("// pad " + x->type().ToString() + " to " + y->type().ToString() + ", mode " + mode);
+  IntArray(w, "src_dims", DimExprs(ctx, x->shape()));
+  IntArray(w, "dst_dims", DimExprs(ctx, y->shape()));
+  IntArray(w, "pads_begin", IntStrings(std::vector<int64_t>(pads.begin(), pads.begin() + rank)));
+  w.Line("alignas(8) const uint8_t fill[] = {" + bytes + "};  // " + value_text + " as " +
+         std::string(DTypeName(x->dtype())));
+  const char* mode_name = mode == "reflect" ? "kReflect" : mode == "edge" ? "kEdge" : "kConstant";
+  w.Line("kiln_cuda::Pad<" + ElemBytes(x) + ">(in0, src_dims, pads_begin, " + std::to_string(rank) +
+         ", kiln_cuda::PadMode::" + mode_name + ", fill, out0, dst_dims, stream);");
+  return Status::Ok();
+}
+
+Status EmitGatherRows(const KernelContext& ctx, CodeWriter& w, int64_t axis) {
+  const Node& node = ctx.node();
+  const Value* data = node.input(0);
+  const Value* indices = node.input(1);
+  if (indices->dtype() != DType::kI64 && indices->dtype() != DType::kI32) {
+    return CudaUnimplemented(node, "indices of dtype " + std::string(DTypeName(indices->dtype())) +
+                                       " (i64 and i32 are)");
+  }
+  const Shape& ds = data->shape();
+  w.Line("// data " + data->type().ToString() + " as [outer, len, inner] rows at " +
+         indices->type().ToString() +
+         " indices; an out-of-range index gives a zero row (the reference reports an error)");
+  w.Line("const int64_t outer = " + ctx.Product(ds, 0, axis) + ", len = " + ctx.Dim(ds[axis]) +
+         ", inner = " + ctx.Product(ds, axis + 1, static_cast<int64_t>(ds.size())) + ";");
+  w.Line("kiln_cuda::GatherRows<" + ElemBytes(data) + ">(in0, in1, " + ctx.Numel(indices->shape()) +
+         ", out0, outer, len, inner, stream);");
+  return Status::Ok();
+}
+
+Status EmitGather(const KernelContext& ctx, CodeWriter& w) {
+  const Node& node = ctx.node();
+  KILN_ASSIGN_OR_RETURN(int64_t axis,
+                        NormalizeAxis(node, node.GetInt("axis"), node.input(0)->rank()));
+  return EmitGatherRows(ctx, w, axis);
+}
+
+Status EmitEmbedding(const KernelContext& ctx, CodeWriter& w) { return EmitGatherRows(ctx, w, 0); }
 
 }  // namespace
 
@@ -20,6 +235,14 @@ void RegisterLayoutEmitters() {
   for (OpKind op : {OpKind::kReshape, OpKind::kFlatten, OpKind::kSqueeze, OpKind::kUnsqueeze}) {
     RegisterEmitter(op, EmitViewCopy);
   }
+  RegisterEmitter(OpKind::kTranspose, EmitTranspose);
+  RegisterEmitter(OpKind::kExpand, EmitExpand);
+  RegisterEmitter(OpKind::kSlice, EmitSlice);
+  RegisterEmitter(OpKind::kConcat, EmitConcat);
+  RegisterEmitter(OpKind::kSplit, EmitSplit);
+  RegisterEmitter(OpKind::kPad, EmitPad);
+  RegisterEmitter(OpKind::kGather, EmitGather);
+  RegisterEmitter(OpKind::kEmbedding, EmitEmbedding);
 }
 
 }  // namespace kiln::codegen::cuda

@@ -4,6 +4,10 @@
 // Conventions: every function takes the caller's stream (void* = cudaStream_t) and only enqueues
 // work; device pointers; sizes are int64_t; tensors dense row-major. Scalar helpers with the
 // reference ops' semantics come from kiln_scalar.h (host and device).
+//
+// This file holds the elementwise launcher, copies, the float-dtype traits (F32, F16, BF16) and
+// the group reductions the op-family kernels share; the families live in kiln_cuda_<family>.cuh
+// (layout, norm, pool, reduce, resize), included at the end.
 #ifndef KILN_CUDA_CUH_
 #define KILN_CUDA_CUH_
 
@@ -12,9 +16,6 @@
 #include <cstdint>
 
 #include "kiln_scalar.h"
-
-#include "cutlass/cutlass.h"
-#include "cutlass/gemm/device/gemm.h"
 
 namespace kiln_rt {
 /// Records a failure inside a generated kernel (e.g. a CUTLASS status); kiln_instance_run returns
@@ -37,28 +38,135 @@ __global__ void ElementwiseKernel(int64_t n, F f) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) f(i);
 }
 
-/// Runs f(i) for i in [0, n) on `stream`: a grid-stride loop, 256 threads per block, at most
-/// 16 blocks per SM worth of blocks (enough to fill the GPU; the loop covers the rest).
-template <typename F>
-void LaunchElementwise(int64_t n, void* stream, F f) {
-  if (n <= 0) return;
-  constexpr int kThreads = 256;
+inline cudaStream_t AsStream(void* stream) { return static_cast<cudaStream_t>(stream); }
+
+/// Blocks worth launching at once for grid-stride kernels: 16 per SM of the current device.
+inline int64_t MaxBlocks() {
   static int max_blocks = [] {
     int device = 0, sms = 132;
     cudaGetDevice(&device);
     cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
     return sms * 16;
   }();
-  int64_t blocks = (n + kThreads - 1) / kThreads;
-  if (blocks > max_blocks) blocks = max_blocks;
-  ElementwiseKernel<<<static_cast<unsigned>(blocks), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(n, f);
+  return max_blocks;
 }
+
+/// ceil(n / per_block) blocks, at least 1, at most MaxBlocks() (kernels loop over the rest).
+inline unsigned GridFor(int64_t n, int64_t per_block) {
+  int64_t blocks = (n + per_block - 1) / per_block;
+  if (blocks > MaxBlocks()) blocks = MaxBlocks();
+  return static_cast<unsigned>(blocks < 1 ? 1 : blocks);
+}
+
+/// Runs f(i) for i in [0, n) on `stream`: a grid-stride loop, 256 threads per block, at most
+/// 16 blocks per SM worth of blocks (enough to fill the GPU; the loop covers the rest).
+template <typename F>
+void LaunchElementwise(int64_t n, void* stream, F f) {
+  if (n <= 0) return;
+  constexpr int kThreads = 256;
+  ElementwiseKernel<<<GridFor(n, kThreads), kThreads, 0, AsStream(stream)>>>(n, f);
+}
+
+/// The unsigned word of `kBytes` (1, 2, 4, 8 or 16) bytes that vector loads and stores move.
+template <int kBytes>
+struct VectorWord;
+template <>
+struct VectorWord<1> { using Type = unsigned char; };
+template <>
+struct VectorWord<2> { using Type = unsigned short; };
+template <>
+struct VectorWord<4> { using Type = unsigned int; };
+template <>
+struct VectorWord<8> { using Type = uint2; };
+template <>
+struct VectorWord<16> { using Type = uint4; };
+
+/// dst[0..N) = src[0..N) as one access of N * sizeof(T) bytes. Pre: src aligned to that size, dst
+/// declared alignas(16).
+template <typename T, int N>
+__device__ __forceinline__ void LoadVector(T (&dst)[N], const T* src) {
+  using W = typename VectorWord<N * sizeof(T)>::Type;
+  *reinterpret_cast<W*>(dst) = *reinterpret_cast<const W*>(src);
+}
+
+/// dst[0..N) = src[0..N) as one access (the StoreVector of LoadVector).
+template <typename T, int N>
+__device__ __forceinline__ void StoreVector(T* dst, const T (&src)[N]) {
+  using W = typename VectorWord<N * sizeof(T)>::Type;
+  *reinterpret_cast<W*>(dst) = *reinterpret_cast<const W*>(src);
+}
+
+/// Whether device pointer p is 16-byte aligned (vector accesses need it).
+inline bool Aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 /// Device-to-device copy on `stream` (view ops whose result cannot share its operand's buffer).
 inline void Copy(void* dst, const void* src, int64_t bytes, void* stream) {
   if (bytes > 0) cudaMemcpyAsync(dst, src, static_cast<size_t>(bytes), cudaMemcpyDeviceToDevice, static_cast<cudaStream_t>(stream));
 }
 
+// ------------------------------------------------------------------------------ float storage
+// The float dtypes of the family kernels (kiln_cuda_<family>.cuh), which are templated on one of
+// these: Storage is the element type in memory (f16 and bf16 are their bits, as in generated CPU
+// code), Load/Store convert to and from the f32 the kernels compute and accumulate in.
+
+struct F32 {
+  using Storage = float;
+  static __device__ __forceinline__ float Load(float v) { return v; }
+  static __device__ __forceinline__ float Store(float v) { return v; }
+};
+struct F16 {
+  using Storage = uint16_t;
+  static __device__ __forceinline__ float Load(uint16_t v) { return kiln_scalar::HalfToFloat(v); }
+  static __device__ __forceinline__ uint16_t Store(float v) { return kiln_scalar::FloatToHalf(v); }
+};
+struct BF16 {
+  using Storage = uint16_t;
+  static __device__ __forceinline__ float Load(uint16_t v) { return kiln_scalar::BF16ToFloat(v); }
+  static __device__ __forceinline__ uint16_t Store(float v) { return kiln_scalar::FloatToBF16(v); }
+};
+
+/// Reduces `v` with `op` over a group of kThreads threads, returned to every thread of the group.
+/// kThreads <= 32: an aligned slice of a warp (every lane of the warp must call it); kThreads > 32:
+/// the whole block (kThreads == blockDim.x, a multiple of 32; every thread must call it), through
+/// `smem`, 32 floats of shared memory that the call may reuse from a previous one.
+template <int kThreads, typename Op>
+__device__ __forceinline__ float GroupReduce(float v, Op op, float* smem) {
+  constexpr int kWidth = kThreads < 32 ? kThreads : 32;
+  for (int offset = kWidth / 2; offset > 0; offset /= 2) {
+    v = op(v, __shfl_xor_sync(0xffffffffu, v, offset, kWidth));
+  }
+  if constexpr (kThreads > 32) {
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    __syncthreads();  // an earlier call's readers are done with smem
+    if (lane == 0) smem[warp] = v;
+    __syncthreads();
+    v = smem[0];
+    for (int w = 1; w < kThreads / 32; ++w) v = op(v, smem[w]);
+  }
+  return v;
+}
+
+struct SumOp {
+  __device__ __forceinline__ float operator()(float a, float b) const { return a + b; }
+};
+/// max / min that propagate NaN (numpy.max semantics, as the reference ops).
+struct MaxOp {
+  __device__ __forceinline__ float operator()(float a, float b) const { return kiln_scalar::FMax(a, b); }
+};
+struct MinOp {
+  __device__ __forceinline__ float operator()(float a, float b) const { return kiln_scalar::FMin(a, b); }
+};
+struct ProdOp {
+  __device__ __forceinline__ float operator()(float a, float b) const { return a * b; }
+};
+
 }  // namespace kiln_cuda
+
+// The op-family kernels, built on the helpers above.
+#include "kiln_cuda_layout.cuh"
+#include "kiln_cuda_norm.cuh"
+#include "kiln_cuda_pool.cuh"
+#include "kiln_cuda_reduce.cuh"
+#include "kiln_cuda_resize.cuh"
 
 #endif  // KILN_CUDA_CUH_

@@ -1,0 +1,323 @@
+// kiln_cuda: data movement for the layout and indexing ops (transpose, expand, slice, concat,
+// split, pad, gather/embedding), included by kiln_cuda.cuh. Elements move as opaque words of
+// their size (1, 2, 4 or 8 bytes: the kernels are templated on the word type), so every dtype
+// works and results are exact.
+//
+// - StridedCopy: dst[dst offset of i] = src[src offset of i] over an index space of up to 8 dims,
+//   each side with its own element strides (transpose, expand with stride 0, slice with start
+//   offset and step strides, concat / split as copies into / out of a column block).
+// - Transpose: a permutation that moves the last axis goes through 32x32 tiles in shared
+//   memory, so both the reads (along the input's last axis) and the writes (along the output's)
+//   are coalesced; other permutations are a StridedCopy (their last axis stays contiguous).
+// - Pad (constant, reflect, edge) and GatherRows: one thread per output element.
+#ifndef KILN_CUDA_LAYOUT_CUH_
+#define KILN_CUDA_LAYOUT_CUH_
+
+#include <cstdint>
+#include <cstring>
+
+namespace kiln_cuda {
+
+/// The storage word of an element of `kBytes` bytes.
+template <int kBytes>
+struct Word;
+template <>
+struct Word<1> {
+  using Type = uint8_t;
+};
+template <>
+struct Word<2> {
+  using Type = uint16_t;
+};
+template <>
+struct Word<4> {
+  using Type = uint32_t;
+};
+template <>
+struct Word<8> {
+  using Type = uint64_t;
+};
+
+constexpr int kMaxCopyDims = 8;
+
+/// An index space (dims, outermost first) and the element strides of each dim in src and dst.
+struct CopyGeometry {
+  int rank = 0;
+  int64_t dims[kMaxCopyDims];
+  int64_t src_strides[kMaxCopyDims];
+  int64_t dst_strides[kMaxCopyDims];
+};
+
+template <typename T>
+__global__ void StridedCopyKernel(const T* src, T* dst, int64_t n, CopyGeometry g) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += stride) {
+    int64_t s = 0, d = 0, rest = i;
+    for (int a = g.rank - 1; a >= 0; --a) {
+      const int64_t idx = rest % g.dims[a];
+      rest /= g.dims[a];
+      s += idx * g.src_strides[a];
+      d += idx * g.dst_strides[a];
+    }
+    dst[d] = src[s];
+  }
+}
+
+/// Copies every index of g's space: dst[sum idx*dst_strides] = src[sum idx*src_strides] (element
+/// units, from the given base pointers). Pre: g.rank <= 8; the written elements are distinct.
+template <int kBytes>
+void StridedCopy(const void* src, void* dst, const CopyGeometry& g, void* stream) {
+  using T = typename Word<kBytes>::Type;
+  int64_t n = 1;
+  for (int a = 0; a < g.rank; ++a) n *= g.dims[a];
+  if (n <= 0) return;
+  StridedCopyKernel<T><<<GridFor(n, 256), 256, 0, AsStream(stream)>>>(static_cast<const T*>(src),
+                                                                      static_cast<T*>(dst), n, g);
+}
+
+/// Copies `rows` rows of `cols` elements: row r of src starts at src + r * src_pitch, of dst at
+/// dst + r * dst_pitch (element units). Concat copies each operand [outer, len_i * inner] into
+/// its column block of the result, split the other way round.
+template <int kBytes>
+void CopyRows(const void* src, int64_t src_pitch, void* dst, int64_t dst_pitch, int64_t rows,
+              int64_t cols, void* stream) {
+  CopyGeometry g;
+  g.rank = 2;
+  g.dims[0] = rows;
+  g.dims[1] = cols;
+  g.src_strides[0] = src_pitch;
+  g.dst_strides[0] = dst_pitch;
+  g.src_strides[1] = g.dst_strides[1] = 1;
+  StridedCopy<kBytes>(src, dst, g, stream);
+}
+
+/// y (dst_dims) = x (src_dims) sliced: y[i] = x[starts + i * steps] per axis (steps may be
+/// negative; starts already clamped and in range). Pre: rank <= 8.
+template <int kBytes>
+void Slice(const void* x, const int64_t* src_dims, const int64_t* starts, const int64_t* steps,
+           int rank, void* y, const int64_t* dst_dims, void* stream) {
+  CopyGeometry g;
+  g.rank = rank;
+  int64_t src_stride = 1, dst_stride = 1, base = 0;
+  for (int a = rank - 1; a >= 0; --a) {
+    g.dims[a] = dst_dims[a];
+    g.src_strides[a] = src_stride * steps[a];
+    g.dst_strides[a] = dst_stride;
+    base += starts[a] * src_stride;
+    src_stride *= src_dims[a];
+    dst_stride *= dst_dims[a];
+  }
+  StridedCopy<kBytes>(static_cast<const typename Word<kBytes>::Type*>(x) + base, y, g, stream);
+}
+
+/// y (dst_dims, dst_rank) = x (src_dims, src_rank <= dst_rank) broadcast numpy-style (dims
+/// aligned at the end; a src dim of 1 repeats). Pre: dst_rank <= 8.
+template <int kBytes>
+void Expand(const void* x, const int64_t* src_dims, int src_rank, void* y, const int64_t* dst_dims,
+            int dst_rank, void* stream) {
+  CopyGeometry g;
+  g.rank = dst_rank;
+  int64_t src_stride = 1, dst_stride = 1;
+  for (int a = dst_rank - 1; a >= 0; --a) {
+    const int sa = a - (dst_rank - src_rank);  // the aligned src axis, < 0 when absent
+    const int64_t sd = sa >= 0 ? src_dims[sa] : 1;
+    g.dims[a] = dst_dims[a];
+    g.src_strides[a] = sd == 1 ? 0 : src_stride;
+    g.dst_strides[a] = dst_stride;
+    src_stride *= sd;
+    dst_stride *= dst_dims[a];
+  }
+  StridedCopy<kBytes>(x, y, g, stream);
+}
+
+/// Tiled transpose of x (dims[0..rank)) by perm (out dim i = in dim perm[i]) for permutations
+/// that move the last axis: a is the input's last axis, b = perm[rank-1] the input axis that
+/// becomes the output's last. Each block moves one 32x32 tile of (b, a) for one index of the
+/// other axes (blockIdx.z, grid-strided).
+template <typename T>
+__global__ void TransposeTileKernel(const T* x, T* y, int64_t len_a, int64_t len_b,
+                                    int64_t in_stride_b, int64_t out_stride_a, int64_t others,
+                                    CopyGeometry rest) {
+  __shared__ T tile[32][33];  // +1 column: no bank conflicts on the transposed reads
+  const int64_t a0 = static_cast<int64_t>(blockIdx.x) * 32,
+                b0 = static_cast<int64_t>(blockIdx.y) * 32;
+  for (int64_t o = blockIdx.z; o < others; o += gridDim.z) {
+    // Offsets of this index of the other axes in x (src strides) and y (dst strides).
+    int64_t xs = 0, ys = 0, r = o;
+    for (int d = rest.rank - 1; d >= 0; --d) {
+      const int64_t idx = r % rest.dims[d];
+      r /= rest.dims[d];
+      xs += idx * rest.src_strides[d];
+      ys += idx * rest.dst_strides[d];
+    }
+    // Read rows b of the tile along a (contiguous in x).
+    for (int i = threadIdx.y; i < 32; i += blockDim.y) {
+      const int64_t a = a0 + threadIdx.x, b = b0 + i;
+      if (a < len_a && b < len_b) tile[i][threadIdx.x] = x[xs + b * in_stride_b + a];
+    }
+    __syncthreads();
+    // Write rows a of the tile along b (contiguous in y).
+    for (int i = threadIdx.y; i < 32; i += blockDim.y) {
+      const int64_t b = b0 + threadIdx.x, a = a0 + i;
+      if (a < len_a && b < len_b) y[ys + a * out_stride_a + b] = tile[threadIdx.x][i];
+    }
+    __syncthreads();
+  }
+}
+
+/// y = transpose of x (row-major, dims[0..rank)) by perm: out dim i = in dim perm[i].
+/// Pre: rank <= 8.
+template <int kBytes>
+void Transpose(const void* x, const int64_t* dims, const int64_t* perm, int rank, void* y,
+               void* stream) {
+  using T = typename Word<kBytes>::Type;
+  int64_t in_strides[kMaxCopyDims], out_dims[kMaxCopyDims], out_strides[kMaxCopyDims];
+  int64_t n = 1;
+  for (int a = rank - 1; a >= 0; --a) {
+    in_strides[a] = n;
+    n *= dims[a];
+  }
+  if (n <= 0) return;
+  int64_t s = 1;
+  for (int i = rank - 1; i >= 0; --i) {
+    out_dims[i] = dims[perm[i]];
+    out_strides[i] = s;
+    s *= out_dims[i];
+  }
+  const int last = rank - 1;
+  if (rank >= 2 && perm[last] != last && dims[last] > 1 && dims[perm[last]] > 1) {
+    // The input's last axis a lands at output position pa; b = perm[last] becomes the last.
+    int pa = 0;
+    while (perm[pa] != last) ++pa;
+    const int b = static_cast<int>(perm[last]);
+    CopyGeometry rest;
+    for (int i = 0; i < rank; ++i) {
+      if (i == pa || i == last) continue;  // output positions of a and b
+      rest.dims[rest.rank] = out_dims[i];
+      rest.src_strides[rest.rank] = in_strides[perm[i]];
+      rest.dst_strides[rest.rank] = out_strides[i];
+      ++rest.rank;
+    }
+    const int64_t others = n / (dims[last] * dims[b]);
+    const dim3 grid(static_cast<unsigned>((dims[last] + 31) / 32),
+                    static_cast<unsigned>((dims[b] + 31) / 32),
+                    static_cast<unsigned>(others < 65535 ? others : 65535));
+    TransposeTileKernel<T><<<grid, dim3(32, 8), 0, AsStream(stream)>>>(
+        static_cast<const T*>(x), static_cast<T*>(y), dims[last], dims[b], in_strides[b],
+        out_strides[pa], others, rest);
+    return;
+  }
+  // The last axis stays (or a moved axis is 1 long): walk the output, gather from the input.
+  CopyGeometry g;
+  g.rank = rank;
+  for (int i = 0; i < rank; ++i) {
+    g.dims[i] = out_dims[i];
+    g.src_strides[i] = in_strides[perm[i]];
+    g.dst_strides[i] = out_strides[i];
+  }
+  StridedCopy<kBytes>(x, y, g, stream);
+}
+
+/// How pad fills positions outside the operand.
+enum class PadMode : int { kConstant = 0, kReflect = 1, kEdge = 2 };
+
+struct PadGeometry {
+  int rank = 0;
+  int64_t src_dims[kMaxCopyDims], dst_dims[kMaxCopyDims], pads_begin[kMaxCopyDims];
+};
+
+template <typename T, PadMode kMode>
+__global__ void PadKernel(const T* x, T* y, int64_t n, PadGeometry g, T fill) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t k = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; k < n;
+       k += stride) {
+    int64_t rest = k, offset = 0, src_stride = 1;
+    bool inside = true;
+    for (int a = g.rank - 1; a >= 0; --a) {
+      const int64_t len = g.src_dims[a];
+      int64_t i = rest % g.dst_dims[a] - g.pads_begin[a];
+      rest /= g.dst_dims[a];
+      if (i < 0 || i >= len) {
+        if (kMode == PadMode::kConstant) {
+          inside = false;
+        } else if (kMode == PadMode::kEdge || len == 1) {
+          i = i < 0 ? 0 : len - 1;
+        } else {  // reflect without repeating the edge, period 2 (len - 1)
+          const int64_t period = 2 * (len - 1);
+          const int64_t m = ((i % period) + period) % period;
+          i = m < len ? m : period - m;
+        }
+      }
+      offset += i * src_stride;
+      src_stride *= len;
+    }
+    y[k] = inside ? x[offset] : fill;
+  }
+}
+
+/// y (dst_dims) = x (src_dims) padded by pads_begin (negative: cropped) with `mode`; `fill` is the
+/// constant's bytes in the element dtype. Pre: rank <= 8; reflect / edge pad no empty axis.
+template <int kBytes>
+void Pad(const void* x, const int64_t* src_dims, const int64_t* pads_begin, int rank, PadMode mode,
+         const uint8_t* fill, void* y, const int64_t* dst_dims, void* stream) {
+  using T = typename Word<kBytes>::Type;
+  PadGeometry g;
+  g.rank = rank;
+  int64_t n = 1;
+  for (int a = 0; a < rank; ++a) {
+    g.src_dims[a] = src_dims[a];
+    g.dst_dims[a] = dst_dims[a];
+    g.pads_begin[a] = pads_begin[a];
+    n *= dst_dims[a];
+  }
+  if (n <= 0) return;
+  T f;
+  memcpy(&f, fill, sizeof(T));
+  const auto* xs = static_cast<const T*>(x);
+  auto* ys = static_cast<T*>(y);
+  const unsigned grid = GridFor(n, 256);
+  const cudaStream_t s = AsStream(stream);
+  switch (mode) {
+    case PadMode::kConstant:
+      PadKernel<T, PadMode::kConstant><<<grid, 256, 0, s>>>(xs, ys, n, g, f);
+      break;
+    case PadMode::kReflect:
+      PadKernel<T, PadMode::kReflect><<<grid, 256, 0, s>>>(xs, ys, n, g, f);
+      break;
+    case PadMode::kEdge:
+      PadKernel<T, PadMode::kEdge><<<grid, 256, 0, s>>>(xs, ys, n, g, f);
+      break;
+  }
+}
+
+template <typename T, typename I>
+__global__ void GatherRowsKernel(const T* data, const I* indices, int64_t count, T* y,
+                                 int64_t outer, int64_t len, int64_t inner) {
+  const int64_t n = outer * count * inner;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t k = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; k < n;
+       k += stride) {
+    const int64_t e = k % inner, j = (k / inner) % count, o = k / (inner * count);
+    int64_t row = static_cast<int64_t>(indices[j]);
+    if (row < 0) row += len;
+    // An out-of-range index (the reference reports an error) gives zeros, never a wild read.
+    y[k] = row >= 0 && row < len ? data[(o * len + row) * inner + e] : T{};
+  }
+}
+
+/// y[o, j, :] = data[o, indices[j], :] for data viewed as [outer, len, inner] and `count`
+/// indices (negative ones count from the end; out-of-range ones give zeros).
+template <int kBytes, typename I>
+void GatherRows(const void* data, const I* indices, int64_t count, void* y, int64_t outer,
+                int64_t len, int64_t inner, void* stream) {
+  using T = typename Word<kBytes>::Type;
+  const int64_t n = outer * count * inner;
+  if (n <= 0) return;
+  GatherRowsKernel<T, I><<<GridFor(n, 256), 256, 0, AsStream(stream)>>>(
+      static_cast<const T*>(data), indices, count, static_cast<T*>(y), outer, len, inner);
+}
+
+}  // namespace kiln_cuda
+
+#endif  // KILN_CUDA_LAYOUT_CUH_

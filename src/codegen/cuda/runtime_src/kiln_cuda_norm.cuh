@@ -1,0 +1,153 @@
+// kiln_cuda: layer_norm, rms_norm and group_norm, included by kiln_cuda.cuh. Templated on the
+// float dtype D (kiln_cuda::F32, F16, BF16): loads D::Storage, computes and accumulates in f32.
+//
+// layer_norm / rms_norm normalise contiguous rows: a warp per row for rows of up to 1024 values,
+// a 1024-thread block per row otherwise; each thread keeps its values of the first kThreads *
+// kCache in registers, so the two statistics passes (mean, then the sum of squared deviations
+// from it: no cancellation) and the output pass read the row from memory once when it fits.
+// group_norm gives each (batch item, group) a 512-thread block and reads its elements three
+// times (sum, squared deviations, output).
+#ifndef KILN_CUDA_NORM_CUH_
+#define KILN_CUDA_NORM_CUH_
+
+#include <cstdint>
+
+namespace kiln_cuda {
+
+/// Each row of y = (x - mean) * rsqrt(var + eps) * weight + bias (kRms false: layer_norm, biased
+/// variance) or x * rsqrt(mean(x^2) + eps) * weight (kRms true). weight and bias ([cols]) may be
+/// null (1 and 0).
+template <class D, bool kRms, int kThreads, int kCache>
+__global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
+    TrailingNormKernel(const typename D::Storage* x, const typename D::Storage* weight,
+                       const typename D::Storage* bias, typename D::Storage* y, int64_t rows,
+                       int64_t cols, float eps) {
+  __shared__ float smem[32];
+  constexpr int kRowsPerBlock = kThreads >= 256 ? 1 : 256 / kThreads;
+  const int t = threadIdx.x % kThreads;
+  const int group = threadIdx.x / kThreads;
+  for (int64_t base = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock; base < rows;
+       base += static_cast<int64_t>(gridDim.x) * kRowsPerBlock) {
+    // Inactive groups (past the last row) still take part in the reductions.
+    const int64_t row = base + group;
+    const int64_t n = row < rows ? cols : 0;
+    const typename D::Storage* xr = x + row * cols;
+    typename D::Storage* yr = y + row * cols;
+    // 1. Load the cached part of the row; the mean (layer_norm only).
+    float v[kCache];
+    float sum = 0.f;
+#pragma unroll
+    for (int k = 0; k < kCache; ++k) {
+      const int64_t j = t + static_cast<int64_t>(k) * kThreads;
+      v[k] = j < n ? D::Load(xr[j]) : 0.f;
+      sum += v[k];
+    }
+    float mean = 0.f;
+    if (!kRms) {
+      for (int64_t j = t + static_cast<int64_t>(kCache) * kThreads; j < n; j += kThreads)
+        sum += D::Load(xr[j]);
+      mean = GroupReduce<kThreads>(sum, SumOp{}, smem) / static_cast<float>(cols);
+    }
+    // 2. Sum of squared deviations from the mean (rms_norm: of squares).
+    float sq = 0.f;
+#pragma unroll
+    for (int k = 0; k < kCache; ++k) {
+      const int64_t j = t + static_cast<int64_t>(k) * kThreads;
+      if (j < n) sq += (v[k] - mean) * (v[k] - mean);
+    }
+    for (int64_t j = t + static_cast<int64_t>(kCache) * kThreads; j < n; j += kThreads) {
+      const float d = D::Load(xr[j]) - mean;
+      sq += d * d;
+    }
+    sq = GroupReduce<kThreads>(sq, SumOp{}, smem);
+    const float inv = 1.f / sqrtf(sq / static_cast<float>(cols) + eps);
+    // 3. Normalise, scale, shift and store.
+    auto out = [&](int64_t j, float xv) {
+      float r = (xv - mean) * inv;
+      if (weight != nullptr) r *= D::Load(weight[j]);
+      if (bias != nullptr) r += D::Load(bias[j]);
+      yr[j] = D::Store(r);
+    };
+#pragma unroll
+    for (int k = 0; k < kCache; ++k) {
+      const int64_t j = t + static_cast<int64_t>(k) * kThreads;
+      if (j < n) out(j, v[k]);
+    }
+    for (int64_t j = t + static_cast<int64_t>(kCache) * kThreads; j < n; j += kThreads)
+      out(j, D::Load(xr[j]));
+  }
+}
+
+/// layer_norm (kRms false) or rms_norm (kRms true) of x viewed as [rows, cols]; weight and bias
+/// ([cols]) may be null. x and y do not overlap.
+template <class D, bool kRms>
+void TrailingNorm(const typename D::Storage* x, const typename D::Storage* weight,
+                  const typename D::Storage* bias, typename D::Storage* y, int64_t rows,
+                  int64_t cols, float eps, void* stream) {
+  if (rows <= 0 || cols <= 0) return;
+  if (cols <= 1024) {  // a warp per row, the row in registers (32 x 32 values)
+    TrailingNormKernel<D, kRms, 32, 32>
+        <<<GridFor(rows, 8), 256, 0, AsStream(stream)>>>(x, weight, bias, y, rows, cols, eps);
+  } else {  // a 1024-thread block per row, 8192 values in registers
+    TrailingNormKernel<D, kRms, 1024, 8>
+        <<<GridFor(rows, 1), 1024, 0, AsStream(stream)>>>(x, weight, bias, y, rows, cols, eps);
+  }
+}
+
+/// group_norm: one block per (batch item n, group g) of x viewed as [batch, channels, spatial]
+/// (kNhwc false) or [batch, spatial, channels] (kNhwc true).
+template <class D, bool kNhwc>
+__global__ void __launch_bounds__(512)
+    GroupNormKernel(const typename D::Storage* x, const typename D::Storage* weight,
+                    const typename D::Storage* bias, typename D::Storage* y, int64_t batch,
+                    int64_t channels, int64_t spatial, int64_t groups, float eps) {
+  constexpr int kThreads = 512;
+  __shared__ float smem[32];
+  const int64_t per_group = channels / groups;
+  const int64_t count = per_group * spatial;
+  // Element j of the group (j in [0, count)) -> its flat offset and channel.
+  auto locate = [&](int64_t n, int64_t g, int64_t j, int64_t* c) {
+    if (kNhwc) {
+      *c = g * per_group + j % per_group;
+      return (n * spatial + j / per_group) * channels + *c;
+    }
+    *c = g * per_group + j / spatial;
+    return n * channels * spatial + g * per_group * spatial + j;  // the group is contiguous
+  };
+  for (int64_t item = blockIdx.x; item < batch * groups; item += gridDim.x) {
+    const int64_t n = item / groups, g = item % groups;
+    int64_t c = 0;
+    // 1. Mean of the group.
+    float sum = 0.f;
+    for (int64_t j = threadIdx.x; j < count; j += kThreads) sum += D::Load(x[locate(n, g, j, &c)]);
+    const float mean = GroupReduce<kThreads>(sum, SumOp{}, smem) / static_cast<float>(count);
+    // 2. Biased variance from the squared deviations.
+    float sq = 0.f;
+    for (int64_t j = threadIdx.x; j < count; j += kThreads) {
+      const float d = D::Load(x[locate(n, g, j, &c)]) - mean;
+      sq += d * d;
+    }
+    sq = GroupReduce<kThreads>(sq, SumOp{}, smem);
+    const float inv = 1.f / sqrtf(sq / static_cast<float>(count) + eps);
+    // 3. Normalise, per-channel affine, store.
+    for (int64_t j = threadIdx.x; j < count; j += kThreads) {
+      const int64_t k = locate(n, g, j, &c);
+      y[k] = D::Store((D::Load(x[k]) - mean) * inv * D::Load(weight[c]) + D::Load(bias[c]));
+    }
+  }
+}
+
+/// group_norm of x ([batch, channels, spatial] or, kNhwc, [batch, spatial, channels]) with
+/// per-channel weight and bias. Pre: channels % groups == 0.
+template <class D, bool kNhwc>
+void GroupNorm(const typename D::Storage* x, const typename D::Storage* weight,
+               const typename D::Storage* bias, typename D::Storage* y, int64_t batch,
+               int64_t channels, int64_t spatial, int64_t groups, float eps, void* stream) {
+  if (batch * channels * spatial <= 0) return;
+  GroupNormKernel<D, kNhwc><<<GridFor(batch * groups, 1), 512, 0, AsStream(stream)>>>(
+      x, weight, bias, y, batch, channels, spatial, groups, eps);
+}
+
+}  // namespace kiln_cuda
+
+#endif  // KILN_CUDA_NORM_CUH_

@@ -1,0 +1,269 @@
+// kiln_cuda: softmax / log_softmax and the reductions (reduce_sum/mean/max/min/prod), included by
+// kiln_cuda.cuh. Templated on the float dtype D (kiln_cuda::F32, F16, BF16); every kernel loads
+// D::Storage, computes and accumulates in f32 and stores D::Storage.
+//
+// Row kernels give each row a group of kThreads threads: a warp slice (kThreads <= 32, several
+// rows per 256-thread block) for short rows, the whole block (kThreads = 1024) for long ones.
+// Softmax keeps kCache values per thread in registers, so a row of up to kThreads * kCache values
+// is read from memory once; longer rows re-read the uncached tail in each pass.
+// Reductions coalesce the operand's dims at run time into alternating kept / reduced groups:
+// trailing reduced axes with one reduced group become rows (contiguous, row kernel), anything
+// else ([outer, reduced, inner] included) is one thread per output walking the reduced elements,
+// adjacent threads reading adjacent inner elements.
+#ifndef KILN_CUDA_REDUCE_CUH_
+#define KILN_CUDA_REDUCE_CUH_
+
+#include <cstdint>
+
+namespace kiln_cuda {
+
+// ------------------------------------------------------------------------------------ softmax
+
+/// softmax (kLog false) or log_softmax (kLog true) of each contiguous row of `len` values; rows
+/// are distributed over the grid, kThreads threads per row (see the file comment).
+template <class D, bool kLog, int kThreads, int kCache>
+__global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
+    SoftmaxRowsKernel(const typename D::Storage* x, typename D::Storage* y, int64_t rows,
+                      int64_t len) {
+  __shared__ float smem[32];
+  constexpr int kRowsPerBlock = kThreads >= 256 ? 1 : 256 / kThreads;
+  const int t = threadIdx.x % kThreads;
+  const int group = threadIdx.x / kThreads;
+  for (int64_t base = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock; base < rows;
+       base += static_cast<int64_t>(gridDim.x) * kRowsPerBlock) {
+    // Inactive groups (past the last row) still take part in the reductions.
+    const int64_t row = base + group;
+    const bool active = row < rows;
+    const int64_t n = active ? len : 0;
+    const typename D::Storage* xr = x + row * len;
+    typename D::Storage* yr = y + row * len;
+    // 1. Load the cached part of the row; row maximum.
+    float v[kCache];
+    float mx = -__int_as_float(0x7f800000);
+#pragma unroll
+    for (int k = 0; k < kCache; ++k) {
+      const int64_t j = t + static_cast<int64_t>(k) * kThreads;
+      v[k] = j < n ? D::Load(xr[j]) : 0.f;
+      if (j < n) mx = fmaxf(mx, v[k]);
+    }
+    for (int64_t j = t + static_cast<int64_t>(kCache) * kThreads; j < n; j += kThreads)
+      mx = fmaxf(mx, D::Load(xr[j]));
+    mx = GroupReduce<kThreads>(mx, MaxOp{}, smem);
+    // 2. Sum of exp(x - max).
+    float sum = 0.f;
+#pragma unroll
+    for (int k = 0; k < kCache; ++k) {
+      const int64_t j = t + static_cast<int64_t>(k) * kThreads;
+      if (j < n) sum += expf(v[k] - mx);
+    }
+    for (int64_t j = t + static_cast<int64_t>(kCache) * kThreads; j < n; j += kThreads)
+      sum += expf(D::Load(xr[j]) - mx);
+    sum = GroupReduce<kThreads>(sum, SumOp{}, smem);
+    // 3. Normalise and store.
+    const float scale = kLog ? mx + logf(sum) : 1.f / sum;
+#pragma unroll
+    for (int k = 0; k < kCache; ++k) {
+      const int64_t j = t + static_cast<int64_t>(k) * kThreads;
+      if (j < n) yr[j] = D::Store(kLog ? v[k] - scale : expf(v[k] - mx) * scale);
+    }
+    for (int64_t j = t + static_cast<int64_t>(kCache) * kThreads; j < n; j += kThreads) {
+      const float xv = D::Load(xr[j]);
+      yr[j] = D::Store(kLog ? xv - scale : expf(xv - mx) * scale);
+    }
+  }
+}
+
+/// softmax along the middle axis of [outer, len, inner] with inner > 1: one thread per (outer,
+/// inner) column, adjacent threads on adjacent columns (coalesced), three passes over the column.
+template <class D, bool kLog>
+__global__ void SoftmaxColumnsKernel(const typename D::Storage* x, typename D::Storage* y,
+                                     int64_t outer, int64_t len, int64_t inner) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; c < outer * inner;
+       c += stride) {
+    const int64_t base = (c / inner) * len * inner + c % inner;
+    float mx = -__int_as_float(0x7f800000);
+    for (int64_t l = 0; l < len; ++l) mx = fmaxf(mx, D::Load(x[base + l * inner]));
+    float sum = 0.f;
+    for (int64_t l = 0; l < len; ++l) sum += expf(D::Load(x[base + l * inner]) - mx);
+    const float scale = kLog ? mx + logf(sum) : 1.f / sum;
+    for (int64_t l = 0; l < len; ++l) {
+      const float xv = D::Load(x[base + l * inner]);
+      y[base + l * inner] = D::Store(kLog ? xv - scale : expf(xv - mx) * scale);
+    }
+  }
+}
+
+/// y = softmax (or log_softmax when kLog) of x along the middle axis of [outer, len, inner].
+template <class D, bool kLog>
+void Softmax(const typename D::Storage* x, typename D::Storage* y, int64_t outer, int64_t len,
+             int64_t inner, void* stream) {
+  if (outer * len * inner <= 0) return;
+  if (inner > 1) {
+    SoftmaxColumnsKernel<D, kLog>
+        <<<GridFor(outer * inner, 256), 256, 0, AsStream(stream)>>>(x, y, outer, len, inner);
+  } else if (len <= 1024) {  // a warp per row, the row in registers (32 x 32 values)
+    SoftmaxRowsKernel<D, kLog, 32, 32>
+        <<<GridFor(outer, 8), 256, 0, AsStream(stream)>>>(x, y, outer, len);
+  } else {  // a 1024-thread block per row, 8192 values in registers
+    SoftmaxRowsKernel<D, kLog, 1024, 8>
+        <<<GridFor(outer, 1), 1024, 0, AsStream(stream)>>>(x, y, outer, len);
+  }
+}
+
+// ---------------------------------------------------------------------------------- reductions
+
+/// The reductions of Reduce (same order as kiln_cpu::Reduction).
+enum class Reduction : int { kSum = 0, kMean = 1, kMax = 2, kMin = 3, kProd = 4 };
+
+template <Reduction R>
+struct ReductionTraits {  // kSum, kMean
+  using Op = SumOp;
+  static __device__ __forceinline__ float Identity() { return 0.f; }
+};
+template <>
+struct ReductionTraits<Reduction::kMax> {
+  using Op = MaxOp;
+  static __device__ __forceinline__ float Identity() { return -__int_as_float(0x7f800000); }
+};
+template <>
+struct ReductionTraits<Reduction::kMin> {
+  using Op = MinOp;
+  static __device__ __forceinline__ float Identity() { return __int_as_float(0x7f800000); }
+};
+template <>
+struct ReductionTraits<Reduction::kProd> {
+  using Op = ProdOp;
+  static __device__ __forceinline__ float Identity() { return 1.f; }
+};
+
+/// The most dims a reduction keeps or reduces after coalescing (alternating groups of a rank-16
+/// operand at most: 8 of each).
+constexpr int kMaxReduceDims = 8;
+
+/// Kept dims (outer first) and reduced dims of a coalesced reduction with their element strides
+/// in x; passed to the kernel by value.
+struct ReduceGeometry {
+  int kept_rank = 0, reduced_rank = 0;
+  int64_t kept_dims[kMaxReduceDims], kept_strides[kMaxReduceDims];
+  int64_t reduced_dims[kMaxReduceDims], reduced_strides[kMaxReduceDims];
+  int64_t count = 1;  // reduced elements per output
+};
+
+/// y[r] = reduction of the `len` contiguous values of row r; kThreads threads per row.
+template <class D, Reduction R, int kThreads>
+__global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
+    ReduceRowsKernel(const typename D::Storage* x, typename D::Storage* y, int64_t rows,
+                     int64_t len) {
+  using Traits = ReductionTraits<R>;
+  __shared__ float smem[32];
+  constexpr int kRowsPerBlock = kThreads >= 256 ? 1 : 256 / kThreads;
+  const int t = threadIdx.x % kThreads;
+  const int group = threadIdx.x / kThreads;
+  for (int64_t base = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock; base < rows;
+       base += static_cast<int64_t>(gridDim.x) * kRowsPerBlock) {
+    const int64_t row = base + group;
+    const int64_t n = row < rows ? len : 0;
+    // Each thread folds a strided slice of the row, then the group combines the partials.
+    float acc = Traits::Identity();
+    for (int64_t j = t; j < n; j += kThreads)
+      acc = typename Traits::Op{}(acc, D::Load(x[row * len + j]));
+    acc = GroupReduce<kThreads>(acc, typename Traits::Op{}, smem);
+    if (row < rows && t == 0)
+      y[row] = D::Store(R == Reduction::kMean ? acc / static_cast<float>(len) : acc);
+  }
+}
+
+/// y[o] = reduction over the reduced dims at output o (kept dims decomposed from o): one thread
+/// per output.
+template <class D, Reduction R>
+__global__ void ReduceStridedKernel(const typename D::Storage* x, typename D::Storage* y,
+                                    int64_t outputs, ReduceGeometry g) {
+  using Traits = ReductionTraits<R>;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t o = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; o < outputs;
+       o += stride) {
+    // Offset of the output's first reduced element: its kept indices times their strides.
+    int64_t base = 0, rest = o;
+    for (int d = g.kept_rank - 1; d >= 0; --d) {
+      base += (rest % g.kept_dims[d]) * g.kept_strides[d];
+      rest /= g.kept_dims[d];
+    }
+    float acc = Traits::Identity();
+    for (int64_t r = 0; r < g.count; ++r) {
+      int64_t offset = base, rr = r;
+      for (int d = g.reduced_rank - 1; d >= 0; --d) {
+        offset += (rr % g.reduced_dims[d]) * g.reduced_strides[d];
+        rr /= g.reduced_dims[d];
+      }
+      acc = typename Traits::Op{}(acc, D::Load(x[offset]));
+    }
+    y[o] = D::Store(R == Reduction::kMean ? acc / static_cast<float>(g.count) : acc);
+  }
+}
+
+/// y = reduction R of x (row-major, dims[0..rank)) over the axes a with reduced[a] != 0, y holding
+/// the kept dims in order. Zero reduced elements give the identity (sum 0, prod 1, mean NaN; max
+/// and min are rejected by shape inference). Pre: rank <= 16.
+template <class D, Reduction R>
+void Reduce(const typename D::Storage* x, typename D::Storage* y, const int64_t* dims,
+            const uint8_t* reduced, int rank, void* stream) {
+  // Coalesce: drop size-1 dims, merge neighbours of the same kind (kept or reduced).
+  int64_t cdims[16];
+  bool cred[16];
+  int crank = 0;
+  int64_t outputs = 1, count = 1;
+  for (int a = 0; a < rank; ++a) {
+    if (reduced[a])
+      count *= dims[a];
+    else
+      outputs *= dims[a];
+    if (dims[a] == 1) continue;
+    if (crank > 0 && cred[crank - 1] == (reduced[a] != 0)) {
+      cdims[crank - 1] *= dims[a];
+    } else {
+      cdims[crank] = dims[a];
+      cred[crank] = reduced[a] != 0;
+      ++crank;
+    }
+  }
+  if (outputs == 0) return;
+  int groups_reduced = 0;
+  for (int a = 0; a < crank; ++a) groups_reduced += cred[a];
+  const cudaStream_t s = AsStream(stream);
+  if (crank > 0 && cred[crank - 1] && groups_reduced == 1 && count > 0) {
+    // [kept..., reduced]: contiguous rows.
+    if (count <= 1024) {
+      ReduceRowsKernel<D, R, 32><<<GridFor(outputs, 8), 256, 0, s>>>(x, y, outputs, count);
+    } else {
+      ReduceRowsKernel<D, R, 1024><<<GridFor(outputs, 1), 1024, 0, s>>>(x, y, outputs, count);
+    }
+    return;
+  }
+  ReduceGeometry g;
+  g.count = count;
+  int64_t stride = 1;
+  // Strides from the innermost coalesced dim out; the lists are filled back to front.
+  int kept_total = 0, reduced_total = 0;
+  for (int a = 0; a < crank; ++a) (cred[a] ? reduced_total : kept_total)++;
+  g.kept_rank = kept_total;
+  g.reduced_rank = reduced_total;
+  int k = kept_total, r = reduced_total;
+  for (int a = crank - 1; a >= 0; --a) {
+    if (cred[a]) {
+      --r;
+      g.reduced_dims[r] = cdims[a];
+      g.reduced_strides[r] = stride;
+    } else {
+      --k;
+      g.kept_dims[k] = cdims[a];
+      g.kept_strides[k] = stride;
+    }
+    stride *= cdims[a];
+  }
+  ReduceStridedKernel<D, R><<<GridFor(outputs, 256), 256, 0, s>>>(x, y, outputs, g);
+}
+
+}  // namespace kiln_cuda
+
+#endif  // KILN_CUDA_REDUCE_CUH_

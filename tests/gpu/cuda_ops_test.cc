@@ -1,0 +1,203 @@
+// The memory-bound op families of the CUDA targets on a GPU (ctest label gpu; skipped without a
+// GPU): softmax / log_softmax, layer_norm / rms_norm / group_norm, reductions, layout and
+// indexing ops, pools, resize and the vectorised elementwise path, over f32, f16 and bf16, with odd
+// row lengths (1, 17, 1000, 4097 and 9000: past the 8192 values a row kernel keeps in registers)
+// and a symbolic batch, against the reference interpreter (double precision).
+//
+// Tolerances: |got - want| <= atol + rtol * |want| per element. f32: rtol 1e-4, atol 1e-5 (the
+// kernels accumulate in f32 where the reference uses double). f16 / bf16: rtol 2e-2, atol 2e-2
+// (one rounding of the result to the storage dtype: bf16 has 8 significant bits, ~4e-3). Layout
+// ops move bits, but the harness compares floats with the same tolerance; integers are exact.
+#include <string>
+
+#include "tests/gpu/cuda_test_util.h"
+
+namespace kiln {
+namespace {
+
+// `text` with every "$T" replaced by `dtype` ("f32", "f16", "bf16").
+std::string WithDType(std::string text, const std::string& dtype) {
+  for (size_t at = text.find("$T"); at != std::string::npos;
+       at = text.find("$T", at + dtype.size())) {
+    text.replace(at, 2, dtype);
+  }
+  return text;
+}
+
+GpuOptions OptionsFor(const std::string& dtype) {
+  GpuOptions o;
+  if (dtype == "f32") {
+    o.rtol = 1e-4;
+    o.atol = 1e-5;
+  }
+  o.bindings = {{{"N", 1}}, {{"N", 5}}};
+  return o;
+}
+
+class CudaOpsTest : public testing::TestWithParam<std::string> {};
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, CudaOpsTest, testing::Values("f32", "f16", "bf16"),
+                         [](const testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
+
+TEST_P(CudaOpsTest, SoftmaxAndLogSoftmax) {
+  const std::string t = GetParam();
+  ExpectCudaMatchesInterpreter(
+      ParseVerified(WithDType(
+          R"(graph @softmax(%a: $T[N,1], %b: $T[N,17], %c: $T[N,1000], %d: $T[2,4097], %e: $T[3,9000], %f: $T[N,5,7]) -> (%sa, %sb, %sc, %sd, %se, %sf, %lb, %ld, %lf) where N in [1, 8] {
+  %sa = softmax(%a) {axis=-1} : $T[N,1]
+  %sb = softmax(%b) {axis=-1} : $T[N,17]
+  %sc = softmax(%c) {axis=-1} : $T[N,1000]
+  %sd = softmax(%d) {axis=-1} : $T[2,4097]
+  %se = softmax(%e) {axis=1} : $T[3,9000]
+  %sf = softmax(%f) {axis=1} : $T[N,5,7]
+  %lb = log_softmax(%b) {axis=-1} : $T[N,17]
+  %ld = log_softmax(%d) {axis=-1} : $T[2,4097]
+  %lf = log_softmax(%f) {axis=0} : $T[N,5,7]
+})",
+          t)),
+      OptionsFor(t));
+}
+
+TEST_P(CudaOpsTest, LayerNormRmsNormGroupNorm) {
+  const std::string t = GetParam();
+  ExpectCudaMatchesInterpreter(
+      ParseVerified(WithDType(
+          R"(graph @norms(%a: $T[N,1], %b: $T[N,17], %c: $T[N,1000], %d: $T[2,4097], %e: $T[3,9000], %f: $T[N,3,6], %wb: $T[17], %bb: $T[17], %wc: $T[1000], %bc: $T[1000], %wd: $T[4097], %we: $T[9000], %wf: $T[3,6], %g: $T[N,8,5,3], %h: $T[N,4,4,6], %gw: $T[8], %gb: $T[8], %hw: $T[6], %hb: $T[6]) -> (%la, %lb, %lc, %ld, %le, %lf, %rb, %rd, %re, %rf, %gn, %gh) where N in [1, 8] {
+  %la = layer_norm(%a) {eps=1e-05} : $T[N,1]
+  %lb = layer_norm(%b, %wb, %bb) {eps=1e-05} : $T[N,17]
+  %lc = layer_norm(%c, %wc, %bc) {eps=1e-05} : $T[N,1000]
+  %ld = layer_norm(%d, %wd) {eps=1e-05} : $T[2,4097]
+  %le = layer_norm(%e) {eps=1e-05} : $T[3,9000]
+  %lf = layer_norm(%f, %wf) {axis=1, eps=1e-05} : $T[N,3,6]
+  %rb = rms_norm(%b, %wb) {eps=1e-06} : $T[N,17]
+  %rd = rms_norm(%d) {eps=1e-06} : $T[2,4097]
+  %re = rms_norm(%e, %we) {eps=1e-06} : $T[3,9000]
+  %rf = rms_norm(%f, %wf) {axis=-2, eps=1e-06} : $T[N,3,6]
+  %gn = group_norm(%g, %gw, %gb) {groups=4} : $T[N,8,5,3]
+  %gh = group_norm(%h, %hw, %hb) {groups=3, layout=nhwc} : $T[N,4,4,6]
+})",
+          t)),
+      OptionsFor(t));
+}
+
+TEST_P(CudaOpsTest, Reductions) {
+  const std::string t = GetParam();
+  GpuOptions o = OptionsFor(t);
+  if (t == "f32") o.rtol = 2e-4;  // sums of 4097 and 9000 values
+  ExpectCudaMatchesInterpreter(
+      ParseVerified(WithDType(
+          R"(graph @reduce(%a: $T[N,1], %b: $T[N,17], %c: $T[N,1000], %d: $T[2,4097], %e: $T[3,9000], %f: $T[N,5,7,3]) -> (%s1, %s2, %s3, %s4, %s5, %m1, %m2, %x1, %x2, %n1, %n2, %p1, %all, %mid, %outer) where N in [1, 8] {
+  %s1 = reduce_sum(%a) {axes=[-1]} : $T[N]
+  %s2 = reduce_sum(%b) {axes=[-1], keepdims=true} : $T[N,1]
+  %s3 = reduce_sum(%c) {axes=[1]} : $T[N]
+  %s4 = reduce_sum(%d) {axes=[1]} : $T[2]
+  %s5 = reduce_sum(%e) {axes=[1]} : $T[3]
+  %m1 = reduce_mean(%c) {axes=[-1]} : $T[N]
+  %m2 = reduce_mean(%f) {axes=[1,3]} : $T[N,7]
+  %x1 = reduce_max(%d) {axes=[-1]} : $T[2]
+  %x2 = reduce_max(%f) {axes=[0,2]} : $T[5,3]
+  %n1 = reduce_min(%b) {axes=[-1]} : $T[N]
+  %n2 = reduce_min(%f) {axes=[1], keepdims=true} : $T[N,1,7,3]
+  %p1 = reduce_prod(%b) {axes=[-1]} : $T[N]
+  %all = reduce_sum(%f) : $T[]
+  %mid = reduce_mean(%f) {axes=[1,2]} : $T[N,3]
+  %outer = reduce_max(%e) {axes=[0]} : $T[9000]
+})",
+          t)),
+      o);
+}
+
+TEST_P(CudaOpsTest, TransposeConcatSplitSliceExpand) {
+  const std::string t = GetParam();
+  ExpectCudaMatchesInterpreter(
+      ParseVerified(WithDType(
+          R"(graph @layout(%x: $T[N,33,65], %y: $T[N,2,3,17], %v: $T[5,1], %w: $T[N,7,65]) -> (%t1, %t2, %t3, %t4, %c, %s1, %s2, %s3, %sl, %sy, %ex) where N in [1, 8] {
+  %t1 = transpose(%x) {perm=[0,2,1]} : $T[N,65,33]
+  %t2 = transpose(%x) {perm=[1,0,2]} : $T[33,N,65]
+  %t3 = transpose(%y) {perm=[3,1,0,2]} : $T[17,2,N,3]
+  %t4 = transpose(%y) {perm=[0,3,1,2]} : $T[N,17,2,3]
+  %c = concat(%x, %w, %x) {axis=1} : $T[N,73,65]
+  %s1, %s2, %s3 = split(%x) {axis=2, sizes=[1,40,24]} : $T[N,33,1], $T[N,33,40], $T[N,33,24]
+  %sl = slice(%x) {starts=[1,64], ends=[30,0], axes=[1,2], steps=[4,-3]} : $T[N,8,22]
+  %sy = slice(%y) {starts=[0], ends=[N], axes=[0]} : $T[N,2,3,17]
+  %ex = expand(%v) {shape=[N,5,4]} : $T[N,5,4]
+})",
+          t)),
+      OptionsFor(t));
+}
+
+TEST_P(CudaOpsTest, PadGatherEmbedding) {
+  const std::string t = GetParam();
+  ExpectCudaMatchesInterpreter(
+      ParseVerified(WithDType(
+          R"(graph @index(%x: $T[N,6,7], %i: i64[4], %ids: i32[N,3], %table: $T[10,17]) -> (%pc, %pr, %pe, %pn, %g0, %g1, %em) where N in [1, 8] {
+  %pc = pad(%x) {pads=[0,1,2,0,3,1], value=0.5} : $T[N,10,10]
+  %pr = pad(%x) {pads=[0,2,3,0,3,5], mode=reflect} : $T[N,11,15]
+  %pe = pad(%x) {pads=[0,2,3,0,3,5], mode=edge} : $T[N,11,15]
+  %pn = pad(%x) {pads=[0,-1,1,0,-2,1], mode=constant} : $T[N,3,9]
+  %g0 = gather(%x, %i) {axis=1} : $T[N,4,7]
+  %g1 = gather(%x, %ids) {axis=2} : $T[N,6,N,3]
+  %em = embedding(%table, %ids) : $T[N,3,17]
+})",
+          t)),
+      OptionsFor(t));
+}
+
+TEST_P(CudaOpsTest, Pools) {
+  const std::string t = GetParam();
+  ExpectCudaMatchesInterpreter(
+      ParseVerified(WithDType(
+          R"(graph @pools(%x: $T[N,9,9,8], %y: $T[N,4,7,7]) -> (%mp, %mq, %ap, %aq, %gp, %gm, %gq) where N in [1, 8] {
+  %mp = max_pool2d(%x) {kernel=[3,3], stride=[2,2], pad=[1,1,1,1], layout=nhwc} : $T[N,5,5,8]
+  %mq = max_pool2d(%y) {kernel=[2,3], stride=[1,2], dilation=[2,1]} : $T[N,4,5,3]
+  %ap = avg_pool2d(%y) {kernel=[2,2], stride=[2,2], ceil_mode=true} : $T[N,4,4,4]
+  %aq = avg_pool2d(%x) {kernel=[3,3], pad=[1,1,1,1], count_include_pad=true, layout=nhwc} : $T[N,9,9,8]
+  %gp = global_avg_pool2d(%x) {layout=nhwc} : $T[N,1,1,8]
+  %gm = global_max_pool2d(%y) : $T[N,4,1,1]
+  %gq = global_avg_pool2d(%y) : $T[N,4,1,1]
+})",
+          t)),
+      OptionsFor(t));
+}
+
+TEST_P(CudaOpsTest, Resize) {
+  // Every coordinate and nearest mode, both layouts, sizes and scales; nearest on i64 too.
+  const std::string t = GetParam();
+  ExpectCudaMatchesInterpreter(
+      ParseVerified(WithDType(
+          R"(graph @resize(%x: $T[N,3,5,7], %z: $T[N,6,4,2], %i: i64[1,2,2,2]) -> (%a, %b, %c, %d, %e, %f, %g) where N in [1, 8] {
+  %a = resize(%x) {scales=[2.0,2.0]} : $T[N,3,10,14]
+  %b = resize(%x) {mode=bilinear, size=[9,4]} : $T[N,3,9,4]
+  %c = resize(%x) {mode=bilinear, size=[9,13], coordinate_mode=align_corners} : $T[N,3,9,13]
+  %d = resize(%z) {mode=bilinear, scales=[1.5,2.5], coordinate_mode=pytorch_half_pixel, layout=nhwc} : $T[N,9,10,2]
+  %e = resize(%z) {size=[3,7], coordinate_mode=asymmetric, nearest_mode=ceil, layout=nhwc} : $T[N,3,7,2]
+  %f = resize(%x) {mode=bilinear, size=[1,3], coordinate_mode=pytorch_half_pixel} : $T[N,3,1,3]
+  %g = resize(%i) {scales=[2.0,3.0], nearest_mode=round_prefer_ceil} : i64[1,2,4,6]
+})",
+          t)),
+      OptionsFor(t));
+}
+
+TEST_P(CudaOpsTest, VectorisedElementwise) {
+  // [N, 1000] and [N, 37] (a tail after the last full vector); a broadcast scalar operand keeps
+  // the vector path, a broadcast row takes the scalar one; a cast mixes element sizes.
+  const std::string t = GetParam();
+  ExpectCudaMatchesInterpreter(
+      ParseVerified(WithDType(
+          R"(graph @ew(%a: $T[N,1000], %b: $T[N,1000], %c: $T[], %d: $T[N,37], %r: $T[37]) -> (%y, %z, %w) where N in [1, 8] {
+  %s = add(%a, %b) : $T[N,1000]
+  %m = mul(%s, %c) : $T[N,1000]
+  %y = gelu(%m) : $T[N,1000]
+  %e = sub(%d, %r) : $T[N,37]
+  %z = exp(%e) : $T[N,37]
+  %q = mul(%d, %d) : $T[N,37]
+  %w = cast(%q) {to=f32} : f32[N,37]
+})",
+          t)),
+      OptionsFor(t));
+}
+
+}  // namespace
+}  // namespace kiln
