@@ -389,6 +389,44 @@ class Instance:
         self.run_raw([a.ctypes.data for a in inputs], [o.ctypes.data for o in outputs])
         return outputs
 
+    def run_device(self, inputs, outputs, stream=None):
+        """Runs a CUDA-target module on device tensors (e.g. torch CUDA tensors: anything with
+        data_ptr(), shape and a dtype whose name ends in the kiln dtype's numpy name or is
+        "bfloat16"), after checking count, dtype and shape of each against the interface; input
+        dims that are a bare symbol ("N") bind it (set_dims), other symbolic dims are taken as
+        given. `stream`: a cudaStream_t address (int) or None
+        for the default stream (with PyTorch: torch.cuda.current_stream().cuda_stream).
+        Returns `outputs`."""
+        mod = self.module
+        if len(inputs) != len(mod.inputs) or len(outputs) != len(mod.outputs):
+            raise ValueError(f"run_device: need {len(mod.inputs)} inputs and {len(mod.outputs)} "
+                             f"outputs, got {len(inputs)} and {len(outputs)}")
+
+        def dtype_name(t):
+            name = str(t.dtype).rsplit(".", 1)[-1]
+            return {"float16": "f16", "bfloat16": "bf16", "float32": "f32", "int64": "i64",
+                    "int32": "i32", "int8": "i8", "uint8": "u8", "bool": "bool"}.get(name, name)
+
+        values = {}
+        for info, t in zip(mod.inputs, inputs):
+            if dtype_name(t) != info.dtype_name or len(t.shape) != info.rank:
+                raise ValueError(f"input {info.name}: expected {info.type_string()}, got "
+                                 f"{dtype_name(t)}{list(t.shape)}")
+            for i, (d, e) in enumerate(zip(info.static_dims, info.exprs)):
+                if e is None and t.shape[i] != d:
+                    raise ValueError(f"input {info.name}: dim {i} is {t.shape[i]}, expected {d}")
+                if e is not None and len(e) == 1 and e[0][0] == 1 and len(e[0][1]) == 1:
+                    values[e[0][1][0]] = int(t.shape[i])  # a bare symbol
+        if mod.symbols and values != self._dims:
+            self.set_dims(values)
+        for k, (info, t) in enumerate(zip(mod.outputs, outputs)):
+            shape = self.output_shape(k)
+            if dtype_name(t) != info.dtype_name or tuple(t.shape) != shape:
+                raise ValueError(f"output {info.name}: expected {info.dtype_name}{list(shape)}, got "
+                                 f"{dtype_name(t)}{list(t.shape)}")
+        self.run_raw([t.data_ptr() for t in inputs], [t.data_ptr() for t in outputs], stream)
+        return outputs
+
     def run_raw(self, input_ptrs, output_ptrs, stream=None):
         """kiln_instance_run on raw addresses (ints) under the current dims; the caller
         guarantees dtypes and shapes. `stream`: a cudaStream_t address on a CUDA target."""

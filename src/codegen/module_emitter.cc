@@ -153,7 +153,9 @@ class Emitter {
       return Unimplemented(node.Describe() + ": op " + std::string(node.op_name()) +
                                 " is not supported on the " + target_.name + " target yet");
     }
-    KernelContext ctx(node, symbols_);
+    auto config = options_.node_configs.find(&node);
+    KernelContext ctx(node, symbols_,
+                      config == options_.node_configs.end() ? std::string() : config->second);
     CodeWriter body;
     body.Open("");  // indent the body one level; the brace lines are written below
     KILN_RETURN_IF_ERROR(fn(ctx, body));
@@ -212,11 +214,26 @@ class Emitter {
                       ": used by " + std::to_string(kernel.uses) + " node" +
                       (kernel.uses == 1 ? "" : "s") + "; the first one:\n";
     out += CommentLines(kernel.first_node, "//   ");
-    out += target_.kernel_prelude + "\n";
+    out += target_.kernel_prelude;
+    // Body lines `#include "..."` (headers only some kernels need) go after the prelude.
+    std::string code, includes;
+    for (size_t start = 0; start < kernel.code.size();) {
+      size_t end = kernel.code.find('\n', start);
+      end = end == std::string::npos ? kernel.code.size() : end + 1;
+      const std::string line = kernel.code.substr(start, end - start);
+      const size_t text = line.find_first_not_of(' ');
+      if (text != std::string::npos && line.compare(text, 9, "#include ") == 0) {
+        includes += line.substr(text);
+      } else {
+        code += line;
+      }
+      start = end;
+    }
+    out += includes + "\n";
     out += "void kernel_" + std::to_string(k) +
            "(const void* const* in, void* const* out, const int64_t* sym, "
            "[[maybe_unused]] void* stream) {\n" +
-           kernel.code + "}\n";
+           code + "}\n";
     return out;
   }
 
@@ -315,10 +332,11 @@ class Emitter {
     out += "    OutputShape,\n    Run,\n";
     if (options_.embed_weights) {
       out += "    kiln_embedded_weights_begin,\n    static_cast<uint64_t>(kiln_embedded_weights_end - "
-             "kiln_embedded_weights_begin),\n};\n";
+             "kiln_embedded_weights_begin),\n";
     } else {
-      out += "    nullptr, 0,  // no embedded weights\n};\n";
+      out += "    nullptr, 0,  // no embedded weights\n";
     }
+    out += std::string("    ") + (options_.cuda_graphs ? "true" : "false") + ",  // CUDA graphs\n};\n";
     return out;
   }
 

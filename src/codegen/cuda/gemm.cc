@@ -1,17 +1,18 @@
-// CUDA kernel emitter of gemm: out = epilogue(alpha * op(a) @ op(b)), batched over the output's
-// batch dims, through CUTLASS's 2.x device-level GEMM (Ampere-style tensor-core mainloop, which
-// also runs on Hopper; the sm90 TMA warp-specialized kernels come with the tuning work).
+// CUDA kernel emitter of gemm on the Ampere path: out = epilogue(alpha * op(a) @ op(b)), batched
+// over the output's batch dims, through CUTLASS's 2.x device-level GEMM (Ampere-style tensor-core
+// mainloop, which also runs on Hopper). cuda-sm80 uses it for every gemm, cuda-sm90 for those its
+// TMA kernels (gemm_sm90.cc) cannot take. Registers both emitters.
 //
 // Tensor cores for f16/bf16 (f32 accumulate), SIMT for f32. The access alignment (elements per
 // vector load) is the largest of 8, 4, 2, 1 that divides every contiguous extent, so odd sizes
 // pick a narrower kernel instead of a wrong answer. The epilogue runs as one elementwise pass over
-// the output after the GEMM (CUTLASS epilogue fusion is the next step); a `c` operand is not
-// supported yet.
+// the output after the GEMM; a `c` operand is not supported on this path.
+#include "codegen/cuda/gemm.h"
+
 #include "codegen/cuda/families.h"
 #include "support/dtype.h"
 
 namespace kiln::codegen::cuda {
-namespace {
 
 std::string CutlassType(DType d) {
   switch (d) {
@@ -21,19 +22,15 @@ std::string CutlassType(DType d) {
   }
 }
 
-// Largest vector width in {8, 4, 2, 1} (elements) dividing every static dim in `dims`; 1 when
-// one is symbolic (its value is unknown at compile time).
 int Alignment(const std::vector<Dim>& dims, DType d) {
   int best = d == DType::kF32 ? 4 : 8;
   for (const Dim& dim : dims) {
-    if (!dim.is_static()) return 1;
-    while (best > 1 && dim.value() % best != 0) best /= 2;
+    // A symbolic dim divides exactly when every term's coefficient does ("K8*8").
+    while (best > 1 && (dim.is_static() ? dim.value() % best != 0 : !dim.DivExact(best).ok())) best /= 2;
   }
   return best;
 }
 
-// Whether a's or b's batch dims are the output's (returns "full") or absent / all static 1
-// ("shared"); anything else ("") is a broadcast this emitter does not handle yet.
 std::string BatchKind(const Shape& operand, const Shape& out) {
   const size_t ob = out.size() - 2, vb = operand.size() - 2;
   bool all_one = true;
@@ -45,6 +42,17 @@ std::string BatchKind(const Shape& operand, const Shape& out) {
   }
   return "full";
 }
+
+std::string CppString(const std::string& text) {
+  std::string out = "\"";
+  for (char ch : text) {
+    if (ch == '"' || ch == '\\') out += '\\';
+    out += ch;
+  }
+  return out + "\"";
+}
+
+namespace {
 
 Status EmitEpiloguePass(const KernelContext& ctx, CodeWriter& w, const std::string& rows,
                         const std::string& n) {
@@ -103,7 +111,9 @@ Status EmitEpiloguePass(const KernelContext& ctx, CodeWriter& w, const std::stri
   return Status::Ok();
 }
 
-Status EmitGemm(const KernelContext& ctx, CodeWriter& w) {
+}  // namespace
+
+Status EmitGemmSm80(const KernelContext& ctx, CodeWriter& w) {
   const Node& node = ctx.node();
   if (node.num_explicit_inputs() == 3) {
     return Unimplemented(node.Describe() + ": gemm with a c operand is not supported on the cuda targets yet");
@@ -132,6 +142,7 @@ Status EmitGemm(const KernelContext& ctx, CodeWriter& w) {
   const std::string la = trans_a ? "cutlass::layout::ColumnMajor" : "cutlass::layout::RowMajor";
   const std::string lb = trans_b ? "cutlass::layout::ColumnMajor" : "cutlass::layout::RowMajor";
   const std::string batch = ctx.Product(out, 0, static_cast<int64_t>(rank) - 2);
+  w.Line("#include \"kiln_cuda_gemm.cuh\"");
   w.Line("const int64_t m = " + ctx.Dim(m) + ", n = " + ctx.Dim(n) + ", k = " + ctx.Dim(k) + ", batch = " + batch + ";");
   if (in == DType::kF32) {
     w.Line("// f32: CUTLASS's SIMT kernel");
@@ -170,15 +181,17 @@ Status EmitGemm(const KernelContext& ctx, CodeWriter& w) {
   w.Line("Gemm op;");
   w.Line("cutlass::Status status = op(args, nullptr, static_cast<cudaStream_t>(stream));");
   w.Open("if (status != cutlass::Status::kSuccess) {");
-  w.Line("kiln_rt::DeviceReportError(\"" + node.Describe() + ": CUTLASS gemm failed\", cutlass::cutlassGetStatusString(status));");
+  w.Line("kiln_rt::DeviceReportError(" + CppString(node.Describe() + ": CUTLASS gemm failed") +
+         ", cutlass::cutlassGetStatusString(status));");
   w.Line("return;");
   w.Close();
   w.Close();
   return EmitEpiloguePass(ctx, w, "batch * m", "n");
 }
 
-}  // namespace
-
-void RegisterGemmEmitters() { RegisterEmitter(OpKind::kGemm, EmitGemm); }
+void RegisterGemmEmitters() {
+  RegisterEmitter(OpKind::kGemm, EmitGemmSm80);
+  RegisterSm90Emitter(OpKind::kGemm, EmitGemmSm90);
+}
 
 }  // namespace kiln::codegen::cuda

@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""kiln's cuda-sm90 gemm vs PyTorch (cuBLAS) on an H100, side by side in one process.
+
+For each MxNxK shape (fp16 by default; --dtype bf16):
+  1. writes two KIR graphs: a plain gemm  y = a[M,K] @ b[K,N]  and a fused one
+     y = gelu(a @ b + bias)  (epilogue=[bias(%bias), gelu], erf gelu);
+  2. compiles them with `kiln compile x.kir --target cuda-sm90 -o DIR` (--jobs compiles at once)
+     and loads DIR/model.so through bench/kiln_ctypes.py;
+  3. checks kiln's output against torch (fp32 math on the GPU: max |err| / max |ref|, --tolerance);
+  4. times, on the same torch tensors and stream, with CUDA events: kiln's gemm vs torch.matmul,
+     and kiln's fused gemm vs torch.matmul followed by + bias and gelu (what eager PyTorch runs).
+     --warmup calls first, then --reps repetitions of --inner back-to-back calls each; the median
+     repetition gives the time per call.
+Prints a table and writes <out>.md and <out>.json: time, TFLOP/s (2*M*N*K / time), the ratio
+kiln / torch (throughput; > 1: kiln faster), % of the H100 SXM dense fp16/bf16 peak (989 TF/s),
+and the geometric mean of the ratios. The kernel config kiln chose is read from the generated
+source ("Hopper CUTLASS 3.x GEMM, config ...").
+
+--tune (auto, cache, off) is passed to kiln compile for the default builds: auto lets kiln's tuner
+profile the candidate configs on this GPU (slow the first time, cached after), off takes the
+heuristic's config. --configs also compiles every candidate config of each shape
+(KILN_GEMM_CONFIG=<name> with --tune off, see src/codegen/cuda/gemm_config.h) and reports each
+one's time for the plain gemm, to check the heuristic; expect many minutes of compiling.
+
+    python3 bench/gemm_h100.py                         # build/kiln, all shapes
+    python3 bench/gemm_h100.py --shapes 4096x4096x4096 --configs --kiln build-gpu/kiln
+
+Small shapes are dominated by launch overhead on both sides (kiln: a ctypes call, kiln's run
+and CUTLASS's host-side argument setup; torch: its dispatcher); --cuda-graphs passes
+`--cuda-graphs` to kiln compile. Exit code 1 when a kiln output disagrees with torch.
+"""
+import argparse
+import concurrent.futures
+import datetime
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(BENCH)
+sys.path.insert(0, BENCH)
+
+import kiln_ctypes  # noqa: E402
+
+PEAK_TFLOPS = 989.0  # H100 SXM dense fp16/bf16 tensor-core peak
+SHAPES = ["8192x8192x8192", "4096x4096x4096", "49152x3072x768", "49152x768x3072", "49152x768x768",
+          "12608x2304x768", "384x768x768", "6272x2048x512", "100352x64x576"]
+# Sm90GemmCandidates (src/codegen/cuda/gemm_config.cc), before its per-shape filtering.
+CANDIDATES = ["128x128x64_1x1_coop", "128x128x64_2x1_coop", "128x256x64_1x1_coop",
+              "128x256x64_2x1_coop", "256x128x64_1x1_coop", "256x128x64_1x2_coop",
+              "64x128x64_1x1_pingpong", "128x128x64_1x1_pingpong", "128x128x64_2x1_pingpong",
+              "128x64x64_1x1_pingpong"]
+
+
+def parse_shape(text):
+    m = re.fullmatch(r"(\d+)x(\d+)x(\d+)", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"shape {text!r}: expected MxNxK, e.g. 4096x4096x4096")
+    return tuple(int(g) for g in m.groups())
+
+
+def kir_text(m, n, k, dtype, fused):
+    if fused:
+        return (f"graph @gemm_bias_gelu(%a: {dtype}[{m},{k}], %b: {dtype}[{k},{n}], %bias: {dtype}[{n}]) -> (%y) {{\n"
+                f"  %y = gemm(%a, %b) {{epilogue=[bias(%bias), gelu]}} : {dtype}[{m},{n}]\n}}\n")
+    return (f"graph @gemm(%a: {dtype}[{m},{k}], %b: {dtype}[{k},{n}]) -> (%y) {{\n"
+            f"  %y = gemm(%a, %b) : {dtype}[{m},{n}]\n}}\n")
+
+
+class Build:
+    """One `kiln compile` of one KIR file (optionally with a forced config)."""
+
+    def __init__(self, args, shape, fused, config=None):
+        m, n, k = shape
+        self.shape, self.fused, self.config = shape, fused, config
+        tag = f"{m}x{n}x{k}_{'bias_gelu' if fused else 'plain'}" + (f"_{config}" if config else "")
+        self.dir = os.path.join(args.workdir, tag)
+        self.kir = self.dir + ".kir"
+        with open(self.kir, "w") as f:
+            f.write(kir_text(m, n, k, args.dtype, fused))
+        self.cmd = [args.kiln, "compile", self.kir, "--target", "cuda-sm90", "-o", self.dir, "-j", "2",
+                    "--tune", "off" if config else args.tune]
+        if args.cuda_graphs:
+            self.cmd.append("--cuda-graphs")
+        self.env = dict(os.environ)
+        self.env.pop("KILN_GEMM_CONFIG", None)
+        if config:
+            self.env["KILN_GEMM_CONFIG"] = config
+        self.ok, self.log, self.compile_s, self.chosen = False, "", 0.0, None
+
+    def run(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+        t0 = time.perf_counter()
+        proc = subprocess.run(self.cmd, capture_output=True, text=True, env=self.env)
+        self.compile_s = time.perf_counter() - t0
+        self.ok, self.log = proc.returncode == 0, proc.stdout + proc.stderr
+        if self.ok:
+            for root, _, files in os.walk(os.path.join(self.dir, "src")):
+                for name in files:
+                    with open(os.path.join(root, name)) as f:
+                        hit = re.search(r"Hopper CUTLASS 3\.x GEMM, config (\S+)", f.read())
+                    if hit:
+                        self.chosen = hit.group(1)
+            self.chosen = self.chosen or "CUTLASS 2.x path"
+        return self
+
+
+def time_ms(torch, fn, warmup, reps, inner):
+    """Median over `reps` of the GPU time of `inner` back-to-back calls, per call (ms)."""
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(reps):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        for _ in range(inner):
+            fn()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) / inner)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def tflops(shape, ms):
+    m, n, k = shape
+    return 2.0 * m * n * k / (ms * 1e-3) / 1e12
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--kiln", default=os.path.join(REPO, "build", "kiln"))
+    ap.add_argument("--shapes", nargs="+", type=parse_shape, default=[parse_shape(s) for s in SHAPES])
+    ap.add_argument("--dtype", choices=["f16", "bf16"], default="f16")
+    ap.add_argument("--workdir", default="/tmp/kiln_gemm_h100")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 4, help="kiln compiles at once")
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--reps", type=int, default=30)
+    ap.add_argument("--inner", type=int, default=10, help="calls per timed repetition")
+    ap.add_argument("--tolerance", type=float, default=2e-2, help="max |err| / max |ref|")
+    ap.add_argument("--configs", action="store_true", help="also time every candidate config")
+    ap.add_argument("--cuda-graphs", action="store_true", help="kiln compile --cuda-graphs")
+    ap.add_argument("--tune", choices=["auto", "cache", "off"], default="auto",
+                    help="kiln compile --tune for the default builds (off: the heuristic config; "
+                         "--configs builds always use off)")
+    ap.add_argument("--out", default=os.path.join(BENCH, "results", "gemm_h100"))
+    args = ap.parse_args()
+
+    import torch  # after argparse: --help works without a GPU stack
+    import torch.nn.functional as F
+
+    if not torch.cuda.is_available():
+        sys.exit("gemm_h100.py needs a CUDA GPU (torch.cuda.is_available() is False)")
+    os.makedirs(args.workdir, exist_ok=True)
+    tdtype = torch.float16 if args.dtype == "f16" else torch.bfloat16
+
+    builds = []
+    for shape in args.shapes:
+        builds.append(Build(args, shape, False))
+        builds.append(Build(args, shape, True))
+        if args.configs:
+            builds += [Build(args, shape, False, c) for c in CANDIDATES]
+    print(f"compiling {len(builds)} kiln libraries, {args.jobs} at once ...", flush=True)
+    t0 = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        for b in pool.map(Build.run, builds):
+            status = f"{b.compile_s:.0f} s, {b.chosen}" if b.ok else "FAILED"
+            print(f"  {os.path.basename(b.dir)}: {status}", flush=True)
+            if not b.ok and not b.config:
+                print(b.log[-3000:], flush=True)
+    print(f"compiled in {time.perf_counter() - t0:.0f} s", flush=True)
+
+    failures = []
+    rows = []
+    stream = torch.cuda.current_stream()
+    for shape in args.shapes:
+        m, n, k = shape
+        torch.manual_seed(0)
+        a = (torch.rand(m, k, device="cuda") * 2 - 1).to(tdtype)
+        b = (torch.rand(k, n, device="cuda") * 2 - 1).to(tdtype) / math.sqrt(k)
+        bias = (torch.rand(n, device="cuda") * 2 - 1).to(tdtype)
+        y = torch.empty(m, n, device="cuda", dtype=tdtype)
+        ref_plain = torch.matmul(a.float(), b.float())
+        ref_fused = F.gelu(ref_plain + bias.float())
+        row = {"shape": f"{m}x{n}x{k}", "M": m, "N": n, "K": k, "dtype": args.dtype}
+
+        def load(build):
+            mod = kiln_ctypes.Module.load(os.path.join(build.dir, "model.so"))
+            weights = os.path.join(build.dir, "model.safetensors")
+            return mod, mod.create_instance(weights if os.path.exists(weights) else None)
+
+        def check(build, inst, inputs, ref, what):
+            y.zero_()
+            inst.run_device(inputs, [y], stream.cuda_stream)
+            torch.cuda.synchronize()
+            err = ((y.float() - ref).abs().max() / ref.abs().max().clamp_min(1e-6)).item()
+            if not err <= args.tolerance:
+                failures.append(f"{row['shape']} {what}: max |err| / max |ref| = {err:.3g}")
+            return err
+
+        def kiln_fn(inst, inputs):
+            ins, outs, s = [t.data_ptr() for t in inputs], [y.data_ptr()], stream.cuda_stream
+            return lambda: inst.run_raw(ins, outs, s)
+
+        for build in [bb for bb in builds if bb.shape == shape]:
+            if not build.ok:
+                if build.config:
+                    row.setdefault("configs", {})[build.config] = None
+                else:
+                    failures.append(f"{row['shape']}: kiln compile failed")
+                continue
+            mod, inst = load(build)
+            inputs = [a, b, bias] if build.fused else [a, b]
+            ref = ref_fused if build.fused else ref_plain
+            err = check(build, inst, inputs, ref, build.config or ("bias+gelu" if build.fused else "gemm"))
+            ms = time_ms(torch, kiln_fn(inst, inputs), args.warmup, args.reps, args.inner)
+            if build.config:
+                row.setdefault("configs", {})[build.config] = {"ms": ms, "tflops": tflops(shape, ms), "rel_err": err}
+            elif build.fused:
+                row.update(kiln_fused_ms=ms, kiln_fused_config=build.chosen, fused_rel_err=err)
+            else:
+                row.update(kiln_ms=ms, kiln_config=build.chosen, rel_err=err, compile_s=build.compile_s)
+            inst.close()
+
+        row["torch_ms"] = time_ms(torch, lambda: torch.matmul(a, b, out=y), args.warmup, args.reps, args.inner)
+        row["torch_fused_ms"] = time_ms(torch, lambda: F.gelu(torch.matmul(a, b) + bias), args.warmup, args.reps,
+                                        args.inner)
+        for key in ("kiln", "torch", "kiln_fused", "torch_fused"):
+            if f"{key}_ms" in row:
+                row[f"{key}_tflops"] = tflops(shape, row[f"{key}_ms"])
+        if "kiln_ms" in row:
+            row["ratio"] = row["torch_ms"] / row["kiln_ms"]
+            row["pct_peak"] = 100 * row["kiln_tflops"] / PEAK_TFLOPS
+        if "kiln_fused_ms" in row:
+            row["fused_ratio"] = row["torch_fused_ms"] / row["kiln_fused_ms"]
+        if row.get("configs"):
+            timed = {c: v for c, v in row["configs"].items() if v}
+            if timed:
+                row["best_config"] = min(timed, key=lambda c: timed[c]["ms"])
+        rows.append(row)
+        print(f"{row['shape']:>16}  kiln {row.get('kiln_tflops', float('nan')):6.1f} TF/s "
+              f"({row.get('kiln_config')})  torch {row['torch_tflops']:6.1f} TF/s  "
+              f"ratio {row.get('ratio', float('nan')):.2f}  | fused kiln {row.get('kiln_fused_tflops', float('nan')):6.1f}"
+              f"  torch {row['torch_fused_tflops']:6.1f}  ratio {row.get('fused_ratio', float('nan')):.2f}", flush=True)
+
+    def geomean(key):
+        vals = [r[key] for r in rows if r.get(key)]
+        return math.exp(sum(math.log(v) for v in vals) / len(vals)) if vals else None
+
+    summary = {"geomean_ratio": geomean("ratio"), "geomean_fused_ratio": geomean("fused_ratio"),
+               "geomean_pct_peak": geomean("pct_peak")}
+    meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "gpu": torch.cuda.get_device_name(0), "torch": torch.__version__, "cuda": torch.version.cuda,
+        "kiln": args.kiln, "kiln_git": subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                                                      capture_output=True, text=True).stdout.strip(),
+        "dtype": args.dtype, "warmup": args.warmup, "reps": args.reps, "inner": args.inner,
+        "cuda_graphs": args.cuda_graphs, "tune": args.tune, "peak_tflops": PEAK_TFLOPS,
+    }
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out + ".json", "w") as f:
+        json.dump({"meta": meta, "summary": summary, "rows": rows, "failures": failures}, f, indent=2)
+
+    def fmt(v, spec):
+        return "-" if v is None else format(v, spec)
+
+    lines = [f"# kiln cuda-sm90 gemm vs torch.matmul ({args.dtype})", "",
+             f"{meta['gpu']}, torch {meta['torch']} (CUDA {meta['cuda']}), kiln {meta['kiln_git']}, "
+             f"{meta['date']}. Median of {args.reps} x {args.inner} calls after {args.warmup} warm-up calls, "
+             f"CUDA events. Ratio = torch time / kiln time (> 1: kiln faster); % peak of {PEAK_TFLOPS:.0f} TF/s.", "",
+             "| M x N x K | kiln TF/s | config | torch TF/s | ratio | % peak | fused kiln TF/s | fused torch TF/s | fused ratio |",
+             "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        lines.append(f"| {r['shape']} | {fmt(r.get('kiln_tflops'), '.1f')} | {r.get('kiln_config', '-')} | "
+                     f"{fmt(r.get('torch_tflops'), '.1f')} | {fmt(r.get('ratio'), '.2f')} | {fmt(r.get('pct_peak'), '.1f')} | "
+                     f"{fmt(r.get('kiln_fused_tflops'), '.1f')} | {fmt(r.get('torch_fused_tflops'), '.1f')} | "
+                     f"{fmt(r.get('fused_ratio'), '.2f')} |")
+    lines += ["", f"Geomean ratio {fmt(summary['geomean_ratio'], '.3f')}, fused {fmt(summary['geomean_fused_ratio'], '.3f')}; "
+              f"geomean % of peak {fmt(summary['geomean_pct_peak'], '.1f')}."]
+    if args.configs:
+        lines += ["", "## Candidate configs (plain gemm, TF/s)", "",
+                  "| M x N x K | heuristic | best | " + " | ".join(CANDIDATES) + " |",
+                  "| --- | --- | --- | " + " | ".join("---:" for _ in CANDIDATES) + " |"]
+        for r in rows:
+            cfg = r.get("configs", {})
+            cells = [fmt(cfg[c]["tflops"], ".1f") if cfg.get(c) else "-" for c in CANDIDATES]
+            lines.append(f"| {r['shape']} | {r.get('kiln_config', '-')} | {r.get('best_config', '-')} | " + " | ".join(cells) + " |")
+    if failures:
+        lines += ["", "## Failures", ""] + [f"- {f}" for f in failures]
+    with open(args.out + ".md", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines[-4:]))
+    print(f"wrote {args.out}.md and {args.out}.json")
+    if failures:
+        print("FAILURES:\n  " + "\n  ".join(failures))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

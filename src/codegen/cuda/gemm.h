@@ -1,0 +1,62 @@
+// The CUDA gemm emitters and what they share. Two paths:
+// - EmitGemmSm80 (gemm.cc): CUTLASS 2.x device GEMM (Ampere multistage mainloop, Turing-style for
+//   odd alignment, SIMT for f32), per-batch loop, epilogue as a separate elementwise pass. The
+//   cuda-sm80 emitter, and the cuda-sm90 fallback.
+// - EmitGemmSm90 (gemm_sm90.cc): CUTLASS 3.x TMA warp-specialized kernels with the epilogue fused
+//   as an epilogue visitor tree; falls back to EmitGemmSm80 for what TMA cannot move (f32, extents
+//   that are not multiples of 16 bytes, symbolic contiguous extents).
+#ifndef KILN_CODEGEN_CUDA_GEMM_H_
+#define KILN_CODEGEN_CUDA_GEMM_H_
+
+#include <string>
+#include <vector>
+
+#include "codegen/cuda/gemm_config.h"
+#include "codegen/kernel_context.h"
+
+namespace kiln::codegen::cuda {
+
+/// "cutlass::half_t", "cutlass::bfloat16_t" or "float".
+std::string CutlassType(DType d);
+
+/// Largest vector width in {8, 4, 2, 1} (elements; 4 for f32) dividing every dim in `dims` for
+/// every value of its symbols (a symbolic dim by the coefficients of its terms: "K8*8" gives 8).
+int Alignment(const std::vector<Dim>& dims, DType d);
+
+/// Whether an operand's batch dims are the output's ("full") or absent / all static 1
+/// ("shared"); anything else ("") is a broadcast the emitters do not handle.
+std::string BatchKind(const Shape& operand, const Shape& out);
+
+/// `text` as a C++ string literal (quotes and backslashes escaped).
+std::string CppString(const std::string& text);
+
+/// How the sm90 kernel computes a gemm node (gemm_sm90.cc), or why it cannot.
+struct Sm90Plan {
+  std::string unsupported;  // non-empty: the reason the 2.x path takes the node
+  GemmProblem problem;      // sizes after batch folding
+  /// The source operand C of the CUTLASS epilogue: the node input (a full-size `c` or the first
+  /// residual add; -1: none) and whether one [M, N] matrix serves every batch (batch stride 0).
+  struct Source {
+    int input = -1;
+    bool batch_shared = false;
+  } source;
+  int c_row_vector =
+      -1;  // input index of a `c` that is a row vector (added like a bias, times beta)
+  bool fold_batch =
+      false;  // a row-major `a` with batch dims times a shared `b`: batch folded into M
+  std::string a_batch, b_batch;  // BatchKind of a and b
+};
+Sm90Plan PlanSm90(const Node& node);
+
+Status EmitGemmSm80(const KernelContext& ctx, CodeWriter& w);
+/// The cuda-sm90 emitter: EmitGemmSm90WithConfig with $KILN_GEMM_CONFIG when set, else with the
+/// tuner's choice ctx.config() ("" when there is none: the heuristic).
+Status EmitGemmSm90(const KernelContext& ctx, CodeWriter& w);
+/// The sm90 kernel with config `config` (a GemmConfig::Name(); "": the heuristic's choice;
+/// "sm80": the 2.x path), or the 2.x path when the node is not sm90-implementable.
+/// InvalidArgument for a config name that does not parse or is not a valid kernel.
+Status EmitGemmSm90WithConfig(const KernelContext& ctx, CodeWriter& w, const std::string& config);
+
+}  // namespace kiln::codegen::cuda
+
+#endif  // KILN_CODEGEN_CUDA_GEMM_H_

@@ -1,0 +1,96 @@
+// The configuration of one Hopper (sm90) CUTLASS 3.x GEMM kernel: CTA tile, thread-block
+// cluster, pipeline stages, kernel and epilogue schedule, together with the facts of the problem
+// it implements (dtypes, layouts, alignments, sizes where static). The cuda-sm90 gemm emitter
+// (gemm_sm90.cc) writes one GemmConfig into the generated kernel as template arguments of
+// kiln_cuda::sm90::Gemm (runtime_src/kiln_cuda_gemm_sm90.cuh).
+//
+// Sm90GemmCandidates lists the configs worth profiling for a problem (the tuner times them on a
+// GPU); HeuristicGemmConfig picks one without a GPU. The environment variable
+//
+//   KILN_GEMM_CONFIG=<name>   e.g. 128x256x64_2x1_coop or 128x128x64_1x1_coop_s4
+//   KILN_GEMM_CONFIG=sm80     the CUTLASS 2.x kernel, as on cuda-sm80
+//
+// read at compile time by the emitter forces one config for every gemm of the compiled graph, over
+// the tuner's choice (KernelContext::config) and the heuristic. <name> is a GemmConfig::Name():
+// tile MxNxK, cluster MxN, schedule, optional _s<stages>. A forced name that does not parse or is
+// not a valid kernel is a compile error naming the gemm; a gemm the sm90 kernels cannot implement
+// (see Sm90Unsupported) keeps the 2.x path whatever is forced.
+#ifndef KILN_CODEGEN_CUDA_GEMM_CONFIG_H_
+#define KILN_CODEGEN_CUDA_GEMM_CONFIG_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kiln/status.h"
+#include "support/dtype.h"
+
+namespace kiln::codegen::cuda {
+
+/// What a GEMM computes, as far as choosing a kernel is concerned: D[l] = epilogue(A[l] @ B[l]),
+/// A MxK (row-major, or column-major when trans_a), B KxN (row-major, or column-major when
+/// trans_b), C (optional source operand) and D row-major MxN.
+struct GemmProblem {
+  DType a = DType::kF16;   // a and b share the dtype
+  std::optional<DType> c;  // the source operand (c, or a residual add) if the epilogue reads one
+  DType d = DType::kF16;
+  bool trans_a = false, trans_b = false;
+  /// Elements per access that divide every contiguous extent (and batch stride) of the operand
+  /// for every value of the symbols: 8, 4, 2 or 1.
+  int align_a = 1, align_b = 1, align_c = 1, align_d = 1;
+  /// Sizes after batch folding; -1 where symbolic.
+  int64_t m = -1, n = -1, k = -1, batch = -1;
+};
+
+enum class KernelSchedule {
+  kCooperative,  // TMA warp-specialized, 2 consumer warp groups share one tile (tile M >= 128)
+  kPingpong,     // TMA warp-specialized, 2 consumer warp groups alternate tiles (overlaps epilogue)
+};
+
+struct GemmConfig {
+  int tile_m = 128, tile_n = 128, tile_k = 64;
+  int cluster_m = 1, cluster_n = 1;
+  int stages = 0;  // 0: as many as shared memory holds after the epilogue (StageCountAutoCarveout)
+  KernelSchedule schedule = KernelSchedule::kCooperative;
+  GemmProblem problem;
+
+  /// "128x256x64_2x1_coop" (+ "_s<stages>" when not automatic): the KILN_GEMM_CONFIG spelling.
+  std::string Name() const;
+  /// The CUTLASS types, e.g. "cutlass::gemm::KernelTmaWarpSpecializedCooperative".
+  std::string KernelScheduleType() const;
+  std::string EpilogueScheduleType() const;
+  /// "cute::Shape<cute::_128, cute::_256, cute::_64>" and the cluster's "cute::Shape<_2, _1, _1>".
+  std::string TileShapeType() const;
+  std::string ClusterShapeType() const;
+  /// "cutlass::gemm::collective::StageCountAutoCarveout<...>" or "...StageCount<4>".
+  std::string StageCountType(const std::string& epilogue_shared_storage) const;
+};
+
+/// Why the sm90 TMA kernels cannot implement `p` (unsupported dtype, an extent that is not a
+/// multiple of 16 bytes, ...), or "" when they can.
+std::string Sm90Unsupported(const GemmProblem& p);
+
+/// Whether `config`'s tile and schedule fit together (cooperative needs tile M 128 or 256,
+/// pingpong 64 or 128; tile N a multiple of 64 up to 256; at most 128x128 accumulators per warp
+/// group; clusters of 1, 2 or 4 CTAs).
+bool ValidSm90Config(const GemmConfig& config);
+
+/// The configs worth profiling for `p` (empty when Sm90Unsupported(p) is not ""): cooperative
+/// 128x128, 128x256, 256x128 and pingpong 64x128, 128x128, 128x64 (K tile 64, 16-bit inputs)
+/// with clusters 1x1, 2x1, 1x2, less tiles far larger than a static M or N (64x64 pingpong when
+/// that leaves none).
+std::vector<GemmConfig> Sm90GemmCandidates(const GemmProblem& p);
+
+/// One of Sm90GemmCandidates(p) chosen from the static sizes without a GPU (see gemm_config.cc).
+/// Precondition: Sm90Unsupported(p) == "".
+GemmConfig HeuristicGemmConfig(const GemmProblem& p);
+
+/// Parses a GemmConfig::Name() spelling into the tile/cluster/schedule/stages of a config for
+/// `p`; InvalidArgument naming the text and the expected form when it does not parse or the
+/// config is not valid.
+StatusOr<GemmConfig> ParseGemmConfig(const std::string& text, const GemmProblem& p);
+
+}  // namespace kiln::codegen::cuda
+
+#endif  // KILN_CODEGEN_CUDA_GEMM_CONFIG_H_

@@ -1,0 +1,324 @@
+// CUDA kernel emitter of gemm on cuda-sm90: one CUTLASS 3.x TMA warp-specialized GEMM (Hopper
+// wgmma, cooperative or pingpong, thread-block clusters) whose epilogue computes the node's whole
+// epilogue before the single store of the output:
+//
+//   out[l] = steps(alpha * op(a)[l] @ op(b)[l] + beta * c[l])
+//
+// lowered to an epilogue visitor tree (runtime_src/kiln_cuda_gemm_sm90.cuh) with one node per
+// term: alpha and scale multiply, `c` is the source operand C (TMA-loaded next to the tile; beta
+// scales it) or, as a row vector, a broadcast; bias is a row broadcast (one value per output
+// column); a residual add of a full [.., M, N] tensor is the source operand C when the gemm has no
+// full-size c; activations and the cast are compute nodes, the last one storing D's dtype.
+//
+// Batches: CUTLASS's L mode, with stride 0 for an operand without batch dims; a row-major `a` with
+// batch dims times a shared `b` folds the batch into M (one [batch*M, K] @ [K, N] GEMM).
+//
+// Falls back to the CUTLASS 2.x path (gemm.cc) for what TMA cannot do: f32 operands, a contiguous
+// extent (K or M of a, N or K of b, N of the output) that is not a multiple of 16 bytes for every
+// value of its symbols, and epilogues needing two full-size tensors or broadcasts other than the
+// above. The config: $KILN_GEMM_CONFIG, else the tuner's (KernelContext::config), else
+// HeuristicGemmConfig; the generated kernel says which one it uses and why.
+#include <cstdlib>
+
+#include "codegen/cuda/families.h"
+#include "codegen/cuda/gemm.h"
+#include "codegen/cuda/gemm_config.h"
+
+namespace kiln::codegen::cuda {
+namespace {
+
+constexpr const char* kNs = "kiln_cuda::sm90::";
+
+bool IsRowVector(const Shape& s, const Dim& n) {
+  if (s.empty() || s.back() != n) return false;
+  for (size_t i = 0; i + 1 < s.size(); ++i) {
+    if (!s[i].is_static() || s[i].value() != 1) return false;
+  }
+  return true;
+}
+
+// `s` is [..., M, N] with batch dims absent or all 1 while the output has batch dims of its own.
+bool IsBatchSharedMatrix(const Shape& s, const Shape& out) {
+  if (s.size() < 2 || s[s.size() - 2] != out[out.size() - 2] || s.back() != out.back())
+    return false;
+  for (size_t i = 0; i + 2 < s.size(); ++i) {
+    if (!s[i].is_static() || s[i].value() != 1) return false;
+  }
+  return true;
+}
+
+int64_t StaticOr(const Dim& d, int64_t fallback) { return d.is_static() ? d.value() : fallback; }
+
+}  // namespace
+
+Sm90Plan PlanSm90(const Node& node) {
+  Sm90Plan plan;
+  const Shape& sa = node.input(0)->shape();
+  const Shape& sb = node.input(1)->shape();
+  const Shape& out = node.output()->shape();
+  const size_t rank = out.size();
+  const bool trans_a = node.GetBool("trans_a"), trans_b = node.GetBool("trans_b");
+  const Dim m = out[rank - 2], n = out[rank - 1];
+  const Dim k = trans_a ? sa[sa.size() - 2] : sa[sa.size() - 1];
+  plan.a_batch = BatchKind(sa, out);
+  plan.b_batch = BatchKind(sb, out);
+  if (plan.a_batch.empty() || plan.b_batch.empty()) {
+    plan.unsupported = "batch dims that broadcast partially";
+    return plan;
+  }
+  // The source operand: a `c` of the output's shape (or shared by every batch), else the first
+  // residual add; a `c` row vector is a broadcast node instead.
+  if (node.num_explicit_inputs() == 3) {
+    const Shape& sc = node.input(2)->shape();
+    if (sc == out) {
+      plan.source.input = 2;
+    } else if (IsBatchSharedMatrix(sc, out)) {
+      plan.source = {2, true};
+    } else if (IsRowVector(sc, n)) {
+      plan.c_row_vector = 2;
+    } else {
+      plan.unsupported =
+          "a c operand " + node.input(2)->type().ToString() + " that broadcasts along M";
+      return plan;
+    }
+  }
+  int operand = node.num_explicit_inputs();
+  for (const EpilogueOp& step : node.GetEpilogue()) {
+    if (step.kind == EpilogueOp::Kind::kBias) ++operand;
+    if (step.kind != EpilogueOp::Kind::kAdd) continue;
+    const Value* r = node.input(operand);
+    if (r->shape() != out) {
+      plan.unsupported =
+          "a residual add of %" + r->name() + " (" + r->type().ToString() + "), which broadcasts";
+      return plan;
+    }
+    if (plan.source.input >= 0) {
+      plan.unsupported = "two full-size epilogue operands (c and residual adds)";
+      return plan;
+    }
+    plan.source.input = operand++;
+  }
+  const int64_t batch = [&] {
+    int64_t b = 1;
+    for (size_t i = 0; i + 2 < rank; ++i) {
+      if (!out[i].is_static()) return int64_t{-1};
+      b *= out[i].value();
+    }
+    return b;
+  }();
+  // A row-major `a` with batch dims times a shared `b` is one GEMM of batch*M rows.
+  plan.fold_batch = !trans_a && plan.a_batch == "full" && plan.b_batch == "shared" &&
+                    !plan.source.batch_shared && rank > 2;
+
+  GemmProblem& p = plan.problem;
+  p.a = node.input(0)->dtype();
+  p.d = node.output()->dtype();
+  if (plan.source.input >= 0) p.c = node.input(plan.source.input)->dtype();
+  p.trans_a = trans_a;
+  p.trans_b = trans_b;
+  p.align_a = Alignment({trans_a ? m : k}, p.a);
+  p.align_b = Alignment({trans_b ? k : n}, p.a);
+  p.align_d = Alignment({n}, p.d);
+  p.align_c = p.c.has_value() ? Alignment({n}, *p.c) : p.align_d;
+  p.n = StaticOr(n, -1);
+  p.k = StaticOr(k, -1);
+  p.m = m.is_static() && batch >= 0 ? m.value() * (plan.fold_batch ? batch : 1) : -1;
+  p.batch = plan.fold_batch ? 1 : batch;
+  plan.unsupported = Sm90Unsupported(p);
+  return plan;
+}
+
+namespace {
+
+// Why the heuristic picked `c` (a comment of the generated kernel).
+std::string Reason(const GemmConfig& c) {
+  const GemmProblem& p = c.problem;
+  if (p.m < 0 || p.n < 0 || p.batch < 0) return "symbolic sizes: the middle-sized cooperative tile";
+  if (c.tile_m == 64 && c.tile_n == 64) return "M and N small: the smallest tile";
+  if (c.tile_n == 64) return "N <= 64: a 64-wide tile wastes no columns";
+  if (c.tile_n == 256)
+    return "at least one wave of 128x256 tiles over 132 SMs: the largest tile, B multicast to a "
+           "CTA pair";
+  if (c.tile_m == 128 && c.schedule == KernelSchedule::kCooperative)
+    return "at least one wave of 128x128 tiles";
+  if (c.tile_m == 64) return "less than a wave of 128x128 tiles: smaller tiles fill more SMs";
+  return "the first candidate that fits";
+}
+
+std::string StepFunctor(EpilogueOp::Kind kind) {
+  switch (kind) {
+    case EpilogueOp::Kind::kRelu:
+      return "Relu";
+    case EpilogueOp::Kind::kGelu:
+      return "Gelu";
+    case EpilogueOp::Kind::kGeluTanh:
+      return "GeluTanh";
+    case EpilogueOp::Kind::kSilu:
+      return "Silu";
+    case EpilogueOp::Kind::kSigmoid:
+      return "Sigmoid";
+    case EpilogueOp::Kind::kTanh:
+      return "Tanh";
+    default:
+      return "";
+  }
+}
+
+// Writes the epilogue tree: type aliases E0.. and their arguments ep0.. (the last is the root,
+// which stores D's dtype). Returns the root's index.
+int EmitEpilogueTree(const Node& node, const Sm90Plan& plan, CodeWriter& w) {
+  const std::string td = CutlassType(node.output()->dtype());
+  struct Step {
+    std::string functor;    // kiln_cuda::sm90 functor
+    std::string leaf;       // a second child (Source/Bias type), or ""
+    std::string leaf_args;  // its arguments
+    std::string own_args;   // the compute node's own arguments
+    std::string comment;
+  };
+  std::vector<Step> steps;
+  const double alpha = node.GetFloat("alpha"), beta = node.GetFloat("beta");
+  if (alpha != 1.0) steps.push_back({"Mul", "", "", "{" + FloatLiteralExpr(alpha) + "}", "alpha"});
+  auto in_ptr = [&](int input) {
+    return "reinterpret_cast<const " + CutlassType(node.input(input)->dtype()) + "*>(" +
+           KernelContext::In(input) + ")";
+  };
+  auto source_type = [&] {
+    return std::string(kNs) + "Source<" + CutlassType(node.input(plan.source.input)->dtype()) + ">";
+  };
+  if (node.num_explicit_inputs() == 3) {
+    const std::string what =
+        "beta * c (%" + node.input(2)->name() + (plan.c_row_vector >= 0 ? ", a row vector)" : ")");
+    const std::string leaf =
+        plan.c_row_vector >= 0
+            ? std::string(kNs) + "Bias<" + CutlassType(node.input(2)->dtype()) + ", Tile>"
+            : source_type();
+    steps.push_back({"PlusScaled", leaf, plan.c_row_vector >= 0 ? "{" + in_ptr(2) + "}" : "{}",
+                     "{" + FloatLiteralExpr(beta) + "}", what});
+  }
+  int operand = node.num_explicit_inputs();
+  for (const EpilogueOp& step : node.GetEpilogue()) {
+    switch (step.kind) {
+      case EpilogueOp::Kind::kBias:
+        steps.push_back(
+            {"Plus",
+             std::string(kNs) + "Bias<" + CutlassType(node.input(operand)->dtype()) + ", Tile>",
+             "{" + in_ptr(operand) + "}", "{}", "bias(%" + node.input(operand)->name() + ")"});
+        ++operand;
+        break;
+      case EpilogueOp::Kind::kAdd:
+        steps.push_back({"Plus", source_type(), "{}", "{}",
+                         "add(%" + node.input(operand)->name() + "), the source operand C"});
+        ++operand;
+        break;
+      case EpilogueOp::Kind::kScale:
+        steps.push_back({"Mul", "", "", "{" + FloatLiteralExpr(step.scale) + "}", "scale"});
+        break;
+      case EpilogueOp::Kind::kCast:
+        break;  // the root stores the output's (cast) dtype
+      default: {
+        const std::string f = StepFunctor(step.kind);
+        steps.push_back({f, "", "", "{}", std::string(EpilogueKindName(step.kind))});
+      }
+    }
+  }
+  if (steps.empty()) steps.push_back({"Identity", "", "", "{}", "store"});
+  w.Line("using E0 = " + std::string(kNs) + "Acc;  // the f32 accumulators");
+  w.Line("const typename E0::Arguments ep0{};");
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const Step& s = steps[i];
+    const bool root = i + 1 == steps.size();
+    const std::string e = "E" + std::to_string(i + 1), prev = "E" + std::to_string(i);
+    w.Line("using " + e + " = " + kNs + "Node<" + kNs + s.functor + ", " + (root ? td : "float") +
+           ", " + prev + (s.leaf.empty() ? "" : ", " + s.leaf) + ">;  // " + s.comment +
+           (root ? " -> D" : ""));
+    w.Line("const typename " + e + "::Arguments ep" + std::to_string(i + 1) + "{ep" +
+           std::to_string(i) + (s.leaf.empty() ? "" : ", " + s.leaf_args) + ", " + s.own_args +
+           "};");
+  }
+  return static_cast<int>(steps.size());
+}
+
+}  // namespace
+
+Status EmitGemmSm90(const KernelContext& ctx, CodeWriter& w) {
+  const char* forced = std::getenv("KILN_GEMM_CONFIG");
+  return EmitGemmSm90WithConfig(ctx, w,
+                                forced != nullptr && *forced != '\0' ? forced : ctx.config());
+}
+
+Status EmitGemmSm90WithConfig(const KernelContext& ctx, CodeWriter& w, const std::string& forced) {
+  const Node& node = ctx.node();
+  const bool force_sm80 = forced == "sm80";
+  Sm90Plan plan = PlanSm90(node);
+  if (force_sm80 || !plan.unsupported.empty()) {
+    const std::string why = force_sm80 ? "KILN_GEMM_CONFIG=sm80" : plan.unsupported;
+    w.Line("// sm90 TMA kernel not used (" + why + "): CUTLASS 2.x path");
+    Status s = EmitGemmSm80(ctx, w);
+    if (!s.ok() && !force_sm80)
+      return Status(s.code(),
+                    s.message() + " (the sm90 kernel cannot take it either: " + why + ")");
+    return s;
+  }
+  GemmConfig config;
+  std::string why;
+  if (!forced.empty()) {
+    StatusOr<GemmConfig> parsed = ParseGemmConfig(forced, plan.problem);
+    if (!parsed.ok()) return InvalidArgument(node.Describe() + ": " + parsed.status().message());
+    config = *parsed;
+    why = "forced: KILN_GEMM_CONFIG or a tuned choice";
+  } else {
+    config = HeuristicGemmConfig(plan.problem);
+    why = Reason(config);
+  }
+
+  const Shape& sa = node.input(0)->shape();
+  const Shape& out = node.output()->shape();
+  const size_t rank = out.size();
+  const bool trans_a = config.problem.trans_a, trans_b = config.problem.trans_b;
+  const Dim m = out[rank - 2], n = out[rank - 1];
+  const Dim k = trans_a ? sa[sa.size() - 2] : sa[sa.size() - 1];
+  const std::string ta = CutlassType(node.input(0)->dtype()),
+                    td = CutlassType(node.output()->dtype());
+  const std::string la = trans_a ? "cutlass::layout::ColumnMajor" : "cutlass::layout::RowMajor";
+  const std::string lb = trans_b ? "cutlass::layout::ColumnMajor" : "cutlass::layout::RowMajor";
+
+  w.Line("// Hopper CUTLASS 3.x GEMM, config " + config.Name() + " (" + why + ")");
+  w.Line("// " + std::string(DTypeName(config.problem.a)) + " x " +
+         std::string(DTypeName(config.problem.a)) + " -> " +
+         std::string(DTypeName(config.problem.d)) + ", f32 accumulate; a " + (trans_a ? "M" : "K") +
+         "-major, b " + (trans_b ? "K" : "N") + "-major; epilogue fused (visitor tree below)" +
+         (plan.fold_batch ? "; batch folded into M" : ""));
+  w.Line("#include \"kiln_cuda_gemm_sm90.cuh\"");
+  const std::string batch = ctx.Product(out, 0, static_cast<int64_t>(rank) - 2);
+  w.Line("const int64_t m = " + ctx.Dim(m) + ", n = " + ctx.Dim(n) + ", k = " + ctx.Dim(k) +
+         ", batch = " + batch + ";");
+  w.Line("using Tile = " + config.TileShapeType() + ";");
+  w.Line("using Cluster = " + config.ClusterShapeType() + ";");
+  const int root = EmitEpilogueTree(node, plan, w);
+  const std::string tc =
+      plan.source.input >= 0 ? CutlassType(node.input(plan.source.input)->dtype()) : "void";
+  w.Line("using Gemm = " + std::string(kNs) + "Gemm<" + ta + ", " + la + ", " + ta + ", " + lb +
+         ", " + tc + ", " + td + ", Tile, Cluster, " + std::to_string(config.stages) + ",");
+  w.Line("    " + config.KernelScheduleType() + ", " + config.EpilogueScheduleType() + ", E" +
+         std::to_string(root) + ">;");
+
+  // Problem (M, N, K, L) and strides in elements; batch strides 0 for shared operands.
+  const std::string lda = trans_a ? "m" : "k", ldb = trans_b ? "k" : "n";
+  const std::string ba = plan.a_batch == "full" ? "m * k" : "0",
+                    bb = plan.b_batch == "full" ? "k * n" : "0";
+  const std::string src = plan.source.input >= 0 ? KernelContext::In(plan.source.input) : "nullptr";
+  const std::string bc = plan.source.input >= 0 && !plan.source.batch_shared ? "m * n" : "0";
+  const std::string what = CppString(node.Describe() + ": CUTLASS sm90 gemm");
+  if (plan.fold_batch) {
+    w.Line("kiln_cuda::sm90::Run<Gemm>(" + what + ", batch * m, n, k, 1, in0, k, 0, in1, " + ldb +
+           ", 0, " + src + ", n, 0,");
+    w.Line("                           out0, n, 0, ep" + std::to_string(root) + ", stream);");
+  } else {
+    w.Line("kiln_cuda::sm90::Run<Gemm>(" + what + ", m, n, k, batch, in0, " + lda + ", " + ba +
+           ", in1, " + ldb + ", " + bb + ", " + src + ", n, " + bc + ",");
+    w.Line("                           out0, n, m * n, ep" + std::to_string(root) + ", stream);");
+  }
+  return Status::Ok();
+}
+
+}  // namespace kiln::codegen::cuda
