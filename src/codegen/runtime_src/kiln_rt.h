@@ -75,6 +75,9 @@ struct ModelDesc {
   /// The weights file embedded in the library (`kiln compile --embed-weights`), else nullptr.
   const unsigned char* embedded_weights;
   uint64_t embedded_weights_size;
+  /// CUDA targets: replay each run from a CUDA graph captured per concrete (dims, pointers)
+  /// (`kiln compile --cuda-graphs`; the environment variable KILN_CUDA_GRAPHS=0 turns it off).
+  bool cuda_graphs;
 };
 
 /// Defined by the generated model.cc.
@@ -103,9 +106,15 @@ int DeviceBindWeight(const void* host, size_t bytes, size_t element_size, const 
 /// Copies `bytes` between two buffers of the target's memory (on `stream` for CUDA targets);
 /// Run uses it for outputs that are the model's inputs, weights or other outputs.
 void DeviceCopy(void* dst, const void* src, size_t bytes, void* stream);
-/// Called after Run has issued every kernel: reports a failed launch (KILN_ERR_CUDA on CUDA
-/// targets, with the CUDA error text); nothing to check on the cpu target.
-int DeviceAfterRun(void* stream);
+/// Per-instance state of the device hooks (CUDA graphs on CUDA targets), created by DeviceRun on
+/// first use; null until then.
+struct DeviceState;
+/// Runs kModel.run(args): directly, or (CUDA targets with kModel.cuda_graphs and a non-null
+/// stream) by replaying a CUDA graph captured for these dims and pointers. Reports a failed
+/// launch or kernel (KILN_ERR_CUDA with the CUDA error text) after the kernels are issued.
+int DeviceRun(DeviceState** state, const RunArgs& args);
+/// Frees what DeviceRun created (null is a no-op).
+void DeviceStateFree(DeviceState* state);
 
 }  // namespace kiln_rt
 

@@ -19,8 +19,10 @@ struct kiln_module_instance {
   kiln_rt::DeviceBuffer workspace;
   std::vector<int64_t> sym;                    // current symbol values
   bool dims_set = false;
+  kiln_rt::DeviceState* device_state = nullptr;  // the device hooks' (CUDA graphs)
 
   ~kiln_module_instance() {
+    kiln_rt::DeviceStateFree(device_state);
     for (auto& c : copies) kiln_rt::DeviceFree(&c);
     kiln_rt::DeviceFree(&workspace);
   }
@@ -238,8 +240,7 @@ KILN_MODULE_EXPORT int kiln_instance_run(kiln_instance_t instance, const void* c
     kiln_rt::RunArgs args{instance->sym.empty() ? nullptr : instance->sym.data(),
                           static_cast<char*>(instance->workspace.ptr), inputs, outputs,
                           instance->weights.empty() ? nullptr : instance->weights.data(), stream};
-    kModel.run(args);
-    return kiln_rt::DeviceAfterRun(stream);
+    return kiln_rt::DeviceRun(&instance->device_state, args);
   });
 }
 

@@ -45,6 +45,13 @@ void DeviceCopy(void* dst, const void* src, size_t bytes, void*) {
   if (bytes > 0) std::memcpy(dst, src, bytes);
 }
 
-int DeviceAfterRun(void*) { return KILN_OK; }
+struct DeviceState {};
+
+int DeviceRun(DeviceState**, const RunArgs& args) {
+  kModel.run(args);
+  return KILN_OK;
+}
+
+void DeviceStateFree(DeviceState*) {}
 
 }  // namespace kiln_rt

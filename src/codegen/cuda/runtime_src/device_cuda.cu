@@ -1,9 +1,17 @@
 // kiln_rt device hooks for the CUDA targets: device memory from cudaMalloc, weights copied from
-// the mapped weights file to the device once per instance, copies on the caller's stream, and
-// launch errors reported after Run as KILN_ERR_CUDA.
+// the mapped weights file to the device once per instance, copies on the caller's stream, launch
+// errors reported after Run as KILN_ERR_CUDA, and CUDA graphs: with kModel.cuda_graphs a run on a
+// non-default stream is captured into a graph on the second run with the same dims and pointers
+// (the first runs directly, so lazy initialisation such as CUTLASS's shared-memory attributes
+// happens outside a capture) and replayed from then on.
 #include <cuda_runtime.h>
 
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "kiln/module_abi.h"
 #include "kiln_rt.h"
@@ -62,7 +70,11 @@ void DeviceReportError(const char* what, const char* detail) {
   if (kernel_error.empty()) kernel_error = std::string(what) + ": " + detail;
 }
 
-int DeviceAfterRun(void*) {
+namespace {
+
+// Reports what the kernels of the last run left behind: a DeviceReportError message or a CUDA
+// launch error.
+int CheckRun() {
   if (!kernel_error.empty()) {
     std::string message = std::move(kernel_error);
     kernel_error.clear();
@@ -72,5 +84,76 @@ int DeviceAfterRun(void*) {
   if (err != cudaSuccess) return CudaFail(err, "launching the model's kernels");
   return KILN_OK;
 }
+
+// Graphs kept per instance before the cache is emptied (each holds its launches' parameters).
+constexpr size_t kMaxGraphs = 64;
+
+bool GraphsEnabled(void* stream) {
+  static const bool env_off = [] {
+    const char* v = std::getenv("KILN_CUDA_GRAPHS");
+    return v != nullptr && std::string(v) == "0";
+  }();
+  // The legacy default stream cannot be captured.
+  return kModel.cuda_graphs && !env_off && stream != nullptr;
+}
+
+}  // namespace
+
+// CUDA graphs per key: the symbol values and every pointer a run bakes into its launches.
+struct DeviceState {
+  std::map<std::vector<uintptr_t>, cudaGraphExec_t> graphs;
+  std::set<std::vector<uintptr_t>> seen;  // keys run once directly (the first run of a key
+                                          // initialises lazy state outside any capture)
+  ~DeviceState() { Clear(); }
+  void Clear() {
+    for (auto& [key, exec] : graphs) cudaGraphExecDestroy(exec);
+    graphs.clear();
+    seen.clear();
+  }
+};
+
+int DeviceRun(DeviceState** state, const RunArgs& args) {
+  if (!GraphsEnabled(args.stream)) {
+    kModel.run(args);
+    return CheckRun();
+  }
+  if (*state == nullptr) *state = new DeviceState;
+  DeviceState& s = **state;
+  std::vector<uintptr_t> key;
+  for (int i = 0; i < kModel.num_symbols; ++i) key.push_back(static_cast<uintptr_t>(args.sym[i]));
+  key.push_back(reinterpret_cast<uintptr_t>(args.workspace));
+  key.push_back(reinterpret_cast<uintptr_t>(args.stream));
+  for (int i = 0; i < kModel.num_inputs; ++i) key.push_back(reinterpret_cast<uintptr_t>(args.inputs[i]));
+  for (int i = 0; i < kModel.num_outputs; ++i) key.push_back(reinterpret_cast<uintptr_t>(args.outputs[i]));
+  cudaStream_t stream = static_cast<cudaStream_t>(args.stream);
+  auto it = s.graphs.find(key);
+  if (it == s.graphs.end()) {
+    if (s.seen.insert(key).second) {  // first run of this key: directly
+      kModel.run(args);
+      return CheckRun();
+    }
+    if (s.graphs.size() >= kMaxGraphs) s.Clear();
+    cudaError_t err = cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal);
+    if (err != cudaSuccess) return CudaFail(err, "starting the CUDA graph capture of a run");
+    kModel.run(args);
+    cudaGraph_t graph = nullptr;
+    err = cudaStreamEndCapture(stream, &graph);
+    if (int rc = CheckRun(); rc != KILN_OK) {
+      if (graph != nullptr) cudaGraphDestroy(graph);
+      return rc;
+    }
+    if (err != cudaSuccess) return CudaFail(err, "capturing a run into a CUDA graph");
+    cudaGraphExec_t exec = nullptr;
+    err = cudaGraphInstantiate(&exec, graph, 0);
+    cudaGraphDestroy(graph);
+    if (err != cudaSuccess) return CudaFail(err, "instantiating the CUDA graph of a run");
+    it = s.graphs.emplace(key, exec).first;
+  }
+  cudaError_t err = cudaGraphLaunch(it->second, stream);
+  if (err != cudaSuccess) return CudaFail(err, "launching the CUDA graph of a run");
+  return KILN_OK;
+}
+
+void DeviceStateFree(DeviceState* state) { delete state; }
 
 }  // namespace kiln_rt
