@@ -14,6 +14,8 @@
 // A target's emitter for an op writes only the body, using those names and KernelContext to turn
 // IR dims into C++ expressions. Kernels whose text is identical (same op, attributes and shapes,
 // e.g. the 12 layers of BERT) are emitted once and called from every node that needs them.
+// A body line `#include "header"` is moved to the top of the kernel's file, after the target's
+// prelude: runtime headers that only some kernels need (compile time).
 //
 // Aliasing: an output may be the same buffer as an input when the memory plan runs a node in
 // place (elementwise nodes, see plan/memory_plan.h); kernels of other ops never see aliasing.
@@ -42,8 +44,8 @@ std::string LiteralExpr(double v, DType dtype);
 /// What an emitter sees when writing the kernel of one node.
 class KernelContext {
  public:
-  KernelContext(const Node& node, std::vector<std::string> symbols)
-      : node_(node), symbols_(std::move(symbols)) {}
+  KernelContext(const Node& node, std::vector<std::string> symbols, std::string config = "")
+      : node_(node), symbols_(std::move(symbols)), config_(std::move(config)) {}
 
   const Node& node() const { return node_; }
 
@@ -64,9 +66,14 @@ class KernelContext {
   /// The graph's symbols in module order (the order of `sym`).
   const std::vector<std::string>& symbols() const { return symbols_; }
 
+  /// The kernel configuration chosen for this node by the tuner (a name the target's emitter
+  /// parses, e.g. a gemm's "128x256x64_2x1_coop"), or "" to let the emitter's heuristic pick.
+  const std::string& config() const { return config_; }
+
  private:
   const Node& node_;
   std::vector<std::string> symbols_;
+  std::string config_;
 };
 
 /// The C++ storage type of `dtype` in generated CPU code: float, uint16_t (the bits of f16 and

@@ -4,6 +4,7 @@
 #ifndef KILN_CODEGEN_MODULE_EMITTER_H_
 #define KILN_CODEGEN_MODULE_EMITTER_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,10 @@ struct EmitOptions {
   /// The weights file is linked into the library (model.cc then refers to the symbols
   /// kiln_embedded_weights_begin/_end, which the build defines with an .incbin).
   bool embed_weights = false;
+  /// ModelDesc::cuda_graphs (CUDA targets): runs replay CUDA graphs captured per shape.
+  bool cuda_graphs = false;
+  /// Kernel configurations per node (KernelContext::config), from the tuner; absent: heuristic.
+  std::map<const Node*, std::string> node_configs;
 };
 
 /// Emits the sources of `graph` (verified, after the passes) with the memory plan `plan` (from

@@ -13,7 +13,9 @@
 #include "build/toolchain.h"
 #include "codegen/cpu/cpu_target.h"
 #include "codegen/cuda/cuda_target.h"
+#include "codegen/cuda/gemm_tuning.h"
 #include "codegen/module_emitter.h"
+#include "ir/parser.h"
 #include "ir/printer.h"
 #include "ir/verifier.h"
 #include "passes/pipeline.h"
@@ -221,6 +223,69 @@ Status BuildLibrary(const codegen::GeneratedModule& module, const fs::path& out_
   return LinkShared(objects, (out_dir / "model.so").string(), tc, target.link_flags);
 }
 
+// "4.2.0" from CUTLASS's version.h, or "unknown".
+std::string CutlassVersion() {
+  StatusOr<std::string> dir = CutlassDir();
+  if (!dir.ok()) return "unknown";
+  StatusOr<std::string> text = ReadFile(fs::path(*dir) / "cutlass/version.h");
+  if (!text.ok()) return "unknown";
+  auto define = [&](const std::string& name) {
+    const size_t at = text->find("#define " + name + " ");
+    if (at == std::string::npos) return std::string("?");
+    size_t i = at + name.size() + 9;
+    std::string digits;
+    while (i < text->size() && std::isdigit(static_cast<unsigned char>((*text)[i]))) digits += (*text)[i++];
+    return digits.empty() ? std::string("?") : digits;
+  };
+  return define("CUTLASS_MAJOR") + "." + define("CUTLASS_MINOR") + "." + define("CUTLASS_PATCH");
+}
+
+// The kernel configs of the tunable nodes (KernelContext::config): the forced ones when given
+// (the tuner building one candidate), else the tuner's choices on cuda-sm90.
+StatusOr<std::map<const Node*, std::string>> ChooseConfigs(const Graph& graph,
+                                                           const CompileOptions& options,
+                                                           const std::string& root,
+                                                           const fs::path& out_dir,
+                                                           CompileResult* result) {
+  std::map<const Node*, std::string> configs;
+  if (!options.forced_configs.empty()) {
+    for (const auto& n : graph.nodes()) {
+      if (n->outputs().empty()) continue;
+      auto it = options.forced_configs.find(n->outputs()[0]->name());
+      if (it != options.forced_configs.end()) configs[n.get()] = it->second;
+    }
+    return configs;
+  }
+  if (options.target != "cuda-sm90") return configs;
+  TuneOptions t;
+  t.mode = options.tune;
+  t.cache_path = options.tuning_cache;
+  t.max_candidates = options.tune_max_candidates;
+  t.kiln_root = root;
+  t.work_dir = (out_dir / "tuning").string();
+  t.object_cache_dir = options.cache_dir;
+  t.cutlass_version = CutlassVersion();
+  StatusOr<Toolchain> nvcc = FindNvcc();
+  t.cuda_version = nvcc.ok() ? nvcc->version : "unknown";
+  t.log = options.log;
+  TuneBuildFn build = [&options](const std::string& text, const std::string& node,
+                                 const std::string& config,
+                                 const std::string& dir) -> StatusOr<std::string> {
+    KILN_ASSIGN_OR_RETURN(Graph g, ParseGraph(text, "<tuning graph>"));
+    CompileOptions o;
+    o.target = options.target;
+    o.output_dir = dir;
+    o.jobs = 2;
+    o.cache_dir = options.cache_dir;
+    o.use_cache = options.use_cache;
+    o.tune = TuneMode::kOff;
+    o.forced_configs = {{node, config}};
+    KILN_ASSIGN_OR_RETURN(CompileResult r, Compile(g, o));
+    return r.library_path;
+  };
+  return TuneGraph(graph, codegen::cuda::GemmTuneTask, build, t, &result->tuning);
+}
+
 }  // namespace
 
 StatusOr<std::string> FindKilnRoot() {
@@ -264,6 +329,9 @@ StatusOr<CompileResult> Compile(Graph& graph, const CompileOptions& options) {
     return InvalidArgument("cannot create output directory " + out_dir.string() +
                            (ec ? ": " + ec.message() : ": a file of that name exists"));
   }
+  if (options.cuda_graphs && options.target == "cpu") {
+    return InvalidArgument("CUDA graphs (--cuda-graphs) need a CUDA target, not cpu");
+  }
   KILN_ASSIGN_OR_RETURN(std::string root, FindKilnRoot());
   KILN_RETURN_IF_ERROR(Verify(graph));
 
@@ -281,12 +349,16 @@ StatusOr<CompileResult> Compile(Graph& graph, const CompileOptions& options) {
   KILN_ASSIGN_OR_RETURN(result.plan, PlanMemory(graph));
   result.seconds_passes = SecondsSince(t0);
 
+  KILN_ASSIGN_OR_RETURN(auto configs, ChooseConfigs(graph, options, root, out_dir, &result));
+
   auto t1 = std::chrono::steady_clock::now();
   KILN_ASSIGN_OR_RETURN(codegen::GeneratedModule module,
                         codegen::EmitModule(graph, result.plan,
                                             options.target == "cpu" ? codegen::cpu::CpuTarget()
                                                                     : codegen::cuda::CudaTarget(options.target),
-                                            {.embed_weights = options.embed_weights}));
+                                            {.embed_weights = options.embed_weights,
+                                             .cuda_graphs = options.cuda_graphs,
+                                             .node_configs = configs}));
   result.kernels = static_cast<int>(module.kernels.size());
   result.kernel_calls = module.kernel_calls;
   const fs::path src = out_dir / "src";
@@ -314,6 +386,17 @@ StatusOr<CompileResult> Compile(Graph& graph, const CompileOptions& options) {
   return result;
 }
 
+namespace {
+std::string TuningLine(const TuneReport& t) {
+  char line[200];
+  std::snprintf(line, sizeof(line),
+                "\n  tuning: %d kernels: %d from the tuning cache, %d profiled (%d candidates built, "
+                "%.1f s), %d by heuristic",
+                t.tunable, t.cached, t.profiled, t.candidates_built, t.seconds, t.heuristic);
+  return line;
+}
+}  // namespace
+
 std::string FormatCompileSummary(const Graph& graph, const CompileResult& r) {
   char times[160];
   std::snprintf(times, sizeof(times), "passes %.1f s, codegen %.1f s, build %.1f s", r.seconds_passes,
@@ -322,7 +405,8 @@ std::string FormatCompileSummary(const Graph& graph, const CompileResult& r) {
          std::to_string(r.nodes_out) + " after passes, " + std::to_string(r.kernel_calls) +
          " kernel calls (" + std::to_string(r.kernels) + " distinct kernels)\n  " +
          FormatPlanSummary(r.plan) + "\n  " + times + " (" + std::to_string(r.build.compiled) +
-         " objects compiled, " + std::to_string(r.build.cached) + " from cache)\n  library " +
+         " objects compiled, " + std::to_string(r.build.cached) + " from cache)" +
+         (r.tuning.tunable > 0 ? TuningLine(r.tuning) : std::string()) + "\n  library " +
          r.library_path + (r.weights_path.empty() ? " (weights embedded)" : "\n  weights " + r.weights_path);
 }
 

@@ -14,6 +14,7 @@
 #define KILN_COMPILER_COMPILE_H_
 
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,7 @@
 #include "ir/graph.h"
 #include "kiln/status.h"
 #include "plan/memory_plan.h"
+#include "tuning/tuner.h"
 
 namespace kiln {
 
@@ -32,6 +34,9 @@ struct CompileOptions {
   std::string output_dir;
   /// Link the weights into the library instead of writing model.safetensors beside it.
   bool embed_weights = false;
+  /// CUDA targets: each run replays a CUDA graph captured once per concrete dims and pointers
+  /// (on a non-null stream), which removes the launch overhead of small models.
+  bool cuda_graphs = false;
   /// Parallel compiler processes (0: one per core).
   int jobs = 0;
   /// Object cache directory; empty: ObjectCache::DefaultDir(). use_cache=false compiles all.
@@ -41,6 +46,17 @@ struct CompileOptions {
   bool verify_each_pass = false;
   /// Progress lines (passes, kernels to build, built, cached, link); may be empty.
   std::function<void(std::string_view line)> log;
+  /// Kernel tuning on cuda-sm90 (src/tuning/tuner.h): kAuto profiles the candidates missing from
+  /// the tuning cache when a GPU is present; kCacheOnly uses cached winners only; kOff leaves
+  /// every choice to the emitter's heuristic.
+  TuneMode tune = TuneMode::kAuto;
+  /// The SQLite tuning cache; empty: TuningCache::DefaultPath().
+  std::string tuning_cache;
+  /// Profile only the first N candidates of each signature (0: all); quicker, less thorough.
+  int tune_max_candidates = 0;
+  /// Kernel configs forced per node, keyed by the node's (first) output value name after the
+  /// passes; the tuner uses it to build one library per candidate. Skips tuning when not empty.
+  std::map<std::string, std::string> forced_configs;
   /// Per finished compile job, for progress bars; may be empty.
   std::function<void(const BuildEvent& event)> build_progress;
 };
@@ -57,6 +73,7 @@ struct CompileResult {
   int kernel_calls = 0;  // kernel launches per run
   MemoryPlan plan;
   BuildStats build;
+  TuneReport tuning;
   double seconds_passes = 0, seconds_codegen = 0, seconds_build = 0;
 };
 

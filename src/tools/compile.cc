@@ -29,6 +29,9 @@ struct CompileArgs {
   std::optional<std::string> dtype;
   std::vector<std::string> dynamic;
   bool embed_weights = false;
+  bool cuda_graphs = false;
+  std::string tune = "auto";
+  std::string tuning_cache;
   int jobs = 0;
   std::string cache_dir;
   bool no_cache = false;
@@ -95,8 +98,12 @@ Status WriteManifest(const Graph& graph, const CompileResult& r, const CompileAr
       {"workspace_naive_bytes", r.plan.naive_bytes},
       {"workspace_lower_bound_bytes", r.plan.lower_bound_bytes},
       {"weights_embedded", args.embed_weights},
+      {"cuda_graphs", args.cuda_graphs},
       {"seconds", {{"passes", r.seconds_passes}, {"codegen", r.seconds_codegen}, {"build", r.seconds_build}}},
       {"objects", {{"compiled", r.build.compiled}, {"cached", r.build.cached}}},
+      {"tuning", {{"tunable", r.tuning.tunable}, {"cached", r.tuning.cached}, {"profiled", r.tuning.profiled},
+                  {"heuristic", r.tuning.heuristic}, {"candidates_built", r.tuning.candidates_built},
+                  {"seconds", r.tuning.seconds}}},
   };
   return WriteTextFile(args.output_dir + "/manifest.json", j.dump(2) + "\n");
 }
@@ -122,6 +129,9 @@ Status RunCompile(const CompileArgs& args) {
   copts.target = args.target;
   copts.output_dir = args.output_dir;
   copts.embed_weights = args.embed_weights;
+  copts.cuda_graphs = args.cuda_graphs;
+  copts.tune = args.tune == "off" ? TuneMode::kOff : args.tune == "cache" ? TuneMode::kCacheOnly : TuneMode::kAuto;
+  copts.tuning_cache = args.tuning_cache;
   copts.jobs = args.jobs;
   copts.cache_dir = args.cache_dir;
   copts.use_cache = !args.no_cache;
@@ -142,9 +152,9 @@ Status RunCompile(const CompileArgs& args) {
 void AddCompileCommand(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<CompileArgs>();
   CLI::App* cmd = app.add_subcommand("compile", "Compile a model into a shared library (model.so + model.safetensors)");
-  cmd->add_option("model", args->model, "A .kir file, - for stdin, or zoo:NAME")->required();
+  cmd->add_option("model", args->model, "A .kir or .onnx file, - for stdin, or zoo:NAME")->required();
   cmd->add_option("-o,--output", args->output_dir, "Output directory (created; files in it are replaced)")->required();
-  cmd->add_option("--target", args->target, "cpu (default), cuda-sm90 (H100, needs nvcc and CUTLASS) or cuda-sm80 (A100); the CUDA targets cover elementwise ops and gemm so far")
+  cmd->add_option("--target", args->target, "cpu (default), cuda-sm90 (H100, needs nvcc and CUTLASS) or cuda-sm80 (A100); the CUDA targets do not run conv2d, attention or batch_norm yet")
       ->capture_default_str();
   cmd->add_option("--weights", args->weights,
                   "Weights (.safetensors, keyed by weight name, e.g. a PyTorch state_dict); "
@@ -157,6 +167,16 @@ void AddCompileCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--dynamic", args->dynamic,
                   "Range of a dynamic dim, NAME=MIN..MAX (NAME: a symbol, or batch / seq); repeatable");
   cmd->add_flag("--embed-weights", args->embed_weights, "Link the weights into model.so instead of writing model.safetensors");
+  cmd->add_option("--tune", args->tune,
+                  "cuda-sm90 kernel tuning: auto (cached winners; profile the rest when a GPU is present), "
+                  "cache (cached winners only), off (heuristic configs)")
+      ->check(CLI::IsMember({"auto", "cache", "off"}))
+      ->capture_default_str();
+  cmd->add_option("--tuning-cache", args->tuning_cache,
+                  "SQLite tuning cache (default $KILN_TUNING_CACHE, else ~/.cache/kiln/tuning.sqlite)");
+  cmd->add_flag("--cuda-graphs", args->cuda_graphs,
+                "CUDA targets: replay each run from a CUDA graph captured per shape and buffers (on a "
+                "non-default stream; KILN_CUDA_GRAPHS=0 at run time turns it off)");
   cmd->add_option("-j,--jobs", args->jobs, "Parallel compiler processes (default: one per core)");
   cmd->add_option("--cache-dir", args->cache_dir, "Object cache (default $KILN_CACHE_DIR or ~/.cache/kiln/objects)");
   cmd->add_flag("--no-cache", args->no_cache, "Compile every object, ignoring the cache");

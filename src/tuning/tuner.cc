@@ -1,0 +1,248 @@
+#include "tuning/tuner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <set>
+#include <sstream>
+
+#include "build/object_cache.h"
+#include "build/sha256.h"
+#include "build/subprocess.h"
+#include "build/toolchain.h"
+
+namespace kiln {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Candidate libraries built at once (each build runs its own compile jobs).
+constexpr size_t kParallelBuilds = 8;
+
+StatusOr<std::string> ReadText(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  if (!f) return NotFound("cannot read " + p.string());
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  size_t i = 0;
+  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  return s.substr(i);
+}
+
+// kiln_profile built with nvcc into the object cache directory (once per source and nvcc).
+StatusOr<std::string> ProfilerBinary(const TuneOptions& options) {
+  const fs::path source = fs::path(options.kiln_root) / "src/tuning/profiler_src/kiln_profile.cc";
+  KILN_ASSIGN_OR_RETURN(std::string text, ReadText(source));
+  KILN_ASSIGN_OR_RETURN(std::string abi,
+                        ReadText(fs::path(options.kiln_root) / "include/kiln/module_abi.h"));
+  KILN_ASSIGN_OR_RETURN(Toolchain nvcc, FindNvcc());
+  const std::string hash = Sha256Hex(text + '\0' + abi + '\0' + nvcc.compiler + '\0' + nvcc.version);
+  fs::path dir = options.object_cache_dir;
+  if (dir.empty()) {
+    KILN_ASSIGN_OR_RETURN(dir, ObjectCache::DefaultDir());
+  }
+  const fs::path binary = dir / ("kiln_profile-" + hash.substr(0, 16));
+  if (fs::exists(binary)) return binary.string();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  const fs::path tmp = UniqueTempPath(binary);
+  std::vector<std::string> argv = {nvcc.compiler, "-std=c++17", "-O2",
+                                   "-I" + (fs::path(options.kiln_root) / "include").string(),
+                                   source.string(), "-o", tmp.string(), "-ldl"};
+  KILN_ASSIGN_OR_RETURN(SubprocessResult r, RunSubprocess(argv));
+  if (r.exit_code != 0) {
+    fs::remove(tmp, ec);
+    return InternalError("building the tuning profiler failed (exit code " +
+                         std::to_string(r.exit_code) + "):\n" + r.output +
+                         "\ncommand: " + FormatCommandLine(argv));
+  }
+  fs::rename(tmp, binary, ec);
+  if (ec) return InternalError("cannot move the profiler to " + binary.string() + ": " + ec.message());
+  return binary.string();
+}
+
+// Splits "a b c" lines into (status, rest).
+std::vector<std::pair<std::string, std::string>> ProfilerLines(const std::string& output) {
+  std::vector<std::pair<std::string, std::string>> lines;
+  std::istringstream in(output);
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t sp = line.find(' ');
+    const std::string head = line.substr(0, sp);
+    if (head != "ok" && head != "error") continue;  // CUDA or library chatter
+    lines.emplace_back(head, sp == std::string::npos ? "" : line.substr(sp + 1));
+  }
+  return lines;
+}
+
+}  // namespace
+
+StatusOr<TuningDevice> DetectGpu() {
+  StatusOr<SubprocessResult> r =
+      RunSubprocess({"nvidia-smi", "--query-gpu=name,compute_cap", "--format=csv,noheader", "-i", "0"});
+  if (!r.ok() || r->exit_code != 0) return NotFound("no GPU: nvidia-smi does not list one");
+  const std::string line = Trim(r->output.substr(0, r->output.find('\n')));
+  const size_t comma = line.rfind(',');
+  if (comma == std::string::npos) return NotFound("no GPU: unexpected nvidia-smi output: " + line);
+  TuningDevice d;
+  d.gpu_name = Trim(line.substr(0, comma));
+  d.compute_capability = Trim(line.substr(comma + 1));
+  return d;
+}
+
+StatusOr<std::map<const Node*, std::string>> TuneGraph(const Graph& graph, const TuneTaskFn& task_of,
+                                                       const TuneBuildFn& build,
+                                                       const TuneOptions& options,
+                                                       TuneReport* report) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto log = [&](const std::string& line) {
+    if (options.log) options.log(line);
+  };
+  TuneReport local;
+  TuneReport& rep = report != nullptr ? *report : local;
+  rep = TuneReport{};
+  std::map<const Node*, std::string> chosen;
+
+  std::vector<std::pair<const Node*, TuneTask>> tasks;
+  for (const auto& n : graph.nodes()) {
+    if (std::optional<TuneTask> t = task_of(*n)) tasks.emplace_back(n.get(), std::move(*t));
+  }
+  rep.tunable = static_cast<int>(tasks.size());
+  auto finish = [&] {
+    rep.heuristic = rep.tunable - rep.cached - rep.profiled;
+    rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return chosen;
+  };
+  if (tasks.empty() || options.mode == TuneMode::kOff) return finish();
+
+  StatusOr<TuningDevice> gpu = options.device ? StatusOr<TuningDevice>(*options.device) : DetectGpu();
+  if (!gpu.ok()) {
+    log("tuning: " + gpu.status().message() + "; " + std::to_string(tasks.size()) +
+        " kernels use the heuristic config");
+    return finish();
+  }
+  TuningDevice device = *gpu;
+  device.cuda_version = options.cuda_version;
+  device.cutlass_version = options.cutlass_version;
+  KILN_ASSIGN_OR_RETURN(
+      TuningCache cache,
+      TuningCache::Open(options.cache_path.empty() ? TuningCache::DefaultPath() : options.cache_path));
+
+  // Cache lookups; misses grouped by signature (one library per candidate serves all shapes).
+  std::map<std::string, std::vector<std::pair<const Node*, const TuneTask*>>> misses;
+  for (const auto& [node, task] : tasks) {
+    KILN_ASSIGN_OR_RETURN(std::optional<TuningRecord> hit,
+                          cache.Lookup({device, task.signature, task.shape}));
+    if (hit && std::find(task.candidates.begin(), task.candidates.end(), hit->config) !=
+                   task.candidates.end()) {
+      chosen[node] = hit->config;
+      ++rep.cached;
+    } else {
+      misses[task.signature].emplace_back(node, &task);
+    }
+  }
+  if (misses.empty() || options.mode == TuneMode::kCacheOnly) {
+    if (!misses.empty()) log("tuning: cache-only mode; kernels missing from the cache use the heuristic");
+    return finish();
+  }
+
+  const fs::path work = options.work_dir.empty() ? fs::temp_directory_path() / "kiln-tune"
+                                                 : fs::path(options.work_dir);
+  int signature_index = 0;
+  for (const auto& [signature, nodes] : misses) {
+    // Candidates: the union over the signature's shapes, in first-seen order.
+    std::vector<std::string> candidates;
+    std::set<std::string> shapes;
+    for (const auto& [node, task] : nodes) {
+      shapes.insert(task->shape);
+      for (const std::string& c : task->candidates) {
+        if (std::find(candidates.begin(), candidates.end(), c) == candidates.end()) {
+          candidates.push_back(c);
+        }
+      }
+    }
+    if (options.max_candidates > 0 && candidates.size() > static_cast<size_t>(options.max_candidates)) {
+      candidates.resize(options.max_candidates);
+    }
+    const TuneTask& first = *nodes.front().second;
+    log("tuning: " + signature + ": building " + std::to_string(candidates.size()) +
+        " candidates for " + std::to_string(shapes.size()) + " shapes");
+    // Build the candidates' libraries, kParallelBuilds at a time.
+    std::vector<std::string> libs(candidates.size());
+    for (size_t begin = 0; begin < candidates.size(); begin += kParallelBuilds) {
+      std::vector<std::future<StatusOr<std::string>>> running;
+      const size_t end = std::min(candidates.size(), begin + kParallelBuilds);
+      for (size_t c = begin; c < end; ++c) {
+        const std::string dir =
+            (work / ("sig" + std::to_string(signature_index) + "_c" + std::to_string(c))).string();
+        running.push_back(std::async(std::launch::async, [&, c, dir] {
+          return build(first.profile_graph, first.profile_node, candidates[c], dir);
+        }));
+      }
+      for (size_t c = begin; c < end; ++c) {
+        StatusOr<std::string> lib = running[c - begin].get();
+        if (lib.ok()) {
+          libs[c] = *lib;
+          ++rep.candidates_built;
+        } else {
+          log("tuning: candidate " + candidates[c] + " does not build: " +
+              lib.status().message().substr(0, 300));
+        }
+      }
+    }
+    // One profiler run over every (library, shape) of the signature.
+    std::vector<std::string> argv = {""};  // the profiler, built below if anything is to run
+    std::vector<std::pair<size_t, const TuneTask*>> order;  // (candidate, task of the shape)
+    std::set<std::string> seen_shapes;
+    for (const auto& [node, task] : nodes) {
+      if (!seen_shapes.insert(task->shape).second) continue;
+      for (size_t c = 0; c < candidates.size(); ++c) {
+        if (libs[c].empty()) continue;
+        argv.push_back(libs[c]);
+        argv.push_back(task->profile_dims);
+        order.emplace_back(c, task);
+      }
+    }
+    std::map<std::string, std::pair<double, std::string>> best;  // shape -> (us, config)
+    if (!order.empty()) {
+      KILN_ASSIGN_OR_RETURN(argv[0], ProfilerBinary(options));
+      KILN_ASSIGN_OR_RETURN(SubprocessResult r, RunSubprocess(argv));
+      const auto lines = ProfilerLines(r.output);
+      for (size_t i = 0; i < order.size(); ++i) {
+        const auto& [c, task] = order[i];
+        if (i >= lines.size() || lines[i].first != "ok") {
+          log("tuning: candidate " + candidates[c] + " at " + task->shape + " failed: " +
+              (i < lines.size() ? lines[i].second : "profiler exited (" + std::to_string(r.exit_code) + ")"));
+          continue;
+        }
+        const double us = std::stod(lines[i].second);
+        auto it = best.find(task->shape);
+        if (it == best.end() || us < it->second.first) best[task->shape] = {us, candidates[c]};
+      }
+    }
+    for (const auto& [shape, winner] : best) {
+      KILN_RETURN_IF_ERROR(cache.Store({device, signature, shape}, {winner.second, winner.first}));
+      log("tuning: " + signature + " " + shape + ": " + winner.second + " (" +
+          std::to_string(winner.first) + " us)");
+    }
+    for (const auto& [node, task] : nodes) {
+      auto it = best.find(task->shape);
+      if (it == best.end()) continue;
+      chosen[node] = it->second.second;
+      ++rep.profiled;
+    }
+    ++signature_index;
+  }
+  std::error_code ec;
+  fs::remove_all(work, ec);
+  return finish();
+}
+
+}  // namespace kiln
