@@ -9,6 +9,7 @@
 #include <memory>
 #include <sstream>
 
+#include "frontend/onnx/onnx_importer.h"
 #include "ir/parser.h"
 #include "ir/verifier.h"
 #include "models/weights.h"
@@ -143,6 +144,14 @@ StatusOr<Graph> LoadModel(const std::string& model, const ModelOptions& options)
     // A zoo model that fails verification is a kiln bug, but report it rather than abort.
     KILN_RETURN_IF_ERROR(Verify(graph));
     return graph;
+  }
+  if (IsOnnxPath(model)) {
+    // An ONNX model carries its weights (initializers); --weights would be ambiguous.
+    if (!options.weights_path.empty()) {
+      return InvalidArgument("--weights does not apply to an .onnx model (its initializers are "
+                             "its weights)");
+    }
+    return ImportOnnxFile(model);
   }
   KILN_ASSIGN_OR_RETURN(std::string text, ReadTextFile(model));
   std::string source_name = model == "-" ? "<stdin>" : model;

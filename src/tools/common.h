@@ -1,5 +1,6 @@
-// Helpers shared by the `kiln` subcommands: reading the MODEL argument (a .kir file, `-` for
-// stdin, or `zoo:NAME`), file I/O with user-facing errors, and the one way errors are reported.
+// Helpers shared by the `kiln` subcommands: reading the MODEL argument (a .kir file, an .onnx
+// file, `-` for stdin, or `zoo:NAME`), file I/O with user-facing errors, and the one way errors
+// are reported.
 #ifndef KILN_TOOLS_COMMON_H_
 #define KILN_TOOLS_COMMON_H_
 
@@ -61,7 +62,8 @@ StatusOr<std::string> ReadTextFile(const std::string& path);
 /// Writes `text` to `path`; "-" writes stdout.
 Status WriteTextFile(const std::string& path, const std::string& text);
 
-/// Loads and verifies MODEL: parses a .kir file (or stdin for "-"), or builds a zoo model with
+/// Loads and verifies MODEL: parses a .kir file (or stdin for "-"), imports an .onnx file (with
+/// its initializers as weights; see frontend/onnx/onnx_importer.h), or builds a zoo model with
 /// `options` (batch/seq/dtype apply to zoo models only). Zoo graphs come with their weights; a
 /// .kir graph gets them only with options.with_weights (see AttachWeights).
 StatusOr<Graph> LoadModel(const std::string& model, const ModelOptions& options);

@@ -86,7 +86,7 @@ void AddEvalCommand(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand(
       "eval", "Run a model with the CPU reference interpreter and summarise its outputs");
-  cmd->add_option("model", args->model, "A .kir file, - for stdin, or zoo:NAME")->required();
+  cmd->add_option("model", args->model, "A .kir or .onnx file, - for stdin, or zoo:NAME")->required();
   cmd->add_option("--weights", args->weights,
                   "Weights (.safetensors, keyed by weight name); default: generated "
                   "deterministically from --seed");

@@ -162,7 +162,7 @@ void AddInfoCommand(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "info", "List the registered ops and zoo models, or summarise one model or compiled library");
   cmd->add_option("model", args->model,
-                  "A .kir file, - for stdin, zoo:NAME, or a directory written by `kiln compile`; "
+                  "A .kir or .onnx file, - for stdin, zoo:NAME, or a directory written by `kiln compile`; "
                   "without it, list ops and zoo models");
   cmd->add_option("--batch", args->batch, "zoo models: make the batch dim static")
       ->check(CLI::PositiveNumber);

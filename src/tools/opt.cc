@@ -70,7 +70,7 @@ void AddOptCommand(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<OptArgs>();
   CLI::App* cmd = app.add_subcommand("opt", "Parse, verify and print text IR (.kir)");
   cmd->add_option("model", args->model,
-                  "A .kir text IR file, - for stdin, or zoo:NAME for a zoo model "
+                  "A .kir text IR file, an .onnx model, - for stdin, or zoo:NAME for a zoo model "
                   "(see `kiln info`)")
       ->required();
   cmd->add_option("-o,--output", args->output, "Write the IR here instead of stdout");

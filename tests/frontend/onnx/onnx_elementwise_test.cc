@@ -1,0 +1,168 @@
+// ONNX elementwise ops and activations: imported models run by the interpreter against values
+// computed here with plain loops (tolerance 1e-5 absolute + 1e-5 relative unless stated).
+#include <cmath>
+
+#include "tests/frontend/onnx/onnx_test_util.h"
+
+namespace kiln::onnx_test {
+namespace {
+
+using TP = onnx::TensorProto;
+
+const std::vector<float> kX = {-1.5f, -0.25f, 0.0f, 0.5f, 1.0f, 2.5f};
+
+TEST(OnnxElementwise, AddBroadcastReluMulScalar) {
+  OnnxModelBuilder m;
+  m.Input("x", TP::FLOAT, {2, 3});
+  m.InitF32("b", {3}, {0.5f, -1.0f, 2.0f});
+  m.InitF32("two", {}, {2.0f});
+  m.Node("Add", {"x", "b"}, {"s"});
+  m.Node("Relu", {"s"}, {"r"});
+  m.Node("Mul", {"r", "two"}, {"y"});
+  m.Output("y");
+  std::vector<Tensor> out = ImportAndRun(m, {F32({2, 3}, kX)});
+  ASSERT_EQ(out.size(), 1u);
+  std::vector<double> want;
+  const float b[3] = {0.5f, -1.0f, 2.0f};
+  for (int i = 0; i < 6; ++i) want.push_back(2.0 * std::max(0.0, double(kX[i]) + b[i % 3]));
+  ExpectValues(out[0], {2, 3}, want);
+}
+
+TEST(OnnxElementwise, GeluOpset20BothForms) {
+  for (const char* approx : {"none", "tanh"}) {
+    OnnxModelBuilder m(20, 10);
+    m.Input("x", TP::FLOAT, {6});
+    auto& n = m.Node("Gelu", {"x"}, {"y"});
+    OnnxModelBuilder::AttrStr(n, "approximate", approx);
+    m.Output("y");
+    std::vector<Tensor> out = ImportAndRun(m, {F32({6}, kX)});
+    ASSERT_EQ(out.size(), 1u);
+    std::vector<double> want;
+    for (float f : kX) {
+      double x = f;
+      if (std::string(approx) == "none") {
+        want.push_back(0.5 * x * (1 + std::erf(x / std::sqrt(2.0))));
+      } else {
+        want.push_back(0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x))));
+      }
+    }
+    ExpectValues(out[0], {6}, want, 1e-5, 1e-4);
+  }
+}
+
+TEST(OnnxElementwise, CompareWhereCastClip) {
+  OnnxModelBuilder m;
+  m.Input("x", TP::FLOAT, {6});
+  m.Input("y", TP::FLOAT, {6});
+  m.InitF32("lo", {}, {-0.5f});
+  m.InitF32("hi", {}, {1.0f});
+  m.Node("Less", {"x", "y"}, {"c"});
+  m.Node("Where", {"c", "x", "y"}, {"mn"});
+  auto& cast = m.Node("Cast", {"c"}, {"cf"});
+  OnnxModelBuilder::AttrInt(cast, "to", TP::FLOAT);
+  m.Node("Clip", {"x", "lo", "hi"}, {"cl"});
+  m.Output("mn");
+  m.Output("cf");
+  m.Output("cl");
+  std::vector<float> y = {0.0f, -1.0f, 1.0f, 0.5f, -2.0f, 3.0f};
+  std::vector<Tensor> out = ImportAndRun(m, {F32({6}, kX), F32({6}, y)});
+  ASSERT_EQ(out.size(), 3u);
+  std::vector<double> mn, cf, cl;
+  for (int i = 0; i < 6; ++i) {
+    mn.push_back(std::min(kX[i], y[i]));
+    cf.push_back(kX[i] < y[i] ? 1.0 : 0.0);
+    cl.push_back(std::clamp(double(kX[i]), -0.5, 1.0));
+  }
+  ExpectValues(out[0], {6}, mn);
+  ExpectValues(out[1], {6}, cf);
+  ExpectValues(out[2], {6}, cl);
+}
+
+TEST(OnnxElementwise, PowSqrtReciprocalLeakyRelu) {
+  OnnxModelBuilder m;
+  m.Input("x", TP::FLOAT, {6});
+  m.InitF32("two", {}, {2.0f});
+  m.InitF32("one", {}, {1.0f});
+  m.Node("Pow", {"x", "two"}, {"sq"});
+  m.Node("Add", {"sq", "one"}, {"s1"});
+  m.Node("Sqrt", {"s1"}, {"rt"});
+  m.Node("Reciprocal", {"rt"}, {"inv"});
+  auto& lr = m.Node("LeakyRelu", {"x"}, {"lr"});
+  OnnxModelBuilder::AttrFloat(lr, "alpha", 0.1f);
+  m.Node("Sub", {"inv", "lr"}, {"y"});
+  m.Output("y");
+  std::vector<Tensor> out = ImportAndRun(m, {F32({6}, kX)});
+  ASSERT_EQ(out.size(), 1u);
+  std::vector<double> want;
+  for (float f : kX) {
+    double x = f;
+    want.push_back(1.0 / std::sqrt(x * x + 1) - (x >= 0 ? x : 0.1 * x));
+  }
+  ExpectValues(out[0], {6}, want);
+}
+
+TEST(OnnxElementwise, UnaryMathAndVariadic) {
+  OnnxModelBuilder m;
+  m.Input("x", TP::FLOAT, {6});
+  m.Node("Abs", {"x"}, {"a"});
+  m.Node("Exp", {"x"}, {"e"});
+  m.Node("Tanh", {"x"}, {"t"});
+  m.Node("Sigmoid", {"x"}, {"s"});
+  m.Node("Neg", {"x"}, {"n"});
+  m.Node("Max", {"a", "t", "n"}, {"mx"});
+  m.Node("Sum", {"e", "s", "mx"}, {"y"});
+  m.Output("y");
+  std::vector<Tensor> out = ImportAndRun(m, {F32({6}, kX)});
+  ASSERT_EQ(out.size(), 1u);
+  std::vector<double> want;
+  for (float f : kX) {
+    double x = f;
+    want.push_back(std::exp(x) + 1 / (1 + std::exp(-x)) +
+                   std::max({std::abs(x), std::tanh(x), -x}));
+  }
+  ExpectValues(out[0], {6}, want, 1e-5, 1e-5);
+}
+
+TEST(OnnxElementwise, MeanPReluCastLikeClipRuntimeBoundsDropoutMask) {
+  OnnxModelBuilder m(15);
+  m.Input("x", TP::FLOAT, {6});
+  m.Input("lo", TP::FLOAT, {});
+  m.InitF32("slope", {1}, {0.25f});
+  m.InitF32("c", {6}, {1, 1, 1, 1, 1, 1});
+  m.InitI64("like", {1}, {0});
+  m.Node("Mean", {"x", "c"}, {"mean"});
+  m.Node("PRelu", {"x", "slope"}, {"pr"});
+  m.Node("CastLike", {"x", "like"}, {"xi"});  // float -> int64 truncates toward zero
+  m.Node("Clip", {"x", "lo"}, {"cl"});        // min given at run time
+  m.Node("Dropout", {"x"}, {"dr", "mask"});
+  m.Output("mean");
+  m.Output("pr");
+  m.Output("xi");
+  m.Output("cl");
+  m.Output("dr");
+  m.Output("mask");
+  Tensor lo = F32({}, {0.25f});
+  std::vector<Tensor> out = ImportAndRun(m, {F32({6}, kX), lo});
+  ASSERT_EQ(out.size(), 6u);
+  std::vector<double> mean, pr, xi, cl, dr, mask;
+  for (float f : kX) {
+    double x = f;
+    mean.push_back((x + 1) / 2);
+    pr.push_back(x < 0 ? 0.25 * x : x);
+    xi.push_back(std::trunc(x));
+    cl.push_back(std::max(x, 0.25));
+    dr.push_back(x);
+    mask.push_back(1);
+  }
+  ExpectValues(out[0], {6}, mean);
+  ExpectValues(out[1], {6}, pr);
+  EXPECT_EQ(out[2].dtype(), DType::kI64);
+  ExpectValues(out[2], {6}, xi);
+  ExpectValues(out[3], {6}, cl);
+  ExpectValues(out[4], {6}, dr);
+  EXPECT_EQ(out[5].dtype(), DType::kBool);
+  ExpectValues(out[5], {6}, mask);
+}
+
+}  // namespace
+}  // namespace kiln::onnx_test
