@@ -197,7 +197,7 @@ const std::vector<OpKind>& ElementwiseOps() {
       OpKind::kSilu,  OpKind::kGelu,    OpKind::kClip,      OpKind::kAdd,     OpKind::kSub,
       OpKind::kMul,   OpKind::kDiv,     OpKind::kPow,       OpKind::kMax,     OpKind::kMin,
       OpKind::kEqual, OpKind::kNotEqual, OpKind::kLess,     OpKind::kLessEqual, OpKind::kGreater,
-      OpKind::kGreaterEqual, OpKind::kWhere, OpKind::kCast};
+      OpKind::kGreaterEqual, OpKind::kWhere, OpKind::kCast, OpKind::kFusion};
   return ops;
 }
 

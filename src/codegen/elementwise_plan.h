@@ -65,7 +65,8 @@ StatusOr<EwKernel> PlanElementwise(const KernelContext& ctx);
 Status EmitElement(const EwNest& nest, const std::vector<std::string>& index, const std::string& flat,
                    CodeWriter& w);
 
-/// The ops PlanElementwise handles on their own (a fusion node aside).
+/// The ops PlanElementwise plans, which a target's elementwise emitter registers for: the single
+/// elementwise/broadcast ops and `fusion`.
 const std::vector<OpKind>& ElementwiseOps();
 
 }  // namespace kiln::codegen

@@ -1,8 +1,10 @@
-// A target's table of kernel emitters, one per op (filled by the target's Register*Emitters()).
+// A target's table of kernel emitters, one per op (filled by the target's Register*Emitters()),
+// and TargetEmitterTable, the process-wide table of one target that fills itself on first use.
 #ifndef KILN_CODEGEN_EMITTER_TABLE_H_
 #define KILN_CODEGEN_EMITTER_TABLE_H_
 
 #include <array>
+#include <mutex>
 #include <vector>
 
 #include "codegen/kernel_context.h"
@@ -31,6 +33,25 @@ class EmitterTable {
 
  private:
   std::array<KernelEmitFn, static_cast<size_t>(kNumOpKinds)> table_{};
+};
+
+/// The emitter table of one target, filled once (thread-safe) by `fill`, which registers the
+/// target's families through Register. Targets keep one in a function-local static.
+class TargetEmitterTable {
+ public:
+  explicit TargetEmitterTable(void (*fill)()) : fill_(fill) {}
+  /// Registers `fn` for `op` (called by `fill`, directly or through the target's RegisterEmitter).
+  void Register(OpKind op, KernelEmitFn fn) { table_.Register(op, fn); }
+  /// The table, after running `fill` if no call did yet.
+  const EmitterTable& Filled() {
+    std::call_once(once_, fill_);
+    return table_;
+  }
+
+ private:
+  void (*fill_)();
+  std::once_flag once_;
+  EmitterTable table_;
 };
 
 }  // namespace kiln::codegen

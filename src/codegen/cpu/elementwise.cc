@@ -4,6 +4,7 @@
 // values live in locals and never touch memory.
 #include "codegen/cpu/families.h"
 #include "codegen/elementwise_plan.h"
+#include "codegen/emit_lists.h"
 
 namespace kiln::codegen::cpu {
 namespace {
@@ -11,15 +12,15 @@ namespace {
 Status EmitElementwise(const KernelContext& ctx, CodeWriter& w) {
   KILN_ASSIGN_OR_RETURN(EwKernel kernel, PlanElementwise(ctx));
   for (const EwConstant& c : kernel.constants) {
-    std::string list;
-    for (size_t i = 0; i < c.literals.size(); ++i) list += (i ? ", " : "") + c.literals[i];
     w.Line("static const " + CpuStorageType(c.dtype) + " " + c.name + "[" +
-           std::to_string(std::max<size_t>(c.literals.size(), 1)) + "] = {" + list + "};  // " + c.comment);
+           std::to_string(std::max<size_t>(c.literals.size(), 1)) + "] = " + BraceList(c.literals) +
+           ";  // " + c.comment);
   }
   for (const EwNest& nest : kernel.nests) {
     const size_t g = nest.sizes.size();
     w.Open("{");
-    for (size_t k = 0; k < g; ++k) w.Line("const int64_t n" + std::to_string(k) + " = " + nest.sizes[k] + ";");
+    for (size_t k = 0; k < g; ++k)
+      w.Line("const int64_t n" + std::to_string(k) + " = " + nest.sizes[k] + ";");
     std::vector<std::string> index;
     std::string flat = "i0";
     for (size_t k = 0; k < g; ++k) {
@@ -40,7 +41,6 @@ Status EmitElementwise(const KernelContext& ctx, CodeWriter& w) {
 
 void RegisterElementwiseEmitters() {
   for (OpKind op : ElementwiseOps()) RegisterEmitter(op, EmitElementwise);
-  RegisterEmitter(OpKind::kFusion, EmitElementwise);
 }
 
 }  // namespace kiln::codegen::cpu

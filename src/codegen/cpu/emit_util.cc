@@ -20,21 +20,4 @@ Status RequireF32(const Node& node) {
   return Status::Ok();
 }
 
-std::string BraceList(const std::vector<std::string>& items) {
-  std::string s = "{";
-  for (size_t i = 0; i < items.size(); ++i) s += (i ? ", " : "") + items[i];
-  return s + "}";
-}
-
-void IntArray(CodeWriter& body, const std::string& name, const std::vector<std::string>& values) {
-  body.Line("const int64_t " + name + "[] = " + (values.empty() ? "{0}" : BraceList(values)) + ";");
-}
-
-std::vector<std::string> DimExprs(const KernelContext& ctx, const Shape& shape) {
-  std::vector<std::string> out;
-  out.reserve(shape.size());
-  for (const Dim& d : shape) out.push_back(ctx.Dim(d));
-  return out;
-}
-
 }  // namespace kiln::codegen::cpu

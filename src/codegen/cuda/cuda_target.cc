@@ -1,28 +1,25 @@
 #include "codegen/cuda/cuda_target.h"
 
-#include <mutex>
-
 #include "codegen/cuda/families.h"
 #include "codegen/emitter_table.h"
 
 namespace kiln::codegen::cuda {
 namespace {
 
-EmitterTable& Table() {
-  static EmitterTable table;
-  return table;
+// Every family of the cuda targets (sm90-only emitters register themselves in Sm90Table from
+// RegisterGemmEmitters).
+void RegisterFamilies() {
+  RegisterElementwiseEmitters();
+  RegisterLayoutEmitters();
+  RegisterReduceEmitters();
+  RegisterNormEmitters();
+  RegisterPoolEmitters();
+  RegisterGemmEmitters();
 }
 
-void RegisterAll() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    RegisterElementwiseEmitters();
-    RegisterLayoutEmitters();
-    RegisterReduceEmitters();
-    RegisterNormEmitters();
-    RegisterPoolEmitters();
-    RegisterGemmEmitters();
-  });
+TargetEmitterTable& Table() {
+  static TargetEmitterTable table(RegisterFamilies);
+  return table;
 }
 
 EmitterTable& Sm90Table() {
@@ -30,11 +27,12 @@ EmitterTable& Sm90Table() {
   return table;
 }
 
-KernelEmitFn Find(OpKind op) { return Table().Find(op); }
+KernelEmitFn Find(OpKind op) { return Table().Filled().Find(op); }
 
 KernelEmitFn FindSm90(OpKind op) {
+  const EmitterTable& base = Table().Filled();  // fills Sm90Table too
   KernelEmitFn fn = Sm90Table().Find(op);
-  return fn != nullptr ? fn : Table().Find(op);
+  return fn != nullptr ? fn : base.Find(op);
 }
 
 TargetEmitters Make(const std::string& name) {
@@ -53,15 +51,12 @@ void RegisterEmitter(OpKind op, KernelEmitFn fn) { Table().Register(op, fn); }
 void RegisterSm90Emitter(OpKind op, KernelEmitFn fn) { Sm90Table().Register(op, fn); }
 
 const TargetEmitters& CudaTarget(const std::string& name) {
-  RegisterAll();
+  Table().Filled();
   static const TargetEmitters sm90 = Make("cuda-sm90");
   static const TargetEmitters sm80 = Make("cuda-sm80");
   return name == "cuda-sm80" ? sm80 : sm90;
 }
 
-std::vector<OpKind> SupportedOps() {
-  RegisterAll();
-  return Table().Supported();
-}
+std::vector<OpKind> SupportedOps() { return Table().Filled().Supported(); }
 
 }  // namespace kiln::codegen::cuda

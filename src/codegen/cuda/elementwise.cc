@@ -12,6 +12,7 @@
 
 #include "codegen/cuda/families.h"
 #include "codegen/elementwise_plan.h"
+#include "codegen/emit_lists.h"
 #include "support/dtype.h"
 
 namespace kiln::codegen::cuda {
@@ -110,11 +111,9 @@ Status EmitVectorLaunch(const EwNest& nest, int64_t vec, CodeWriter& w) {
 Status EmitElementwise(const KernelContext& ctx, CodeWriter& w) {
   KILN_ASSIGN_OR_RETURN(EwKernel kernel, PlanElementwise(ctx));
   for (const EwConstant& c : kernel.constants) {
-    std::string list;
-    for (size_t i = 0; i < c.literals.size(); ++i) list += (i ? ", " : "") + c.literals[i];
     w.Line("const kiln_cuda::Array<" + CpuStorageType(c.dtype) + ", " +
-           std::to_string(std::max<size_t>(c.literals.size(), 1)) + "> " + c.name + "{{" + list +
-           "}};  // " + c.comment);
+           std::to_string(std::max<size_t>(c.literals.size(), 1)) + "> " + c.name + "{" +
+           BraceList(c.literals) + "};  // " + c.comment);
   }
   for (const EwNest& nest : kernel.nests) {
     w.Open("{");
@@ -138,7 +137,6 @@ Status EmitElementwise(const KernelContext& ctx, CodeWriter& w) {
 
 void RegisterElementwiseEmitters() {
   for (OpKind op : ElementwiseOps()) RegisterEmitter(op, EmitElementwise);
-  RegisterEmitter(OpKind::kFusion, EmitElementwise);
 }
 
 }  // namespace kiln::codegen::cuda

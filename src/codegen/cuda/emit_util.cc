@@ -26,22 +26,4 @@ Status CudaUnimplemented(const Node& node, const std::string& what) {
   return Unimplemented(node.Describe() + ": " + what + " is not supported on the cuda targets yet");
 }
 
-void IntArray(CodeWriter& body, const std::string& name, const std::vector<std::string>& values) {
-  std::string list;
-  for (size_t i = 0; i < values.size(); ++i) list += (i ? ", " : "") + values[i];
-  body.Line("const int64_t " + name + "[] = {" + (values.empty() ? "0" : list) + "};");
-}
-
-std::vector<std::string> DimExprs(const KernelContext& ctx, const Shape& shape) {
-  std::vector<std::string> out;
-  for (const Dim& d : shape) out.push_back(ctx.Dim(d));
-  return out;
-}
-
-std::vector<std::string> IntStrings(const std::vector<int64_t>& v) {
-  std::vector<std::string> out;
-  for (int64_t x : v) out.push_back(std::to_string(x));
-  return out;
-}
-
 }  // namespace kiln::codegen::cuda

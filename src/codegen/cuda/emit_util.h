@@ -1,6 +1,6 @@
 // Small helpers shared by the CUDA kernel emitters (src/codegen/cuda/*.cc): the float-dtype
-// traits that the kiln_cuda family kernels are templated on, element word sizes, and C++ arrays
-// of dim expressions for the host-side launchers.
+// traits that the kiln_cuda family kernels are templated on and element word sizes. C++ arrays
+// of dim expressions for the host-side launchers come from codegen/emit_lists.h.
 #ifndef KILN_CODEGEN_CUDA_EMIT_UTIL_H_
 #define KILN_CODEGEN_CUDA_EMIT_UTIL_H_
 
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "codegen/code_writer.h"
+#include "codegen/emit_lists.h"
 #include "codegen/kernel_context.h"
 #include "ir/graph.h"
 #include "kiln/status.h"
@@ -25,15 +26,6 @@ std::string ElemBytes(const Value* v);
 
 /// Unimplemented(node.Describe() + ": " + what + " is not supported on the cuda targets yet").
 Status CudaUnimplemented(const Node& node, const std::string& what);
-
-/// Appends `const int64_t name[] = {v0, v1, ...};` ({0} when empty) to `body`.
-void IntArray(CodeWriter& body, const std::string& name, const std::vector<std::string>& values);
-
-/// ctx.Dim of every dim of `shape`, in order.
-std::vector<std::string> DimExprs(const KernelContext& ctx, const Shape& shape);
-
-/// Decimal strings of `v`.
-std::vector<std::string> IntStrings(const std::vector<int64_t>& v);
 
 }  // namespace kiln::codegen::cuda
 

@@ -8,16 +8,15 @@
 // - pad (constant, reflect, edge) and gather / embedding (i64 or i32 indices): one thread per
 //   output element.
 // Ranks above 8 are Unimplemented.
-#include <algorithm>
-#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "codegen/cuda/emit_util.h"
 #include "codegen/cuda/families.h"
+#include "codegen/layout_plan.h"
+#include "codegen/reduce_plan.h"
 #include "ops/op_util.h"
 #include "support/dtype.h"
-#include "support/tensor.h"
 
 namespace kiln::codegen::cuda {
 namespace {
@@ -69,48 +68,19 @@ Status EmitExpand(const KernelContext& ctx, CodeWriter& w) {
   return Status::Ok();
 }
 
-// ONNX Slice on a static dim (as the reference, src/ops/indexing.cc): the clamped start.
-int64_t OnnxSliceStart(int64_t dim, int64_t start, int64_t step) {
-  if (dim == 0) return 0;
-  if (start < 0) start += dim;
-  return step > 0 ? std::clamp<int64_t>(start, 0, dim) : std::clamp<int64_t>(start, 0, dim - 1);
-}
-
 Status EmitSlice(const KernelContext& ctx, CodeWriter& w) {
   const Node& node = ctx.node();
   const Value* x = node.input(0);
   const Value* y = node.output(0);
   KILN_RETURN_IF_ERROR(CheckRank(node, x));
-  const int64_t rank = x->rank();
-  const std::vector<Dim>& starts = node.GetDims("starts");
-  const std::vector<Dim>& ends = node.GetDims("ends");
-  std::vector<int64_t> axes = node.GetInts("axes");
-  std::vector<int64_t> steps = node.GetInts("steps");
-  if (axes.empty()) {
-    for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
-  }
-  if (steps.empty()) steps.assign(starts.size(), 1);
-  std::vector<std::string> start_exprs(rank, "0"), step_strs(rank, "1");
-  std::vector<int64_t> checked;  // axes whose symbolic start is checked at run time
-  for (size_t i = 0; i < axes.size(); ++i) {
-    KILN_ASSIGN_OR_RETURN(int64_t a, NormalizeAxis(node, axes[i], rank));
-    const Dim& dim = x->shape()[a];
-    step_strs[a] = std::to_string(steps[i]);
-    if (dim.is_static() && starts[i].is_static() && ends[i].is_static()) {
-      start_exprs[a] = std::to_string(OnnxSliceStart(dim.value(), starts[i].value(), steps[i]));
-    } else {
-      // Symbolic: step 1 and non-negative bounds (shape inference checked), length end - start.
-      start_exprs[a] = ctx.Dim(starts[i]);
-      checked.push_back(a);
-    }
-  }
+  KILN_ASSIGN_OR_RETURN(SlicePlan plan, PlanSlice(ctx));
   w.Line("// slice of " + x->type().ToString() + " to " + y->type().ToString() +
          ": a strided gather");
   IntArray(w, "src_dims", DimExprs(ctx, x->shape()));
   IntArray(w, "dst_dims", DimExprs(ctx, y->shape()));
-  IntArray(w, "starts", start_exprs);
-  IntArray(w, "steps", step_strs);
-  for (int64_t a : checked) {
+  IntArray(w, "starts", plan.starts);
+  IntArray(w, "steps", plan.steps);
+  for (int64_t a : plan.checked) {
     // The reference reports an error here; a kernel cannot, so it writes zeros and never reads
     // outside the operand.
     const std::string i = std::to_string(a);
@@ -122,7 +92,7 @@ Status EmitSlice(const KernelContext& ctx, CodeWriter& w) {
     w.Close();
   }
   w.Line("kiln_cuda::Slice<" + ElemBytes(x) + ">(in0, src_dims, starts, steps, " +
-         std::to_string(rank) + ", out0, dst_dims, stream);");
+         std::to_string(x->rank()) + ", out0, dst_dims, stream);");
   return Status::Ok();
 }
 
@@ -173,35 +143,22 @@ Status EmitPad(const KernelContext& ctx, CodeWriter& w) {
   const Value* x = node.input(0);
   const Value* y = node.output(0);
   KILN_RETURN_IF_ERROR(CheckRank(node, x));
-  const int64_t rank = x->rank();
-  const std::vector<int64_t>& pads = node.GetInts("pads");
-  const std::string& mode = node.GetEnum("mode");
-  // The fill value converted to the dtype exactly as the reference does (Tensor::FromF64), as
-  // raw bytes so one line serves every dtype.
-  const double value = node.GetFloat("value");
-  Tensor fill = Tensor::FromF64(x->dtype(), {}, std::vector<double>{value});
-  std::string bytes;
-  const auto* p = static_cast<const uint8_t*>(fill.data());
-  for (int64_t i = 0; i < fill.nbytes(); ++i) {
-    char buf[8];
-    std::snprintf(buf, sizeof(buf), "0x%02x", p[i]);
-    bytes += (i ? ", " : "") + std::string(buf);
-  }
-  char value_text[64];
-  std::snprintf(value_text, sizeof(value_text), "%.17g", value);
-  w.Line("// pad " + x->type().ToString() + " to " + y->type().ToString() + ", mode " + mode);
+  const PadPlan plan = PlanPad(ctx);
+  w.Line("// pad " + x->type().ToString() + " to " + y->type().ToString() + ", mode " +
+         node.GetEnum("mode"));
   IntArray(w, "src_dims", DimExprs(ctx, x->shape()));
   IntArray(w, "dst_dims", DimExprs(ctx, y->shape()));
-  IntArray(w, "pads_begin", IntStrings(std::vector<int64_t>(pads.begin(), pads.begin() + rank)));
-  w.Line("alignas(8) const uint8_t fill[] = {" + bytes + "};  // " + value_text + " as " +
-         std::string(DTypeName(x->dtype())));
-  const char* mode_name = mode == "reflect" ? "kReflect" : mode == "edge" ? "kEdge" : "kConstant";
-  w.Line("kiln_cuda::Pad<" + ElemBytes(x) + ">(in0, src_dims, pads_begin, " + std::to_string(rank) +
-         ", kiln_cuda::PadMode::" + mode_name + ", fill, out0, dst_dims, stream);");
+  IntArray(w, "pads_begin", plan.pads_begin);
+  w.Line("alignas(8) const uint8_t fill[] = " + BraceList(plan.fill_bytes) + ";  // " +
+         plan.fill_comment);
+  w.Line("kiln_cuda::Pad<" + ElemBytes(x) + ">(in0, src_dims, pads_begin, " +
+         std::to_string(x->rank()) + ", kiln_cuda::PadMode::" + plan.mode +
+         ", fill, out0, dst_dims, stream);");
   return Status::Ok();
 }
 
-Status EmitGatherRows(const KernelContext& ctx, CodeWriter& w, int64_t axis) {
+// gather and embedding: rows of data at the indices.
+Status EmitGather(const KernelContext& ctx, CodeWriter& w) {
   const Node& node = ctx.node();
   const Value* data = node.input(0);
   const Value* indices = node.input(1);
@@ -209,25 +166,17 @@ Status EmitGatherRows(const KernelContext& ctx, CodeWriter& w, int64_t axis) {
     return CudaUnimplemented(node, "indices of dtype " + std::string(DTypeName(indices->dtype())) +
                                        " (i64 and i32 are)");
   }
-  const Shape& ds = data->shape();
+  KILN_ASSIGN_OR_RETURN(int64_t axis, GatherAxis(node));
+  const AxisSplit rows = SplitAroundAxis(ctx, data->shape(), axis);
   w.Line("// data " + data->type().ToString() + " as [outer, len, inner] rows at " +
          indices->type().ToString() +
          " indices; an out-of-range index gives a zero row (the reference reports an error)");
-  w.Line("const int64_t outer = " + ctx.Product(ds, 0, axis) + ", len = " + ctx.Dim(ds[axis]) +
-         ", inner = " + ctx.Product(ds, axis + 1, static_cast<int64_t>(ds.size())) + ";");
+  w.Line("const int64_t outer = " + rows.outer + ", len = " + rows.len + ", inner = " + rows.inner +
+         ";");
   w.Line("kiln_cuda::GatherRows<" + ElemBytes(data) + ">(in0, in1, " + ctx.Numel(indices->shape()) +
          ", out0, outer, len, inner, stream);");
   return Status::Ok();
 }
-
-Status EmitGather(const KernelContext& ctx, CodeWriter& w) {
-  const Node& node = ctx.node();
-  KILN_ASSIGN_OR_RETURN(int64_t axis,
-                        NormalizeAxis(node, node.GetInt("axis"), node.input(0)->rank()));
-  return EmitGatherRows(ctx, w, axis);
-}
-
-Status EmitEmbedding(const KernelContext& ctx, CodeWriter& w) { return EmitGatherRows(ctx, w, 0); }
 
 }  // namespace
 
@@ -241,8 +190,7 @@ void RegisterLayoutEmitters() {
   RegisterEmitter(OpKind::kConcat, EmitConcat);
   RegisterEmitter(OpKind::kSplit, EmitSplit);
   RegisterEmitter(OpKind::kPad, EmitPad);
-  RegisterEmitter(OpKind::kGather, EmitGather);
-  RegisterEmitter(OpKind::kEmbedding, EmitEmbedding);
+  for (OpKind op : {OpKind::kGather, OpKind::kEmbedding}) RegisterEmitter(op, EmitGather);
 }
 
 }  // namespace kiln::codegen::cuda

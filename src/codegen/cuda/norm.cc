@@ -6,31 +6,23 @@
 
 #include "codegen/cuda/emit_util.h"
 #include "codegen/cuda/families.h"
-#include "ops/op_util.h"
+#include "codegen/norm_plan.h"
 
 namespace kiln::codegen::cuda {
 namespace {
-
-// Operand i, or nullptr when the node has fewer operands (optional weight/bias).
-std::string OptionalIn(const Node& node, int i) {
-  return i < node.num_inputs() ? KernelContext::In(i) : "nullptr";
-}
 
 Status EmitTrailingNorm(const KernelContext& ctx, CodeWriter& w) {
   const Node& node = ctx.node();
   const Value* x = node.input(0);
   KILN_ASSIGN_OR_RETURN(std::string traits, FloatTraits(node, x));
-  const Shape& shape = x->shape();
-  const int64_t rank = x->rank();
-  KILN_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(node, node.GetInt("axis"), rank));
+  KILN_ASSIGN_OR_RETURN(TrailingNormPlan p, PlanTrailingNorm(ctx));
   const bool rms = node.op() == OpKind::kRmsNorm;
   w.Line("// " + std::string(node.op_name()) + " of " + x->type().ToString() + " over its last " +
-         std::to_string(rank - axis) + " axes: rows x cols");
-  w.Line("const int64_t rows = " + ctx.Product(shape, 0, axis) +
-         ", cols = " + ctx.Product(shape, axis, rank) + ";");
+         std::to_string(p.num_axes) + " axes: rows x cols");
+  w.Line("const int64_t rows = " + p.rows + ", cols = " + p.cols + ";");
   w.Line("kiln_cuda::TrailingNorm<" + traits + ", " + (rms ? "true" : "false") + ">(in0, " +
          OptionalIn(node, 1) + ", " + (rms ? std::string("nullptr") : OptionalIn(node, 2)) +
-         ", out0, rows, cols, " + FloatLiteralExpr(node.GetFloat("eps")) + ", stream);");
+         ", out0, rows, cols, " + p.eps + ", stream);");
   return Status::Ok();
 }
 
@@ -38,18 +30,13 @@ Status EmitGroupNorm(const KernelContext& ctx, CodeWriter& w) {
   const Node& node = ctx.node();
   const Value* x = node.input(0);
   KILN_ASSIGN_OR_RETURN(std::string traits, FloatTraits(node, x));
-  const Shape& shape = x->shape();
-  const int64_t rank = x->rank();
-  const bool nhwc = node.GetEnum("layout") == "nhwc";
-  const int64_t c_axis = nhwc ? rank - 1 : 1;
-  const std::string spatial = nhwc ? ctx.Product(shape, 1, rank - 1) : ctx.Product(shape, 2, rank);
-  w.Line("// group_norm of " + x->type().ToString() + " (" + (nhwc ? "nhwc" : "nchw") +
+  const GroupNormPlan p = PlanGroupNorm(ctx);
+  w.Line("// group_norm of " + x->type().ToString() + " (" + (p.nhwc ? "nhwc" : "nchw") +
          "): batch, channels, spatial, groups");
-  w.Line("const int64_t batch = " + ctx.Dim(shape[0]) + ", channels = " + ctx.Dim(shape[c_axis]) +
-         ", spatial = " + spatial + ", groups = " + std::to_string(node.GetInt("groups")) + ";");
-  w.Line("kiln_cuda::GroupNorm<" + traits + ", " + (nhwc ? "true" : "false") +
-         ">(in0, in1, in2, out0, batch, channels, spatial, groups, " +
-         FloatLiteralExpr(node.GetFloat("eps")) + ", stream);");
+  w.Line("const int64_t batch = " + p.batch + ", channels = " + p.channels +
+         ", spatial = " + p.spatial + ", groups = " + p.groups + ";");
+  w.Line("kiln_cuda::GroupNorm<" + traits + ", " + (p.nhwc ? "true" : "false") +
+         ">(in0, in1, in2, out0, batch, channels, spatial, groups, " + p.eps + ", stream);");
   return Status::Ok();
 }
 

@@ -3,48 +3,28 @@
 // the spatial axes), and resize (runtime_src/kiln_cuda_resize.cuh). nchw and nhwc; pools and
 // bilinear resize take f32, f16 and bf16 computed in f32 (integer max pools are Unimplemented);
 // nearest resize moves elements of any dtype.
-#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "codegen/cuda/emit_util.h"
 #include "codegen/cuda/families.h"
+#include "codegen/pool_plan.h"
 
 namespace kiln::codegen::cuda {
 namespace {
 
-struct Axes {
-  int c, h, w;
-};
-Axes AxesOf(const Node& node) {
-  return node.GetEnum("layout") == "nhwc" ? Axes{3, 1, 2} : Axes{1, 2, 3};
-}
-
 std::string Int(int64_t v) { return std::to_string(v); }
 
-Status EmitWindowPool(const KernelContext& ctx, CodeWriter& w, bool is_max) {
+// max_pool2d and avg_pool2d.
+Status EmitWindowPool(const KernelContext& ctx, CodeWriter& w) {
   const Node& node = ctx.node();
+  const bool is_max = node.op() == OpKind::kMaxPool2d;
   const Value* xv = node.input(0);
   KILN_ASSIGN_OR_RETURN(std::string traits, FloatTraits(node, xv));
-  const Axes ax = AxesOf(node);
-  const Shape& x = xv->shape();
-  const Shape& y = node.output()->shape();
-  const std::vector<int64_t>& k = node.GetInts("kernel");
-  const std::vector<int64_t>& s = node.GetInts("stride");
-  const std::vector<int64_t>& p = node.GetInts("pad");
-  const std::vector<int64_t>& d = node.GetInts("dilation");
   w.Line("// " + std::string(node.op_name()) + " of " + xv->type().ToString() + " to " +
          node.output()->type().ToString() + ": one thread per output element");
   w.Line("kiln_cuda::PoolShape s;");
-  w.Line("s.n = " + ctx.Dim(x[0]) + "; s.c = " + ctx.Dim(x[ax.c]) + "; s.h = " + ctx.Dim(x[ax.h]) +
-         "; s.w = " + ctx.Dim(x[ax.w]) + "; s.oh = " + ctx.Dim(y[ax.h]) +
-         "; s.ow = " + ctx.Dim(y[ax.w]) + ";");
-  w.Line("s.kh = " + Int(k[0]) + "; s.kw = " + Int(k[1]) + "; s.sh = " + Int(s[0]) +
-         "; s.sw = " + Int(s[1]) + ";  // kernel, stride");
-  w.Line("s.pt = " + Int(p[0]) + "; s.pl = " + Int(p[1]) + "; s.pb = " + Int(p[2]) +
-         "; s.pr = " + Int(p[3]) + ";  // pads");
-  w.Line("s.dh = " + Int(d[0]) + "; s.dw = " + Int(d[1]) +
-         "; s.nhwc = " + (ax.c == 3 ? "true" : "false") + ";  // dilation, layout");
+  WritePoolShapeFields(ctx, w);
   const bool include_pad = !is_max && node.GetBool("count_include_pad");
   w.Line("kiln_cuda::Pool2d<" + traits + ", " + (is_max ? "true" : "false") +
          ", /*count_include_pad=*/" + (include_pad ? "true" : "false") +
@@ -52,11 +32,13 @@ Status EmitWindowPool(const KernelContext& ctx, CodeWriter& w, bool is_max) {
   return Status::Ok();
 }
 
-Status EmitGlobalPool(const KernelContext& ctx, CodeWriter& w, bool is_max) {
+// global_max_pool2d and global_avg_pool2d.
+Status EmitGlobalPool(const KernelContext& ctx, CodeWriter& w) {
   const Node& node = ctx.node();
+  const bool is_max = node.op() == OpKind::kGlobalMaxPool2d;
   const Value* xv = node.input(0);
   KILN_ASSIGN_OR_RETURN(std::string traits, FloatTraits(node, xv));
-  const Axes ax = AxesOf(node);
+  const ImageAxes ax = ImageAxesOf(node);
   std::vector<std::string> dims = DimExprs(ctx, xv->shape());
   w.Line("// " + std::string(node.op_name()) + " of " + xv->type().ToString() + ": a " +
          (is_max ? "max" : "mean") + " over the spatial axes " + Int(ax.h) + " and " + Int(ax.w));
@@ -70,15 +52,6 @@ Status EmitGlobalPool(const KernelContext& ctx, CodeWriter& w, bool is_max) {
   return Status::Ok();
 }
 
-// A double literal that reads back exactly.
-std::string DoubleLiteral(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.17g", v);
-  std::string s = buf;
-  if (s.find_first_of(".e") == std::string::npos) s += ".0";
-  return s;
-}
-
 Status EmitResize(const KernelContext& ctx, CodeWriter& w) {
   const Node& node = ctx.node();
   const Value* xv = node.input(0);
@@ -87,35 +60,14 @@ Status EmitResize(const KernelContext& ctx, CodeWriter& w) {
   if (bilinear) {
     KILN_ASSIGN_OR_RETURN(traits, FloatTraits(node, xv));
   }
-  const Axes ax = AxesOf(node);
-  const Shape& x = xv->shape();
-  const Shape& y = node.output()->shape();
-  // Spatial dims are static (shape inference requires it); the scales are the op's, or out/in.
-  const std::vector<double>& scales = node.GetFloats("scales");
-  const int64_t h = x[ax.h].value(), wd = x[ax.w].value();
-  const int64_t oh = y[ax.h].value(), ow = y[ax.w].value();
-  const double sh = scales.empty() ? static_cast<double>(oh) / h : scales[0];
-  const double sw = scales.empty() ? static_cast<double>(ow) / wd : scales[1];
-  const std::string& coord = node.GetEnum("coordinate_mode");
-  const std::string& nearest = node.GetEnum("nearest_mode");
-  const std::string coord_enum = coord == "align_corners"        ? "kAlignCorners"
-                                 : coord == "asymmetric"         ? "kAsymmetric"
-                                 : coord == "pytorch_half_pixel" ? "kPytorchHalfPixel"
-                                                                 : "kHalfPixel";
-  const std::string nearest_enum = nearest == "floor"               ? "kFloor"
-                                   : nearest == "ceil"              ? "kCeil"
-                                   : nearest == "round_prefer_ceil" ? "kRoundPreferCeil"
-                                                                    : "kRoundPreferFloor";
-  w.Line("// resize (" + std::string(bilinear ? "bilinear" : "nearest") + ", " + coord + ") of " +
-         xv->type().ToString() + " to " + node.output()->type().ToString() +
-         ": one thread per output element");
+  const ResizeModeEnumerators modes = ResizeModesOf(node);
+  w.Line("// resize (" + std::string(bilinear ? "bilinear" : "nearest") + ", " +
+         node.GetEnum("coordinate_mode") + ") of " + xv->type().ToString() + " to " +
+         node.output()->type().ToString() + ": one thread per output element");
   w.Line("kiln_cuda::ResizeShape s;");
-  w.Line("s.n = " + ctx.Dim(x[0]) + "; s.c = " + ctx.Dim(x[ax.c]) + "; s.h = " + Int(h) +
-         "; s.w = " + Int(wd) + "; s.oh = " + Int(oh) + "; s.ow = " + Int(ow) + ";");
-  w.Line("s.scale_h = " + DoubleLiteral(sh) + "; s.scale_w = " + DoubleLiteral(sw) +
-         "; s.nhwc = " + (ax.c == 3 ? "true" : "false") + ";");
-  w.Line("s.coord = kiln_cuda::ResizeCoordMode::" + coord_enum +
-         "; s.nearest = kiln_cuda::ResizeNearestMode::" + nearest_enum + ";");
+  WriteResizeShapeFields(ctx, w);
+  w.Line("s.coord = kiln_cuda::ResizeCoordMode::" + modes.coord +
+         "; s.nearest = kiln_cuda::ResizeNearestMode::" + modes.nearest + ";");
   if (bilinear) {
     w.Line("kiln_cuda::ResizeBilinear<" + traits + ">(s, in0, out0, stream);");
   } else {
@@ -124,24 +76,13 @@ Status EmitResize(const KernelContext& ctx, CodeWriter& w) {
   return Status::Ok();
 }
 
-Status EmitMaxPool(const KernelContext& ctx, CodeWriter& w) { return EmitWindowPool(ctx, w, true); }
-Status EmitAvgPool(const KernelContext& ctx, CodeWriter& w) {
-  return EmitWindowPool(ctx, w, false);
-}
-Status EmitGlobalAvg(const KernelContext& ctx, CodeWriter& w) {
-  return EmitGlobalPool(ctx, w, false);
-}
-Status EmitGlobalMax(const KernelContext& ctx, CodeWriter& w) {
-  return EmitGlobalPool(ctx, w, true);
-}
-
 }  // namespace
 
 void RegisterPoolEmitters() {
-  RegisterEmitter(OpKind::kMaxPool2d, EmitMaxPool);
-  RegisterEmitter(OpKind::kAvgPool2d, EmitAvgPool);
-  RegisterEmitter(OpKind::kGlobalAvgPool2d, EmitGlobalAvg);
-  RegisterEmitter(OpKind::kGlobalMaxPool2d, EmitGlobalMax);
+  for (OpKind op : {OpKind::kMaxPool2d, OpKind::kAvgPool2d}) RegisterEmitter(op, EmitWindowPool);
+  for (OpKind op : {OpKind::kGlobalAvgPool2d, OpKind::kGlobalMaxPool2d}) {
+    RegisterEmitter(op, EmitGlobalPool);
+  }
   RegisterEmitter(OpKind::kResize, EmitResize);
 }
 
