@@ -172,7 +172,9 @@ Status ResizeReference(const Node& node, std::span<const Tensor> in, std::span<T
       for (int64_t i = 0; i < oh; ++i) {
         for (int64_t j = 0; j < ow; ++j) {
           const int64_t yo = ybase + i * ys[ah] + j * ys[aw];
-          auto at = [&](int64_t r, int64_t q) { return xbase + r * xs[ah] + q * xs[aw]; };
+          auto at = [&, ah = ah, aw = aw](int64_t r, int64_t q) {  // clang 14: no binding captures
+            return xbase + r * xs[ah] + q * xs[aw];
+          };
           if (!bilinear) {
             std::memcpy(dst + yo * esize, src + at(th.i0[i], tw.i0[j]) * esize, esize);
             continue;

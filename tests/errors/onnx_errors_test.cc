@@ -4,6 +4,8 @@
 // values that cannot fold, and the CLI reporting them.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "tests/errors/cli_test_util.h"
 #include "tests/frontend/onnx/onnx_test_util.h"
 
@@ -206,6 +208,62 @@ TEST(OnnxErrors, ShapeValueThatCannotFold) {
   OnnxModelBuilder::AttrInt(c, "to", TP::FLOAT);
   m.Output("sf");
   ExpectError(m.Import(), StatusCode::kUnimplemented, {"Cast", "cast_shape", "shape value"});
+}
+
+// Attribute and input values at the int64 limits that overflowed or looped before (found
+// reading the importer while fuzzing it; the fuzzer's own finds are in
+// onnx_fuzz_regressions_test.cc).
+TEST(OnnxErrors, ValuesAtTheInt64Limits) {
+  // Split with num_outputs = 2^62 looped 2^62 times before comparing with the 2 outputs.
+  OnnxModelBuilder split(18);
+  split.Input("x", TP::FLOAT, {4});
+  auto& sp = split.Node("Split", {"x"}, {"a", "b"}, "split_huge");
+  OnnxModelBuilder::AttrInt(sp, "num_outputs", int64_t{1} << 62);
+  split.Output("a");
+  ExpectError(split.Import(), StatusCode::kInvalidArgument,
+              {"split_huge", "num_outputs=4611686018427387904 for 2 outputs"});
+
+  // A slice of a shape value with step 2^63-1 takes the first element (i += step overflowed).
+  OnnxModelBuilder slice;
+  slice.Input("x", TP::FLOAT, {"N", 4, 5});
+  slice.Node("Shape", {"x"}, {"s"});
+  slice.InitI64("starts", {1}, {1});
+  slice.InitI64("ends", {1}, {3});
+  slice.InitI64("axes", {1}, {0});
+  slice.InitI64("steps", {1}, {std::numeric_limits<int64_t>::max()});
+  slice.Node("Slice", {"s", "starts", "ends", "axes", "steps"}, {"picked"}, "slice_huge_step");
+  slice.Output("picked");
+  std::vector<Tensor> picked = ImportAndRun(slice, {F32({2, 4, 5}, std::vector<float>(40, 0))});
+  ASSERT_EQ(picked.size(), 1u);
+  EXPECT_EQ(picked[0].ToI64(), (std::vector<int64_t>{4}));
+
+  // Dims of -2^63 in error messages (Dim::ToString negated them: signed overflow).
+  OnnxModelBuilder expand;
+  expand.Input("x", TP::FLOAT, {4});
+  expand.InitI64("shape", {1}, {std::numeric_limits<int64_t>::min()});
+  expand.Node("Expand", {"x", "shape"}, {"y"}, "expand_min");
+  expand.Output("y");
+  ExpectError(expand.Import(), StatusCode::kInvalidArgument,
+              {"expand_min", "invalid dim -9223372036854775808"});
+  OnnxModelBuilder cos;
+  cos.Input("x", TP::FLOAT, {"N"});
+  cos.Node("Shape", {"x"}, {"n"});
+  cos.InitI64("min", {1}, {std::numeric_limits<int64_t>::min()});
+  OnnxModelBuilder::AttrInt(cos.Node("Concat", {"n", "min"}, {"shape"}, "concat"), "axis", 0);
+  cos.Node("ConstantOfShape", {"shape"}, {"y"}, "cos_min");
+  cos.Output("y");
+  ExpectError(cos.Import(), StatusCode::kInvalidArgument,
+              {"cos_min", "shape dim -9223372036854775808 is negative"});
+
+  // Trilu with k = 1e30 (a float->int64 cast out of range before): all elements are kept.
+  OnnxModelBuilder trilu;
+  trilu.Input("x", TP::FLOAT, {2, 2});
+  trilu.InitF32("k", {}, {1e30f});
+  OnnxModelBuilder::AttrInt(trilu.Node("Trilu", {"x", "k"}, {"y"}, "trilu_far"), "upper", 0);
+  trilu.Output("y");
+  std::vector<Tensor> out = ImportAndRun(trilu, {F32({2, 2}, {1, 2, 3, 4})});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ToF64(), (std::vector<double>{1, 2, 3, 4}));
 }
 
 class OnnxCliErrors : public CliTest {};

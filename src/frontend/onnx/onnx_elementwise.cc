@@ -29,7 +29,8 @@ bool DimsBinary(NodeContext& ctx, const std::string& op) {
   for (const auto* v : {&*a, &*b}) {
     for (const Dim& d : *v) {
       if (d.is_static() && (d.value() > kMaxDim || d.value() < -kMaxDim)) {
-        ctx.Unsupported("shape arithmetic with the value " + d.ToString() + " (beyond 2^40)");
+        ctx.Unsupported("shape arithmetic with the value " + std::to_string(d.value()) +
+                        " (beyond 2^40)");
         return true;
       }
     }

@@ -25,9 +25,20 @@ namespace {
 using onnx_import::NodeContext;
 using onnx_import::OnnxValue;
 
-// Folding is skipped when the constant inputs of one node hold more elements than this (the
-// node is then imported as ops on weights).
+// Folding is skipped when the constant inputs or an output of one node hold more elements than
+// this (the node is then imported as ops on weights).
 constexpr int64_t kMaxFoldElements = int64_t{1} << 24;
+
+// A static shape with at most kMaxFoldElements elements (a folded result the importer may
+// allocate); false for symbolic or larger shapes, computed without overflow.
+bool SmallEnoughToFold(const Shape& shape) {
+  int64_t n = 1;
+  for (const Dim& d : shape) {
+    if (!d.is_static() || d.value() < 0) return false;
+    if (__builtin_mul_overflow(n, d.value(), &n)) return false;
+  }
+  return n <= kMaxFoldElements;
+}
 
 // Value names: [A-Za-z0-9_.] starting with a letter or '_'; symbol names: no '.'.
 std::string Sanitize(const std::string& name, bool allow_dot, const std::string& fallback) {
@@ -63,8 +74,8 @@ class Importer {
   Status ReadInitializers();
   StatusOr<std::vector<const onnx::NodeProto*>> SortNodes();
   Status ImportNode(const onnx::NodeProto& node);
-  Status FoldNode(const onnx::NodeProto& node, onnx_import::ImportFn fn,
-                  const std::vector<OnnxValue*>& inputs);
+  StatusOr<bool> FoldNode(const onnx::NodeProto& node, onnx_import::ImportFn fn,
+                          const std::vector<OnnxValue*>& inputs);
   Status SetOutputs();
   Value* Materialize(OnnxValue& v, const std::string& onnx_name);
   void NameValue(Value* v, const std::string& onnx_name);
@@ -266,8 +277,10 @@ Value* Importer::Materialize(OnnxValue& v, const std::string& onnx_name) {
   return out;
 }
 
-Status Importer::FoldNode(const onnx::NodeProto& node, onnx_import::ImportFn fn,
-                          const std::vector<OnnxValue*>& inputs) {
+// Evaluates a node with constant inputs. Returns false (nothing recorded) when an output would
+// have more than kMaxFoldElements elements: the node is then imported as ops instead.
+StatusOr<bool> Importer::FoldNode(const onnx::NodeProto& node, onnx_import::ImportFn fn,
+                                  const std::vector<OnnxValue*>& inputs) {
   Graph scratch("fold");
   Builder sb(&scratch);
   std::vector<Tensor> feeds;
@@ -298,6 +311,9 @@ Status Importer::FoldNode(const onnx::NodeProto& node, onnx_import::ImportFn fn,
       return InternalError("output " + std::to_string(i) + " was not produced");
     }
   }
+  for (const Value* v : outs) {
+    if (!SmallEnoughToFold(v->shape())) return false;
+  }
   if (!outs.empty()) {
     scratch.SetOutputs(outs);
     StatusOr<std::vector<Tensor>> results = Interpret(scratch, feeds);
@@ -311,7 +327,7 @@ Status Importer::FoldNode(const onnx::NodeProto& node, onnx_import::ImportFn fn,
   for (int i = 0; i < ctx.num_outputs(); ++i) {
     if (ctx.has_output(i)) values_[node.output(i)] = ctx.outputs()[i];
   }
-  return Status::Ok();
+  return true;
 }
 
 Status Importer::ImportNode(const onnx::NodeProto& node) {
@@ -345,9 +361,9 @@ Status Importer::ImportNode(const onnx::NodeProto& node) {
     }
   }
   if (all_constant && const_elements <= kMaxFoldElements) {
-    Status folded = FoldNode(node, fn, inputs);
-    if (!folded.ok()) return folded.WithContext(where);
-    return Status::Ok();
+    StatusOr<bool> folded = FoldNode(node, fn, inputs);
+    if (!folded.ok()) return folded.status().WithContext(where);
+    if (*folded) return Status::Ok();
   }
   NodeContext ctx(node, opset_, builder_, inputs,
                   [this](OnnxValue& v, const std::string& name) { return Materialize(v, name); });

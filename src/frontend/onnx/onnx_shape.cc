@@ -115,7 +115,7 @@ void ImportConstantOfShape(NodeContext& ctx) {
     all_static = all_static && d.is_static();
     if (d.is_static()) {
       if (d.value() < 0 || d.value() > kMaxDim) {
-        ctx.Error("shape dim " + d.ToString() + " is negative or too large");
+        ctx.Error("shape dim " + std::to_string(d.value()) + " is negative or too large");
         return;
       }
       shape.push_back(d.value());
@@ -178,6 +178,9 @@ void ImportReshape(NodeContext& ctx) {
   Value* x = ctx.Input(0);
   if (!x) return;
   Shape out;
+  // The product of the static dims stays within 2^40 (no valid reshape has more elements), so
+  // the element count computed by the builder cannot overflow.
+  int64_t known = 1;
   for (size_t i = 0; i < shape->size(); ++i) {
     Dim d = (*shape)[i];
     if (d == Dim(0) && !allowzero) {
@@ -187,8 +190,13 @@ void ImportReshape(NodeContext& ctx) {
       }
       d = x->shape()[i];
     }
-    if (d.is_static() && d.value() < -1) {
-      ctx.Error("shape has the invalid dim " + d.ToString());
+    if (d.is_static() && (d.value() < -1 || d.value() > kMaxDim)) {
+      ctx.Error("shape has the invalid dim " + std::to_string(d.value()));
+      return;
+    }
+    if (d.is_static() && d.value() > 0 &&
+        (__builtin_mul_overflow(known, d.value(), &known) || known > kMaxElements)) {
+      ctx.Error("shape has more than 2^40 elements (up to dim " + std::to_string(i) + ")");
       return;
     }
     out.push_back(d);
@@ -260,6 +268,11 @@ void ImportSplit(NodeContext& ctx) {
       ctx.Error("no outputs");
       return;
     }
+    if (n != ctx.num_outputs()) {  // checked before the loop below runs n times
+      ctx.Error("num_outputs=" + std::to_string(n) + " for " + std::to_string(ctx.num_outputs()) +
+                " outputs");
+      return;
+    }
     // Opset 18 num_outputs: ceil-sized chunks, the last one smaller.
     int64_t chunk = (d.value() + n - 1) / n;
     if (num_outputs == 0 && d.value() % n != 0) {
@@ -317,6 +330,9 @@ void ImportSlice(NodeContext& ctx) {
       ctx.Error("step 0");
       return;
     }
+    // A step longer than the value picks one element either way; clamped, i += step below
+    // cannot overflow.
+    step = std::clamp<int64_t>(step, -(n + 1), n + 1);
     int64_t s = (*starts)[0].value(), e = (*ends)[0].value();
     if (s < 0) s += n;
     if (e < 0) e += n;
@@ -408,7 +424,7 @@ void ImportExpand(NodeContext& ctx) {
   if (!shape || !x) return;
   for (const Dim& d : *shape) {
     if (d.is_static() && (d.value() < 0 || d.value() > kMaxDim)) {
-      ctx.Error("shape has the invalid dim " + d.ToString());
+      ctx.Error("shape has the invalid dim " + std::to_string(d.value()));
       return;
     }
   }
@@ -649,7 +665,13 @@ void ImportTrilu(NodeContext& ctx) {
   if (ctx.has_input(1)) {
     auto v = ctx.ScalarInput(1, "k");
     if (!v) return;
-    k = static_cast<int64_t>(*v);
+    if (std::isnan(*v)) {
+      ctx.Error("k is NaN");
+      return;
+    }
+    // Beyond +-2^40 every element is on one side of the diagonal; clamped, the cast is defined.
+    k = static_cast<int64_t>(
+        std::clamp<double>(*v, -static_cast<double>(kMaxDim), static_cast<double>(kMaxDim)));
   }
   Value* x = ctx.Input(0);
   if (!x) return;
