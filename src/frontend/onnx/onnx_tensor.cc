@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 namespace kiln::onnx_import {
 
@@ -215,6 +216,20 @@ StatusOr<Tensor> ReadTensorProto(const TP& proto, const std::string& base_dir,
     }
   }
   return t;
+}
+
+StatusOr<Tensor> ReadTensorProtoFile(const std::string& path, std::string* name) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return NotFound("no such file: " + path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot open " + path);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  TP proto;
+  if (!proto.ParseFromString(bytes)) {
+    return ParseError(path + ": not a serialized ONNX TensorProto (the protobuf does not parse)");
+  }
+  if (name != nullptr) *name = proto.name();
+  return ReadTensorProto(proto, std::filesystem::path(path).parent_path().string(), path);
 }
 
 TP ToTensorProto(const Tensor& tensor, const std::string& name) {

@@ -33,6 +33,12 @@ int32_t ToOnnxDType(DType dtype);
 StatusOr<Tensor> ReadTensorProto(const onnx::TensorProto& proto, const std::string& base_dir,
                                  const std::string& what);
 
+/// Reads a serialized TensorProto file (an ONNX test-data input_N.pb / output_N.pb) into a
+/// Tensor; *name (when given) receives the proto's name, possibly empty. External data is read
+/// relative to the file's directory. NotFound for a missing file, ParseError for bytes that are
+/// not a TensorProto; errors name the path.
+StatusOr<Tensor> ReadTensorProtoFile(const std::string& path, std::string* name = nullptr);
+
 /// Writes a Tensor as a TensorProto with raw_data (tests, test-data files).
 onnx::TensorProto ToTensorProto(const Tensor& tensor, const std::string& name);
 
