@@ -297,6 +297,34 @@ void ImportCastLike(NodeContext& ctx) {
   ctx.SetOutput(0, x->dtype() == like->dtype ? x : ctx.b().Cast(x, like->dtype));
 }
 
+// And, Or, Xor, Not on bool tensors, written with kiln's where/compare ops (kiln has no logical
+// ops): and(a, b) = where(a, b, a), or(a, b) = where(a, a, b), xor(a, b) = not_equal(a, b),
+// not(a) = equal(a, false); broadcasting as ONNX's.
+template <int kOp>  // 0 and, 1 or, 2 xor, 3 not
+void ImportLogical(NodeContext& ctx) {
+  const int n = kOp == 3 ? 1 : 2;
+  if (!ctx.ExpectInputs(n, n) || !ctx.ExpectMaxOutputs(1)) return;
+  for (int i = 0; i < n; ++i) {
+    std::optional<TensorType> t = ctx.InputType(i);
+    if (!t) return;
+    if (t->dtype != DType::kBool) {
+      ctx.Error("input " + std::to_string(i) + " is " + std::string(DTypeName(t->dtype)) +
+                ", expected bool");
+      return;
+    }
+  }
+  Value* a = ctx.Input(0);
+  Value* b = n == 2 ? ctx.Input(1) : nullptr;
+  if (!a || (n == 2 && !b)) return;
+  Builder& bl = ctx.b();
+  switch (kOp) {
+    case 0: ctx.SetOutput(0, bl.Where(a, b, a)); break;
+    case 1: ctx.SetOutput(0, bl.Where(a, a, b)); break;
+    case 2: ctx.SetOutput(0, bl.NotEqual(a, b)); break;
+    default: ctx.SetOutput(0, bl.Equal(a, bl.Constant(DType::kBool, {}, {0.0}))); break;
+  }
+}
+
 void ImportWhere(NodeContext& ctx) {
   if (!ctx.ExpectInputs(3, 3) || !ctx.ExpectMaxOutputs(1)) return;
   if (ctx.IsDims(1) || ctx.IsDims(2)) {  // selecting between shape values by a constant mask
@@ -401,6 +429,10 @@ void RegisterElementwiseOps(OnnxOpRegistry& r) {
   r.Add("Div", 7, 21, Binary<&Builder::Div>);
   r.Add("Pow", 12, 21, ImportPow);
   r.Add("Equal", 11, 21, Binary<&Builder::Equal>);
+  r.Add("And", 7, 21, ImportLogical<0>);
+  r.Add("Or", 7, 21, ImportLogical<1>);
+  r.Add("Xor", 7, 21, ImportLogical<2>);
+  r.Add("Not", 1, 21, ImportLogical<3>);
   r.Add("Less", 9, 21, Binary<&Builder::Less>);
   r.Add("LessOrEqual", 12, 21, Binary<&Builder::LessEqual>);
   r.Add("Greater", 9, 21, Binary<&Builder::Greater>);

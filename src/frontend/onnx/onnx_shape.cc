@@ -159,6 +159,57 @@ void ImportRange(NodeContext& ctx) {
   ctx.SetConstOutput(0, t);
 }
 
+// GatherElements: out[i] = data[i with its `axis` coordinate replaced by indices[i]]. Folded at
+// import time only (kiln has no gather_elements op): both inputs must be known, as in exports
+// that gather from a registered buffer with constant indices (HF BERT's token_type_ids).
+void ImportGatherElements(NodeContext& ctx) {
+  if (!ctx.ExpectInputs(2, 2) || !ctx.ExpectMaxOutputs(1)) return;
+  const Tensor* data = ctx.Constant(0);
+  const Tensor* indices = ctx.Constant(1);
+  if (!data || !indices) {
+    ctx.Unsupported("data and indices must be known at import time (only the folded form is supported)");
+    return;
+  }
+  const std::vector<int64_t>& ds = data->shape();
+  const std::vector<int64_t>& is = indices->shape();
+  const int64_t rank = static_cast<int64_t>(ds.size());
+  int64_t axis = ctx.Int("axis", 0);
+  if (axis < -rank || axis >= rank) {
+    ctx.Error("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+    return;
+  }
+  if (axis < 0) axis += rank;
+  if (static_cast<int64_t>(is.size()) != rank) {
+    ctx.Error("indices have rank " + std::to_string(is.size()) + ", data rank " + std::to_string(rank));
+    return;
+  }
+  for (int64_t d = 0; d < rank; ++d) {
+    if (d != axis && is[d] > ds[d]) {
+      ctx.Error("indices dim " + std::to_string(d) + " is " + std::to_string(is[d]) +
+                ", larger than data's " + std::to_string(ds[d]));
+      return;
+    }
+  }
+  std::vector<int64_t> dstride(rank, 1);
+  for (int64_t d = rank - 2; d >= 0; --d) dstride[d] = dstride[d + 1] * ds[d + 1];
+  Tensor out(data->dtype(), is);
+  std::vector<int64_t> coord(rank, 0);
+  for (int64_t i = 0; i < indices->numel(); ++i) {
+    int64_t k = static_cast<int64_t>(indices->GetF64(i));
+    if (k < -ds[axis] || k >= ds[axis]) {
+      ctx.Error("index " + std::to_string(k) + " is out of range for axis " + std::to_string(axis) +
+                " of size " + std::to_string(ds[axis]));
+      return;
+    }
+    if (k < 0) k += ds[axis];
+    int64_t src = 0;
+    for (int64_t d = 0; d < rank; ++d) src += (d == axis ? k : coord[d]) * dstride[d];
+    out.SetF64(i, data->GetF64(src));
+    for (int64_t d = rank - 1; d >= 0 && ++coord[d] == is[d]; --d) coord[d] = 0;
+  }
+  ctx.SetConstOutput(0, out);
+}
+
 void ImportReshape(NodeContext& ctx) {
   if (!ctx.ExpectInputs(2, 2) || !ctx.ExpectMaxOutputs(1)) return;
   bool allowzero = ctx.opset() >= 14 && ctx.Int("allowzero", 0) != 0;
@@ -701,6 +752,7 @@ void RegisterShapeOps(OnnxOpRegistry& r) {
   r.Add("Constant", 9, 21, ImportConstant);
   r.Add("ConstantOfShape", 9, 21, ImportConstantOfShape);
   r.Add("Range", 11, 21, ImportRange);
+  r.Add("GatherElements", 11, 21, ImportGatherElements);
   r.Add("Reshape", 7, 21, ImportReshape);
   r.Add("Transpose", 7, 21, ImportTranspose);
   r.Add("Concat", 11, 21, ImportConcat);

@@ -166,3 +166,80 @@ TEST(OnnxElementwise, MeanPReluCastLikeClipRuntimeBoundsDropoutMask) {
 
 }  // namespace
 }  // namespace kiln::onnx_test
+
+namespace kiln::onnx_test {
+namespace {
+
+// And / Or / Xor / Not on bool masks (from comparisons), with broadcasting; expected values from
+// C++'s own logic operators.
+TEST(OnnxElementwise, LogicalOpsOnMasks) {
+  OnnxModelBuilder m;
+  m.Input("x", TP::FLOAT, {2, 3});
+  m.Input("y", TP::FLOAT, {3});
+  m.InitF32("zero", {}, {0.0f});
+  m.Node("Greater", {"x", "zero"}, {"p"});  // [2,3]
+  m.Node("Less", {"y", "zero"}, {"q"});     // [3], broadcast
+  m.Node("And", {"p", "q"}, {"a"});
+  m.Node("Or", {"p", "q"}, {"o"});
+  m.Node("Xor", {"p", "q"}, {"e"});
+  m.Node("Not", {"p"}, {"n"});
+  for (const char* out : {"a", "o", "e", "n"}) m.Output(out);
+  const std::vector<float> y = {-1.0f, 0.5f, -0.25f};
+  std::vector<Tensor> out = ImportAndRun(m, {F32({2, 3}, kX), F32({3}, y)});
+  ASSERT_EQ(out.size(), 4u);
+  std::vector<double> wa, wo, we, wn;
+  for (int i = 0; i < 6; ++i) {
+    const bool p = kX[i] > 0, q = y[i % 3] < 0;
+    wa.push_back(p && q);
+    wo.push_back(p || q);
+    we.push_back(p != q);
+    wn.push_back(!p);
+  }
+  for (const Tensor& t : out) EXPECT_EQ(t.dtype(), DType::kBool);
+  ExpectValues(out[0], {2, 3}, wa, 0, 0);
+  ExpectValues(out[1], {2, 3}, wo, 0, 0);
+  ExpectValues(out[2], {2, 3}, we, 0, 0);
+  ExpectValues(out[3], {2, 3}, wn, 0, 0);
+}
+
+TEST(OnnxElementwise, LogicalOpsRejectNonBoolInputs) {
+  OnnxModelBuilder m;
+  m.Input("x", TP::FLOAT, {3});
+  m.Node("Not", {"x"}, {"n"});
+  m.Output("n");
+  StatusOr<Graph> g = m.Import();
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find("input 0 is f32, expected bool"), std::string::npos)
+      << g.status().ToString();
+}
+
+// GatherElements folds at import time when data and indices are constants (HF BERT gathers its
+// token_type_ids buffer this way); with a run-time input it is rejected by name.
+TEST(OnnxShapeOps, GatherElementsFoldsConstants) {
+  OnnxModelBuilder m;
+  m.Input("x", TP::INT64, {2, 3});
+  m.InitI64("data", {2, 3}, {10, 11, 12, 20, 21, 22});
+  m.InitI64("idx", {2, 3}, {2, 0, 1, 0, -1, 1});  // along axis 1; -1 wraps to 2
+  auto& n = m.Node("GatherElements", {"data", "idx"}, {"g"});
+  OnnxModelBuilder::AttrInt(n, "axis", 1);
+  m.Node("Add", {"g", "x"}, {"y"});
+  m.Output("y");
+  Tensor x = Tensor::FromF64(DType::kI64, {2, 3}, std::vector<double>{0, 0, 0, 100, 100, 100});
+  std::vector<Tensor> out = ImportAndRun(m, {x});
+  ASSERT_EQ(out.size(), 1u);
+  ExpectValues(out[0], {2, 3}, {12, 10, 11, 120, 122, 121}, 0, 0);
+
+  OnnxModelBuilder r;
+  r.Input("d", TP::INT64, {2, 3});
+  r.InitI64("idx", {2, 3}, {0, 0, 0, 0, 0, 0});
+  r.Node("GatherElements", {"d", "idx"}, {"g"});
+  r.Output("g");
+  StatusOr<Graph> g = r.Import();
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find("GatherElements"), std::string::npos) << g.status().ToString();
+  EXPECT_NE(g.status().message().find("known at import time"), std::string::npos)
+      << g.status().ToString();
+}
+
+}  // namespace
+}  // namespace kiln::onnx_test
