@@ -435,28 +435,6 @@ std::optional<Match> MatchAt(const Graph& graph, Node* softmax) {
   return MatchMaskedScores(graph, softmax->input(0), m, /*steps_left=*/2);
 }
 
-// Removes the chain's nodes that nothing uses any more (consumers first, repeated until no more
-// go, since a producer only becomes dead once its consumer is removed).
-void RemoveDeadChainNodes(Graph& graph, std::vector<Node*> nodes) {
-  bool removed = true;
-  while (removed) {
-    removed = false;
-    for (auto it = nodes.begin(); it != nodes.end();) {
-      Node* n = *it;
-      const bool dead = std::all_of(n->outputs().begin(), n->outputs().end(), [&](Value* v) {
-        return graph.Users(v).empty() && !IsGraphOutput(graph, v);
-      });
-      if (dead) {
-        graph.RemoveNode(n);
-        it = nodes.erase(it);
-        removed = true;
-      } else {
-        ++it;
-      }
-    }
-  }
-}
-
 Status Rewrite(Graph& graph, const Match& m) {
   Value* o = m.out_gemm->output();
   std::vector<Value*> operands = {m.q, m.k, m.v};

@@ -283,28 +283,6 @@ std::optional<Match> FindMatch(const Graph& graph) {
   return std::nullopt;
 }
 
-// Removes the chain's nodes that nothing uses any more, consumers before producers (a producer
-// only becomes dead once its consumers are gone).
-void RemoveDeadChainNodes(Graph& graph, std::vector<Node*> nodes) {
-  bool removed = true;
-  while (removed) {
-    removed = false;
-    for (auto it = nodes.begin(); it != nodes.end();) {
-      Node* n = *it;
-      const bool dead = std::all_of(n->outputs().begin(), n->outputs().end(), [&](Value* v) {
-        return graph.Users(v).empty() && !IsGraphOutput(graph, v);
-      });
-      if (dead) {
-        graph.RemoveNode(n);
-        it = nodes.erase(it);
-        removed = true;
-      } else {
-        ++it;
-      }
-    }
-  }
-}
-
 Status Rewrite(Graph& graph, const Match& m) {
   Value* replaced = m.last->output();
   StatusOr<Node*> made = graph.AddNode(m.op, m.operands, m.attrs,

@@ -58,4 +58,24 @@ bool InferenceMatches(const Node& node) {
   return true;
 }
 
+void RemoveDeadChainNodes(Graph& graph, std::vector<Node*> nodes) {
+  bool removed = true;
+  while (removed) {
+    removed = false;
+    for (auto it = nodes.begin(); it != nodes.end();) {
+      Node* n = *it;
+      const bool dead = std::all_of(n->outputs().begin(), n->outputs().end(), [&](Value* v) {
+        return graph.Users(v).empty() && !IsGraphOutput(graph, v);
+      });
+      if (dead) {
+        graph.RemoveNode(n);
+        it = nodes.erase(it);
+        removed = true;
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
 }  // namespace kiln

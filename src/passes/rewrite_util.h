@@ -24,6 +24,11 @@ void ReplaceNode(Graph& graph, Node* node, const std::vector<Value*>& replacemen
 /// True when `v` is one of the graph's outputs.
 bool IsGraphOutput(const Graph& graph, const Value* v);
 
+/// Removes the nodes of `nodes` (a matched chain) whose results nothing uses any more and that
+/// are not graph outputs, repeatedly, since a producer only becomes dead once its consumers are
+/// gone. Nodes still in use stay.
+void RemoveDeadChainNodes(Graph& graph, std::vector<Node*> nodes);
+
 /// Re-runs `node`'s shape inference and returns whether it reproduces the declared result types
 /// (used after changing a node's operands or attributes in place).
 bool InferenceMatches(const Node& node);
