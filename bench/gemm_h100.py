@@ -46,6 +46,7 @@ REPO = os.path.dirname(BENCH)
 sys.path.insert(0, BENCH)
 
 import kiln_ctypes  # noqa: E402
+from cuda_timing import median_ms as time_ms  # noqa: E402
 
 PEAK_TFLOPS = 989.0  # H100 SXM dense fp16/bf16 tensor-core peak
 SHAPES = ["8192x8192x8192", "4096x4096x4096", "49152x3072x768", "49152x768x3072", "49152x768x768",
@@ -108,24 +109,6 @@ class Build:
                         self.chosen = hit.group(1)
             self.chosen = self.chosen or "CUTLASS 2.x path"
         return self
-
-
-def time_ms(torch, fn, warmup, reps, inner):
-    """Median over `reps` of the GPU time of `inner` back-to-back calls, per call (ms)."""
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(reps):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(inner):
-            fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) / inner)
-    times.sort()
-    return times[len(times) // 2]
 
 
 def tflops(shape, ms):

@@ -22,7 +22,6 @@ import argparse
 import datetime
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
 sys.path.insert(0, BENCH)
 import kiln_ctypes  # noqa: E402
+from cuda_timing import median_ms  # noqa: E402
 
 CASES = {
     "layer_norm": {
@@ -77,19 +77,7 @@ CASES = {
 
 def time_cuda(fn, warmup, iters, reps):
     """Median over `reps` batches of `iters` calls of fn, in ms per call (CUDA events)."""
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(reps):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(iters):
-            fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) / iters)
-    return statistics.median(times)
+    return median_ms(torch, fn, warmup, reps, iters)
 
 
 def copy_bandwidth(args):

@@ -52,21 +52,12 @@ Value* TransposeSource(const Value* v, const std::vector<int64_t>& perm) {
   return t->input(0)->rank() == 4 ? t->input(0) : nullptr;
 }
 
-// The value of a one-element float constant, rounded to its dtype (what arithmetic with it
-// uses); may be infinite.
+// The value of a one-element float constant, rounded to its dtype; may be infinite.
 std::optional<double> ScalarValue(const Value* v) {
-  const Node* c = v->producer();
-  if (c == nullptr || c->op() != OpKind::kConstant || !IsFloat(v->dtype())) return std::nullopt;
-  for (const Dim& d : v->shape()) {
-    if (!d.is_static() || d.value() != 1) return std::nullopt;
-  }
-  const std::vector<double>& values = c->GetFloats("value");
-  if (values.empty()) return std::nullopt;
-  Tensor rounded = Tensor::FromF64(v->dtype(), {}, std::vector<double>{values[0]});
-  return rounded.GetF64(0);
+  std::optional<FloatScalar> s = FloatScalarConstant(v);
+  return s ? std::optional<double>(s->rounded) : std::nullopt;
 }
 
-// ScalarValue when finite.
 std::optional<double> ScalarConstant(const Value* v) {
   std::optional<double> value = ScalarValue(v);
   return value && std::isfinite(*value) ? value : std::nullopt;

@@ -39,25 +39,8 @@ bool UsedExactlyBy(const Graph& graph, const Value* v, const Node* a, const Node
          std::count(users.begin(), users.end(), b) == 1;
 }
 
-// The literal value of a one-element float constant and the value it rounds to in its dtype.
-struct Scalar {
-  double literal = 0.0;
-  double rounded = 0.0;
-};
-std::optional<Scalar> ScalarConstant(const Value* v) {
-  const Node* c = v->producer();
-  if (c == nullptr || c->op() != OpKind::kConstant || !IsFloat(v->dtype())) return std::nullopt;
-  for (const Dim& d : v->shape()) {
-    if (!d.is_static() || d.value() != 1) return std::nullopt;
-  }
-  const std::vector<double>& values = c->GetFloats("value");
-  if (values.empty()) return std::nullopt;
-  Tensor t = Tensor::FromF64(v->dtype(), {}, std::vector<double>{values[0]});
-  return Scalar{values[0], t.GetF64(0)};
-}
-
 bool IsScalarConstant(const Value* v, double expected) {
-  std::optional<Scalar> s = ScalarConstant(v);
+  std::optional<FloatScalar> s = FloatScalarConstant(v);
   return s && s->rounded == expected;
 }
 
@@ -207,7 +190,7 @@ std::optional<Match> MatchNorm(const Graph& graph, Node* var_node) {
   AddConstantProducer(m.nodes, sq->producer()->input(1));  // pow's exponent
   Node* add = SoleUser(graph, var_node->output());
   Value* eps = OtherOperand(add, OpKind::kAdd, var_node->output());
-  std::optional<Scalar> eps_value = eps ? ScalarConstant(eps) : std::nullopt;
+  std::optional<FloatScalar> eps_value = eps ? FloatScalarConstant(eps) : std::nullopt;
   if (!eps_value || !std::isfinite(eps_value->rounded) || eps_value->rounded < 0.0 ||
       add->output()->type() != var_node->output()->type()) {
     return std::nullopt;

@@ -4,6 +4,8 @@
 #include <string>
 
 #include "support/check.h"
+#include "support/dtype.h"
+#include "support/tensor.h"
 
 namespace kiln {
 
@@ -76,6 +78,18 @@ void RemoveDeadChainNodes(Graph& graph, std::vector<Node*> nodes) {
       }
     }
   }
+}
+
+std::optional<FloatScalar> FloatScalarConstant(const Value* v) {
+  const Node* c = v->producer();
+  if (c == nullptr || c->op() != OpKind::kConstant || !IsFloat(v->dtype())) return std::nullopt;
+  for (const Dim& d : v->shape()) {
+    if (!d.is_static() || d.value() != 1) return std::nullopt;
+  }
+  const std::vector<double>& values = c->GetFloats("value");
+  if (values.empty()) return std::nullopt;
+  Tensor rounded = Tensor::FromF64(v->dtype(), {}, std::vector<double>{values[0]});
+  return FloatScalar{values[0], rounded.GetF64(0)};
 }
 
 }  // namespace kiln

@@ -3,6 +3,7 @@
 #ifndef KILN_PASSES_REWRITE_UTIL_H_
 #define KILN_PASSES_REWRITE_UTIL_H_
 
+#include <optional>
 #include <vector>
 
 #include "ir/graph.h"
@@ -28,6 +29,15 @@ bool IsGraphOutput(const Graph& graph, const Value* v);
 /// are not graph outputs, repeatedly, since a producer only becomes dead once its consumers are
 /// gone. Nodes still in use stay.
 void RemoveDeadChainNodes(Graph& graph, std::vector<Node*> nodes);
+
+/// A one-element float constant (any rank of static 1s): its literal value as written and the
+/// value it rounds to in its dtype (what arithmetic with it uses; may be infinite).
+struct FloatScalar {
+  double literal = 0.0;
+  double rounded = 0.0;
+};
+/// `v`'s value when it is such a constant, else nullopt.
+std::optional<FloatScalar> FloatScalarConstant(const Value* v);
 
 /// Re-runs `node`'s shape inference and returns whether it reproduces the declared result types
 /// (used after changing a node's operands or attributes in place).
