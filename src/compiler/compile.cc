@@ -120,6 +120,18 @@ StatusOr<std::string> CutlassDir() {
   return dir;
 }
 
+// CUTLASS's tools/util/include (cutlass/util/packed_stride.hpp, which the 3.x conv collectives
+// include): $KILN_CUTLASS_UTIL_DIR, else beside the include directory as the PyPI wheel
+// (../tools/util/include) or the device carry (../util/include) lays it out; "" when absent.
+std::string CutlassUtilDir(const std::string& include_dir) {
+  if (const char* env = std::getenv("KILN_CUTLASS_UTIL_DIR"); env != nullptr && *env != '\0') return env;
+  for (const char* rel : {"../tools/util/include", "../util/include"}) {
+    const fs::path dir = fs::path(include_dir) / rel;
+    if (fs::exists(dir / "cutlass/util/packed_stride.hpp")) return dir.lexically_normal().string();
+  }
+  return "";
+}
+
 StatusOr<TargetBuild> MakeTargetBuild(const std::string& target, const std::string& root) {
   TargetBuild t;
   const fs::path common = fs::path(root) / "src/codegen/runtime_src";
@@ -142,6 +154,7 @@ StatusOr<TargetBuild> MakeTargetBuild(const std::string& target, const std::stri
                                  std::string("-w"), "-I" + cutlass}) {
       t.toolchain.flags.push_back(f);
     }
+    if (const std::string util = CutlassUtilDir(cutlass); !util.empty()) t.toolchain.flags.push_back("-I" + util);
     t.runtime_dirs = {common, fs::path(root) / "src/codegen/cuda/runtime_src"};
     t.link_flags = {"-Xlinker=--exclude-libs,ALL"};
     t.description = t.toolchain.compiler + " " + gencode;
@@ -339,7 +352,7 @@ StatusOr<CompileResult> Compile(Graph& graph, const CompileOptions& options) {
   result.target = options.target;
   result.nodes_in = static_cast<int>(graph.nodes().size());
   auto t0 = std::chrono::steady_clock::now();
-  PassPipeline pipeline = DefaultPipeline();
+  PassPipeline pipeline = DefaultPipeline(options.target);
   if (options.log) options.log("optimising: " + std::to_string(pipeline.Names().size()) + " passes");
   PipelineOptions popts;
   popts.verify_each = options.verify_each_pass;

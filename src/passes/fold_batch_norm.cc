@@ -7,79 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "passes/rewrite_util.h"
 #include "support/tensor.h"
 
 namespace kiln {
 namespace {
-
-bool IsGraphOutput(const Graph& graph, const Value* v) {
-  return std::find(graph.outputs().begin(), graph.outputs().end(), v) != graph.outputs().end();
-}
-
-bool IsSource(const Value* v) {
-  const Node* p = v->producer();
-  return p != nullptr && (p->op() == OpKind::kWeight || p->op() == OpKind::kConstant);
-}
-
-// The values of a constant, or of a weight whose data is attached; nullopt for anything else
-// (the fold then does not apply). A weight whose data contradicts its declaration is an error.
-StatusOr<std::optional<std::vector<double>>> SourceValues(const Graph& graph, const Value* v) {
-  const Node* p = v->producer();
-  if (p == nullptr) return std::optional<std::vector<double>>();
-  if (p->op() == OpKind::kConstant) {
-    const std::vector<double>& values = p->GetFloats("value");
-    const int64_t n = NumElements(v->shape()).value();
-    if (values.size() == 1) return std::optional(std::vector<double>(n, values[0]));
-    return std::optional(values);
-  }
-  if (p->op() != OpKind::kWeight || graph.weights() == nullptr) {
-    return std::optional<std::vector<double>>();
-  }
-  const std::string& name = p->GetString("name");
-  auto it = graph.weights()->find(name);
-  if (it == graph.weights()->end()) return std::optional<std::vector<double>>();
-  const Tensor& t = it->second;
-  if (t.dtype() != v->dtype() || StaticShape(t.shape()) != v->shape()) {
-    return InvalidArgument("fold-batch-norm: weight \"" + name + "\" of " + p->Describe() +
-                           " is declared " + v->type().ToString() + " but its data is " +
-                           t.TypeString());
-  }
-  return std::optional(t.ToF64());
-}
-
-// A weight name not yet in `weights`, derived from `hint`.
-std::string FreshWeightName(const TensorMap& weights, const std::string& hint) {
-  if (!weights.count(hint)) return hint;
-  for (int i = 1;; ++i) {
-    std::string name = hint + "." + std::to_string(i);
-    if (!weights.count(name)) return name;
-  }
-}
-
-// Adds a new source node just before `before` holding `values`: a weight under a fresh name
-// derived from the weight `like` + `suffix` when `like` is a weight, a constant otherwise.
-StatusOr<Value*> AddSource(Graph& graph, const Value* like, const std::string& suffix, DType dtype,
-                           const std::vector<int64_t>& shape, const std::vector<double>& values,
-                           Node* before) {
-  const Node* like_node = like->producer();
-  Attrs attrs;
-  OpKind op = OpKind::kConstant;
-  if (like_node->op() == OpKind::kWeight) {
-    op = OpKind::kWeight;
-    TensorMap& weights = *graph.weights();
-    const std::string name = FreshWeightName(weights, like_node->GetString("name") + suffix);
-    weights.emplace(name, Tensor::FromF64(dtype, shape, values));
-    attrs.Set("name", name);
-  } else {
-    attrs.Set("value", values);
-  }
-  attrs.Set("dtype", dtype);
-  attrs.Set("shape", shape);
-  KILN_ASSIGN_OR_RETURN(Node * node, graph.AddNode(op, {}, std::move(attrs),
-                                                   {graph.FreshName(like->name() + suffix)}));
-  graph.MoveBefore(node, before);
-  return node->output();
-}
 
 // The axis of the batch_norm input that the producer's bias runs along, or -1 when the producer
 // cannot take the fold (a gemm with a `c` operand).

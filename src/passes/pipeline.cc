@@ -14,6 +14,7 @@
 #include "passes/fold_batch_norm.h"
 #include "passes/fuse_elementwise.h"
 #include "passes/fuse_epilogue.h"
+#include "passes/pad_conv_channels.h"
 #include "passes/recognize_attention.h"
 #include "passes/recognize_norms.h"
 #include "passes/simplify.h"
@@ -83,7 +84,7 @@ StatusOr<bool> PassPipeline::Run(Graph& graph, const PipelineOptions& options) c
   return changed;
 }
 
-PassPipeline DefaultPipeline() {
+PassPipeline DefaultPipeline(const std::string& target) {
   PassPipeline p;
   // Folding first: it turns constant-only subexpressions (shape arithmetic, scale factors built
   // from literals) into single constants, which exposes `x * 1`-style patterns to simplification.
@@ -116,6 +117,9 @@ PassPipeline DefaultPipeline() {
   // fusion, so the bias/relu/residual-add epilogues form on the final NHWC convs (the residual
   // adds are NHWC by then too, and a conv's epilogue operands must share its layout).
   p.Add(std::make_unique<CanonicalizeLayoutPass>());
+  // CUDA: channel padding once the convs are NHWC (the padded extent is the contiguous one), and
+  // before epilogue fusion, which does not care about the conv's operands.
+  if (target.rfind("cuda", 0) == 0) p.Add(std::make_unique<PadConvChannelsPass>());
   // Epilogue fusion after the cleanup, so it sees each producer's real consumers.
   p.Add(std::make_unique<FuseEpiloguePass>());
   // Elementwise fusion after epilogue fusion: the activations, bias and residual adds that can

@@ -40,8 +40,9 @@ class PassPipeline {
   std::vector<std::unique_ptr<Pass>> passes_;
 };
 
-/// The default optimisation pipeline (positions and reasons in pipeline.cc).
-PassPipeline DefaultPipeline();
+/// The default optimisation pipeline (positions and reasons in pipeline.cc). `target` adds the
+/// passes one backend needs ("cuda-sm90", "cuda-sm80": pad-conv-channels); "" or "cpu": none.
+PassPipeline DefaultPipeline(const std::string& target = "");
 
 }  // namespace kiln
 

@@ -9,6 +9,7 @@
 #include "passes/fold_batch_norm.h"
 #include "passes/fuse_elementwise.h"
 #include "passes/fuse_epilogue.h"
+#include "passes/pad_conv_channels.h"
 #include "passes/pass.h"
 #include "passes/recognize_attention.h"
 #include "passes/recognize_norms.h"
@@ -32,6 +33,7 @@ const std::vector<PassEntry>& Entries() {
       {"canonicalize-layout", [] { return std::make_unique<CanonicalizeLayoutPass>(); }},
       {"recognize-norms", [] { return std::make_unique<RecognizeNormsPass>(); }},
       {"recognize-attention", [] { return std::make_unique<RecognizeAttentionPass>(); }},
+      {"pad-conv-channels", [] { return std::make_unique<PadConvChannelsPass>(); }},
       {"fuse-epilogue", [] { return std::make_unique<FuseEpiloguePass>(); }},
       {"fuse-elementwise", [] { return std::make_unique<FuseElementwisePass>(); }},
   };

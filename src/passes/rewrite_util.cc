@@ -92,4 +92,69 @@ std::optional<FloatScalar> FloatScalarConstant(const Value* v) {
   return FloatScalar{values[0], rounded.GetF64(0)};
 }
 
+bool IsSource(const Value* v) {
+  const Node* p = v->producer();
+  return p != nullptr && (p->op() == OpKind::kWeight || p->op() == OpKind::kConstant);
+}
+
+StatusOr<std::optional<std::vector<double>>> SourceValues(const Graph& graph, const Value* v) {
+  const Node* p = v->producer();
+  if (p == nullptr) return std::optional<std::vector<double>>();
+  if (p->op() == OpKind::kConstant) {
+    const std::vector<double>& values = p->GetFloats("value");
+    const int64_t n = NumElements(v->shape()).value();
+    if (values.size() == 1) return std::optional(std::vector<double>(n, values[0]));
+    return std::optional(values);
+  }
+  if (p->op() != OpKind::kWeight || graph.weights() == nullptr) {
+    return std::optional<std::vector<double>>();
+  }
+  const std::string& name = p->GetString("name");
+  auto it = graph.weights()->find(name);
+  if (it == graph.weights()->end()) return std::optional<std::vector<double>>();
+  const Tensor& t = it->second;
+  if (t.dtype() != v->dtype() || StaticShape(t.shape()) != v->shape()) {
+    return InvalidArgument("weight \"" + name + "\" of " + p->Describe() +
+                           " is declared " + v->type().ToString() + " but its data is " +
+                           t.TypeString());
+  }
+  return std::optional(t.ToF64());
+}
+
+namespace {
+
+// A weight name not yet in `weights`, derived from `hint`.
+std::string FreshWeightName(const TensorMap& weights, const std::string& hint) {
+  if (!weights.count(hint)) return hint;
+  for (int i = 1;; ++i) {
+    std::string name = hint + "." + std::to_string(i);
+    if (!weights.count(name)) return name;
+  }
+}
+
+}  // namespace
+
+StatusOr<Value*> AddSource(Graph& graph, const Value* like, const std::string& suffix, DType dtype,
+                           const std::vector<int64_t>& shape, const std::vector<double>& values,
+                           Node* before) {
+  const Node* like_node = like->producer();
+  Attrs attrs;
+  OpKind op = OpKind::kConstant;
+  if (like_node->op() == OpKind::kWeight) {
+    op = OpKind::kWeight;
+    TensorMap& weights = *graph.weights();
+    const std::string name = FreshWeightName(weights, like_node->GetString("name") + suffix);
+    weights.emplace(name, Tensor::FromF64(dtype, shape, values));
+    attrs.Set("name", name);
+  } else {
+    attrs.Set("value", values);
+  }
+  attrs.Set("dtype", dtype);
+  attrs.Set("shape", shape);
+  KILN_ASSIGN_OR_RETURN(Node * node, graph.AddNode(op, {}, std::move(attrs),
+                                                   {graph.FreshName(like->name() + suffix)}));
+  graph.MoveBefore(node, before);
+  return node->output();
+}
+
 }  // namespace kiln

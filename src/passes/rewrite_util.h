@@ -4,6 +4,7 @@
 #define KILN_PASSES_REWRITE_UTIL_H_
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "ir/graph.h"
@@ -42,6 +43,21 @@ std::optional<FloatScalar> FloatScalarConstant(const Value* v);
 /// Re-runs `node`'s shape inference and returns whether it reproduces the declared result types
 /// (used after changing a node's operands or attributes in place).
 bool InferenceMatches(const Node& node);
+
+/// Whether `v` is the result of a `weight` or `constant` node.
+bool IsSource(const Value* v);
+
+/// The values of a constant, or of a weight whose data is attached to the graph; nullopt for
+/// anything else (a rewrite that needs them then does not apply). A weight whose data
+/// contradicts its declared type is an InvalidArgument.
+StatusOr<std::optional<std::vector<double>>> SourceValues(const Graph& graph, const Value* v);
+
+/// Adds a source node just before `before` holding `values` (dtype, shape): a weight inserted
+/// into Graph::weights() under a fresh name derived from the weight `like` + `suffix` when `like`
+/// is a weight, a constant otherwise (named after `like` + `suffix` either way).
+StatusOr<Value*> AddSource(Graph& graph, const Value* like, const std::string& suffix, DType dtype,
+                           const std::vector<int64_t>& shape, const std::vector<double>& values,
+                           Node* before);
 
 }  // namespace kiln
 

@@ -154,7 +154,7 @@ void AddCompileCommand(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("compile", "Compile a model into a shared library (model.so + model.safetensors)");
   cmd->add_option("model", args->model, "A .kir or .onnx file, - for stdin, or zoo:NAME")->required();
   cmd->add_option("-o,--output", args->output_dir, "Output directory (created; files in it are replaced)")->required();
-  cmd->add_option("--target", args->target, "cpu (default), cuda-sm90 (H100, needs nvcc and CUTLASS) or cuda-sm80 (A100); the CUDA targets do not run conv2d, attention or batch_norm yet")
+  cmd->add_option("--target", args->target, "cpu (default), cuda-sm90 (H100, needs nvcc and CUTLASS) or cuda-sm80 (A100); the CUDA targets do not run batch_norm (folded into convs and gemms by the passes) or integer reductions yet")
       ->capture_default_str();
   cmd->add_option("--weights", args->weights,
                   "Weights (.safetensors, keyed by weight name, e.g. a PyTorch state_dict); "

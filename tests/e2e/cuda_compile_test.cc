@@ -69,6 +69,21 @@ TEST(CudaCompileTest, MlpForSm90a) { ExpectCompilesFor(Mlp(), "cuda-sm90"); }
 
 TEST(CudaCompileTest, MlpForSm80) { ExpectCompilesFor(Mlp(), "cuda-sm80"); }
 
+Graph TinyCnn() {
+  ZooOptions o;
+  o.dtype = DType::kF16;
+  o.max_batch = 8;
+  StatusOr<Graph> g = BuildZooModel("tiny_cnn", o);
+  EXPECT_TRUE(g.ok()) << g.status().ToString();
+  return g.ok() ? std::move(*g) : Graph();
+}
+
+// A small conv net: the padded 3-channel stem and a 3x3 conv take the Hopper implicit GEMM on
+// sm_90a (a CUTLASS 3.x conv kernel each), the direct kernel on sm_80.
+TEST(CudaCompileTest, TinyCnnForSm90a) { ExpectCompilesFor(TinyCnn(), "cuda-sm90"); }
+
+TEST(CudaCompileTest, TinyCnnForSm80) { ExpectCompilesFor(TinyCnn(), "cuda-sm80"); }
+
 TEST(CudaCompileTest, ElementwiseFusionWithConstantsForSm90a) {
   ExpectCompilesFor(ParseVerified(R"(graph @ew(%x: f16[N,4,5], %y: f16[4,1]) -> (%z) where N in [1, 8] {
   %c = constant [0.5] : f16[]
@@ -88,9 +103,10 @@ TEST(CudaCompileTest, GemmOddShapesForSm90a) {
                     "cuda-sm90");
 }
 
-// One graph per op family (each nvcc run costs tens of seconds), over the three float dtypes.
+// One graph per op family (each nvcc run costs tens of seconds), over the three float dtypes
+// (attention rides along: its flash kernel for f16 D=64 with a padding mask and causal).
 TEST(CudaCompileTest, ReduceAndNormFamiliesForSm90a) {
-  ExpectCompilesFor(ParseVerified(R"(graph @norms(%x: f16[N,17], %w: f16[17], %b: f16[17], %y: bf16[N,4,6], %z: f32[N,8,3,3], %gw: f32[8], %gb: f32[8]) -> (%s, %ls, %ln, %rn, %rs, %rm, %mx, %gn) where N in [1, 8] {
+  ExpectCompilesFor(ParseVerified(R"(graph @norms(%x: f16[N,17], %w: f16[17], %b: f16[17], %y: bf16[N,4,6], %z: f32[N,8,3,3], %gw: f32[8], %gb: f32[8], %aq: f16[N,17,4,64], %ak: f16[N,9,2,64], %am: f32[N,1,1,9]) -> (%s, %ls, %ln, %rn, %rs, %rm, %mx, %gn, %at) where N in [1, 8] {
   %s = softmax(%x) {axis=-1} : f16[N,17]
   %ls = log_softmax(%y) {axis=1} : bf16[N,4,6]
   %ln = layer_norm(%x, %w, %b) {eps=1e-05} : f16[N,17]
@@ -99,6 +115,7 @@ TEST(CudaCompileTest, ReduceAndNormFamiliesForSm90a) {
   %rm = reduce_mean(%y) {axes=[-1], keepdims=true} : bf16[N,4,1]
   %mx = reduce_max(%z) {axes=[0,2]} : f32[8,3]
   %gn = group_norm(%z, %gw, %gb) {groups=4} : f32[N,8,3,3]
+  %at = attention(%aq, %ak, %ak, %am) {causal=true} : f16[N,17,4,64]
 })"),
                     "cuda-sm90");
 }
@@ -118,8 +135,9 @@ TEST(CudaCompileTest, LayoutFamilyForSm90a) {
                     "cuda-sm90");
 }
 
+// (with attention: the flash kernel for bf16 D=80, Dv=40, grouped-query heads)
 TEST(CudaCompileTest, PoolsResizeAndVectorisedElementwiseForSm80) {
-  ExpectCompilesFor(ParseVerified(R"(graph @pools(%x: f16[N,9,9,8], %y: bf16[N,4,7,7], %a: f32[N,64], %c: f32[]) -> (%mp, %ap, %gp, %gm, %rb, %rn, %z) where N in [1, 8] {
+  ExpectCompilesFor(ParseVerified(R"(graph @pools(%x: f16[N,9,9,8], %y: bf16[N,4,7,7], %a: f32[N,64], %c: f32[], %aq: bf16[N,5,4,80], %ak: bf16[N,7,2,80], %av: bf16[N,7,2,40]) -> (%mp, %ap, %gp, %gm, %rb, %rn, %z, %at) where N in [1, 8] {
   %mp = max_pool2d(%x) {kernel=[3,3], stride=[2,2], pad=[1,1,1,1], layout=nhwc} : f16[N,5,5,8]
   %ap = avg_pool2d(%y) {kernel=[2,2], stride=[2,2], ceil_mode=true} : bf16[N,4,4,4]
   %gp = global_avg_pool2d(%x) {layout=nhwc} : f16[N,1,1,8]
@@ -128,23 +146,26 @@ TEST(CudaCompileTest, PoolsResizeAndVectorisedElementwiseForSm80) {
   %rn = resize(%x) {scales=[2.0,0.5], coordinate_mode=asymmetric, nearest_mode=floor, layout=nhwc} : f16[N,18,4,8]
   %m = mul(%a, %c) : f32[N,64]
   %z = cast(%m) {to=f16} : f16[N,64]
+  %at = attention(%aq, %ak, %av) : bf16[N,5,4,40]
 })"),
                     "cuda-sm80");
 }
 
 TEST(CudaCompileTest, UnsupportedOpIsAClearError) {
   KILN_REQUIRE_NVCC();
-  Graph g = ParseVerified(R"(graph @bn(%x: f16[2,8], %s: f16[8], %b: f16[8], %m: f16[8], %v: f16[8]) -> (%y) {
-  %y = batch_norm(%x, %s, %b, %m, %v) : f16[2,8]
+  Graph g = ParseVerified(R"(graph @ct(%x: f16[1,5,5,4]) -> (%y) {
+  %w = weight "w" : f16[4,3,3,2]
+  %y = conv_transpose2d(%x, %w) {layout=nhwc} : f16[1,7,7,2]
 })");
   CompileOptions options;
   options.target = "cuda-sm90";
-  options.output_dir = FreshCompileDir("batch_norm_cuda");
+  options.output_dir = FreshCompileDir("conv_transpose_cuda");
   options.cache_dir = std::string(KILN_BINARY_DIR) + "/test-object-cache";
   StatusOr<CompileResult> r = Compile(g, options);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().ToString(),
-            "unimplemented: %y = batch_norm (line 2): op batch_norm is not supported on the cuda-sm90 target yet");
+            "unimplemented: %y = conv_transpose2d (line 3): op conv_transpose2d is not supported on the cuda-sm90 "
+            "target yet");
   std::filesystem::remove_all(options.output_dir);
 }
 
@@ -226,13 +247,13 @@ TEST(CudaGemmSm90Config, ParsesItsNames) {
   EXPECT_FALSE(ParseGemmConfig("128x256x64_1x1_pingpong", p).ok());  // 256 accumulator registers
 }
 
-// The body the `target` emitter writes for the graph's gemm node `name`.
-std::string GemmKernelBody(const Graph& g, const std::string& name, const std::string& target) {
+// The body the `target` emitter writes for the graph's node `name`.
+std::string KernelBody(const Graph& g, const std::string& name, const std::string& target) {
   for (const auto& node : g.nodes()) {
     if (node->output()->name() != name) continue;
     codegen::KernelContext ctx(*node, {});
     codegen::CodeWriter w;
-    Status s = codegen::cuda::CudaTarget(target).find(OpKind::kGemm)(ctx, w);
+    Status s = codegen::cuda::CudaTarget(target).find(node->op())(ctx, w);
     EXPECT_TRUE(s.ok()) << s.ToString();
     return w.str();
   }
@@ -246,7 +267,7 @@ TEST(CudaGemmSm90Emitter, FusesTheEpilogueAndFallsBackForOddExtents) {
   %z = gemm(%x, %v) {trans_a=true, trans_b=true, epilogue=[add(%r), silu, scale(2.0), cast(f32)]} : f32[4,32,48]
   %u = gemm(%o, %ow) : f16[3,10]
 })");
-  const std::string y = GemmKernelBody(g, "y", "cuda-sm90");
+  const std::string y = KernelBody(g, "y", "cuda-sm90");
   EXPECT_NE(y.find("Hopper CUTLASS 3.x GEMM, config 64x128x64_1x1_pingpong"), std::string::npos) << y;
   EXPECT_NE(y.find("kiln_cuda::sm90::Node<kiln_cuda::sm90::Mul, float, E0>;  // alpha"), std::string::npos) << y;
   EXPECT_NE(y.find("kiln_cuda::sm90::Bias<cutlass::half_t, Tile>>;  // bias(%bias)"), std::string::npos) << y;
@@ -254,7 +275,7 @@ TEST(CudaGemmSm90Emitter, FusesTheEpilogueAndFallsBackForOddExtents) {
   EXPECT_EQ(y.find("LaunchElementwise"), std::string::npos) << "no separate epilogue pass:\n" << y;
 
   // Transposed a, shared (broadcast) b, residual as the source operand C, f32 output.
-  const std::string z = GemmKernelBody(g, "z", "cuda-sm90");
+  const std::string z = KernelBody(g, "z", "cuda-sm90");
   EXPECT_NE(z.find("kiln_cuda::sm90::Source<cutlass::bfloat16_t>>;  // add(%r), the source operand C"), std::string::npos) << z;
   EXPECT_NE(z.find("cutlass::bfloat16_t, cutlass::layout::ColumnMajor, cutlass::bfloat16_t, cutlass::layout::ColumnMajor, "
                    "cutlass::bfloat16_t, float,"),
@@ -262,11 +283,11 @@ TEST(CudaGemmSm90Emitter, FusesTheEpilogueAndFallsBackForOddExtents) {
   EXPECT_NE(z.find("m, n, k, batch, in0, m, m * k, in1, k, 0, in2, n, m * n,"), std::string::npos) << z;
 
   // K = 7: not a multiple of 8 halves, the 2.x kernel; cuda-sm80 always takes it.
-  const std::string u = GemmKernelBody(g, "u", "cuda-sm90");
+  const std::string u = KernelBody(g, "u", "cuda-sm90");
   EXPECT_NE(u.find("sm90 TMA kernel not used (a's contiguous extent (K) is not a multiple of 16 bytes)"),
             std::string::npos) << u;
   EXPECT_NE(u.find("cutlass::gemm::device::Gemm<"), std::string::npos) << u;
-  const std::string y80 = GemmKernelBody(g, "y", "cuda-sm80");
+  const std::string y80 = KernelBody(g, "y", "cuda-sm80");
   EXPECT_EQ(y80.find("kiln_cuda::sm90"), std::string::npos) << y80;
   EXPECT_NE(y80.find("cutlass::arch::Sm80"), std::string::npos) << y80;
 }
@@ -275,7 +296,7 @@ TEST(CudaGemmSm90Emitter, FoldsABatchedRowMajorAIntoM) {
   Graph g = ParseVerified(R"(graph @g(%a: f16[N,16,64], %w: f16[64,32]) -> (%y) where N in [1, 8] {
   %y = gemm(%a, %w) : f16[N,16,32]
 })");
-  const std::string y = GemmKernelBody(g, "y", "cuda-sm90");
+  const std::string y = KernelBody(g, "y", "cuda-sm90");
   EXPECT_NE(y.find("batch folded into M"), std::string::npos) << y;
   EXPECT_NE(y.find("Run<Gemm>(\"%y = gemm (line 2): CUTLASS sm90 gemm\", batch * m, n, k, 1, in0, k, 0, in1, n, 0,"),
             std::string::npos) << y;
@@ -307,6 +328,51 @@ TEST(CudaCompileTest, GemmSm90FusedEpilogueAndBatchedTransposedForSm90a) {
   StatusOr<std::shared_ptr<Module>> module = Module::Load(r->library_path);
   ASSERT_TRUE(module.ok()) << module.status().ToString();
   std::filesystem::remove_all(options.output_dir);
+}
+
+
+// ------------------------------------------------------------------------------------------------
+// conv2d emitters (src/codegen/cuda/conv.cc): which kernel each conv takes, and why.
+
+TEST(CudaConvEmitter, ChoosesImplicitGemmPointwiseGemmOrDirect) {
+  Graph g = ParseVerified(R"(graph @c(%x: f16[N,14,14,16], %r: f16[N,14,14,32], %d: f16[2,9,9,32], %f: f32[1,5,5,8]) -> (%a, %p, %dw, %k10, %f32) where N in [1, 8] {
+  %w1 = weight "w1" : f16[32,3,3,16]
+  %b1 = weight "b1" : f16[32]
+  %a = conv2d(%x, %w1) {pad=[1,1,1,1], layout=nhwc, epilogue=[bias(%b1), add(%r), relu]} : f16[N,14,14,32]
+  %w2 = weight "w2" : f16[64,1,1,32]
+  %p = conv2d(%a, %w2) {layout=nhwc} : f16[N,14,14,64]
+  %w3 = weight "w3" : f16[32,3,3,1]
+  %dw = conv2d(%d, %w3) {pad=[1,1,1,1], groups=32, layout=nhwc} : f16[2,9,9,32]
+  %w4 = weight "w4" : f16[10,1,1,32]
+  %k10 = conv2d(%d, %w4) {layout=nhwc} : f16[2,9,9,10]
+  %w5 = weight "w5" : f32[8,3,3,8]
+  %f32 = conv2d(%f, %w5) {layout=nhwc} : f32[1,3,3,8]
+})");
+  const std::string a = KernelBody(g, "a", "cuda-sm90");
+  EXPECT_NE(a.find("Hopper CUTLASS 3.x implicit-GEMM conv2d (TMA im2col), symbolic batch: 128-row tiles; <= 64 output "
+                   "channels: 64-wide tiles; 16 input channels: K tile 16"), std::string::npos) << a;
+  EXPECT_NE(a.find("kiln_cuda::sm90::Source<cutlass::half_t>>;  // add(%r), the source operand C"), std::string::npos) << a;
+  EXPECT_NE(a.find("using Conv = kiln_cuda::sm90::Conv<cutlass::half_t, cutlass::half_t, cutlass::half_t, Tile, Cluster, E3>;"),
+            std::string::npos) << a;
+  EXPECT_NE(a.find("g{sym_N, 14, 14, 16, 32, 3, 3, 14, 14, 1, 1, 1, 1, 1, 1, 1, 1};"), std::string::npos) << a;
+  EXPECT_NE(a.find("RunConv<Conv>(\"%a = conv2d (line 4): CUTLASS sm90 conv\", g, in0, in1, in3, out0, ep3, stream);"),
+            std::string::npos) << a;
+  const std::string p = KernelBody(g, "p", "cuda-sm90");
+  EXPECT_NE(p.find("1x1 conv, stride 1: one Hopper CUTLASS 3.x GEMM [N*H*W, C] x [O, C]^T"), std::string::npos) << p;
+  EXPECT_NE(p.find("const int64_t m = sym_N * 196, n = 64, k = 32;"), std::string::npos) << p;
+  EXPECT_NE(p.find("cutlass::half_t, cutlass::layout::RowMajor, cutlass::half_t, cutlass::layout::ColumnMajor, void,"),
+            std::string::npos) << p;
+  const std::string dw = KernelBody(g, "dw", "cuda-sm90");
+  EXPECT_NE(dw.find("direct convolution: the Hopper implicit GEMM cannot take groups 32"), std::string::npos) << dw;
+  EXPECT_NE(dw.find("kiln_cuda::Conv2dDirect<kiln_cuda::F16, kiln_cuda::F16>(s, in0, in1, out0, stream);"),
+            std::string::npos) << dw;
+  const std::string k10 = KernelBody(g, "k10", "cuda-sm90");
+  EXPECT_NE(k10.find("cannot take output channels 10 not a multiple of 8"), std::string::npos) << k10;
+  const std::string f32 = KernelBody(g, "f32", "cuda-sm90");
+  EXPECT_NE(f32.find("cannot take f32 operands"), std::string::npos) << f32;
+  const std::string a80 = KernelBody(g, "a", "cuda-sm80");
+  EXPECT_NE(a80.find("direct convolution (cuda-sm80 has no implicit-GEMM kernel yet)"), std::string::npos) << a80;
+  EXPECT_NE(a80.find("// epilogue, one pass over the output"), std::string::npos) << a80;
 }
 
 }  // namespace

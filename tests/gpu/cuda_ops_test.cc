@@ -82,6 +82,24 @@ TEST_P(CudaOpsTest, LayerNormRmsNormGroupNorm) {
       OptionsFor(t));
 }
 
+// batch_norm left unfolded (an input, not a conv, feeds it): along axis 1 and the last axis.
+TEST_P(CudaOpsTest, BatchNorm) {
+  const std::string t = GetParam();
+  ExpectCudaMatchesInterpreter(
+      ParseVerified(WithDType(
+          R"(graph @bn(%x: $T[N,6,5,7], %y: $T[N,9,6], %s: $T[6], %b: $T[6], %m: $T[6], %v: $T[6], %s2: $T[6], %v2: $T[6]) -> (%a, %c) where N in [1, 4] {
+  %half = constant [0.5] : $T[]
+  %va = abs(%v) : $T[6]
+  %vp = add(%va, %half) : $T[6]
+  %a = batch_norm(%x, %s, %b, %m, %vp) {eps=1e-05} : $T[N,6,5,7]
+  %va2 = abs(%v2) : $T[6]
+  %vp2 = add(%va2, %half) : $T[6]
+  %c = batch_norm(%y, %s2, %b, %m, %vp2) {eps=1e-03, axis=-1} : $T[N,9,6]
+})",
+          t)),
+      OptionsFor(t));
+}
+
 TEST_P(CudaOpsTest, Reductions) {
   const std::string t = GetParam();
   GpuOptions o = OptionsFor(t);

@@ -7,7 +7,7 @@ namespace kiln::codegen::cuda {
 namespace {
 
 // Every family of the cuda targets (sm90-only emitters register themselves in Sm90Table from
-// RegisterGemmEmitters).
+// RegisterGemmEmitters and RegisterConvEmitters).
 void RegisterFamilies() {
   RegisterElementwiseEmitters();
   RegisterLayoutEmitters();
@@ -15,6 +15,8 @@ void RegisterFamilies() {
   RegisterNormEmitters();
   RegisterPoolEmitters();
   RegisterGemmEmitters();
+  RegisterAttentionEmitters();
+  RegisterConvEmitters();
 }
 
 TargetEmitterTable& Table() {

@@ -19,6 +19,8 @@ void RegisterReduceEmitters();       // reduce.cc: softmax, log_softmax, reduce_
 void RegisterNormEmitters();         // norm.cc: layer_norm, rms_norm, group_norm
 void RegisterPoolEmitters();         // pool.cc: max/avg_pool2d, global_avg/max_pool2d, resize
 void RegisterGemmEmitters();         // gemm.cc: gemm through CUTLASS (+ epilogue)
+void RegisterConvEmitters();         // conv.cc: conv2d (implicit GEMM on sm90, direct otherwise)
+void RegisterAttentionEmitters();    // attention.cc: attention (flash kernel + fallback)
 
 }  // namespace kiln::codegen::cuda
 

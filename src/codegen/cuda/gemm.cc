@@ -52,30 +52,27 @@ std::string CppString(const std::string& text) {
   return out + "\"";
 }
 
-namespace {
-
-Status EmitEpiloguePass(const KernelContext& ctx, CodeWriter& w, const std::string& rows,
-                        const std::string& n) {
+Status EmitEpiloguePass(const KernelContext& ctx, CodeWriter& w, const std::string& count,
+                        const std::string& channels, const std::string& channel_stride) {
   const Node& node = ctx.node();
   const Epilogue& epilogue = node.GetEpilogue();
   if (epilogue.empty()) return Status::Ok();
   const DType out_dtype = node.output()->dtype();
-  const std::string st = CpuStorageType(out_dtype);
   auto load = [&](DType d, const std::string& e) {
     if (d == DType::kF16) return "kiln_scalar::HalfToFloat(" + e + ")";
     if (d == DType::kBF16) return "kiln_scalar::BF16ToFloat(" + e + ")";
     return e;
   };
   w.Line("// epilogue, one pass over the output");
-  w.Line("const int64_t ep_n = " + n + ";");
-  w.Open("kiln_cuda::LaunchElementwise(" + rows + " * ep_n, stream, [=] __device__(int64_t o) {");
+  w.Line("const int64_t ep_channels = " + channels + ", ep_stride = " + channel_stride + ";");
+  w.Open("kiln_cuda::LaunchElementwise(" + count + ", stream, [=] __device__(int64_t o) {");
   w.Line("float v = " + load(out_dtype, "out0[o]") + ";");
   int operand = node.num_explicit_inputs();
   for (const EpilogueOp& step : epilogue) {
     switch (step.kind) {
       case EpilogueOp::Kind::kBias: {
         DType d = node.input(operand)->dtype();
-        w.Line("v += " + load(d, KernelContext::In(operand) + "[o % ep_n]") + ";  // bias");
+        w.Line("v += " + load(d, KernelContext::In(operand) + "[o / ep_stride % ep_channels]") + ";  // bias");
         ++operand;
         break;
       }
@@ -107,11 +104,8 @@ Status EmitEpiloguePass(const KernelContext& ctx, CodeWriter& w, const std::stri
     w.Line("out0[o] = v;");
   }
   w.Close(");");
-  (void)st;
   return Status::Ok();
 }
-
-}  // namespace
 
 Status EmitGemmSm80(const KernelContext& ctx, CodeWriter& w) {
   const Node& node = ctx.node();
@@ -186,7 +180,7 @@ Status EmitGemmSm80(const KernelContext& ctx, CodeWriter& w) {
   w.Line("return;");
   w.Close();
   w.Close();
-  return EmitEpiloguePass(ctx, w, "batch * m", "n");
+  return EmitEpiloguePass(ctx, w, "batch * m * n", "n", "1");
 }
 
 void RegisterGemmEmitters() {

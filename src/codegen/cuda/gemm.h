@@ -49,6 +49,12 @@ struct Sm90Plan {
 Sm90Plan PlanSm90(const Node& node);
 
 Status EmitGemmSm80(const KernelContext& ctx, CodeWriter& w);
+/// Appends one elementwise pass applying ctx.node()'s Epilogue in place to out0 (`count`
+/// elements, written by the code before): bias(%b) adds b[(o / channel_stride) % channels] to
+/// element o, residual adds read an operand of the output's shape (Unimplemented for one that
+/// broadcasts). The 2.x gemm path and the direct conv kernel, whose mainloops store plain results.
+Status EmitEpiloguePass(const KernelContext& ctx, CodeWriter& w, const std::string& count,
+                        const std::string& channels, const std::string& channel_stride);
 /// The cuda-sm90 emitter: EmitGemmSm90WithConfig with $KILN_GEMM_CONFIG when set, else with the
 /// tuner's choice ctx.config() ("" when there is none: the heuristic).
 Status EmitGemmSm90(const KernelContext& ctx, CodeWriter& w);

@@ -20,6 +20,7 @@
 // HeuristicGemmConfig; the generated kernel says which one it uses and why.
 #include <cstdlib>
 
+#include "codegen/cuda/epilogue_sm90.h"
 #include "codegen/cuda/families.h"
 #include "codegen/cuda/gemm.h"
 #include "codegen/cuda/gemm_config.h"
@@ -145,99 +146,6 @@ std::string Reason(const GemmConfig& c) {
   return "the first candidate that fits";
 }
 
-std::string StepFunctor(EpilogueOp::Kind kind) {
-  switch (kind) {
-    case EpilogueOp::Kind::kRelu:
-      return "Relu";
-    case EpilogueOp::Kind::kGelu:
-      return "Gelu";
-    case EpilogueOp::Kind::kGeluTanh:
-      return "GeluTanh";
-    case EpilogueOp::Kind::kSilu:
-      return "Silu";
-    case EpilogueOp::Kind::kSigmoid:
-      return "Sigmoid";
-    case EpilogueOp::Kind::kTanh:
-      return "Tanh";
-    default:
-      return "";
-  }
-}
-
-// Writes the epilogue tree: type aliases E0.. and their arguments ep0.. (the last is the root,
-// which stores D's dtype). Returns the root's index.
-int EmitEpilogueTree(const Node& node, const Sm90Plan& plan, CodeWriter& w) {
-  const std::string td = CutlassType(node.output()->dtype());
-  struct Step {
-    std::string functor;    // kiln_cuda::sm90 functor
-    std::string leaf;       // a second child (Source/Bias type), or ""
-    std::string leaf_args;  // its arguments
-    std::string own_args;   // the compute node's own arguments
-    std::string comment;
-  };
-  std::vector<Step> steps;
-  const double alpha = node.GetFloat("alpha"), beta = node.GetFloat("beta");
-  if (alpha != 1.0) steps.push_back({"Mul", "", "", "{" + FloatLiteralExpr(alpha) + "}", "alpha"});
-  auto in_ptr = [&](int input) {
-    return "reinterpret_cast<const " + CutlassType(node.input(input)->dtype()) + "*>(" +
-           KernelContext::In(input) + ")";
-  };
-  auto source_type = [&] {
-    return std::string(kNs) + "Source<" + CutlassType(node.input(plan.source.input)->dtype()) + ">";
-  };
-  if (node.num_explicit_inputs() == 3) {
-    const std::string what =
-        "beta * c (%" + node.input(2)->name() + (plan.c_row_vector >= 0 ? ", a row vector)" : ")");
-    const std::string leaf =
-        plan.c_row_vector >= 0
-            ? std::string(kNs) + "Bias<" + CutlassType(node.input(2)->dtype()) + ", Tile>"
-            : source_type();
-    steps.push_back({"PlusScaled", leaf, plan.c_row_vector >= 0 ? "{" + in_ptr(2) + "}" : "{}",
-                     "{" + FloatLiteralExpr(beta) + "}", what});
-  }
-  int operand = node.num_explicit_inputs();
-  for (const EpilogueOp& step : node.GetEpilogue()) {
-    switch (step.kind) {
-      case EpilogueOp::Kind::kBias:
-        steps.push_back(
-            {"Plus",
-             std::string(kNs) + "Bias<" + CutlassType(node.input(operand)->dtype()) + ", Tile>",
-             "{" + in_ptr(operand) + "}", "{}", "bias(%" + node.input(operand)->name() + ")"});
-        ++operand;
-        break;
-      case EpilogueOp::Kind::kAdd:
-        steps.push_back({"Plus", source_type(), "{}", "{}",
-                         "add(%" + node.input(operand)->name() + "), the source operand C"});
-        ++operand;
-        break;
-      case EpilogueOp::Kind::kScale:
-        steps.push_back({"Mul", "", "", "{" + FloatLiteralExpr(step.scale) + "}", "scale"});
-        break;
-      case EpilogueOp::Kind::kCast:
-        break;  // the root stores the output's (cast) dtype
-      default: {
-        const std::string f = StepFunctor(step.kind);
-        steps.push_back({f, "", "", "{}", std::string(EpilogueKindName(step.kind))});
-      }
-    }
-  }
-  if (steps.empty()) steps.push_back({"Identity", "", "", "{}", "store"});
-  w.Line("using E0 = " + std::string(kNs) + "Acc;  // the f32 accumulators");
-  w.Line("const typename E0::Arguments ep0{};");
-  for (size_t i = 0; i < steps.size(); ++i) {
-    const Step& s = steps[i];
-    const bool root = i + 1 == steps.size();
-    const std::string e = "E" + std::to_string(i + 1), prev = "E" + std::to_string(i);
-    w.Line("using " + e + " = " + kNs + "Node<" + kNs + s.functor + ", " + (root ? td : "float") +
-           ", " + prev + (s.leaf.empty() ? "" : ", " + s.leaf) + ">;  // " + s.comment +
-           (root ? " -> D" : ""));
-    w.Line("const typename " + e + "::Arguments ep" + std::to_string(i + 1) + "{ep" +
-           std::to_string(i) + (s.leaf.empty() ? "" : ", " + s.leaf_args) + ", " + s.own_args +
-           "};");
-  }
-  return static_cast<int>(steps.size());
-}
-
 }  // namespace
 
 Status EmitGemmSm90(const KernelContext& ctx, CodeWriter& w) {
@@ -294,7 +202,7 @@ Status EmitGemmSm90WithConfig(const KernelContext& ctx, CodeWriter& w, const std
          ", batch = " + batch + ";");
   w.Line("using Tile = " + config.TileShapeType() + ";");
   w.Line("using Cluster = " + config.ClusterShapeType() + ";");
-  const int root = EmitEpilogueTree(node, plan, w);
+  const int root = EmitEpilogueTree(node, plan.source.input, plan.c_row_vector, w);
   const std::string tc =
       plan.source.input >= 0 ? CutlassType(node.input(plan.source.input)->dtype()) : "void";
   w.Line("using Gemm = " + std::string(kNs) + "Gemm<" + ta + ", " + la + ", " + ta + ", " + lb +

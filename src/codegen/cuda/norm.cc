@@ -1,12 +1,15 @@
 // CUDA kernel emitters: the norm family. layer_norm / rms_norm normalise rows of
 // [prod(shape[:axis]), prod(shape[axis:])]; group_norm views x as [batch, channels, spatial]
 // (nchw) or [batch, spatial, channels] (nhwc). Kernels in runtime_src/kiln_cuda_norm.cuh; f32,
-// f16 and bf16 (parameters share x's dtype), statistics in f32. batch_norm is not emitted yet.
+// f16 and bf16 (parameters share x's dtype), statistics in f32. batch_norm (inference; usually
+// folded into the conv before it by fold-batch-norm) is one elementwise pass around its axis.
 #include <string>
 
 #include "codegen/cuda/emit_util.h"
 #include "codegen/cuda/families.h"
 #include "codegen/norm_plan.h"
+#include "codegen/reduce_plan.h"
+#include "ops/op_util.h"
 
 namespace kiln::codegen::cuda {
 namespace {
@@ -40,12 +43,34 @@ Status EmitGroupNorm(const KernelContext& ctx, CodeWriter& w) {
   return Status::Ok();
 }
 
+Status EmitBatchNorm(const KernelContext& ctx, CodeWriter& w) {
+  const Node& node = ctx.node();
+  const Value* x = node.input(0);
+  KILN_ASSIGN_OR_RETURN(std::string traits, FloatTraits(node, x));
+  for (int i = 1; i < 5; ++i) {
+    if (node.input(i)->dtype() != x->dtype()) {
+      return CudaUnimplemented(node, "batch_norm parameters of another dtype than x (%" +
+                                         node.input(i)->name() + ": " + node.input(i)->type().ToString() + ")");
+    }
+  }
+  const Shape& shape = x->shape();
+  KILN_ASSIGN_OR_RETURN(int64_t axis,
+                        NormalizeAxis(node, node.GetInt("axis"), static_cast<int64_t>(shape.size())));
+  const AxisSplit split = SplitAroundAxis(ctx, shape, axis);
+  w.Line("// batch_norm (inference) of " + x->type().ToString() + " along axis " + std::to_string(axis) +
+         ": outer, channels, inner");
+  w.Line("kiln_cuda::BatchNorm<" + traits + ">(in0, in1, in2, in3, in4, out0, " + split.outer + ", " + split.len +
+         ", " + split.inner + ", " + FloatLiteralExpr(node.GetFloat("eps")) + ", stream);");
+  return Status::Ok();
+}
+
 }  // namespace
 
 void RegisterNormEmitters() {
   RegisterEmitter(OpKind::kLayerNorm, EmitTrailingNorm);
   RegisterEmitter(OpKind::kRmsNorm, EmitTrailingNorm);
   RegisterEmitter(OpKind::kGroupNorm, EmitGroupNorm);
+  RegisterEmitter(OpKind::kBatchNorm, EmitBatchNorm);
 }
 
 }  // namespace kiln::codegen::cuda

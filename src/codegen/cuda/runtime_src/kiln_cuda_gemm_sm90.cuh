@@ -1,20 +1,11 @@
 // Hopper GEMM glue for generated cuda-sm90 kernels (namespace kiln_cuda::sm90): CUTLASS 3.x TMA
-// warp-specialized kernels assembled with the collective builders, and the epilogue steps of
-// kiln's gemm (alpha, beta * c, bias, residual add, activations, scale, cast) as nodes of a CUTLASS
-// epilogue visitor tree (EVT) that runs on the accumulators before the single store of D.
+// warp-specialized kernels assembled with the collective builders, whose epilogue is a tree of
+// kiln's epilogue steps (kiln_cuda_epilogue_sm90.cuh). A generated kernel
+// (src/codegen/cuda/gemm_sm90.cc) spells out the tree, names the kernel
 //
-// A generated kernel (src/codegen/cuda/gemm_sm90.cc) spells out the tree, one node per IR step:
-//
-//   using Tile = cute::Shape<cute::_128, cute::_256, cute::_64>;
-//   using E0 = kiln_cuda::sm90::Acc;                                  // alpha * acc, f32
-//   using E1 = kiln_cuda::sm90::Node<kiln_cuda::sm90::Plus, float, E0, kiln_cuda::sm90::Bias<cutlass::half_t, Tile>>;
-//   using E2 = kiln_cuda::sm90::Node<kiln_cuda::sm90::Gelu, cutlass::half_t, E1>;   // root: D's type
 //   using Gemm = kiln_cuda::sm90::Gemm<..., Tile, Cluster, ..., E2>;
-//   typename E2::Arguments ep{{{}, {bias_ptr}, {}}, {}};   // children first, then the node's own
 //
-// and calls kiln_cuda::sm90::Run<Gemm>(...). Every compute node works in f32; the root converts
-// to D's type (round to nearest). Functors follow the reference ops (kiln_scalar.h): gelu is the
-// erf form, gelu_tanh the tanh approximation, silu x * sigmoid(x).
+// and calls kiln_cuda::sm90::Run<Gemm>(...).
 //
 // Preconditions of Run (checked by the emitter from static shapes, by Run for pointers): 16-byte
 // aligned base pointers, and contiguous extents and batch strides that are multiples of 16 bytes
@@ -24,104 +15,12 @@
 
 #include <cstdint>
 
-#include "cute/tensor.hpp"
-#include "cutlass/cutlass.h"
-#include "cutlass/epilogue/collective/collective_builder.hpp"
-#include "cutlass/epilogue/fusion/sm90_callbacks_tma_warpspecialized.hpp"
 #include "cutlass/gemm/collective/collective_builder.hpp"
 #include "cutlass/gemm/device/gemm_universal_adapter.h"
 #include "cutlass/gemm/kernel/gemm_universal.hpp"
-#include "kiln_cuda.cuh"
+#include "kiln_cuda_epilogue_sm90.cuh"
 
 namespace kiln_cuda::sm90 {
-
-// ---------------------------------------------------------------------------- epilogue functors
-// Compute functors of Sm90Compute: instantiated with cutlass::Array<float, N> on the device (and
-// with float on the host, where only their Arguments type is read). Those with an Arguments type
-// get the node's runtime arguments as the last call argument.
-
-template <class T, class F>
-CUTLASS_HOST_DEVICE T Map(T const& x, F f) {
-  if constexpr (cute::is_same_v<T, float>) {
-    return f(x);
-  } else {
-    T y;
-    CUTLASS_PRAGMA_UNROLL
-    for (int i = 0; i < T::kElements; ++i) y[i] = f(x[i]);
-    return y;
-  }
-}
-
-template <class T, class F>
-CUTLASS_HOST_DEVICE T Map2(T const& a, T const& b, F f) {
-  if constexpr (cute::is_same_v<T, float>) {
-    return f(a, b);
-  } else {
-    T y;
-    CUTLASS_PRAGMA_UNROLL
-    for (int i = 0; i < T::kElements; ++i) y[i] = f(a[i], b[i]);
-    return y;
-  }
-}
-
-/// x * factor (alpha, scale steps).
-struct FactorArgs {
-  float factor = 1.f;
-};
-template <class T>
-struct Mul {
-  using Arguments = FactorArgs;
-  CUTLASS_HOST_DEVICE T operator()(T const& x, Arguments const& a) const {
-    return Map(x, [&](float v) { return v * a.factor; });
-  }
-};
-
-/// x + y (bias, residual add).
-template <class T>
-struct Plus {
-  CUTLASS_HOST_DEVICE T operator()(T const& x, T const& y) const { return Map2(x, y, [](float a, float b) { return a + b; }); }
-};
-
-/// x + factor * y (the beta * c of the gemm).
-template <class T>
-struct PlusScaled {
-  using Arguments = FactorArgs;
-  CUTLASS_HOST_DEVICE T operator()(T const& x, T const& y, Arguments const& a) const {
-    return Map2(x, y, [&](float u, float v) { return u + a.factor * v; });
-  }
-};
-
-#define KILN_SM90_UNARY(NAME, EXPR)                                                   \
-  template <class T>                                                                  \
-  struct NAME {                                                                       \
-    CUTLASS_HOST_DEVICE T operator()(T const& x) const {                              \
-      return Map(x, [](float v) { return EXPR; });                                    \
-    }                                                                                 \
-  };
-KILN_SM90_UNARY(Identity, v)
-KILN_SM90_UNARY(Relu, kiln_scalar::Relu(v))
-KILN_SM90_UNARY(Gelu, kiln_scalar::Gelu(v))
-KILN_SM90_UNARY(GeluTanh, kiln_scalar::GeluTanh(v))
-KILN_SM90_UNARY(Silu, v * kiln_scalar::Sigmoid(v))
-KILN_SM90_UNARY(Sigmoid, kiln_scalar::Sigmoid(v))
-KILN_SM90_UNARY(Tanh, tanhf(v))
-#undef KILN_SM90_UNARY
-
-// ------------------------------------------------------------------------------- tree nodes
-
-/// The accumulators (f32) of the output element.
-using Acc = cutlass::epilogue::fusion::Sm90AccFetch;
-/// The source operand C (the gemm's c, or a residual add), loaded by TMA alongside the tile.
-template <class ElementC>
-using Source = cutlass::epilogue::fusion::Sm90SrcFetch<ElementC>;
-/// A bias vector of N elements broadcast over the rows (and batches) of the output.
-template <class Element, class Tile>
-using Bias = cutlass::epilogue::fusion::Sm90RowBroadcast<0, Tile, Element, float, cute::Stride<cute::_0, cute::_1, cute::_0>>;
-/// Fn applied to the children's values (converted to f32), producing ElementOut.
-template <template <class> class Fn, class ElementOut, class... Children>
-using Node = cutlass::epilogue::fusion::Sm90EVT<
-    cutlass::epilogue::fusion::Sm90Compute<Fn, ElementOut, float, cutlass::FloatRoundStyle::round_to_nearest>,
-    Children...>;
 
 // ------------------------------------------------------------------------------------ kernels
 
@@ -173,18 +72,6 @@ Stride MakeStride(int64_t ld, int64_t batch_stride) {
   return s;
 }
 
-inline bool Aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-
-/// SMs of the current device, queried once (CUTLASS sizes the persistent grid with it).
-inline int SmCount() {
-  static int sms = [] {
-    int device = 0, n = 0;
-    cudaGetDevice(&device);
-    cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device);
-    return n;
-  }();
-  return sms;
-}
 
 /// Enqueues D = Fusion(A @ B, C) for `l` batches of M x N x K on `stream`. `ldX`/`batch_X` are in
 /// elements; c may be null when G::ElementC is void. Failures (CUTLASS refusing the problem, a

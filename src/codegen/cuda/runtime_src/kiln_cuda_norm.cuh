@@ -148,6 +148,19 @@ void GroupNorm(const typename D::Storage* x, const typename D::Storage* weight,
       x, weight, bias, y, batch, channels, spatial, groups, eps);
 }
 
+/// Inference batch_norm of x viewed as [outer, channels, inner] around the channel axis:
+/// y = (x - mean[c]) * scale[c] / sqrt(var[c] + eps) + bias[c], computed in f32.
+template <class D>
+void BatchNorm(const typename D::Storage* x, const typename D::Storage* scale, const typename D::Storage* bias,
+               const typename D::Storage* mean, const typename D::Storage* var, typename D::Storage* y,
+               int64_t outer, int64_t channels, int64_t inner, float eps, void* stream) {
+  LaunchElementwise(outer * channels * inner, stream, [=] __device__(int64_t i) {
+    const int64_t c = i / inner % channels;
+    const float s = D::Load(scale[c]) * rsqrtf(D::Load(var[c]) + eps);
+    y[i] = D::Store((D::Load(x[i]) - D::Load(mean[c])) * s + D::Load(bias[c]));
+  });
+}
+
 }  // namespace kiln_cuda
 
 #endif  // KILN_CUDA_NORM_CUH_

@@ -1,0 +1,186 @@
+// CUDA kernel emitter: attention(q, k, v[, mask]) {causal, scale} in BSHD layout with
+// grouped-query heads, one call of kiln_cuda::Attention (runtime_src/kiln_cuda_attention.cuh)
+// with the sizes, the mask's broadcast strides and the resolved scale. f16 / bf16 with static head
+// dims D, Dv <= 128 that are multiples of 8 get the flash kernel (tensor cores, online softmax),
+// built for the head dims rounded up to multiples of 16 (40 -> 48, 80 stays 80); everything else
+// (f32, larger or odd head dims) the fallback kernel, which is correct for any shape. The same
+// kernels serve cuda-sm80 and cuda-sm90 (mma.sync, ldmatrix and cp.async run on both).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "codegen/cuda/emit_util.h"
+#include "codegen/cuda/families.h"
+
+namespace kiln::codegen::cuda {
+namespace {
+
+constexpr int64_t kMaxFlashHeadDim = 128;
+
+// The head dim the flash kernel is built for (a multiple of 16), or 0 with `why` set when the
+// fallback must run.
+int64_t FlashHeadDim(const kiln::Dim& d, const char* which, std::string* why) {
+  if (!d.is_static()) {
+    *why = std::string(which) + " is symbolic";
+    return 0;
+  }
+  const int64_t v = d.value();
+  if (v <= 0 || v > kMaxFlashHeadDim || v % 8 != 0) {
+    *why = std::string(which) + " = " + std::to_string(v) + " is not a multiple of 8 in [8, " +
+           std::to_string(kMaxFlashHeadDim) + "]";
+    return 0;
+  }
+  return (v + 15) / 16 * 16;
+}
+
+// The flash kernel's tiling: kWarps warps per CTA, each warp kMF 16-row slices sharing every K / V
+// fragment it reads, kBlockN keys per K / V tile.
+struct FlashTiling {
+  int warps, m_frags, block_n;
+  std::string Name() const {
+    return std::to_string(warps) + "x" + std::to_string(m_frags) + "x" + std::to_string(block_n);
+  }
+};
+
+// The untuned default: 4 warps (several CTAs per SM hide each other's barriers). Head dims up to
+// 96 take 32-row warps and 32-key tiles (128-row query tiles, half the shared-memory reads per
+// mma of 16-row warps); 128 takes 16-row warps and 64-key tiles (32 with a mask, whose loads need
+// registers too): the largest tiles that fit in 255 registers without spills (ptxas -v on sm_90a
+// and sm_80: 165-250 registers, no local memory).
+FlashTiling DefaultTiling(int64_t d, int64_t dv, bool has_mask) {
+  if (d <= 96 && dv <= 96) return {4, 2, 32};
+  return {4, 1, has_mask ? 32 : 64};
+}
+
+// Parses "<warps>x<mf>x<block_n>" (KILN_ATTENTION_TILING, e.g. "4x2x32") with warps in {1, 2, 4,
+// 8}, mf in {1, 2} and block_n in {16, 32, 64, 128}. Every such tiling fits in shared memory (at
+// most 136 KiB at head dim 128: a 256-row Q tile, a 128-key K and V tile); large ones may spill
+// registers (ptxas -v tells).
+StatusOr<FlashTiling> ParseTiling(const Node& node, const std::string& text) {
+  FlashTiling t{};
+  char x1 = 0, x2 = 0, extra = 0;
+  const bool parsed = std::sscanf(text.c_str(), "%d%c%d%c%d%c", &t.warps, &x1, &t.m_frags, &x2,
+                                  &t.block_n, &extra) == 5 &&
+                      x1 == 'x' && x2 == 'x';
+  const auto one_of = [](int v, std::initializer_list<int> set) {
+    return std::find(set.begin(), set.end(), v) != set.end();
+  };
+  if (!parsed || !one_of(t.warps, {1, 2, 4, 8}) || !one_of(t.m_frags, {1, 2}) ||
+      !one_of(t.block_n, {16, 32, 64, 128})) {
+    return InvalidArgument(
+        node.Describe() + ": attention tiling \"" + text +
+        "\" (KILN_ATTENTION_TILING) does not parse: expected <warps>x<mf>x<keys> "
+        "with warps in {1, 2, 4, 8}, mf in {1, 2}, keys in {16, 32, 64, 128}, "
+        "e.g. 4x2x32");
+  }
+  return t;
+}
+
+Status EmitAttention(const KernelContext& ctx, CodeWriter& w) {
+  const Node& node = ctx.node();
+  const Value* q = node.input(0);
+  KILN_ASSIGN_OR_RETURN(std::string traits, FloatTraits(node, q));
+  const Shape& qs = q->shape();              // [B, Sq, H, D]
+  const Shape& ks = node.input(1)->shape();  // [B, Sk, Hk, D]
+  const Shape& vs = node.input(2)->shape();  // [B, Sk, Hk, Dv]
+  const bool has_mask = node.num_inputs() == 4;
+  const bool causal = node.GetBool("causal");
+  std::string mask_traits = "kiln_cuda::F32";  // unused without a mask
+  if (has_mask) {
+    KILN_ASSIGN_OR_RETURN(mask_traits, FloatTraits(node, node.input(3)));
+  }
+
+  // Which kernel: the flash kernel's padded head dims, or 0 / 0 and the reason for the fallback.
+  std::string why;
+  int64_t flash_d = 0, flash_dv = 0;
+  if (q->dtype() == DType::kF32) {
+    why = "f32 (the flash kernel takes f16 / bf16)";
+  } else {
+    flash_d = FlashHeadDim(qs[3], "D", &why);
+    if (flash_d > 0) flash_dv = FlashHeadDim(vs[3], "Dv", &why);
+    if (flash_dv == 0) flash_d = 0;
+  }
+
+  w.Line("#include \"kiln_cuda_attention.cuh\"");
+  w.Line("// attention of q " + q->type().ToString() + ", k " + node.input(1)->type().ToString() +
+         ", v " + node.input(2)->type().ToString() +
+         (has_mask ? ", mask " + node.input(3)->type().ToString() : std::string()) +
+         (causal ? ", causal" : "") + " (BSHD)");
+  if (flash_d > 0) {
+    w.Line("// flash kernel for head dims " + std::to_string(flash_d) + " / " +
+           std::to_string(flash_dv) +
+           " (tensor cores, online softmax; the fallback runs for unaligned pointers)");
+  } else {
+    w.Line("// fallback kernel (one warp per query row): " + why);
+  }
+  w.Line("kiln_cuda::AttentionArgs a;");
+  w.Line("a.q = in0;");
+  w.Line("a.k = in1;");
+  w.Line("a.v = in2;");
+  w.Line(has_mask ? "a.mask = in3;" : "a.mask = nullptr;");
+  w.Line("a.out = out0;");
+  w.Line("a.batch = " + ctx.Dim(qs[0]) + ";");
+  w.Line("a.sq = " + ctx.Dim(qs[1]) + ";");
+  w.Line("a.sk = " + ctx.Dim(ks[1]) + ";");
+  w.Line("a.heads = " + ctx.Dim(qs[2]) + ";");
+  w.Line("a.kv_heads = " + ctx.Dim(ks[2]) + ";");
+  w.Line("a.d = " + ctx.Dim(qs[3]) + ";");
+  w.Line("a.dv = " + ctx.Dim(vs[3]) + ";");
+  if (has_mask) {
+    // Strides of the mask right-aligned against the scores [B, H, Sq, Sk]; 0 where it broadcasts
+    // (a missing or static-1 dim).
+    const Shape& ms = node.input(3)->shape();
+    const int64_t rank = static_cast<int64_t>(ms.size());
+    std::vector<std::string> strides(4, "0");
+    for (int64_t i = 0; i < rank; ++i) {
+      if (ms[i] == kiln::Dim(1)) continue;
+      strides[4 - rank + i] = ctx.Product(ms, i + 1, rank);
+    }
+    for (int i = 0; i < 4; ++i) {
+      w.Line("a.mask_stride[" + std::to_string(i) + "] = " + strides[i] + ";" +
+             (i == 0 ? "  // over [B, H, Sq, Sk]; 0 broadcasts" : ""));
+    }
+  }
+  // scale 0 means 1/sqrt(D), computed in double and rounded to float as the reference does.
+  const double attr_scale = node.GetFloat("scale");
+  if (attr_scale != 0.0) {
+    w.Line("a.scale = " + FloatLiteralExpr(attr_scale) + ";");
+  } else if (qs[3].is_static()) {
+    w.Line("a.scale = " + FloatLiteralExpr(1.0 / std::sqrt(static_cast<double>(qs[3].value()))) +
+           ";  // 1/sqrt(D)");
+  } else {
+    w.Line("a.scale = static_cast<float>(1.0 / sqrt(static_cast<double>(a.d)));");
+  }
+  const std::string flags = std::string(", /*causal=*/") + (causal ? "true" : "false") +
+                            ", /*mask=*/" + (has_mask ? "true" : "false");
+  if (flash_d == 0) {
+    w.Line("kiln_cuda::AttentionFallback<" + traits + ", " + mask_traits + flags + ">(a, stream);");
+    return Status::Ok();
+  }
+  // The tiling: $KILN_ATTENTION_TILING, else the tuner's (KernelContext::config), else the default.
+  const char* env = std::getenv("KILN_ATTENTION_TILING");
+  const std::string forced = env != nullptr && *env != '\0' ? env : ctx.config();
+  FlashTiling tiling = DefaultTiling(flash_d, flash_dv, has_mask);
+  if (!forced.empty()) {
+    KILN_ASSIGN_OR_RETURN(tiling, ParseTiling(node, forced));
+  }
+  w.Line("// tiling " + tiling.Name() + ": " + std::to_string(tiling.warps) + " warps of " +
+         std::to_string(16 * tiling.m_frags) + " query rows, " + std::to_string(tiling.block_n) +
+         "-key tiles (" + (forced.empty() ? "default" : "forced: KILN_ATTENTION_TILING or tuned") +
+         ")");
+  w.Line("kiln_cuda::Attention<" + traits + ", " + mask_traits + ", /*kD=*/" +
+         std::to_string(flash_d) + ", /*kDv=*/" + std::to_string(flash_dv) + ", /*kWarps=*/" +
+         std::to_string(tiling.warps) + ", /*kMF=*/" + std::to_string(tiling.m_frags) +
+         ", /*kBlockN=*/" + std::to_string(tiling.block_n) + flags + ">(a, stream);");
+  return Status::Ok();
+}
+
+}  // namespace
+
+void RegisterAttentionEmitters() { RegisterEmitter(OpKind::kAttention, EmitAttention); }
+
+}  // namespace kiln::codegen::cuda

@@ -1,0 +1,75 @@
+#include "passes/pad_conv_channels.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "passes/rewrite_util.h"
+
+namespace kiln {
+namespace {
+
+constexpr int64_t kMultiple = 8;  // 16 bytes of f16 / bf16
+
+// The channel count of conv `n`'s input when the pass applies to it, else nullopt.
+std::optional<int64_t> PaddableChannels(const Node& n) {
+  if (n.op() != OpKind::kConv2d || n.GetEnum("layout") != "nhwc" || n.GetInt("groups") != 1) {
+    return std::nullopt;
+  }
+  const DType d = n.input(0)->dtype();
+  if (d != DType::kF16 && d != DType::kBF16) return std::nullopt;
+  const Dim& c = n.input(0)->shape()[3];
+  const Dim& o = n.output()->shape()[3];
+  if (!c.is_static() || !o.is_static() || o.value() % kMultiple != 0) return std::nullopt;
+  if (c.value() % kMultiple == 0) return std::nullopt;
+  return c.value();
+}
+
+// A pad node appending `extra` zeros to the last axis of `v`, placed before `before`.
+StatusOr<Value*> PadLastAxis(Graph& graph, Value* v, int64_t extra, Node* before) {
+  std::vector<int64_t> pads(2 * v->rank(), 0);
+  pads.back() = extra;
+  Attrs attrs;
+  attrs.Set("pads", pads);
+  KILN_ASSIGN_OR_RETURN(Node * pad, graph.AddNode(OpKind::kPad, {v}, std::move(attrs),
+                                                  {graph.FreshName(v->name() + ".padded_channels")}));
+  graph.MoveBefore(pad, before);
+  return pad->output();
+}
+
+// w [O, kh, kw, C] with zero taps appended up to C + extra: a new source when w's values are
+// known at compile time, else a pad node.
+StatusOr<Value*> PadWeight(Graph& graph, Value* w, int64_t extra, Node* before) {
+  KILN_ASSIGN_OR_RETURN(std::optional<std::vector<double>> values, SourceValues(graph, w));
+  if (!values) return PadLastAxis(graph, w, extra, before);
+  const Shape& s = w->shape();
+  const int64_t c = s[3].value(), rows = s[0].value() * s[1].value() * s[2].value();
+  std::vector<double> padded(rows * (c + extra), 0.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t i = 0; i < c; ++i) padded[r * (c + extra) + i] = (*values)[r * c + i];
+  }
+  return AddSource(graph, w, ".padded_channels", w->dtype(),
+                   {s[0].value(), s[1].value(), s[2].value(), c + extra}, padded, before);
+}
+
+}  // namespace
+
+StatusOr<bool> PadConvChannelsPass::Run(Graph& graph) {
+  std::vector<Node*> convs;
+  for (const auto& n : graph.nodes()) {
+    if (PaddableChannels(*n)) convs.push_back(n.get());
+  }
+  for (Node* conv : convs) {
+    const int64_t c = *PaddableChannels(*conv);
+    const int64_t extra = (c + kMultiple - 1) / kMultiple * kMultiple - c;
+    Value* w = conv->input(1);
+    KILN_ASSIGN_OR_RETURN(Value * x8, PadLastAxis(graph, conv->input(0), extra, conv));
+    KILN_ASSIGN_OR_RETURN(Value * w8, PadWeight(graph, w, extra, conv));
+    conv->set_input(0, x8);
+    conv->set_input(1, w8);
+    if (w->producer() != nullptr) RemoveDeadChainNodes(graph, {w->producer()});
+  }
+  return !convs.empty();
+}
+
+}  // namespace kiln

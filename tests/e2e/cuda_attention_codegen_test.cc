@@ -1,0 +1,134 @@
+// The CUDA attention emitter (src/codegen/cuda/attention.cc) without nvcc or a GPU: which kernel
+// the generated call builds (the flash kernel's padded head dims, or the fallback and why), the
+// sizes as symbolic expressions, the mask's broadcast strides over [B, H, Sq, Sk], the causal flag
+// and the resolved scale, on both cuda targets. That the generated code compiles is checked by
+// tests/e2e/cuda_compile_test.cc (nvcc); that it computes the reference op by tests/gpu.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "codegen/cuda/cuda_target.h"
+#include "passes/pass_test_util.h"
+
+namespace kiln {
+namespace {
+
+// The body the `target` emitter writes for the node producing %`name`.
+std::string AttentionBody(const Graph& g, const std::string& name,
+                          const std::string& target = "cuda-sm90") {
+  for (const auto& node : g.nodes()) {
+    if (node->output()->name() != name) continue;
+    codegen::KernelContext ctx(*node, {"N", "S"});
+    codegen::CodeWriter w;
+    Status s = codegen::cuda::CudaTarget(target).find(OpKind::kAttention)(ctx, w);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return w.str();
+  }
+  ADD_FAILURE() << "no node %" << name;
+  return "";
+}
+
+bool Has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST(CudaAttentionEmitter, FlashKernelForHalfHeadDims) {
+  Graph g = ParseVerified(
+      R"(graph @a(%q: f16[N,S,12,64], %k: f16[N,S,12,64], %v: f16[N,S,12,64], %m: f32[N,1,1,S], %q2: bf16[2,17,8,80], %k2: bf16[2,9,2,80], %v2: bf16[2,9,2,40], %mh: bf16[8,17,9]) -> (%y, %z) where N in [1, 32], S in [1, 512] {
+  %y = attention(%q, %k, %v, %m) : f16[N,S,12,64]
+  %z = attention(%q2, %k2, %v2, %mh) {causal=true, scale=0.5} : bf16[2,17,8,40]
+})");
+  for (const std::string target : {"cuda-sm90", "cuda-sm80"}) {
+    const std::string y = AttentionBody(g, "y", target);
+    EXPECT_TRUE(Has(y, "#include \"kiln_cuda_attention.cuh\"")) << y;
+    EXPECT_TRUE(Has(y, "// flash kernel for head dims 64 / 64")) << y;
+    EXPECT_TRUE(Has(y, "a.batch = sym_N;")) << y;
+    EXPECT_TRUE(Has(y, "a.sq = sym_S;")) << y;
+    EXPECT_TRUE(Has(y, "a.sk = sym_S;")) << y;
+    EXPECT_TRUE(Has(y, "a.heads = 12;")) << y;
+    // [N,1,1,S]: batch stride S, broadcast over heads and query rows.
+    EXPECT_TRUE(Has(y, "a.mask_stride[0] = sym_S;")) << y;
+    EXPECT_TRUE(Has(y, "a.mask_stride[1] = 0;")) << y;
+    EXPECT_TRUE(Has(y, "a.mask_stride[2] = 0;")) << y;
+    EXPECT_TRUE(Has(y, "a.mask_stride[3] = 1;")) << y;
+    EXPECT_TRUE(Has(y, "a.scale = 0.125f;  // 1/sqrt(D)")) << y;
+    EXPECT_TRUE(Has(y, "// tiling 4x2x32: 4 warps of 32 query rows, 32-key tiles (default)")) << y;
+    EXPECT_TRUE(Has(y,
+                    "kiln_cuda::Attention<kiln_cuda::F16, kiln_cuda::F32, /*kD=*/64, /*kDv=*/64, "
+                    "/*kWarps=*/4, /*kMF=*/2, /*kBlockN=*/32, /*causal=*/false, /*mask=*/true>"
+                    "(a, stream);"))
+        << y;
+  }
+  // D=80 stays 80 (five k-steps of 16), Dv=40 is padded to 48; a rank-3 mask [H,Sq,Sk].
+  const std::string z = AttentionBody(g, "z");
+  EXPECT_TRUE(Has(z, "a.kv_heads = 2;")) << z;
+  EXPECT_TRUE(Has(z, "a.dv = 40;")) << z;
+  EXPECT_TRUE(Has(z, "a.mask_stride[0] = 0;")) << z;
+  EXPECT_TRUE(Has(z, "a.mask_stride[1] = 153;")) << z;
+  EXPECT_TRUE(Has(z, "a.mask_stride[2] = 9;")) << z;
+  EXPECT_TRUE(Has(z, "a.scale = 0.5f;")) << z;
+  EXPECT_TRUE(Has(z,
+                  "kiln_cuda::Attention<kiln_cuda::BF16, kiln_cuda::BF16, /*kD=*/80, /*kDv=*/48, "
+                  "/*kWarps=*/4, /*kMF=*/2, /*kBlockN=*/32, /*causal=*/true, /*mask=*/true>"
+                  "(a, stream);"))
+      << z;
+}
+
+TEST(CudaAttentionEmitter, HeadDim128TakesSixteenRowWarps) {
+  Graph g = ParseVerified(R"(graph @a(%q: f16[2,33,4,128]) -> (%y) {
+  %y = attention(%q, %q, %q) : f16[2,33,4,128]
+})");
+  const std::string y = AttentionBody(g, "y");
+  EXPECT_TRUE(Has(y, "/*kD=*/128, /*kDv=*/128, /*kWarps=*/4, /*kMF=*/1, /*kBlockN=*/64")) << y;
+}
+
+TEST(CudaAttentionEmitter, ForcedTilingAndItsErrors) {
+  Graph g = ParseVerified(R"(graph @a(%q: f16[2,33,4,128]) -> (%y) {
+  %y = attention(%q, %q, %q) : f16[2,33,4,128]
+})");
+  const Node& node = *g.nodes().back();
+  const auto body = [&](const std::string& config) {
+    codegen::KernelContext ctx(node, {}, config);
+    codegen::CodeWriter w;
+    Status s = codegen::cuda::CudaTarget("cuda-sm90").find(OpKind::kAttention)(ctx, w);
+    return s.ok() ? w.str() : s.ToString();
+  };
+  const std::string forced = body("8x1x32");
+  EXPECT_TRUE(Has(forced, "// tiling 8x1x32: 8 warps of 16 query rows, 32-key tiles (forced"))
+      << forced;
+  EXPECT_TRUE(Has(forced, "/*kWarps=*/8, /*kMF=*/1, /*kBlockN=*/32")) << forced;
+  EXPECT_EQ(body("4x3x32"),
+            "invalid argument: %y = attention (line 2): attention tiling \"4x3x32\" "
+            "(KILN_ATTENTION_TILING) does not parse: expected <warps>x<mf>x<keys> with warps in "
+            "{1, 2, 4, 8}, mf in {1, 2}, keys in {16, 32, 64, 128}, e.g. 4x2x32");
+}
+
+TEST(CudaAttentionEmitter, FallbackForOtherHeadDimsAndF32) {
+  Graph g = ParseVerified(
+      R"(graph @a(%q: f16[1,4,2,20], %v: f16[1,4,2,20], %q2: f16[1,4,2,160], %q3: f32[1,4,2,64]) -> (%y, %z, %w) {
+  %y = attention(%q, %q, %v) : f16[1,4,2,20]
+  %z = attention(%q2, %q2, %q2) : f16[1,4,2,160]
+  %w = attention(%q3, %q3, %q3) {causal=true} : f32[1,4,2,64]
+})");
+  const std::string y = AttentionBody(g, "y");
+  EXPECT_TRUE(Has(y,
+                  "// fallback kernel (one warp per query row): D = 20 is not a multiple of 8 "
+                  "in [8, 128]"))
+      << y;
+  EXPECT_TRUE(Has(y,
+                  "kiln_cuda::AttentionFallback<kiln_cuda::F16, kiln_cuda::F32, /*causal=*/false, "
+                  "/*mask=*/false>(a, stream);"))
+      << y;
+  EXPECT_TRUE(Has(y, "a.mask = nullptr;")) << y;
+  const std::string z = AttentionBody(g, "z");
+  EXPECT_TRUE(Has(z, "D = 160 is not a multiple of 8 in [8, 128]")) << z;
+  const std::string w = AttentionBody(g, "w");
+  EXPECT_TRUE(Has(w, "f32 (the flash kernel takes f16 / bf16)")) << w;
+  EXPECT_TRUE(Has(w,
+                  "kiln_cuda::AttentionFallback<kiln_cuda::F32, kiln_cuda::F32, /*causal=*/true, "
+                  "/*mask=*/false>(a, stream);"))
+      << w;
+}
+
+}  // namespace
+}  // namespace kiln

@@ -1,0 +1,169 @@
+// The CUDA attention kernels (src/codegen/cuda/attention.cc, runtime_src/kiln_cuda_attention.cuh)
+// on a GPU (ctest label gpu; skipped without a GPU) against the reference interpreter: the flash
+// kernel for f16 and bf16 with head dims 64, 80, 128 and 40 (padded to 48), sequence lengths 1,
+// 17, 128, 383 and 385 (Sq == Sk through a symbolic S, and Sq != Sk), causal on and off,
+// grouped-query heads (H=8, Hk=2), a padding (key) mask with a different valid length per batch
+// entry (one entry with none: its rows are all hidden and must be zeros), a per-head additive mask
+// with causal, and an explicit scale; the fallback kernel for head dims 20 and 160 and for f32.
+//
+// Inputs are uniform in [-1, 1]. Tolerances |got - want| <= atol + rtol * |want|:
+//   f16:  rtol 5e-3, atol 2e-3. The kernel rounds the probabilities P to f16 before P V (unit
+//         roundoff 2^-11 = 4.9e-4, so at most 4.9e-4 * max|v| = 4.9e-4 absolute) and the output
+//         once (4.9e-4 relative); S and the sums are f32, the reference double.
+//   bf16: rtol 1e-2, atol 1e-2 (unit roundoff 2^-8 = 3.9e-3 for both roundings).
+//   f32 (fallback): rtol 1e-4, atol 1e-5.
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "ir/builder.h"
+#include "tests/gpu/cuda_test_util.h"
+
+namespace kiln {
+namespace {
+
+DType DTypeOf(const std::string& name) {
+  if (name == "f16") return DType::kF16;
+  if (name == "bf16") return DType::kBF16;
+  return DType::kF32;
+}
+
+GpuOptions TolerancesFor(DType dtype) {
+  GpuOptions o;
+  if (dtype == DType::kF16) {
+    o.rtol = 5e-3;
+    o.atol = 2e-3;
+  } else if (dtype == DType::kBF16) {
+    o.rtol = 1e-2;
+    o.atol = 1e-2;
+  } else {
+    o.rtol = 1e-4;
+    o.atol = 1e-5;
+  }
+  return o;
+}
+
+// One attention node with its own inputs q [B,Sq,H,D], k [B,Sk,Hk,D], v [B,Sk,Hk,Dv].
+struct Case {
+  std::string name;
+  Dim batch, sq, sk;
+  int64_t heads, kv_heads, d, dv;
+  bool causal = false;
+  double scale = 0.0;
+  std::vector<int64_t> key_lengths = {};  // a padding mask [B,1,1,Sk] (f32 constant), if given
+  bool head_mask = false;                 // a random additive mask input [1,H,Sq,Sk] of q's dtype
+};
+
+Case Attn(const std::string& name, Dim batch, Dim sq, Dim sk, int64_t heads, int64_t kv_heads,
+          int64_t d, int64_t dv) {
+  return Case{name, batch, sq, sk, heads, kv_heads, d, dv};
+}
+Case Causal(Case c) {
+  c.causal = true;
+  return c;
+}
+Case Scaled(Case c, double scale) {
+  c.scale = scale;
+  return c;
+}
+// Batch entry i sees keys [0, lengths[i]) (0: none, its output rows are zeros).
+Case Padded(Case c, std::vector<int64_t> lengths) {
+  c.key_lengths = std::move(lengths);
+  return c;
+}
+Case HeadMasked(Case c) {
+  c.head_mask = true;
+  return c;
+}
+
+void AddCase(Builder& b, DType dtype, const Case& c) {
+  Value* q = b.Input(c.name + "_q", dtype, {c.batch, c.sq, Dim(c.heads), Dim(c.d)});
+  Value* k = b.Input(c.name + "_k", dtype, {c.batch, c.sk, Dim(c.kv_heads), Dim(c.d)});
+  Value* v = b.Input(c.name + "_v", dtype, {c.batch, c.sk, Dim(c.kv_heads), Dim(c.dv)});
+  AttentionOptions options{.causal = c.causal, .scale = c.scale};
+  if (!c.key_lengths.empty()) {
+    // Batch entry i sees keys [0, key_lengths[i]); the others get -inf.
+    const int64_t batch = c.batch.value(), sk = c.sk.value();
+    std::vector<double> mask(batch * sk, 0.0);
+    for (int64_t i = 0; i < batch; ++i) {
+      for (int64_t j = c.key_lengths[i]; j < sk; ++j) {
+        mask[i * sk + j] = -std::numeric_limits<double>::infinity();
+      }
+    }
+    options.mask = b.Constant(DType::kF32, {batch, 1, 1, sk}, mask);
+  } else if (c.head_mask) {
+    options.mask = b.Input(c.name + "_mask", dtype, {Dim(1), Dim(c.heads), c.sq, c.sk});
+  }
+  b.Output(b.Attention(q, k, v, options), c.name + "_out");
+}
+
+Graph BuildGraph(const std::string& name, DType dtype, const std::vector<Case>& cases,
+                 bool symbolic_s) {
+  Builder b(name);
+  if (symbolic_s) b.Sym("S", 1, 512);
+  for (const Case& c : cases) AddCase(b, dtype, c);
+  StatusOr<Graph> g = b.Finish();
+  EXPECT_TRUE(g.ok()) << g.status().ToString();
+  return g.ok() ? std::move(*g) : Graph();
+}
+
+class CudaAttentionTest : public testing::TestWithParam<std::string> {};
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, CudaAttentionTest, testing::Values("f16", "bf16"),
+                         [](const testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
+
+// Sq == Sk == S for S in {1, 17, 128, 383, 385}: one compile, five runs.
+TEST_P(CudaAttentionTest, HeadDimsCausalAndGqaOverLengths) {
+  const DType dtype = DTypeOf(GetParam());
+  const Dim s = Dim::Symbol("S");
+  const std::vector<Case> cases = {
+      Attn("d64", 2, s, s, 4, 4, 64, 64),
+      Causal(Attn("d80_causal", 2, s, s, 3, 3, 80, 80)),
+      Scaled(Attn("d128_gqa", 1, s, s, 8, 2, 128, 128), 0.25),
+      Causal(Attn("d40_gqa_causal", 2, s, s, 8, 2, 40, 40)),
+  };
+  GpuOptions options = TolerancesFor(dtype);
+  options.bindings = {{{"S", 1}}, {{"S", 17}}, {{"S", 128}}, {{"S", 383}}, {{"S", 385}}};
+  ExpectCudaMatchesInterpreter(BuildGraph("attn_lengths", dtype, cases, true), options);
+}
+
+// Sq != Sk, padding masks with a valid length per batch entry (0: a fully hidden batch entry),
+// a per-head mask with causal, Dv != D, a peaked softmax (scale 0.5).
+TEST_P(CudaAttentionTest, CrossLengthsPaddingMaskAndHeadMask) {
+  const DType dtype = DTypeOf(GetParam());
+  const std::vector<Case> cases = {
+      Padded(Attn("pad64", 3, 17, 385, 4, 4, 64, 64), {385, 130, 0}),
+      Padded(Causal(Attn("pad128_gqa_causal", 3, 385, 383, 8, 2, 128, 128)), {1, 383, 200}),
+      Padded(Scaled(Attn("pad80_sq1", 2, 1, 383, 2, 1, 80, 80), 0.5), {17, 383}),
+      HeadMasked(Causal(Attn("head_mask_causal", 2, 383, 128, 2, 2, 64, 64))),
+      Attn("dv_differs", 1, 128, 17, 8, 2, 40, 128),
+  };
+  ExpectCudaMatchesInterpreter(BuildGraph("attn_masks", dtype, cases, false), TolerancesFor(dtype));
+}
+
+// Head dims the flash kernel does not take (20: not a multiple of 8; 160: > 128) run the
+// fallback kernel.
+TEST_P(CudaAttentionTest, FallbackHeadDims) {
+  const DType dtype = DTypeOf(GetParam());
+  const std::vector<Case> cases = {
+      Causal(Attn("d20", 2, 17, 129, 4, 2, 20, 20)),
+      Padded(Attn("d160", 1, 33, 65, 2, 2, 160, 160), {40}),
+  };
+  ExpectCudaMatchesInterpreter(BuildGraph("attn_fallback", dtype, cases, false),
+                               TolerancesFor(dtype));
+}
+
+TEST(CudaAttentionF32Test, FallbackKernel) {
+  const std::vector<Case> cases = {
+      Padded(Causal(Attn("f32", 2, 17, 300, 4, 2, 64, 32)), {300, 0}),
+      HeadMasked(Attn("f32_mask", 1, 5, 9, 2, 2, 8, 8)),
+  };
+  ExpectCudaMatchesInterpreter(BuildGraph("attn_f32", DType::kF32, cases, false),
+                               TolerancesFor(DType::kF32));
+}
+
+}  // namespace
+}  // namespace kiln

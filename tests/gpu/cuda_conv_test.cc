@@ -1,0 +1,88 @@
+// conv2d on the GPU (ctest label gpu; skipped without a GPU) against the reference interpreter:
+// every kernel path of src/codegen/cuda/conv.cc (implicit GEMM with each epilogue, 1x1 convs as
+// gemm, the channel-padded stem, the direct fallback for depthwise / grouped / odd channel
+// counts / f32 / nchw), symbolic batches, and small conv nets end to end.
+// Tolerances: |got - want| <= atol + rtol * |want|, f16/bf16 2e-2 / 2e-2 (f32 accumulation on
+// both sides; one f16 rounding of the output, two on the direct path), f32 1e-4 / 1e-4.
+#include "models/zoo.h"
+#include "tests/gpu/cuda_test_util.h"
+
+namespace kiln {
+namespace {
+
+// The Hopper paths in one graph (one compile: its kernels build in parallel).
+TEST(CudaConvTest, ImplicitGemmPointwiseAndStemF16) {
+  ExpectCudaMatchesInterpreter(ParseVerified(R"(graph @convs(%x: f16[N,14,14,16], %r: f16[N,7,7,64], %s: f16[N,16,16,3]) -> (%a, %b, %c, %d, %e, %f) where N in [1, 8] {
+  %w1 = weight "w1" : f16[32,3,3,16]
+  %b1 = weight "b1" : f16[32]
+  %a = conv2d(%x, %w1) {pad=[1,1,1,1], layout=nhwc, epilogue=[bias(%b1), relu]} : f16[N,14,14,32]
+  %w2 = weight "w2" : f16[64,3,3,32]
+  %b2 = weight "b2" : f16[64]
+  %b = conv2d(%a, %w2) {stride=[2,2], pad=[1,1,1,1], layout=nhwc, epilogue=[bias(%b2), add(%r), relu]} : f16[N,7,7,64]
+  %w3 = weight "w3" : f16[128,1,1,64]
+  %b3 = weight "b3" : f16[128]
+  %c = conv2d(%b, %w3) {layout=nhwc, epilogue=[bias(%b3)]} : f16[N,7,7,128]
+  %w4 = weight "w4" : f16[64,1,1,32]
+  %d = conv2d(%a, %w4) {stride=[2,2], layout=nhwc} : f16[N,7,7,64]
+  %w5 = weight "w5" : f16[64,7,7,3]
+  %b5 = weight "b5" : f16[64]
+  %e = conv2d(%s, %w5) {stride=[2,2], pad=[3,3,3,3], layout=nhwc, epilogue=[bias(%b5), relu]} : f16[N,8,8,64]
+  %w6 = weight "w6" : f16[16,3,3,32]
+  %f = conv2d(%a, %w6) {pad=[1,2,0,1], dilation=[2,2], layout=nhwc, epilogue=[silu, cast(f32)]} : f32[N,11,13,16]
+})"),
+                               {.bindings = {{{"N", 1}}, {{"N", 3}}, {{"N", 8}}}});
+}
+
+TEST(CudaConvTest, DirectFallbacks) {
+  // Depthwise and grouped, an odd output channel count, nchw, dilation with bias.
+  ExpectCudaMatchesInterpreter(ParseVerified(R"(graph @direct(%x: f16[2,9,9,32], %y: f16[2,8,9,9]) -> (%a, %b, %c, %d) {
+  %w1 = weight "w1" : f16[32,3,3,1]
+  %b1 = weight "b1" : f16[32]
+  %a = conv2d(%x, %w1) {pad=[1,1,1,1], groups=32, layout=nhwc, epilogue=[bias(%b1), relu]} : f16[2,9,9,32]
+  %w2 = weight "w2" : f16[16,3,3,8]
+  %b = conv2d(%x, %w2) {stride=[2,2], groups=4, layout=nhwc} : f16[2,4,4,16]
+  %w3 = weight "w3" : f16[10,1,1,32]
+  %c = conv2d(%x, %w3) {layout=nhwc} : f16[2,9,9,10]
+  %w4 = weight "w4" : f16[12,8,3,3]
+  %b4 = weight "b4" : f16[12]
+  %d = conv2d(%y, %w4) {pad=[2,2,2,2], dilation=[2,2], epilogue=[bias(%b4)]} : f16[2,12,9,9]
+})"));
+}
+
+TEST(CudaConvTest, Bf16AndF32) {
+  ExpectCudaMatchesInterpreter(ParseVerified(R"(graph @bf(%x: bf16[N,10,10,24]) -> (%y) where N in [1, 4] {
+  %w = weight "w" : bf16[40,3,3,24]
+  %b = weight "b" : bf16[40]
+  %y = conv2d(%x, %w) {pad=[1,1,1,1], layout=nhwc, epilogue=[bias(%b), gelu]} : bf16[N,10,10,40]
+})"),
+                               {.bindings = {{{"N", 1}}, {{"N", 4}}}});
+  ExpectCudaMatchesInterpreter(ParseVerified(R"(graph @f32(%x: f32[2,7,7,5]) -> (%y) {
+  %w = weight "w" : f32[6,3,3,5]
+  %y = conv2d(%x, %w) {stride=[2,2], pad=[1,1,1,1], layout=nhwc, epilogue=[relu]} : f32[2,4,4,6]
+})"),
+                               {.rtol = 1e-4, .atol = 1e-4});
+}
+
+// A small NCHW conv net (batch-norm folding, NHWC conversion, stem channel padding, pools, fc).
+TEST(CudaConvTest, TinyCnnF16DynamicBatch) {
+  ZooOptions o;
+  o.dtype = DType::kF16;
+  o.max_batch = 16;
+  StatusOr<Graph> g = BuildZooModel("tiny_cnn", o);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ExpectCudaMatchesInterpreter(*g, {.bindings = {{{"N", 1}}, {{"N", 3}}, {{"N", 16}}}});
+}
+
+// ResNet-50 in f16 (the zoo's seeded weights) against the f32-accumulating interpreter on the
+// same f16 graph. 53 convs deep: the tolerance is wider than for single ops.
+TEST(CudaConvTest, ResNet50F16) {
+  ZooOptions o;
+  o.dtype = DType::kF16;
+  o.max_batch = 8;
+  StatusOr<Graph> g = BuildZooModel("resnet50", o);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ExpectCudaMatchesInterpreter(*g, {.rtol = 5e-2, .atol = 5e-2, .bindings = {{{"N", 2}}}});
+}
+
+}  // namespace
+}  // namespace kiln
