@@ -87,6 +87,21 @@ StatusOr<std::string> OpExpr(const Node& node, const std::vector<std::string>& a
     case OpKind::kRsqrt: return "(1.f / std::sqrt(" + a[0] + "))";
     case OpKind::kSqrt: return "std::sqrt(" + a[0] + ")";
     case OpKind::kTanh: return "std::tanh(" + a[0] + ")";
+    case OpKind::kSin: return "std::sin(" + a[0] + ")";
+    case OpKind::kCos: return "std::cos(" + a[0] + ")";
+    case OpKind::kTan: return "std::tan(" + a[0] + ")";
+    case OpKind::kAsin: return "std::asin(" + a[0] + ")";
+    case OpKind::kAcos: return "std::acos(" + a[0] + ")";
+    case OpKind::kAtan: return "std::atan(" + a[0] + ")";
+    case OpKind::kSinh: return "std::sinh(" + a[0] + ")";
+    case OpKind::kCosh: return "std::cosh(" + a[0] + ")";
+    case OpKind::kAsinh: return "std::asinh(" + a[0] + ")";
+    case OpKind::kAcosh: return "std::acosh(" + a[0] + ")";
+    case OpKind::kAtanh: return "std::atanh(" + a[0] + ")";
+    case OpKind::kFloor: return "std::floor(" + a[0] + ")";
+    case OpKind::kCeil: return "std::ceil(" + a[0] + ")";
+    // The default rounding mode rounds halves to even, as the reference and ONNX Round.
+    case OpKind::kRound: return "std::nearbyint(" + a[0] + ")";
     case OpKind::kSigmoid: return ns + "::Sigmoid(" + a[0] + ")";
     case OpKind::kSilu: return "(" + a[0] + " * " + ns + "::Sigmoid(" + a[0] + "))";
     case OpKind::kGelu:
@@ -197,7 +212,10 @@ const std::vector<OpKind>& ElementwiseOps() {
       OpKind::kSilu,  OpKind::kGelu,    OpKind::kClip,      OpKind::kAdd,     OpKind::kSub,
       OpKind::kMul,   OpKind::kDiv,     OpKind::kPow,       OpKind::kMax,     OpKind::kMin,
       OpKind::kEqual, OpKind::kNotEqual, OpKind::kLess,     OpKind::kLessEqual, OpKind::kGreater,
-      OpKind::kGreaterEqual, OpKind::kWhere, OpKind::kCast, OpKind::kFusion};
+      OpKind::kGreaterEqual, OpKind::kWhere, OpKind::kCast, OpKind::kSin,   OpKind::kCos,
+      OpKind::kTan,   OpKind::kAsin,    OpKind::kAcos,      OpKind::kAtan,    OpKind::kSinh,
+      OpKind::kCosh,  OpKind::kAsinh,   OpKind::kAcosh,     OpKind::kAtanh,   OpKind::kFloor,
+      OpKind::kCeil,  OpKind::kRound,   OpKind::kFusion};
   return ops;
 }
 

@@ -1,5 +1,5 @@
-// The elementwise op family: unary math, binary arithmetic and comparisons with numpy
-// broadcasting, where, cast and clip.
+// The elementwise op family: unary math (incl. trigonometric, hyperbolic and rounding functions),
+// binary arithmetic and comparisons with numpy broadcasting, where, cast and clip.
 //
 // Each op is a row in one of two tables (unary, binary); one generic inference and one generic
 // CPU reference serve every row. Float dtypes compute in double and round once on store, which
@@ -89,6 +89,13 @@ struct UnaryOp {
 
 double Sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
+// Nearest integer with ties to even, independent of the floating-point rounding mode.
+double RoundHalfEven(double x) {
+  double r = std::round(x);  // ties away from zero
+  if (std::fabs(x - std::trunc(x)) == 0.5) r = 2.0 * std::round(x / 2.0);
+  return r;
+}
+
 double Gelu(double x, const UnaryParams& p) {
   if (p.gelu_tanh) {
     constexpr double kSqrt2OverPi = 0.79788456080286535588;  // sqrt(2/pi)
@@ -119,6 +126,29 @@ const UnaryOp kUnaryOps[] = {
      nullptr},
     {OpKind::kTanh, "tanh(x)", [](double x, const UnaryParams&) { return std::tanh(x); }, nullptr},
     {OpKind::kGelu, "GELU {approximate=none (erf) | tanh}", Gelu, nullptr},
+    // Trigonometric, hyperbolic and rounding functions (ONNX Sin..Atanh, Floor, Ceil, Round):
+    // float dtypes only, as in ONNX. round is half to even (numpy.round, ONNX Round).
+    {OpKind::kSin, "sin(x)", [](double x, const UnaryParams&) { return std::sin(x); }, nullptr},
+    {OpKind::kCos, "cos(x)", [](double x, const UnaryParams&) { return std::cos(x); }, nullptr},
+    {OpKind::kTan, "tan(x)", [](double x, const UnaryParams&) { return std::tan(x); }, nullptr},
+    {OpKind::kAsin, "asin(x)", [](double x, const UnaryParams&) { return std::asin(x); }, nullptr},
+    {OpKind::kAcos, "acos(x)", [](double x, const UnaryParams&) { return std::acos(x); }, nullptr},
+    {OpKind::kAtan, "atan(x)", [](double x, const UnaryParams&) { return std::atan(x); }, nullptr},
+    {OpKind::kSinh, "sinh(x)", [](double x, const UnaryParams&) { return std::sinh(x); }, nullptr},
+    {OpKind::kCosh, "cosh(x)", [](double x, const UnaryParams&) { return std::cosh(x); }, nullptr},
+    {OpKind::kAsinh, "asinh(x)", [](double x, const UnaryParams&) { return std::asinh(x); },
+     nullptr},
+    {OpKind::kAcosh, "acosh(x)", [](double x, const UnaryParams&) { return std::acosh(x); },
+     nullptr},
+    {OpKind::kAtanh, "atanh(x)", [](double x, const UnaryParams&) { return std::atanh(x); },
+     nullptr},
+    {OpKind::kFloor, "largest integer <= x",
+     [](double x, const UnaryParams&) { return std::floor(x); }, nullptr},
+    {OpKind::kCeil, "smallest integer >= x",
+     [](double x, const UnaryParams&) { return std::ceil(x); }, nullptr},
+    {OpKind::kRound, "nearest integer, halves to even",
+     [](double x, const UnaryParams&) { return RoundHalfEven(x); }, nullptr},
+
     // max-then-min, as numpy.clip: min > max yields max everywhere; NaN propagates.
     {OpKind::kClip, "clamp to [min, max]",
      [](double x, const UnaryParams& p) { return std::min(std::max(x, p.lo), p.hi); },

@@ -4,8 +4,10 @@
 
 namespace kiln {
 
+void RegisterArgReduceOps();    // arg_reduce.cc: arg_max, arg_min
 void RegisterAttentionOps();    // attention.cc: attention
 void RegisterConvOps();         // conv.cc: conv2d, conv_transpose2d
+void RegisterElementIndexOps();  // element_index.cc: gather_elements, scatter_elements
 void RegisterElementwiseOps();  // elementwise.cc: unary, binary, comparisons, where, cast, clip
 void RegisterFusionOps();       // fusion.cc: fusion (a node owning a sub-graph)
 void RegisterGemmOps();         // gemm.cc: gemm (batched, transposes, epilogue)

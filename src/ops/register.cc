@@ -11,8 +11,10 @@ namespace kiln {
 void RegisterAllOps() {
   static std::once_flag once;
   std::call_once(once, [] {
+    RegisterArgReduceOps();
     RegisterAttentionOps();
     RegisterConvOps();
+    RegisterElementIndexOps();
     RegisterElementwiseOps();
     RegisterFusionOps();
     RegisterGemmOps();

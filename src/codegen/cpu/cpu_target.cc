@@ -16,6 +16,7 @@ void RegisterFamilies() {
   RegisterNormEmitters();
   RegisterReduceEmitters();
   RegisterAttentionEmitters();
+  RegisterElementIndexEmitters();
 }
 
 TargetEmitterTable& Table() {

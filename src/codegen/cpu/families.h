@@ -18,6 +18,7 @@ void RegisterPoolEmitters();         // pool.cc: max/avg/global pools, resize
 void RegisterNormEmitters();         // norm.cc: layer/rms/group/batch norm
 void RegisterReduceEmitters();       // reduce.cc: reduce_*, softmax, log_softmax
 void RegisterAttentionEmitters();    // attention.cc: attention
+void RegisterElementIndexEmitters();  // element_index.cc: arg_max/min, gather/scatter_elements
 
 }  // namespace kiln::codegen::cpu
 

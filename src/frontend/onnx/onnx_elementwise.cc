@@ -134,7 +134,8 @@ void Binary(NodeContext& ctx) {
   ctx.SetOutput(0, (ctx.b().*Method)(ctx.Input(0), ctx.Input(1)));
 }
 
-// Pow allows an exponent of another type; a constant exponent is converted to the base's dtype.
+// Pow allows an exponent of another type; a constant exponent is converted to the base's dtype,
+// a run-time one as described below.
 void ImportPow(NodeContext& ctx) {
   if (!ctx.ExpectInputs(2, 2) || !ctx.ExpectMaxOutputs(1)) return;
   Value* x = ctx.Input(0);
@@ -145,8 +146,18 @@ void ImportPow(NodeContext& ctx) {
   if (et->dtype != x->dtype()) {
     const Tensor* c = ctx.Constant(1);
     if (!c) {
-      ctx.Unsupported("exponent of type " + std::string(DTypeName(et->dtype)) + " and base " +
-                      std::string(DTypeName(x->dtype())) + ": only a constant exponent converts");
+      // Run-time exponent of another type: with an f32 exponent (and an integer, f16 or bf16
+      // base) the power is taken in f32 and converted back to the base's type (numpy's
+      // power(x, y).astype(x.dtype); integers truncate); otherwise the exponent converts to the
+      // base's type (exact for integer exponents and for f16 / bf16 ones on an f32 base).
+      Value* y = ctx.Input(1);
+      if (!y) return;
+      Builder& b = ctx.b();
+      if (y->dtype() == DType::kF32 || (!IsFloat(x->dtype()) && IsFloat(y->dtype()))) {
+        ctx.SetOutput(0, b.Cast(b.Pow(b.Cast(x, y->dtype()), y), x->dtype()));
+      } else {
+        ctx.SetOutput(0, b.Pow(x, b.Cast(y, x->dtype())));
+      }
       return;
     }
     std::vector<double> values = c->ToF64();
@@ -185,18 +196,32 @@ void ImportIdentity(NodeContext& ctx) {
 }
 
 // Dropout in inference: the identity, and an all-true mask if requested. training_mode=1 is
-// rejected.
+// rejected unless ratio is 0.
 void ImportDropout(NodeContext& ctx) {
   if (!ctx.ExpectInputs(1, 3) || !ctx.ExpectMaxOutputs(2)) return;
   ctx.Ignore("seed");
   if (ctx.has_input(2)) {
     auto training = ctx.ScalarInput(2, "training_mode");
     if (!training) return;
-    if (*training != 0) {
-      ctx.Unsupported("training_mode=true (only inference)");
+    // Training with ratio 0 (known at import time) keeps every element: the identity too.
+    const Tensor* ratio = ctx.Constant(1);
+    bool keeps_all = ratio && ratio->numel() == 1 && ratio->ToF64()[0] == 0.0;
+    if (*training != 0 && !keeps_all) {
+      ctx.Unsupported("training_mode=true with a non-zero ratio (only inference)");
       return;
     }
   }
+  Value* x = ctx.Input(0);
+  ctx.SetOutput(0, x);
+  if (ctx.has_output(1) && x) {
+    ctx.SetOutput(1, ctx.b().Expand(ctx.b().Constant(DType::kBool, {}, {1.0}), x->shape()));
+  }
+}
+
+// Dropout-10 {ratio}: the identity in inference, and an all-true mask if requested.
+void ImportDropoutOld(NodeContext& ctx) {
+  if (!ctx.ExpectInputs(1, 1) || !ctx.ExpectMaxOutputs(2)) return;
+  ctx.Ignore("ratio");  // unused in inference
   Value* x = ctx.Input(0);
   ctx.SetOutput(0, x);
   if (ctx.has_output(1) && x) {
@@ -420,7 +445,7 @@ void RegisterElementwiseOps(OnnxOpRegistry& r) {
   r.Add("Tanh", 7, 21, Unary<&Builder::Tanh>);
   r.Add("Reciprocal", 7, 21, ImportReciprocal);
   r.Add("LeakyRelu", 7, 21, ImportLeakyRelu);
-  r.Add("HardSigmoid", 7, 21, ImportHardSigmoid);
+  r.Add("HardSigmoid", 6, 21, ImportHardSigmoid);
   r.Add("HardSwish", 14, 21, ImportHardSwish);
   r.Add("Gelu", 20, 21, ImportGelu);
   r.Add("Add", 7, 21, Binary<&Builder::Add>);
@@ -447,7 +472,8 @@ void RegisterElementwiseOps(OnnxOpRegistry& r) {
   r.Add("Cast", 7, 21, ImportCast);
   r.Add("Where", 9, 21, ImportWhere);
   r.Add("Identity", 7, 21, ImportIdentity);
-  r.Add("Dropout", 13, 21, ImportDropout);
+  r.Add("Dropout", 10, 11, ImportDropoutOld);
+  r.Add("Dropout", 12, 21, ImportDropout);
 }
 
 }  // namespace kiln::onnx_import

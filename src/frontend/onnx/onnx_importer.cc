@@ -71,6 +71,9 @@ class Importer {
  private:
   Status ReadOpset();
   Status DeclareInputs();
+  /// Makes graph input `name` (declared `dtype`, `shape`) the constant `value`
+  /// (OnnxImportOptions::bound_inputs).
+  Status BindInput(const std::string& name, DType dtype, const Shape& shape, const Tensor& value);
   Status ReadInitializers();
   StatusOr<std::vector<const onnx::NodeProto*>> SortNodes();
   Status ImportNode(const onnx::NodeProto& node);
@@ -160,6 +163,10 @@ Status Importer::DeclareInputs() {
         shape.push_back(SymbolFor(in.name() + "_dim" + std::to_string(i)));
       }
     }
+    if (auto bound = options_.bound_inputs.find(in.name()); bound != options_.bound_inputs.end()) {
+      KILN_RETURN_IF_ERROR(BindInput(in.name(), *dtype, shape, bound->second));
+      continue;
+    }
     int64_t numel = 1;
     for (const Dim& d : shape) {
       if (!d.is_static() || d.value() == 0) continue;
@@ -172,6 +179,28 @@ Status Importer::DeclareInputs() {
     if (!v) return builder_.status().WithContext(what);
     values_[in.name()].value = v;
   }
+  for (const auto& [name, value] : options_.bound_inputs) {
+    if (!values_.count(name)) {
+      return InvalidArgument("bound input '" + name + "' is not a graph input of the model");
+    }
+  }
+  return Status::Ok();
+}
+
+Status Importer::BindInput(const std::string& name, DType dtype, const Shape& shape,
+                           const Tensor& value) {
+  bool same = value.dtype() == dtype && value.rank() == static_cast<int64_t>(shape.size());
+  for (size_t i = 0; same && i < shape.size(); ++i) {
+    same = !shape[i].is_static() || shape[i].value() == value.shape()[i];
+  }
+  if (!same) {
+    return InvalidArgument("graph input '" + name + "' is declared " +
+                           TensorType{dtype, shape}.ToString() + ", bound to " +
+                           value.TypeString());
+  }
+  OnnxValue& v = values_[name];
+  v.constant = value;
+  v.weight_name = name;
   return Status::Ok();
 }
 

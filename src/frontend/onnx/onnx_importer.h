@@ -1,5 +1,5 @@
 // ONNX importer: reads an ONNX ModelProto (opsets 13..21 of the default domain; older opsets down
-// to 7 where every op used resolves to a version the importer implements, see onnx_op_table.h)
+// to 1 where every op used resolves to a version the importer implements, see onnx_op_table.h)
 // into a kiln Graph with its weights.
 //
 //   StatusOr<Graph> g = kiln::ImportOnnxFile("model.onnx");
@@ -33,6 +33,7 @@
 
 #include "ir/graph.h"
 #include "kiln/status.h"
+#include "support/tensor.h"
 
 namespace kiln {
 
@@ -41,6 +42,10 @@ struct OnnxImportOptions {
   SymbolRange symbol_range = {1, 64};
   /// Per-symbol ranges, by the sanitised symbol name.
   std::map<std::string, SymbolRange> symbol_ranges = {};
+  /// Graph inputs (by ONNX name) specialised to these values: they become constants known at
+  /// import time instead of graph inputs, so inputs that decide shapes (Reshape's shape, Tile's
+  /// repeats, ...) can be folded. Each must match the declared dtype, rank and static dims.
+  std::map<std::string, Tensor> bound_inputs = {};
 };
 
 /// Tensors with at most this many elements become `constant` nodes instead of weights.

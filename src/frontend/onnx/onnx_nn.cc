@@ -96,6 +96,51 @@ std::optional<Spatial> ReadSpatial(NodeContext& ctx, const Shape& x_shape,
   return s;
 }
 
+// ConvTranspose with output_shape or auto_pad=SAME_*: pads from the requested output size
+// (SAME: input * stride), as ONNX: total = stride * (in - 1) + output_padding + (k - 1) * d + 1
+// - out, split total / 2 first (SAME_UPPER) or last (otherwise). A negative end pad becomes
+// extra output_padding; a negative begin pad (a crop at the start) is Unimplemented.
+bool TransposePadsForOutputShape(NodeContext& ctx, const Shape& x_shape,
+                                 const std::string& auto_pad, Spatial& s,
+                                 std::vector<int64_t>& output_padding) {
+  const size_t n = x_shape.size() - 2;
+  std::vector<int64_t> out = ctx.Ints("output_shape");
+  if (out.size() == n + 2) out.erase(out.begin(), out.begin() + 2);  // N, C given too
+  const bool from_same = out.empty();
+  if ((!from_same && out.size() != n) || output_padding.size() != n) {
+    ctx.Error("output_shape has " + std::to_string(out.size()) + " values and output_padding " +
+              std::to_string(output_padding.size()) + " for " + std::to_string(n) +
+              " spatial dims");
+    return false;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const Dim& in = x_shape[2 + i];
+    if (!in.is_static()) {
+      ctx.Unsupported("output_shape / auto_pad with the symbolic spatial dim " + in.ToString());
+      return false;
+    }
+    const size_t j = s.one_d ? 1 : i;  // index in the 2-D form
+    const int64_t target = from_same ? in.value() * s.strides[j] : out[i];
+    const int64_t total = s.strides[j] * (in.value() - 1) + output_padding[i] +
+                          (s.kernel[j] - 1) * s.dilations[j] + 1 - target;
+    const int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);  // floor(total / 2)
+    int64_t begin = auto_pad == "SAME_UPPER" ? half : total - half;
+    int64_t end = total - begin;
+    if (begin < 0) {
+      ctx.Unsupported("output_shape " + std::to_string(target) + " needs cropping " +
+                      std::to_string(-begin) + " at the start of spatial dim " + std::to_string(i));
+      return false;
+    }
+    if (end < 0) {
+      output_padding[i] += -end;
+      end = 0;
+    }
+    s.pads[j] = begin;
+    s.pads[j + 2] = end;
+  }
+  return true;
+}
+
 std::vector<int64_t> WeightKernel(const Value* w) {
   std::vector<int64_t> k;
   if (!w) return k;
@@ -129,16 +174,17 @@ void ImportConvLike(NodeContext& ctx, bool transpose) {
     return;
   }
   std::vector<int64_t> output_padding;
+  const std::string auto_pad = ctx.Str("auto_pad", "NOTSET");
+  const bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
   if (transpose) {
-    if (ctx.HasAttr("output_shape")) {
-      ctx.Ints("output_shape");
-      ctx.Unsupported("attribute 'output_shape' (give pads and output_padding instead)");
-      return;
-    }
     output_padding = ctx.Ints("output_padding", std::vector<int64_t>(x->rank() - 2, 0));
   }
-  std::optional<Spatial> s = ReadSpatial(ctx, x->shape(), WeightKernel(w), !transpose);
+  std::optional<Spatial> s = ReadSpatial(ctx, x->shape(), WeightKernel(w), !transpose || same);
   if (!s) return;
+  if (transpose && (same || ctx.HasAttr("output_shape")) &&
+      !TransposePadsForOutputShape(ctx, x->shape(), auto_pad, *s, output_padding)) {
+    return;
+  }
   std::vector<int64_t> wk = WeightKernel(w);
   std::vector<int64_t> want_k = s->one_d ? std::vector<int64_t>{s->kernel[1]} : s->kernel;
   if (wk != want_k) {
@@ -212,12 +258,46 @@ void ImportMatMul(NodeContext& ctx) {
   ctx.SetOutput(0, y);
 }
 
+// BatchNormalization-14+ with training_mode=1: normalises with the batch statistics (mean and
+// biased variance over every axis but 1) and returns the updated running statistics
+// (input * momentum + batch * (1 - momentum)), as ONNX's reference.
+void ImportBatchNormTraining(NodeContext& ctx, double eps, double momentum) {
+  Value* x = ctx.Input(0);
+  Value* mean_in = ctx.Input(3);
+  Value* var_in = ctx.Input(4);
+  if (!x || !mean_in || !var_in) return;
+  if (x->rank() < 2) {
+    ctx.Error("input " + x->type().ToString() + " must have rank >= 2");
+    return;
+  }
+  Builder& b = ctx.b();
+  std::vector<int64_t> axes;
+  Shape per_channel(x->rank(), Dim(1));
+  per_channel[1] = x->shape()[1];
+  for (int64_t i = 0; i < x->rank(); ++i) {
+    if (i != 1) axes.push_back(i);
+  }
+  Value* mean = b.ReduceMean(x, axes);
+  Value* d = b.Sub(x, b.Reshape(mean, per_channel));
+  Value* var = b.ReduceMean(b.Mul(d, d), axes);
+  ctx.SetOutput(0, b.BatchNorm(x, ctx.Input(1), ctx.Input(2), mean, var, eps, 1));
+  Value* m = b.Scalar(momentum, x->dtype());
+  Value* one_m = b.Scalar(1.0 - momentum, x->dtype());
+  ctx.SetOutput(1, b.Add(b.Mul(mean_in, m), b.Mul(mean, one_m)));
+  ctx.SetOutput(2, b.Add(b.Mul(var_in, m), b.Mul(var, one_m)));
+}
+
 void ImportBatchNorm(NodeContext& ctx) {
-  if (!ctx.ExpectInputs(5, 5) || !ctx.ExpectMaxOutputs(1)) return;
+  const bool training = ctx.opset() >= 14 && ctx.Int("training_mode", 0) != 0;
+  if (!ctx.ExpectInputs(5, 5) || !ctx.ExpectMaxOutputs(training ? 3 : 1)) return;
   double eps = ctx.Float("epsilon", 1e-5);
-  ctx.Float("momentum", 0.9);  // only used in training
+  double momentum = ctx.Float("momentum", 0.9);  // only used in training
+  if (training) {
+    ImportBatchNormTraining(ctx, eps, momentum);
+    return;
+  }
   if (ctx.Int("training_mode", 0) != 0) {
-    ctx.Unsupported("training_mode=1 (only inference)");
+    ctx.Unsupported("training_mode=1 before opset 14");
     return;
   }
   ctx.SetOutput(0, ctx.b().BatchNorm(ctx.Input(0), ctx.Input(1), ctx.Input(2), ctx.Input(3),
@@ -295,8 +375,8 @@ void RegisterNnOps(OnnxOpRegistry& r) {
   r.Add("BatchNormalization", 9, 21, ImportBatchNorm);
   r.Add("MaxPool", 11, 21, ImportMaxPool);
   r.Add("AveragePool", 11, 21, ImportAveragePool);
-  r.Add("GlobalAveragePool", 7, 21, ImportGlobalAveragePool);
-  r.Add("GlobalMaxPool", 7, 21, ImportGlobalMaxPool);
+  r.Add("GlobalAveragePool", 1, 21, ImportGlobalAveragePool);
+  r.Add("GlobalMaxPool", 1, 21, ImportGlobalMaxPool);
 }
 
 }  // namespace kiln::onnx_import

@@ -184,23 +184,100 @@ void ImportReduce(NodeContext& ctx) {
   ctx.SetOutput(0, y);
 }
 
+// LRN {size, alpha=1e-4, beta=0.75, bias=1}: x / (bias + alpha / size * s)^beta, s the sum of
+// squares over the channel window [c - floor((size - 1) / 2), c + ceil((size - 1) / 2)]: the
+// squares padded with zeros along the channels, then `size` shifted slices added.
+void ImportLrn(NodeContext& ctx) {
+  if (!ctx.ExpectInputs(1, 1) || !ctx.ExpectMaxOutputs(1)) return;
+  if (!ctx.HasAttr("size")) {
+    ctx.Error("attribute 'size' is required");
+    return;
+  }
+  int64_t size = ctx.Int("size", 1);
+  double alpha = ctx.Float("alpha", 1e-4);
+  double beta = ctx.Float("beta", 0.75);
+  double bias = ctx.Float("bias", 1.0);
+  Value* x = ctx.Input(0);
+  if (!x) return;
+  if (x->rank() < 3 || !x->shape()[1].is_static() || size < 1 || size > 1024) {
+    ctx.Unsupported("input " + x->type().ToString() + " with size " + std::to_string(size) +
+                    " (needs rank >= 3, static channels, size 1..1024)");
+    return;
+  }
+  Builder& b = ctx.b();
+  const int64_t c = x->shape()[1].value();
+  std::vector<int64_t> pads(2 * x->rank(), 0);
+  pads[1] = (size - 1) / 2;
+  pads[x->rank() + 1] = size - 1 - (size - 1) / 2;
+  Value* padded = b.Pad(b.Mul(x, x), pads);
+  Value* sum = nullptr;
+  for (int64_t i = 0; i < size; ++i) {
+    SliceOptions s;
+    s.starts = {Dim(i)};
+    s.ends = {Dim(i + c)};
+    s.axes = {1};
+    Value* part = b.Slice(padded, s);
+    sum = sum ? b.Add(sum, part) : part;
+  }
+  Value* base = b.Add(b.Mul(sum, b.Scalar(alpha / static_cast<double>(size), x->dtype())),
+                      b.Scalar(bias, x->dtype()));
+  ctx.SetOutput(0, b.Div(x, b.Pow(base, b.Scalar(beta, x->dtype()))));
+}
+
+// MeanVarianceNormalization {axes=[0,2,3]}: (x - E[x]) / (sqrt(E[x^2] - E[x]^2) + 1e-9), as
+// ONNX's function body.
+void ImportMvn(NodeContext& ctx) {
+  if (!ctx.ExpectInputs(1, 1) || !ctx.ExpectMaxOutputs(1)) return;
+  std::vector<int64_t> axes = ctx.Ints("axes", {0, 2, 3});
+  Value* x = ctx.Input(0);
+  if (!x) return;
+  if (!IsFloat(x->dtype())) {
+    ctx.Error("input has dtype " + std::string(DTypeName(x->dtype())) + ", expected a float type");
+    return;
+  }
+  Builder& b = ctx.b();
+  Value* mean = b.ReduceMean(x, axes, true);
+  Value* ex2 = b.ReduceMean(b.Mul(x, x), axes, true);
+  Value* std = b.Sqrt(b.Sub(ex2, b.Mul(mean, mean)));
+  ctx.SetOutput(0, b.Div(b.Sub(x, mean), b.Add(std, b.Scalar(1e-9, x->dtype()))));
+}
+
+// InstanceNormalization {epsilon=1e-5}(x, scale [C], B [C]): group_norm with one group per
+// channel (NCHW).
+void ImportInstanceNorm(NodeContext& ctx) {
+  if (!ctx.ExpectInputs(3, 3) || !ctx.ExpectMaxOutputs(1)) return;
+  double eps = ctx.Float("epsilon", 1e-5);
+  Value* x = ctx.Input(0);
+  Value* scale = ctx.Input(1);
+  Value* bias = ctx.Input(2);
+  if (!x || !scale || !bias) return;
+  if (x->rank() < 3 || !x->shape()[1].is_static()) {
+    ctx.Unsupported("input " + x->type().ToString() + " (needs rank >= 3 with static channels)");
+    return;
+  }
+  ctx.SetOutput(0, ctx.b().GroupNorm(x, scale, bias, x->shape()[1].value(), eps));
+}
+
 }  // namespace
 
 void RegisterNormOps(OnnxOpRegistry& r) {
   r.Add("LayerNormalization", 17, 21, ImportLayerNorm);
   r.Add("GroupNormalization", 18, 21, ImportGroupNorm);
+  r.Add("InstanceNormalization", 6, 21, ImportInstanceNorm);
+  r.Add("LRN", 1, 21, ImportLrn);
+  r.Add("MeanVarianceNormalization", 9, 21, ImportMvn);
   r.Add("Softmax", 13, 21, ImportSoftmax);
   r.Add("LogSoftmax", 13, 21, ImportSoftmax);
   r.Add("ReduceSum", 13, 21, ImportReduce<Reduce::kSum>);
-  r.Add("ReduceMean", 11, 21, ImportReduce<Reduce::kMean>);
-  r.Add("ReduceMax", 11, 21, ImportReduce<Reduce::kMax>);
-  r.Add("ReduceMin", 11, 21, ImportReduce<Reduce::kMin>);
-  r.Add("ReduceProd", 11, 21, ImportReduce<Reduce::kProd>);
-  r.Add("ReduceSumSquare", 11, 21, ImportReduce<Reduce::kSumSquare>);
-  r.Add("ReduceL1", 11, 21, ImportReduce<Reduce::kL1>);
-  r.Add("ReduceL2", 11, 21, ImportReduce<Reduce::kL2>);
-  r.Add("ReduceLogSum", 11, 21, ImportReduce<Reduce::kLogSum>);
-  r.Add("ReduceLogSumExp", 11, 21, ImportReduce<Reduce::kLogSumExp>);
+  r.Add("ReduceMean", 1, 21, ImportReduce<Reduce::kMean>);
+  r.Add("ReduceMax", 1, 21, ImportReduce<Reduce::kMax>);
+  r.Add("ReduceMin", 1, 21, ImportReduce<Reduce::kMin>);
+  r.Add("ReduceProd", 1, 21, ImportReduce<Reduce::kProd>);
+  r.Add("ReduceSumSquare", 1, 21, ImportReduce<Reduce::kSumSquare>);
+  r.Add("ReduceL1", 1, 21, ImportReduce<Reduce::kL1>);
+  r.Add("ReduceL2", 1, 21, ImportReduce<Reduce::kL2>);
+  r.Add("ReduceLogSum", 1, 21, ImportReduce<Reduce::kLogSum>);
+  r.Add("ReduceLogSumExp", 1, 21, ImportReduce<Reduce::kLogSumExp>);
 }
 
 }  // namespace kiln::onnx_import

@@ -27,7 +27,10 @@ std::string OnnxOpRegistry::SupportedOpsets(const std::string& op_type) const {
 const OnnxOpRegistry& OnnxOps() {
   static const OnnxOpRegistry* registry = [] {
     auto* r = new OnnxOpRegistry;
+    RegisterActivationOps(*r);
     RegisterElementwiseOps(*r);
+    RegisterIndexOps(*r);
+    RegisterLossOps(*r);
     RegisterNnOps(*r);
     RegisterNormOps(*r);
     RegisterShapeOps(*r);

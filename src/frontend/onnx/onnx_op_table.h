@@ -1,5 +1,6 @@
 // The table from (ONNX op type, opset range) to the one function that imports that op. Each
-// family file (onnx_elementwise.cc, onnx_nn.cc, onnx_norm.cc, onnx_shape.cc) registers its ops
+// family file (onnx_activation.cc, onnx_elementwise.cc, onnx_index.cc, onnx_loss.cc, onnx_nn.cc,
+// onnx_norm.cc, onnx_shape.cc) registers its ops
 // through its Register*() function, called explicitly by OnnxOpTable().
 #ifndef KILN_FRONTEND_ONNX_ONNX_OP_TABLE_H_
 #define KILN_FRONTEND_ONNX_ONNX_OP_TABLE_H_
@@ -19,8 +20,9 @@ using ImportFn = void (*)(NodeContext& ctx);
 /// target; older models import when every op they use resolves (ONNX: the op's latest version at
 /// or below the model opset) to a version whose semantics the import function implements, e.g.
 /// Conv at opset 11 is Conv-11, unchanged through opset 21, while Softmax below 13 (2-D coercion)
-/// and Squeeze/Unsqueeze/Split below 13 (axes as attributes) are rejected.
-inline constexpr int kMinOpset = 7;
+/// and Split below 13 (sizes as an attribute) are rejected. Each entry's min_opset says from which
+/// model opset its semantics hold (Elu 6, Not 1, ...), so the model-level range starts at 1.
+inline constexpr int kMinOpset = 1;
 inline constexpr int kMaxOpset = 21;
 
 struct OnnxOpEntry {
@@ -44,7 +46,10 @@ class OnnxOpRegistry {
   std::vector<OnnxOpEntry> entries_;
 };
 
+void RegisterActivationOps(OnnxOpRegistry& registry);
 void RegisterElementwiseOps(OnnxOpRegistry& registry);
+void RegisterIndexOps(OnnxOpRegistry& registry);
+void RegisterLossOps(OnnxOpRegistry& registry);
 void RegisterNnOps(OnnxOpRegistry& registry);
 void RegisterNormOps(OnnxOpRegistry& registry);
 void RegisterShapeOps(OnnxOpRegistry& registry);

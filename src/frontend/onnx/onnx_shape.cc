@@ -159,57 +159,6 @@ void ImportRange(NodeContext& ctx) {
   ctx.SetConstOutput(0, t);
 }
 
-// GatherElements: out[i] = data[i with its `axis` coordinate replaced by indices[i]]. Folded at
-// import time only (kiln has no gather_elements op): both inputs must be known, as in exports
-// that gather from a registered buffer with constant indices (HF BERT's token_type_ids).
-void ImportGatherElements(NodeContext& ctx) {
-  if (!ctx.ExpectInputs(2, 2) || !ctx.ExpectMaxOutputs(1)) return;
-  const Tensor* data = ctx.Constant(0);
-  const Tensor* indices = ctx.Constant(1);
-  if (!data || !indices) {
-    ctx.Unsupported("data and indices must be known at import time (only the folded form is supported)");
-    return;
-  }
-  const std::vector<int64_t>& ds = data->shape();
-  const std::vector<int64_t>& is = indices->shape();
-  const int64_t rank = static_cast<int64_t>(ds.size());
-  int64_t axis = ctx.Int("axis", 0);
-  if (axis < -rank || axis >= rank) {
-    ctx.Error("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
-    return;
-  }
-  if (axis < 0) axis += rank;
-  if (static_cast<int64_t>(is.size()) != rank) {
-    ctx.Error("indices have rank " + std::to_string(is.size()) + ", data rank " + std::to_string(rank));
-    return;
-  }
-  for (int64_t d = 0; d < rank; ++d) {
-    if (d != axis && is[d] > ds[d]) {
-      ctx.Error("indices dim " + std::to_string(d) + " is " + std::to_string(is[d]) +
-                ", larger than data's " + std::to_string(ds[d]));
-      return;
-    }
-  }
-  std::vector<int64_t> dstride(rank, 1);
-  for (int64_t d = rank - 2; d >= 0; --d) dstride[d] = dstride[d + 1] * ds[d + 1];
-  Tensor out(data->dtype(), is);
-  std::vector<int64_t> coord(rank, 0);
-  for (int64_t i = 0; i < indices->numel(); ++i) {
-    int64_t k = static_cast<int64_t>(indices->GetF64(i));
-    if (k < -ds[axis] || k >= ds[axis]) {
-      ctx.Error("index " + std::to_string(k) + " is out of range for axis " + std::to_string(axis) +
-                " of size " + std::to_string(ds[axis]));
-      return;
-    }
-    if (k < 0) k += ds[axis];
-    int64_t src = 0;
-    for (int64_t d = 0; d < rank; ++d) src += (d == axis ? k : coord[d]) * dstride[d];
-    out.SetF64(i, data->GetF64(src));
-    for (int64_t d = rank - 1; d >= 0 && ++coord[d] == is[d]; --d) coord[d] = 0;
-  }
-  ctx.SetConstOutput(0, out);
-}
-
 void ImportReshape(NodeContext& ctx) {
   if (!ctx.ExpectInputs(2, 2) || !ctx.ExpectMaxOutputs(1)) return;
   bool allowzero = ctx.opset() >= 14 && ctx.Int("allowzero", 0) != 0;
@@ -652,14 +601,16 @@ void ImportResize(NodeContext& ctx) {
   ctx.SetOutput(0, ctx.b().Resize(x, o));
 }
 
+// Axes of Squeeze / Unsqueeze: an attribute before opset 13, an optional input from 13.
 std::vector<int64_t> AxesOf(NodeContext& ctx, int input) {
+  if (ctx.opset() < 13) return ctx.Ints("axes");
   if (!ctx.has_input(input)) return {};
   auto a = ctx.IntsInput(input, "axes");
   return a ? *a : std::vector<int64_t>{};
 }
 
 void ImportSqueeze(NodeContext& ctx) {
-  if (!ctx.ExpectInputs(1, 2) || !ctx.ExpectMaxOutputs(1)) return;
+  if (!ctx.ExpectInputs(1, ctx.opset() < 13 ? 1 : 2) || !ctx.ExpectMaxOutputs(1)) return;
   std::vector<int64_t> axes = AxesOf(ctx, 1);
   if (!ctx.ok()) return;
   if (ctx.IsDims(0)) {
@@ -677,7 +628,10 @@ void ImportSqueeze(NodeContext& ctx) {
 }
 
 void ImportUnsqueeze(NodeContext& ctx) {
-  if (!ctx.ExpectInputs(2, 2) || !ctx.ExpectMaxOutputs(1)) return;
+  if (!ctx.ExpectInputs(ctx.opset() < 13 ? 1 : 2, ctx.opset() < 13 ? 1 : 2) ||
+      !ctx.ExpectMaxOutputs(1)) {
+    return;
+  }
   std::vector<int64_t> axes = AxesOf(ctx, 1);
   if (!ctx.ok()) return;
   if (ctx.IsDims(0)) {
@@ -708,22 +662,11 @@ void ImportFlatten(NodeContext& ctx) {
   ctx.SetOutput(0, ctx.b().Flatten(x, axis));
 }
 
-// Trilu: where(mask, x, 0) with a constant mask over the two (static) last dims.
+// Trilu: where(mask, x, 0) over the two (static) last dims: a constant mask when k is known at
+// import time, else the comparison of constant diagonal offsets (j - i) with k at run time.
 void ImportTrilu(NodeContext& ctx) {
   if (!ctx.ExpectInputs(1, 2) || !ctx.ExpectMaxOutputs(1)) return;
   bool upper = ctx.Int("upper", 1) != 0;
-  int64_t k = 0;
-  if (ctx.has_input(1)) {
-    auto v = ctx.ScalarInput(1, "k");
-    if (!v) return;
-    if (std::isnan(*v)) {
-      ctx.Error("k is NaN");
-      return;
-    }
-    // Beyond +-2^40 every element is on one side of the diagonal; clamped, the cast is defined.
-    k = static_cast<int64_t>(
-        std::clamp<double>(*v, -static_cast<double>(kMaxDim), static_cast<double>(kMaxDim)));
-  }
   Value* x = ctx.Input(0);
   if (!x) return;
   if (x->rank() < 2 || !x->shape()[x->rank() - 2].is_static() ||
@@ -736,12 +679,43 @@ void ImportTrilu(NodeContext& ctx) {
     ctx.Unsupported("a mask of more than 2^20 elements");
     return;
   }
+  Builder& b = ctx.b();
+  Value* zero = b.Scalar(0.0, x->dtype());
+  if (ctx.has_input(1) && !ctx.Constant(1)) {
+    // k known at run time: compare the constant diagonal offsets j - i with it.
+    std::optional<TensorType> kt = ctx.InputType(1);
+    if (!kt) return;
+    if (kt->dtype != DType::kI64 || kt->rank() > 1 || (kt->rank() == 1 && kt->shape[0] != Dim(1))) {
+      ctx.Error("k must be a single i64 value, got " + kt->ToString());
+      return;
+    }
+    std::vector<double> offsets;
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < m; ++j) offsets.push_back(static_cast<double>(j - i));
+    }
+    Value* diag = b.Constant(DType::kI64, {n, m}, offsets);
+    Value* k = b.Reshape(ctx.Input(1), {});
+    Value* mask = upper ? b.GreaterEqual(diag, k) : b.LessEqual(diag, k);
+    ctx.SetOutput(0, b.Where(mask, x, zero));
+    return;
+  }
+  int64_t k = 0;
+  if (ctx.has_input(1)) {
+    auto v = ctx.ScalarInput(1, "k");
+    if (!v) return;
+    if (std::isnan(*v)) {
+      ctx.Error("k is NaN");
+      return;
+    }
+    // Beyond +-2^40 every element is on one side of the diagonal; clamped, the cast is defined.
+    k = static_cast<int64_t>(
+        std::clamp<double>(*v, -static_cast<double>(kMaxDim), static_cast<double>(kMaxDim)));
+  }
   std::vector<double> mask;
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t j = 0; j < m; ++j) mask.push_back(upper ? (j - i >= k) : (j - i <= k));
   }
-  Builder& b = ctx.b();
-  ctx.SetOutput(0, b.Where(b.Constant(DType::kBool, {n, m}, mask), x, b.Scalar(0.0, x->dtype())));
+  ctx.SetOutput(0, b.Where(b.Constant(DType::kBool, {n, m}, mask), x, zero));
 }
 
 }  // namespace
@@ -752,7 +726,6 @@ void RegisterShapeOps(OnnxOpRegistry& r) {
   r.Add("Constant", 9, 21, ImportConstant);
   r.Add("ConstantOfShape", 9, 21, ImportConstantOfShape);
   r.Add("Range", 11, 21, ImportRange);
-  r.Add("GatherElements", 11, 21, ImportGatherElements);
   r.Add("Reshape", 7, 21, ImportReshape);
   r.Add("Transpose", 7, 21, ImportTranspose);
   r.Add("Concat", 11, 21, ImportConcat);
@@ -762,8 +735,8 @@ void RegisterShapeOps(OnnxOpRegistry& r) {
   r.Add("Expand", 8, 21, ImportExpand);
   r.Add("Pad", 11, 21, ImportPad);
   r.Add("Resize", 13, 21, ImportResize);
-  r.Add("Squeeze", 13, 21, ImportSqueeze);
-  r.Add("Unsqueeze", 13, 21, ImportUnsqueeze);
+  r.Add("Squeeze", 1, 21, ImportSqueeze);
+  r.Add("Unsqueeze", 1, 21, ImportUnsqueeze);
   r.Add("Flatten", 11, 21, ImportFlatten);
   r.Add("Trilu", 14, 21, ImportTrilu);
 }

@@ -52,6 +52,11 @@ int DeviceRun(DeviceState**, const RunArgs& args) {
   return KILN_OK;
 }
 
+// Host data is the target's memory: no staging.
+int DeviceRunHost(DeviceState** state, const RunArgs& args, const size_t*, const size_t*) {
+  return DeviceRun(state, args);
+}
+
 void DeviceStateFree(DeviceState*) {}
 
 }  // namespace kiln_rt
