@@ -84,6 +84,8 @@ class Module : public std::enable_shared_from_this<Module> {
     int (*instance_set_dims)(kiln_instance_t, const int64_t*) = nullptr;
     int (*instance_output_shape)(kiln_instance_t, int, int64_t*) = nullptr;
     int (*instance_run)(kiln_instance_t, const void* const*, void* const*, void*) = nullptr;
+    // Optional (null in libraries from kilns before it): kiln_instance_run_host.
+    int (*instance_run_host)(kiln_instance_t, const void* const*, void* const*) = nullptr;
     const char* (*last_error)() = nullptr;
   };
 
@@ -114,9 +116,10 @@ class Instance {
 
   const Module& module() const { return *module_; }
 
-  /// Host convenience for the cpu target: checks the inputs against the module's declared dtypes
+  /// Host convenience for every target: checks the inputs against the module's declared dtypes
   /// and shapes, binds the dynamic dims from the input shapes (checking their ranges), allocates
-  /// the outputs and runs synchronously. Errors name the input, expected vs actual.
+  /// the outputs and runs synchronously through RunHost. Errors name the input, expected vs
+  /// actual.
   Status Run(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs);
 
   /// The symbol values (in Module::symbols() order) implied by `inputs`' shapes, after checking
@@ -129,6 +132,12 @@ class Instance {
   /// Runs on raw pointers (device pointers and a cudaStream_t on a CUDA target) under the dims
   /// set by SetDims; the caller guarantees the buffers' dtypes and shapes.
   Status RunRaw(std::span<const void* const> inputs, std::span<void* const> outputs, void* stream);
+  /// Runs on host pointers under the dims set by SetDims, synchronously, on any target
+  /// (kiln_instance_run_host: a CUDA module copies the inputs to device buffers the instance
+  /// keeps, runs on its own stream and copies the outputs back, so timings include the copies).
+  /// The caller guarantees the buffers' dtypes and shapes. Unimplemented for a CUDA library built
+  /// by a kiln without kiln_instance_run_host; CudaError when the run cannot use the GPU.
+  Status RunHost(std::span<const void* const> inputs, std::span<void* const> outputs);
 
  private:
   friend class Module;

@@ -18,7 +18,8 @@
  *   thread at any time. An instance is used by one thread (and one stream) at a time; several
  *   instances of one module may be created, run and destroyed concurrently from different threads.
  * - Tensors are dense, row-major (C order) and have the dtype and shape declared for them. On a
- *   "cpu" target the pointers are host pointers; on a "cuda-*" target they are device pointers.
+ *   "cpu" target the pointers are host pointers; on a "cuda-*" target they are device pointers,
+ *   except for kiln_instance_run_host, which takes host pointers on every target.
  */
 #ifndef KILN_MODULE_ABI_H_
 #define KILN_MODULE_ABI_H_
@@ -128,6 +129,19 @@ KILN_MODULE_EXPORT int kiln_instance_output_shape(kiln_instance_t instance, int 
  * the outputs are written). The caller keeps ownership of every buffer. */
 KILN_MODULE_EXPORT int kiln_instance_run(kiln_instance_t instance, const void* const* inputs,
                                          void* const* outputs, void* stream);
+
+/* Runs the model under the current dims on HOST memory, on any target, and returns once the
+ * outputs are written. `inputs` and `outputs` are as for kiln_instance_run but always host
+ * pointers. On the cpu target this is kiln_instance_run with a NULL stream; on a CUDA target the
+ * library copies the inputs into device buffers the instance owns (allocated on first use, grown
+ * when a run needs more, kept between runs), runs on a stream the instance owns, copies the
+ * outputs back and synchronises. CUDA failures (including no usable GPU) return KILN_ERR_CUDA,
+ * failed device allocations KILN_ERR_OUT_OF_MEMORY, with the failing step in kiln_last_error().
+ * Optional within ABI version 1: libraries from kilns before it lack the symbol, and loaders
+ * must treat it as absent (kiln's runtime then runs cpu libraries through kiln_instance_run and
+ * reports host runs of CUDA libraries as unimplemented). */
+KILN_MODULE_EXPORT int kiln_instance_run_host(kiln_instance_t instance, const void* const* inputs,
+                                              void* const* outputs);
 
 /* The message of the last failed call on this thread ("" when none). */
 KILN_MODULE_EXPORT const char* kiln_last_error(void);

@@ -136,11 +136,27 @@ Status Instance::RunRaw(std::span<const void* const> inputs, std::span<void* con
   return Status::Ok();
 }
 
-Status Instance::Run(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) {
-  if (module_->target_ != "cpu") {
+Status Instance::RunHost(std::span<const void* const> inputs, std::span<void* const> outputs) {
+  if (module_->api_.instance_run_host == nullptr) {
+    // A library from a kiln before kiln_instance_run_host: a cpu one runs host data directly.
+    if (module_->target_ == "cpu") return RunRaw(inputs, outputs, nullptr);
     return Unimplemented("module " + module_->path_ + " targets " + module_->target_ +
-                         "; Instance::Run passes host tensors: use RunRaw with device pointers");
+                         " and lacks kiln_instance_run_host (it was built by an older kiln), so "
+                         "it cannot run host tensors: recompile it with this kiln, or use RunRaw "
+                         "with device pointers");
   }
+  if (inputs.size() != module_->inputs_.size() || outputs.size() != module_->outputs_.size()) {
+    return InvalidArgument(
+        "module " + module_->path_ + " takes " + std::to_string(module_->inputs_.size()) +
+        " inputs and " + std::to_string(module_->outputs_.size()) + " outputs, got " +
+        std::to_string(inputs.size()) + " and " + std::to_string(outputs.size()));
+  }
+  int rc = module_->api_.instance_run_host(handle_, inputs.data(), outputs.data());
+  if (rc != KILN_OK) return module_->AbiError(rc, "run on host tensors");
+  return Status::Ok();
+}
+
+Status Instance::Run(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) {
   KILN_ASSIGN_OR_RETURN(std::vector<int64_t> values, BindDims(inputs));
   KILN_RETURN_IF_ERROR(SetDims(values));
   std::vector<Tensor> results;
@@ -158,7 +174,7 @@ Status Instance::Run(const std::vector<Tensor>& inputs, std::vector<Tensor>* out
   for (Tensor& t : results) out_ptrs.push_back(t.mutable_data());
   std::vector<const void*> in_ptrs;
   for (const Tensor& t : inputs) in_ptrs.push_back(t.data());
-  KILN_RETURN_IF_ERROR(RunRaw(in_ptrs, out_ptrs, nullptr));
+  KILN_RETURN_IF_ERROR(RunHost(in_ptrs, out_ptrs));
   *outputs = std::move(results);
   return Status::Ok();
 }

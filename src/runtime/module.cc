@@ -133,6 +133,9 @@ Status Module::ReadInterface() {
   resolve(api_.instance_output_shape, "kiln_instance_output_shape");
   resolve(api_.instance_run, "kiln_instance_run");
   KILN_RETURN_IF_ERROR(missing);
+  // Optional in ABI 1 (see module_abi.h): older libraries lack it.
+  api_.instance_run_host =
+      Resolve<decltype(api_.instance_run_host)>(handle_, "kiln_instance_run_host");
 
   auto malformed = [&](const std::string& what) {
     return InternalError("module " + path_ + " has a malformed interface: " + what);

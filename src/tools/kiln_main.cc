@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
       "kiln: an ahead-of-time neural-network inference compiler.\n"
       "It optimises a model (text IR or a zoo model), generates code for it and builds one shared\n"
       "library per model, which `kiln run`, the C++ runtime (include/kiln/module.h) or any C\n"
-      "program (include/kiln/module_abi.h) loads. Targets: cpu, cuda-sm90, cuda-sm80 (CUDA: no conv2d or attention yet).",
+      "program (include/kiln/module_abi.h) loads. Targets: cpu, cuda-sm90, cuda-sm80.",
       "kiln"};
   app.require_subcommand(1);
   app.footer(

@@ -13,6 +13,7 @@ namespace {
 using runtime_test::DefaultFixtureWeights;
 using runtime_test::kFixtureModule;
 using runtime_test::kFixtureModuleAbi999;
+using runtime_test::kFixtureModuleOldCuda;
 using runtime_test::kFixtureModuleResidual;
 using runtime_test::RuntimeTempPath;
 
@@ -185,6 +186,25 @@ TEST_F(RuntimeErrorsTest, RunRawBeforeSetDims) {
               "module " + kFixtureModule +
                   ": run: dynamic dims not set: call "
                   "kiln_instance_set_dims");
+}
+
+// A CUDA library from a kiln before kiln_instance_run_host (the symbol is optional in ABI 1): it
+// loads and its instances are created, but host-tensor runs are refused by name, not run on host
+// pointers the library would take for device pointers.
+TEST_F(RuntimeErrorsTest, HostRunOfACudaLibraryWithoutRunHost) {
+  auto module = Module::Load(kFixtureModuleOldCuda);
+  ASSERT_TRUE(module.ok()) << module.status().ToString();
+  EXPECT_EQ((*module)->target(), "cuda-sm90");
+  auto instance = (*module)->CreateInstance(DefaultFixtureWeights());
+  ASSERT_TRUE(instance.ok()) << instance.status().ToString();
+  std::vector<Tensor> outputs;
+  ExpectError((*instance)->Run({Tensor(DType::kF32, {2, 4})}, &outputs),
+              StatusCode::kUnimplemented,
+              "module " + kFixtureModuleOldCuda +
+                  " targets cuda-sm90 and lacks kiln_instance_run_host (it was built by an older "
+                  "kiln), so it cannot run host tensors: recompile it with this kiln, or use "
+                  "RunRaw with device pointers");
+  EXPECT_TRUE(outputs.empty());
 }
 
 }  // namespace

@@ -3,11 +3,14 @@
 // before code generation exists. The CPU backend will generate real module libraries later.
 //
 // The model: y = relu(x) * w + b with x: f32[N,4], N in [1, 8], and weights w: f32[4], b: f32[4]
-// read from a safetensors file. Built three times (tests/CMakeLists.txt):
+// read from a safetensors file. Built four times (tests/CMakeLists.txt):
 // - kiln_test_fixture_module: as described;
 // - kiln_test_fixture_module_abi999: -DKILN_FIXTURE_ABI_VERSION=999, for the mismatch test;
 // - kiln_test_fixture_module_residual: -DKILN_FIXTURE_RESIDUAL, a second input r: f32[N,4] added
-//   to y (two inputs sharing the symbol N, for the binding-consistency tests).
+//   to y (two inputs sharing the symbol N, for the binding-consistency tests);
+// - kiln_test_fixture_module_old_cuda: -DKILN_FIXTURE_TARGET="cuda-sm90", a library that claims a
+//   CUDA target but, like every fixture and like libraries from kilns before it, has no
+//   kiln_instance_run_host (the host-run fallback's error test).
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -20,6 +23,9 @@
 
 #ifndef KILN_FIXTURE_ABI_VERSION
 #define KILN_FIXTURE_ABI_VERSION KILN_MODULE_ABI_VERSION
+#endif
+#ifndef KILN_FIXTURE_TARGET
+#define KILN_FIXTURE_TARGET "cpu"
 #endif
 
 struct kiln_module_instance {
@@ -87,7 +93,7 @@ extern "C" {
 
 KILN_MODULE_EXPORT uint32_t kiln_module_abi_version(void) { return KILN_FIXTURE_ABI_VERSION; }
 
-KILN_MODULE_EXPORT const char* kiln_module_target(void) { return "cpu"; }
+KILN_MODULE_EXPORT const char* kiln_module_target(void) { return KILN_FIXTURE_TARGET; }
 
 KILN_MODULE_EXPORT int kiln_module_num_inputs(void) { return kNumInputs; }
 

@@ -18,6 +18,7 @@ namespace kiln::runtime_test {
 inline const std::string kFixtureModule = KILN_TEST_FIXTURE_MODULE;
 inline const std::string kFixtureModuleAbi999 = KILN_TEST_FIXTURE_MODULE_ABI999;
 inline const std::string kFixtureModuleResidual = KILN_TEST_FIXTURE_MODULE_RESIDUAL;
+inline const std::string kFixtureModuleOldCuda = KILN_TEST_FIXTURE_MODULE_OLD_CUDA;
 
 /// A path named `name` in a per-process temp dir.
 inline std::string RuntimeTempPath(const std::string& name) {

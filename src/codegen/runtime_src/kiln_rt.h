@@ -113,7 +113,16 @@ struct DeviceState;
 /// stream) by replaying a CUDA graph captured for these dims and pointers. Reports a failed
 /// launch or kernel (KILN_ERR_CUDA with the CUDA error text) after the kernels are issued.
 int DeviceRun(DeviceState** state, const RunArgs& args);
-/// Frees what DeviceRun created (null is a no-op).
+/// Runs kModel.run(args) on host data (kiln_instance_run_host): `args.inputs[i]` and
+/// `args.outputs[i]` are host pointers of `input_bytes[i]` / `output_bytes[i]` bytes, and
+/// `args.stream` is ignored. The cpu target runs in place (DeviceRun); CUDA targets copy the
+/// inputs into device buffers kept in `*state` (grown as needed, reused by later runs), run on a
+/// stream of the instance's own, copy the outputs back and synchronise. Returns once the outputs
+/// are written, or a code set through Fail() (KILN_ERR_CUDA with the failing step and the CUDA
+/// error text, e.g. when there is no GPU).
+int DeviceRunHost(DeviceState** state, const RunArgs& args, const size_t* input_bytes,
+                  const size_t* output_bytes);
+/// Frees what DeviceRun or DeviceRunHost created (null is a no-op).
 void DeviceStateFree(DeviceState* state);
 
 }  // namespace kiln_rt

@@ -1,5 +1,6 @@
 // The C ABI of a kiln model library (include/kiln/module_abi.h), implemented once for every
 // model and target on top of the generated kiln_rt::kModel tables and the device hooks.
+#include <cctype>
 #include <exception>
 #include <memory>
 #include <new>
@@ -86,6 +87,114 @@ int BindWeights(kiln_module_instance& inst) {
     if (rc != KILN_OK) return rc;
     if (copy.ptr != nullptr) inst.copies.push_back(copy);
   }
+  return KILN_OK;
+}
+
+// The checks kiln_instance_run and kiln_instance_run_host share; `fn` names the caller.
+int CheckRunArgs(const char* fn, kiln_instance_t instance, const void* const* inputs,
+                 void* const* outputs) {
+  const std::string f = fn;
+  if (instance == nullptr) return Fail(KILN_ERR_INVALID_ARGUMENT, f + ": instance is NULL");
+  if (!instance->dims_set) {
+    return Fail(KILN_ERR_INVALID_ARGUMENT,
+                f + ": the dynamic dims are not set (call kiln_instance_set_dims)");
+  }
+  if ((kModel.num_inputs > 0 && inputs == nullptr) ||
+      (kModel.num_outputs > 0 && outputs == nullptr)) {
+    return Fail(KILN_ERR_INVALID_ARGUMENT, f + ": inputs or outputs is NULL");
+  }
+  for (int i = 0; i < kModel.num_inputs; ++i) {
+    if (inputs[i] == nullptr) {
+      return Fail(KILN_ERR_INVALID_ARGUMENT, f + ": input " + std::to_string(i) + " (\"" +
+                                                 kModel.inputs[i].name + "\") is NULL");
+    }
+  }
+  for (int i = 0; i < kModel.num_outputs; ++i) {
+    if (outputs[i] == nullptr) {
+      return Fail(KILN_ERR_INVALID_ARGUMENT, f + ": output " + std::to_string(i) + " (\"" +
+                                                 kModel.outputs[i].name + "\") is NULL");
+    }
+  }
+  return KILN_OK;
+}
+
+kiln_rt::RunArgs MakeRunArgs(const kiln_module_instance& instance, const void* const* inputs,
+                             void* const* outputs, void* stream) {
+  return kiln_rt::RunArgs{instance.sym.empty() ? nullptr : instance.sym.data(),
+                          static_cast<char*>(instance.workspace.ptr), inputs, outputs,
+                          instance.weights.empty() ? nullptr : instance.weights.data(), stream};
+}
+
+// Evaluates a dim expression in kiln's canonical text (kiln_io_info::dim_exprs: terms joined by
+// + and -, each a product of integers and symbol names joined by *) under the symbol values
+// `sym` (kModel.symbols order) into `*value`; KILN_ERR_INTERNAL for text it cannot read.
+int EvaluateDimExpr(const char* text, const int64_t* sym, int64_t* value) {
+  auto bad = [&](const std::string& why) {
+    return Fail(KILN_ERR_INTERNAL,
+                "malformed dim expression \"" + std::string(text) + "\": " + why);
+  };
+  const std::string t = text;
+  auto ident_start = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; };
+  auto ident_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  size_t pos = 0;
+  int64_t sum = 0, sign = 1;
+  auto skip = [&] { while (pos < t.size() && t[pos] == ' ') ++pos; };
+  skip();
+  if (pos < t.size() && (t[pos] == '-' || t[pos] == '+')) sign = t[pos++] == '-' ? -1 : 1;
+  while (true) {
+    int64_t product = sign;
+    while (true) {  // one term: factors joined by '*'
+      skip();
+      int64_t factor = 0;
+      if (pos < t.size() && std::isdigit(static_cast<unsigned char>(t[pos]))) {
+        while (pos < t.size() && std::isdigit(static_cast<unsigned char>(t[pos]))) {
+          factor = factor * 10 + (t[pos++] - '0');
+        }
+      } else if (pos < t.size() && ident_start(t[pos])) {
+        size_t begin = pos;
+        while (pos < t.size() && ident_char(t[pos])) ++pos;
+        std::string name = t.substr(begin, pos - begin);
+        int k = 0;
+        while (k < kModel.num_symbols && name != kModel.symbols[k].name) ++k;
+        if (k == kModel.num_symbols) return bad("unknown symbol " + name);
+        factor = sym[k];
+      } else {
+        return bad("expected a number or a symbol at column " + std::to_string(pos + 1));
+      }
+      product *= factor;
+      skip();
+      if (pos < t.size() && t[pos] == '*') {
+        ++pos;
+        continue;
+      }
+      break;
+    }
+    sum += product;
+    if (pos == t.size()) break;
+    if (t[pos] != '+' && t[pos] != '-') {
+      return bad("expected +, - or * at column " + std::to_string(pos + 1));
+    }
+    sign = t[pos++] == '-' ? -1 : 1;
+  }
+  *value = sum;
+  return KILN_OK;
+}
+
+// The byte size of input `d` under the symbol values `sym`.
+int TensorBytes(const kiln_rt::IoDesc& d, const int64_t* sym, size_t* bytes) {
+  size_t n = kiln_rt::DTypeSize(d.dtype);
+  for (int a = 0; a < d.rank; ++a) {
+    int64_t v = d.dims[a];
+    if (v < 0) {
+      if (d.dim_exprs == nullptr || d.dim_exprs[a] == nullptr) {
+        return Fail(KILN_ERR_INTERNAL, "input \"" + std::string(d.name) + "\" dim " +
+                                           std::to_string(a) + " has no size and no expression");
+      }
+      if (int rc = EvaluateDimExpr(d.dim_exprs[a], sym, &v); rc != KILN_OK) return rc;
+    }
+    n *= static_cast<size_t>(v < 0 ? 0 : v);
+  }
+  *bytes = n;
   return KILN_OK;
 }
 
@@ -214,33 +323,40 @@ KILN_MODULE_EXPORT int kiln_instance_output_shape(kiln_instance_t instance, int 
 KILN_MODULE_EXPORT int kiln_instance_run(kiln_instance_t instance, const void* const* inputs,
                                          void* const* outputs, void* stream) {
   return Guard([&] {
-    if (instance == nullptr) return Fail(KILN_ERR_INVALID_ARGUMENT, "kiln_instance_run: instance is NULL");
-    if (!instance->dims_set) {
-      return Fail(KILN_ERR_INVALID_ARGUMENT,
-                  "kiln_instance_run: the dynamic dims are not set (call kiln_instance_set_dims)");
-    }
-    if ((kModel.num_inputs > 0 && inputs == nullptr) || (kModel.num_outputs > 0 && outputs == nullptr)) {
-      return Fail(KILN_ERR_INVALID_ARGUMENT, "kiln_instance_run: inputs or outputs is NULL");
-    }
-    for (int i = 0; i < kModel.num_inputs; ++i) {
-      if (inputs[i] == nullptr) {
-        return Fail(KILN_ERR_INVALID_ARGUMENT, "kiln_instance_run: input " + std::to_string(i) +
-                                                   " (\"" + kModel.inputs[i].name + "\") is NULL");
-      }
-    }
-    for (int i = 0; i < kModel.num_outputs; ++i) {
-      if (outputs[i] == nullptr) {
-        return Fail(KILN_ERR_INVALID_ARGUMENT, "kiln_instance_run: output " + std::to_string(i) +
-                                                   " (\"" + kModel.outputs[i].name + "\") is NULL");
-      }
+    if (int rc = CheckRunArgs("kiln_instance_run", instance, inputs, outputs); rc != KILN_OK) {
+      return rc;
     }
     if (std::string(kModel.target) == "cpu" && stream != nullptr) {
       return Fail(KILN_ERR_INVALID_ARGUMENT, "kiln_instance_run: stream must be NULL on the cpu target");
     }
-    kiln_rt::RunArgs args{instance->sym.empty() ? nullptr : instance->sym.data(),
-                          static_cast<char*>(instance->workspace.ptr), inputs, outputs,
-                          instance->weights.empty() ? nullptr : instance->weights.data(), stream};
-    return kiln_rt::DeviceRun(&instance->device_state, args);
+    return kiln_rt::DeviceRun(&instance->device_state,
+                              MakeRunArgs(*instance, inputs, outputs, stream));
+  });
+}
+
+KILN_MODULE_EXPORT int kiln_instance_run_host(kiln_instance_t instance, const void* const* inputs,
+                                              void* const* outputs) {
+  return Guard([&] {
+    if (int rc = CheckRunArgs("kiln_instance_run_host", instance, inputs, outputs); rc != KILN_OK) {
+      return rc;
+    }
+    std::vector<size_t> input_bytes(kModel.num_inputs), output_bytes(kModel.num_outputs);
+    for (int i = 0; i < kModel.num_inputs; ++i) {
+      int rc = TensorBytes(kModel.inputs[i], instance->sym.data(), &input_bytes[i]);
+      if (rc != KILN_OK) return rc;
+    }
+    std::vector<int64_t> dims;
+    for (int i = 0; i < kModel.num_outputs; ++i) {
+      const kiln_rt::IoDesc& d = kModel.outputs[i];
+      dims.assign(d.rank, 0);
+      kModel.output_shape(i, instance->sym.data(), dims.data());
+      size_t n = kiln_rt::DTypeSize(d.dtype);
+      for (int64_t v : dims) n *= static_cast<size_t>(v < 0 ? 0 : v);
+      output_bytes[i] = n;
+    }
+    return kiln_rt::DeviceRunHost(&instance->device_state,
+                                  MakeRunArgs(*instance, inputs, outputs, nullptr),
+                                  input_bytes.data(), output_bytes.data());
   });
 }
 

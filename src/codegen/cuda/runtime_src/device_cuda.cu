@@ -3,7 +3,8 @@
 // errors reported after Run as KILN_ERR_CUDA, and CUDA graphs: with kModel.cuda_graphs a run on a
 // non-default stream is captured into a graph on the second run with the same dims and pointers
 // (the first runs directly, so lazy initialisation such as CUTLASS's shared-memory attributes
-// happens outside a capture) and replayed from then on.
+// happens outside a capture) and replayed from then on. Host-data runs (kiln_instance_run_host)
+// stage their inputs and outputs through device buffers and a stream the instance keeps.
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -99,12 +100,28 @@ bool GraphsEnabled(void* stream) {
 
 }  // namespace
 
-// CUDA graphs per key: the symbol values and every pointer a run bakes into its launches.
+// CUDA graphs per key: the symbol values and every pointer a run bakes into its launches; and
+// the staging of host-data runs.
 struct DeviceState {
   std::map<std::vector<uintptr_t>, cudaGraphExec_t> graphs;
   std::set<std::vector<uintptr_t>> seen;  // keys run once directly (the first run of a key
                                           // initialises lazy state outside any capture)
-  ~DeviceState() { Clear(); }
+  // DeviceRunHost: its stream (created on first use) and one device buffer per input and output
+  // (grown as needed; kept, so repeated runs reuse the same pointers and hence their graphs).
+  cudaStream_t stream = nullptr;
+  std::vector<DeviceBuffer> staged_inputs;
+  std::vector<DeviceBuffer> staged_outputs;
+
+  ~DeviceState() {
+    Clear();
+    if (stream != nullptr) {
+      cudaStreamSynchronize(stream);
+      cudaStreamDestroy(stream);
+    }
+    for (DeviceBuffer& b : staged_inputs) DeviceFree(&b);
+    for (DeviceBuffer& b : staged_outputs) DeviceFree(&b);
+  }
+  // Drops the graphs (not the staging).
   void Clear() {
     for (auto& [key, exec] : graphs) cudaGraphExecDestroy(exec);
     graphs.clear();
@@ -151,6 +168,78 @@ int DeviceRun(DeviceState** state, const RunArgs& args) {
   }
   cudaError_t err = cudaGraphLaunch(it->second, stream);
   if (err != cudaSuccess) return CudaFail(err, "launching the CUDA graph of a run");
+  return KILN_OK;
+}
+
+namespace {
+
+// Makes `buffer` hold at least `bytes` (at least 1, so that every tensor has a distinct non-null
+// address), reallocating when it is smaller.
+int Reserve(DeviceBuffer* buffer, size_t bytes, const std::string& what) {
+  bytes = bytes == 0 ? 1 : bytes;
+  if (buffer->ptr != nullptr && buffer->bytes >= bytes) return KILN_OK;
+  DeviceFree(buffer);
+  int rc = DeviceAllocate(bytes, buffer);
+  if (rc != KILN_OK) {
+    return Fail(rc, "host run: device buffer for " + what + ": " + kiln_last_error());
+  }
+  return KILN_OK;
+}
+
+}  // namespace
+
+int DeviceRunHost(DeviceState** state, const RunArgs& args, const size_t* input_bytes,
+                  const size_t* output_bytes) {
+  if (*state == nullptr) *state = new DeviceState;
+  DeviceState& s = **state;
+  cudaError_t err = cudaSuccess;
+  if (s.stream == nullptr) {
+    err = cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking);
+    if (err != cudaSuccess) {
+      s.stream = nullptr;
+      return CudaFail(err,
+                      "host run: creating the instance's CUDA stream (is there a usable GPU?)");
+    }
+  }
+  s.staged_inputs.resize(kModel.num_inputs);
+  s.staged_outputs.resize(kModel.num_outputs);
+  std::vector<const void*> inputs(kModel.num_inputs);
+  std::vector<void*> outputs(kModel.num_outputs);
+  for (int i = 0; i < kModel.num_inputs; ++i) {
+    std::string what = "input \"" + std::string(kModel.inputs[i].name) + "\"";
+    if (int rc = Reserve(&s.staged_inputs[i], input_bytes[i], what); rc != KILN_OK) return rc;
+    inputs[i] = s.staged_inputs[i].ptr;
+    if (input_bytes[i] > 0) {
+      err = cudaMemcpyAsync(s.staged_inputs[i].ptr, args.inputs[i], input_bytes[i],
+                            cudaMemcpyHostToDevice, s.stream);
+      if (err != cudaSuccess) return CudaFail(err, "host run: copying " + what + " to the device");
+    }
+  }
+  for (int i = 0; i < kModel.num_outputs; ++i) {
+    std::string what = "output \"" + std::string(kModel.outputs[i].name) + "\"";
+    if (int rc = Reserve(&s.staged_outputs[i], output_bytes[i], what); rc != KILN_OK) return rc;
+    outputs[i] = s.staged_outputs[i].ptr;
+  }
+  RunArgs device_args = args;
+  device_args.inputs = inputs.empty() ? nullptr : inputs.data();
+  device_args.outputs = outputs.empty() ? nullptr : outputs.data();
+  device_args.stream = s.stream;
+  int rc = DeviceRun(state, device_args);
+  if (rc != KILN_OK) {
+    cudaStreamSynchronize(s.stream);  // nothing may still use the staging when the caller goes on
+    return rc;
+  }
+  for (int i = 0; i < kModel.num_outputs; ++i) {
+    if (output_bytes[i] == 0) continue;
+    err = cudaMemcpyAsync(args.outputs[i], outputs[i], output_bytes[i], cudaMemcpyDeviceToHost,
+                          s.stream);
+    if (err != cudaSuccess) {
+      return CudaFail(err, "host run: copying output \"" + std::string(kModel.outputs[i].name) +
+                               "\" to the host");
+    }
+  }
+  err = cudaStreamSynchronize(s.stream);
+  if (err != cudaSuccess) return CudaFail(err, "host run: running the model's kernels");
   return KILN_OK;
 }
 
