@@ -89,14 +89,6 @@ std::optional<std::vector<int64_t>> StaticDims(const Shape& shape) {
   return dims;
 }
 
-std::string FreshWeightName(const TensorMap& weights, const std::string& hint) {
-  if (!weights.count(hint)) return hint;
-  for (int i = 1;; ++i) {
-    std::string name = hint + "." + std::to_string(i);
-    if (!weights.count(name)) return name;
-  }
-}
-
 class LayoutConverter {
  public:
   explicit LayoutConverter(Graph& graph) : graph_(graph) {}

@@ -9,6 +9,7 @@
 #include "ir/verifier.h"
 #include "passes/canonicalize_layout.h"
 #include "passes/constant_fold.h"
+#include "passes/constants_to_weights.h"
 #include "passes/cse.h"
 #include "passes/dce.h"
 #include "passes/fold_batch_norm.h"
@@ -129,6 +130,9 @@ PassPipeline DefaultPipeline(const std::string& target) {
   // DCE last: the passes above leave dead producers behind (the `1` of `x * 1`, the operands of
   // folded nodes, the inner reshape of a merged reshape pair); one sweep at the end removes them.
   p.Add(std::make_unique<DcePass>());
+  // CUDA: the constants that remain top-level operands move to the weights, which the device
+  // runtime uploads; after DCE, so only live constants are uploaded.
+  if (target.rfind("cuda", 0) == 0) p.Add(std::make_unique<ConstantsToWeightsPass>());
   return p;
 }
 

@@ -41,7 +41,7 @@ class PassPipeline {
 };
 
 /// The default optimisation pipeline (positions and reasons in pipeline.cc). `target` adds the
-/// passes one backend needs ("cuda-sm90", "cuda-sm80": pad-conv-channels); "" or "cpu": none.
+/// passes one backend needs ("cuda-sm90", "cuda-sm80": pad-conv-channels, constants-to-weights); "" or "cpu": none.
 PassPipeline DefaultPipeline(const std::string& target = "");
 
 }  // namespace kiln

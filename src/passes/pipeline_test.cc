@@ -199,7 +199,7 @@ TEST(PassPipelineTest, DefaultPipelineKeepsZooModelsEquivalent) {
 TEST(PassRegistryTest, CreatesEveryPassByName) {
   for (const char* name : {"dead-code-elimination", "common-subexpression-elimination",
                            "constant-folding", "algebraic-simplification", "fold-batch-norm",
-                           "canonicalize-layout", "pad-conv-channels",
+                           "canonicalize-layout", "pad-conv-channels", "constants-to-weights",
                            "fuse-epilogue", "fuse-elementwise", "recognize-attention",
                            "recognize-norms"}) {
     std::unique_ptr<Pass> pass = CreatePass(name);

@@ -4,6 +4,7 @@
 
 #include "passes/canonicalize_layout.h"
 #include "passes/constant_fold.h"
+#include "passes/constants_to_weights.h"
 #include "passes/cse.h"
 #include "passes/dce.h"
 #include "passes/fold_batch_norm.h"
@@ -33,6 +34,7 @@ const std::vector<PassEntry>& Entries() {
       {"canonicalize-layout", [] { return std::make_unique<CanonicalizeLayoutPass>(); }},
       {"recognize-norms", [] { return std::make_unique<RecognizeNormsPass>(); }},
       {"recognize-attention", [] { return std::make_unique<RecognizeAttentionPass>(); }},
+      {"constants-to-weights", [] { return std::make_unique<ConstantsToWeightsPass>(); }},
       {"pad-conv-channels", [] { return std::make_unique<PadConvChannelsPass>(); }},
       {"fuse-epilogue", [] { return std::make_unique<FuseEpiloguePass>(); }},
       {"fuse-elementwise", [] { return std::make_unique<FuseElementwisePass>(); }},

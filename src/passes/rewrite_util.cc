@@ -121,9 +121,6 @@ StatusOr<std::optional<std::vector<double>>> SourceValues(const Graph& graph, co
   return std::optional(t.ToF64());
 }
 
-namespace {
-
-// A weight name not yet in `weights`, derived from `hint`.
 std::string FreshWeightName(const TensorMap& weights, const std::string& hint) {
   if (!weights.count(hint)) return hint;
   for (int i = 1;; ++i) {
@@ -131,8 +128,6 @@ std::string FreshWeightName(const TensorMap& weights, const std::string& hint) {
     if (!weights.count(name)) return name;
   }
 }
-
-}  // namespace
 
 StatusOr<Value*> AddSource(Graph& graph, const Value* like, const std::string& suffix, DType dtype,
                            const std::vector<int64_t>& shape, const std::vector<double>& values,

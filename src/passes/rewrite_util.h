@@ -52,6 +52,9 @@ bool IsSource(const Value* v);
 /// contradicts its declared type is an InvalidArgument.
 StatusOr<std::optional<std::vector<double>>> SourceValues(const Graph& graph, const Value* v);
 
+/// A weight name not yet in `weights`: `hint`, else `hint.1`, `hint.2`, ...
+std::string FreshWeightName(const TensorMap& weights, const std::string& hint);
+
 /// Adds a source node just before `before` holding `values` (dtype, shape): a weight inserted
 /// into Graph::weights() under a fresh name derived from the weight `like` + `suffix` when `like`
 /// is a weight, a constant otherwise (named after `like` + `suffix` either way).

@@ -19,7 +19,10 @@ Value* OneInput(NodeContext& ctx) {
   return ctx.Input(0);
 }
 
-Value* Like(NodeContext& ctx, Value* x, double v) { return ctx.b().Scalar(v, x->dtype()); }
+// A scalar constant of x's dtype; nullptr when x is (an earlier builder error, already recorded).
+Value* Like(NodeContext& ctx, Value* x, double v) {
+  return x == nullptr ? nullptr : ctx.b().Scalar(v, x->dtype());
+}
 
 // A one-result kiln op by kind; nullptr after an error.
 Value* KilnOp(Builder& b, OpKind kind, Value* x) {

@@ -370,7 +370,13 @@ Value* LinearRowIndex(NodeContext& ctx, Value* data, Value* indices, Value** row
       ctx.Unsupported("data " + data->type().ToString() + " (needs static indexed dims)");
       return nullptr;
     }
-    p *= data->shape()[j].value();
+    const int64_t dj = data->shape()[j].value();
+    if (dj < 1 || p > (int64_t{1} << 40) / dj) {
+      ctx.Unsupported("data " + data->type().ToString() +
+                      " (indexed dims must be non-empty, with at most 2^40 rows)");
+      return nullptr;
+    }
+    p *= dj;
   }
   Shape view = {Dim(p)};
   view.insert(view.end(), data->shape().begin() + m, data->shape().end());
