@@ -44,6 +44,27 @@ void WritePoolShapeFields(const KernelContext& ctx, CodeWriter& w) {
          "; s.nhwc = " + (ax.nhwc() ? "true" : "false") + ";  // dilation, layout");
 }
 
+void WriteConvShapeFields(const KernelContext& ctx, CodeWriter& w) {
+  const Node& node = ctx.node();
+  const ImageAxes ax = ImageAxesOf(node);
+  const Shape& x = node.input(0)->shape();
+  const Shape& wt = node.input(1)->shape();
+  const Shape& y = node.output()->shape();
+  const std::vector<int64_t>& stride = node.GetInts("stride");
+  const std::vector<int64_t>& pad = node.GetInts("pad");
+  const std::vector<int64_t>& dilation = node.GetInts("dilation");
+  w.Line("s.n = " + ctx.Dim(x[0]) + "; s.c = " + ctx.Dim(x[ax.c]) + "; s.h = " + ctx.Dim(x[ax.h]) +
+         "; s.w = " + ctx.Dim(x[ax.w]) + ";  // input");
+  w.Line("s.o = " + ctx.Dim(y[ax.c]) + "; s.oh = " + ctx.Dim(y[ax.h]) + "; s.ow = " + ctx.Dim(y[ax.w]) +
+         ";  // output");
+  w.Line("s.kh = " + ctx.Dim(wt[ax.h]) + "; s.kw = " + ctx.Dim(wt[ax.w]) + "; s.sh = " + Int(stride[0]) +
+         "; s.sw = " + Int(stride[1]) + ";  // kernel, stride");
+  w.Line("s.pt = " + Int(pad[0]) + "; s.pl = " + Int(pad[1]) + "; s.dh = " + Int(dilation[0]) +
+         "; s.dw = " + Int(dilation[1]) + ";  // leading pads, dilation");
+  w.Line("s.groups = " + Int(node.GetInt("groups")) + "; s.nhwc = " + (ax.nhwc() ? "true" : "false") +
+         ";");
+}
+
 void WriteResizeShapeFields(const KernelContext& ctx, CodeWriter& w) {
   const Node& node = ctx.node();
   const ImageAxes ax = ImageAxesOf(node);

@@ -1,7 +1,7 @@
-// The target-independent half of the pooling and resize emitters (src/codegen/{cpu,cuda}/pool.cc):
-// where the channel and spatial axes of a 4-d nchw / nhwc operand are, and the statements that
-// fill the runtime's PoolShape / ResizeShape struct (kiln_cpu:: and kiln_cuda:: spell their
-// fields alike) from the node's shapes and attributes.
+// The target-independent half of the image-op emitters (src/codegen/{cpu,cuda}/pool.cc and
+// conv.cc): where the channel and spatial axes of a 4-d nchw / nhwc operand are, and the
+// statements that fill the runtime's PoolShape / ResizeShape / ConvShape struct (kiln_cpu:: and
+// kiln_cuda:: spell their fields alike) from the node's shapes and attributes.
 #ifndef KILN_CODEGEN_POOL_PLAN_H_
 #define KILN_CODEGEN_POOL_PLAN_H_
 
@@ -25,6 +25,11 @@ ImageAxes ImageAxesOf(const Node& node);
 /// max_pool2d / avg_pool2d node of `ctx`: sizes (symbolic ones as expressions), kernel, stride,
 /// pads (top, left, bottom, right), dilation and layout.
 void WritePoolShapeFields(const KernelContext& ctx, CodeWriter& w);
+
+/// Writes the statements that fill a ConvShape variable `s` (declared by the caller) for the
+/// conv2d / conv_transpose2d node of `ctx`: sizes (only the batch may be symbolic), kernel,
+/// stride, leading pads, dilation, groups and layout.
+void WriteConvShapeFields(const KernelContext& ctx, CodeWriter& w);
 
 /// Writes the statements that fill a ResizeShape variable `s` (declared by the caller) for the
 /// resize node of `ctx`, all but `coord` and `nearest` (see ResizeModeEnumerators): sizes, scales

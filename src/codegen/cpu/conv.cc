@@ -5,6 +5,7 @@
 #include "codegen/cpu/emit_util.h"
 #include "codegen/cpu/epilogue_emit.h"
 #include "codegen/cpu/families.h"
+#include "codegen/pool_plan.h"
 
 namespace kiln::codegen::cpu {
 namespace {
@@ -12,26 +13,9 @@ namespace {
 Status EmitConv(const KernelContext& ctx, CodeWriter& w, bool transpose) {
   const Node& node = ctx.node();
   KILN_RETURN_IF_ERROR(RequireF32(node));
-  const bool nhwc = node.GetEnum("layout") == "nhwc";
-  const int c = nhwc ? 3 : 1, h = nhwc ? 1 : 2, wd = nhwc ? 2 : 3;
-  const Shape& x = node.input(0)->shape();
-  const Shape& wt = node.input(1)->shape();
-  const Shape& y = node.output()->shape();
-  const std::vector<int64_t>& stride = node.GetInts("stride");
-  const std::vector<int64_t>& pad = node.GetInts("pad");
-  const std::vector<int64_t>& dilation = node.GetInts("dilation");
-  auto i = [](int64_t v) { return std::to_string(v); };
+  const int c = node.GetEnum("layout") == "nhwc" ? 3 : 1;
   w.Line("kiln_cpu::ConvShape s;");
-  w.Line("s.n = " + ctx.Dim(x[0]) + "; s.c = " + ctx.Dim(x[c]) + "; s.h = " + ctx.Dim(x[h]) +
-         "; s.w = " + ctx.Dim(x[wd]) + ";  // input");
-  w.Line("s.o = " + ctx.Dim(y[c]) + "; s.oh = " + ctx.Dim(y[h]) + "; s.ow = " + ctx.Dim(y[wd]) +
-         ";  // output");
-  w.Line("s.kh = " + ctx.Dim(wt[h]) + "; s.kw = " + ctx.Dim(wt[wd]) + "; s.sh = " + i(stride[0]) +
-         "; s.sw = " + i(stride[1]) + ";  // kernel, stride");
-  w.Line("s.pt = " + i(pad[0]) + "; s.pl = " + i(pad[1]) + "; s.dh = " + i(dilation[0]) +
-         "; s.dw = " + i(dilation[1]) + ";  // leading pads, dilation");
-  w.Line("s.groups = " + i(node.GetInt("groups")) + "; s.nhwc = " + (nhwc ? "true" : "false") +
-         ";");
+  WriteConvShapeFields(ctx, w);
   const Node* wp = node.input(1)->producer();
   const bool const_weights =
       wp != nullptr && (wp->op() == OpKind::kWeight || wp->op() == OpKind::kConstant);

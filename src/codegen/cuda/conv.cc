@@ -19,6 +19,7 @@
 #include "codegen/cuda/families.h"
 #include "codegen/cuda/gemm.h"
 #include "codegen/cuda/gemm_config.h"
+#include "codegen/pool_plan.h"
 #include "ops/epilogue.h"
 
 namespace kiln::codegen::cuda {
@@ -200,14 +201,7 @@ Status EmitDirect(const KernelContext& ctx, CodeWriter& w, const ConvAttrs& a) {
   KILN_ASSIGN_OR_RETURN(std::string tout, FloatTraits(node, node.output()));
   w.Line("#include \"kiln_cuda_conv.cuh\"");
   w.Line("kiln_cuda::ConvShape s;");
-  w.Line("s.n = " + ctx.Dim(a.n) + "; s.c = " + Int(a.c) + "; s.h = " + Int(a.h) + "; s.w = " + Int(a.w) +
-         ";  // input");
-  w.Line("s.o = " + Int(a.o) + "; s.oh = " + Int(a.oh) + "; s.ow = " + Int(a.ow) + ";  // output");
-  w.Line("s.kh = " + Int(a.kh) + "; s.kw = " + Int(a.kw) + "; s.sh = " + Int(a.stride[0]) + "; s.sw = " +
-         Int(a.stride[1]) + ";  // kernel, stride");
-  w.Line("s.pt = " + Int(a.pad[0]) + "; s.pl = " + Int(a.pad[1]) + "; s.dh = " + Int(a.dilation[0]) +
-         "; s.dw = " + Int(a.dilation[1]) + ";  // leading pads, dilation");
-  w.Line("s.groups = " + Int(a.groups) + "; s.nhwc = " + (a.nhwc ? "true" : "false") + ";");
+  WriteConvShapeFields(ctx, w);
   w.Line("kiln_cuda::Conv2dDirect<" + t + ", " + tout + ">(s, in0, in1, out0, stream);");
   const std::string count = ctx.Dim(a.n) + " * " + Int(a.o * a.oh * a.ow);
   return EmitEpiloguePass(ctx, w, count, Int(a.o), a.nhwc ? "1" : Int(a.oh * a.ow));

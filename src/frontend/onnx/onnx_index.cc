@@ -120,17 +120,23 @@ void ImportGatherElements(NodeContext& ctx) {
   ctx.SetOutput(0, First(ctx.b().Op(OpKind::kGatherElements, {data, ind}, std::move(attrs))));
 }
 
+// Whether `reduction` is one the scatter ops take; records the error when it is not.
+bool CheckScatterReduction(NodeContext& ctx, const std::string& reduction) {
+  if (reduction == "none" || reduction == "add" || reduction == "mul" || reduction == "max" ||
+      reduction == "min") {
+    return true;
+  }
+  ctx.Unsupported("reduction='" + reduction + "' (expected none, add, mul, max or min)");
+  return false;
+}
+
 // ScatterElements {axis=0, reduction=none|add|mul (16+)|max|min (18+)}; Scatter (opsets 9, 10)
 // is ScatterElements without reduction.
 void ImportScatterElements(NodeContext& ctx) {
   if (!ctx.ExpectInputs(3, 3) || !ctx.ExpectMaxOutputs(1)) return;
   int64_t axis = ctx.Int("axis", 0);
   std::string reduction = ctx.op_type() == "Scatter" ? "none" : ctx.Str("reduction", "none");
-  if (reduction != "none" && reduction != "add" && reduction != "mul" && reduction != "max" &&
-      reduction != "min") {
-    ctx.Unsupported("reduction='" + reduction + "' (expected none, add, mul, max or min)");
-    return;
-  }
+  if (!CheckScatterReduction(ctx, reduction)) return;
   Value* data = ctx.Input(0);
   Value* ind = ctx.Input(1);
   Value* upd = ctx.Input(2);
@@ -421,11 +427,7 @@ void ImportGatherNd(NodeContext& ctx) {
 void ImportScatterNd(NodeContext& ctx) {
   if (!ctx.ExpectInputs(3, 3) || !ctx.ExpectMaxOutputs(1)) return;
   std::string reduction = ctx.Str("reduction", "none");
-  if (reduction != "none" && reduction != "add" && reduction != "mul" && reduction != "max" &&
-      reduction != "min") {
-    ctx.Unsupported("reduction='" + reduction + "' (expected none, add, mul, max or min)");
-    return;
-  }
+  if (!CheckScatterReduction(ctx, reduction)) return;
   Value* data = ctx.Input(0);
   Value* ind = ctx.Input(1);
   Value* upd = ctx.Input(2);

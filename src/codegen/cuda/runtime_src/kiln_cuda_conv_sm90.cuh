@@ -102,18 +102,7 @@ void RunConv(const char* what, const ConvGeometry& g, const void* x, const void*
       {fusion, static_cast<const typename C::ElementCOrD*>(c), OutputStride<typename C::StrideC>(g),
        static_cast<typename C::CollectiveEpilogue::ElementD*>(d), OutputStride<typename C::StrideD>(g)},
       hw};
-  Device op;
-  cutlass::Status status = op.can_implement(args);
-  if (status != cutlass::Status::kSuccess) {
-    kiln_rt::DeviceReportError(what, cutlass::cutlassGetStatusString(status));
-    return;
-  }
-  if (Device::get_workspace_size(args) != 0) {
-    kiln_rt::DeviceReportError(what, "the sm90 conv kernel asks for a workspace, which kiln does not provide");
-    return;
-  }
-  status = op.run(args, nullptr, static_cast<cudaStream_t>(stream));
-  if (status != cutlass::Status::kSuccess) kiln_rt::DeviceReportError(what, cutlass::cutlassGetStatusString(status));
+  Launch<Device>(what, args, stream);
 }
 
 }  // namespace kiln_cuda::sm90

@@ -15,7 +15,8 @@
 // follow the reference ops (kiln_scalar.h): gelu is the erf form, gelu_tanh the tanh
 // approximation, silu x * sigmoid(x).
 //
-// Kept apart from the gemm header on purpose: CUTLASS's gemm device adapter pulls in the 2.x
+// Launch at the end is the checked launch both kernels end with. Kept apart from the gemm header
+// on purpose: CUTLASS's gemm device adapter pulls in the 2.x
 // GemmUniversal, whose partial specialization also matches the conv kernel's problem shape.
 #ifndef KILN_CUDA_EPILOGUE_SM90_CUH_
 #define KILN_CUDA_EPILOGUE_SM90_CUH_
@@ -128,6 +129,25 @@ inline int SmCount() {
     return n;
   }();
   return sms;
+}
+
+/// Checks `args` with the CUTLASS 3.x device operator Device (can_implement; kiln provides no
+/// workspace) and enqueues it on `stream`; a refusal or launch failure is reported through
+/// kiln_rt::DeviceReportError with `what`. The last step of the gemm and conv kernels.
+template <class Device>
+void Launch(const char* what, typename Device::Arguments const& args, void* stream) {
+  Device op;
+  cutlass::Status status = op.can_implement(args);
+  if (status != cutlass::Status::kSuccess) {
+    kiln_rt::DeviceReportError(what, cutlass::cutlassGetStatusString(status));
+    return;
+  }
+  if (Device::get_workspace_size(args) != 0) {
+    kiln_rt::DeviceReportError(what, "the CUTLASS kernel asks for a workspace, which kiln does not provide");
+    return;
+  }
+  status = op.run(args, nullptr, static_cast<cudaStream_t>(stream));
+  if (status != cutlass::Status::kSuccess) kiln_rt::DeviceReportError(what, cutlass::cutlassGetStatusString(status));
 }
 
 }  // namespace kiln_cuda::sm90

@@ -103,18 +103,7 @@ void Run(const char* what, int64_t m, int64_t n, int64_t k, int64_t l, const voi
       {fusion, static_cast<const typename G::ElementCOrD*>(c), MakeStride<typename G::StrideC>(ldc, batch_c),
        static_cast<typename G::CollectiveEpilogue::ElementD*>(d), MakeStride<typename G::StrideD>(ldd, batch_d)},
       hw};
-  Device op;
-  cutlass::Status status = op.can_implement(args);
-  if (status != cutlass::Status::kSuccess) {
-    kiln_rt::DeviceReportError(what, cutlass::cutlassGetStatusString(status));
-    return;
-  }
-  if (Device::get_workspace_size(args) != 0) {
-    kiln_rt::DeviceReportError(what, "the sm90 gemm kernel asks for a workspace, which kiln does not provide");
-    return;
-  }
-  status = op.run(args, nullptr, static_cast<cudaStream_t>(stream));
-  if (status != cutlass::Status::kSuccess) kiln_rt::DeviceReportError(what, cutlass::cutlassGetStatusString(status));
+  Launch<Device>(what, args, stream);
 }
 
 }  // namespace kiln_cuda::sm90
