@@ -65,9 +65,9 @@ def compile_kiln(args, out_dir, weights, cache_dir, tuning_cache, cuda_graphs):
 
 
 def kiln_runner(instance, batch):
-    """Runs on the current stream at call time: the caller times kiln on a side stream, since kiln
-    captures CUDA graphs only off the legacy default stream (its --cuda-graphs library otherwise
-    runs as the plain one)."""
+    """Runs on the current stream at call time (the caller times kiln on a side stream, as a
+    serving loop would; kilns before 2026-12-05 captured CUDA graphs only off the legacy default
+    stream)."""
     x = torch.randn(batch, 3, 224, 224, device="cuda", dtype=torch.float16)
     out = torch.empty(batch, 1000, device="cuda", dtype=torch.float16)
 

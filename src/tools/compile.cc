@@ -175,8 +175,8 @@ void AddCompileCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--tuning-cache", args->tuning_cache,
                   "SQLite tuning cache (default $KILN_TUNING_CACHE, else ~/.cache/kiln/tuning.sqlite)");
   cmd->add_flag("--cuda-graphs", args->cuda_graphs,
-                "CUDA targets: replay each run from a CUDA graph captured per shape and buffers (on a "
-                "non-default stream; KILN_CUDA_GRAPHS=0 at run time turns it off)");
+                "CUDA targets: replay each run from a CUDA graph captured per shape, buffers and stream "
+                "(KILN_CUDA_GRAPHS=0 at run time turns it off)");
   cmd->add_option("-j,--jobs", args->jobs, "Parallel compiler processes (default: one per core)");
   cmd->add_option("--cache-dir", args->cache_dir, "Object cache (default $KILN_CACHE_DIR or ~/.cache/kiln/objects)");
   cmd->add_flag("--no-cache", args->no_cache, "Compile every object, ignoring the cache");

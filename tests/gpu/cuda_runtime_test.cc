@@ -140,6 +140,22 @@ TEST_F(CudaRuntimeTest, GraphReplayMatchesForNewShapesAndBuffers) {
   cudaStreamDestroy(stream);
 }
 
+// The legacy default stream cannot be captured: the runtime captures on a private stream and
+// replays the graph on the default stream.
+TEST_F(CudaRuntimeTest, GraphReplayOnTheLegacyDefaultStream) {
+  std::unique_ptr<Instance> instance = NewInstance();
+  ASSERT_NE(instance, nullptr);
+  std::unique_ptr<DeviceCase> a = MakeCase(7, 21), b = MakeCase(33, 22);
+  for (int round = 0; round < 3; ++round) {
+    for (DeviceCase* d : {a.get(), b.get()}) {
+      d->Poison();
+      ASSERT_TRUE(Run(*instance, *d, nullptr).ok());
+      ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+      d->Expect("default stream, round " + std::to_string(round) + " batch " + std::to_string(d->dims[0]));
+    }
+  }
+}
+
 TEST_F(CudaRuntimeTest, InstancesRunConcurrentlyOnTheirOwnStreams) {
   constexpr int kInstances = 3;
   std::vector<std::unique_ptr<Instance>> instances;

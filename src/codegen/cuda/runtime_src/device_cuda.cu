@@ -1,10 +1,11 @@
 // kiln_rt device hooks for the CUDA targets: device memory from cudaMalloc, weights copied from
 // the mapped weights file to the device once per instance, copies on the caller's stream, launch
-// errors reported after Run as KILN_ERR_CUDA, and CUDA graphs: with kModel.cuda_graphs a run on a
-// non-default stream is captured into a graph on the second run with the same dims and pointers
-// (the first runs directly, so lazy initialisation such as CUTLASS's shared-memory attributes
-// happens outside a capture) and replayed from then on. Host-data runs (kiln_instance_run_host)
-// stage their inputs and outputs through device buffers and a stream the instance keeps.
+// errors reported after Run as KILN_ERR_CUDA, and CUDA graphs: with kModel.cuda_graphs a run is
+// captured into a graph on the second run with the same dims, pointers and stream (the first runs
+// directly, so lazy initialisation such as CUTLASS's shared-memory attributes happens outside a
+// capture) and replayed on the caller's stream from then on. The legacy default stream cannot be
+// captured: runs on it are captured on a private stream of the instance and replayed on it.
+// Host-data runs (kiln_instance_run_host) stage their inputs and outputs through device buffers and a stream the instance keeps.
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -89,13 +90,12 @@ int CheckRun() {
 // Graphs kept per instance before the cache is emptied (each holds its launches' parameters).
 constexpr size_t kMaxGraphs = 64;
 
-bool GraphsEnabled(void* stream) {
+bool GraphsEnabled() {
   static const bool env_off = [] {
     const char* v = std::getenv("KILN_CUDA_GRAPHS");
     return v != nullptr && std::string(v) == "0";
   }();
-  // The legacy default stream cannot be captured.
-  return kModel.cuda_graphs && !env_off && stream != nullptr;
+  return kModel.cuda_graphs && !env_off;
 }
 
 }  // namespace
@@ -109,14 +109,18 @@ struct DeviceState {
   // DeviceRunHost: its stream (created on first use) and one device buffer per input and output
   // (grown as needed; kept, so repeated runs reuse the same pointers and hence their graphs).
   cudaStream_t stream = nullptr;
+  // Where runs on the legacy default stream are captured (created on first use).
+  cudaStream_t capture_stream = nullptr;
   std::vector<DeviceBuffer> staged_inputs;
   std::vector<DeviceBuffer> staged_outputs;
 
   ~DeviceState() {
     Clear();
-    if (stream != nullptr) {
-      cudaStreamSynchronize(stream);
-      cudaStreamDestroy(stream);
+    for (cudaStream_t st : {stream, capture_stream}) {
+      if (st != nullptr) {
+        cudaStreamSynchronize(st);
+        cudaStreamDestroy(st);
+      }
     }
     for (DeviceBuffer& b : staged_inputs) DeviceFree(&b);
     for (DeviceBuffer& b : staged_outputs) DeviceFree(&b);
@@ -130,7 +134,7 @@ struct DeviceState {
 };
 
 int DeviceRun(DeviceState** state, const RunArgs& args) {
-  if (!GraphsEnabled(args.stream)) {
+  if (!GraphsEnabled()) {
     kModel.run(args);
     return CheckRun();
   }
@@ -150,11 +154,21 @@ int DeviceRun(DeviceState** state, const RunArgs& args) {
       return CheckRun();
     }
     if (s.graphs.size() >= kMaxGraphs) s.Clear();
-    cudaError_t err = cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal);
+    // Capturing records launches without running them; the graph replays on the caller's stream.
+    RunArgs capture = args;
+    if (stream == nullptr) {
+      if (s.capture_stream == nullptr) {
+        cudaError_t err = cudaStreamCreateWithFlags(&s.capture_stream, cudaStreamNonBlocking);
+        if (err != cudaSuccess) return CudaFail(err, "creating the stream that captures default-stream runs");
+      }
+      capture.stream = s.capture_stream;
+    }
+    cudaStream_t capture_stream = static_cast<cudaStream_t>(capture.stream);
+    cudaError_t err = cudaStreamBeginCapture(capture_stream, cudaStreamCaptureModeThreadLocal);
     if (err != cudaSuccess) return CudaFail(err, "starting the CUDA graph capture of a run");
-    kModel.run(args);
+    kModel.run(capture);
     cudaGraph_t graph = nullptr;
-    err = cudaStreamEndCapture(stream, &graph);
+    err = cudaStreamEndCapture(capture_stream, &graph);
     if (int rc = CheckRun(); rc != KILN_OK) {
       if (graph != nullptr) cudaGraphDestroy(graph);
       return rc;
