@@ -1,0 +1,121 @@
+"""The benchmark harness (kiln.bench, bench/compare.py) end to end on the CPU target.
+
+A tiny CNN classifier at one batch through the Python API: the correctness check (kiln vs
+PyTorch fp32 eager, max |err| / max |ref| <= 1e-3, top-1 agreement 100%), timings of kiln and
+PyTorch eager / channels_last / torch.compile, and the Markdown, JSON and (with matplotlib) PNG
+reports; the PNG is skipped with a note when matplotlib cannot be imported; a model whose
+exported graph differs from its eager forward fails the check and makes the CLI exit 1 without
+timings. Skipped without PyTorch (the CI venv has none; run with .venv-bench).
+"""
+import json
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from kiln.bench import BenchConfig, main, run_benchmark  # noqa: E402
+
+
+class TinyCNN(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = torch.nn.BatchNorm2d(8)
+        self.fc = torch.nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.bn(self.conv(x)))
+        return self.fc(torch.nn.functional.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+def tiny_cnn(batch):
+    torch.manual_seed(0)
+    model = TinyCNN()
+    with torch.no_grad():
+        model.bn.running_mean.uniform_(-0.5, 0.5)
+        model.bn.running_var.uniform_(0.5, 2.0)
+    return model, (torch.randn(batch, 3, 16, 16),)
+
+
+class ExportDiffers(torch.nn.Module):
+    """Doubles its input when traced by torch.export (what kiln compiles), not in eager."""
+
+    def forward(self, x):
+        return x * 2.0 if torch.compiler.is_exporting() else x + 0.0
+
+
+def export_differs():  # no batch argument: the harness resizes the inputs' dim 0
+    return ExportDiffers(), (torch.randn(1, 4),)
+
+
+def has_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_end_to_end_on_the_cpu(tmp_path):
+    out = str(tmp_path / "results" / "tiny_cpu")
+    result = run_benchmark(BenchConfig(
+        model=tiny_cnn, batches=[3], modes=["eager", "channels_last", "compile"],
+        target="cpu", warmup=1, reps=3, out=out, progress=False))
+    assert result["ok"] and result["target"] == "cpu" and result["dtype"] == "f32"
+    check = result["check"]
+    assert check["tolerance"] == 1e-3 and check["top1_agreement"] == 1.0
+    assert len(check["rows"]) == 1 and check["rows"][0]["batch"] == 3
+    assert check["rows"][0]["rel_err"] <= 1e-3 and check["rows"][0]["max_abs_ref"] > 0
+    (row,) = result["rows"]
+    assert row["batch"] == 3
+    assert set(row["ms"]) == {"kiln", "eager", "channels_last", "compile"}
+    assert all(ms > 0 for ms in row["ms"].values())
+    best = row["best_torch"]
+    assert best != "kiln" and row["vs_best_torch"][best] == 1.0
+    assert row["vs_best_torch"]["kiln"] == pytest.approx(row["ms"][best] / row["ms"]["kiln"])
+    assert row["items_per_s"]["eager"] == pytest.approx(3 / row["ms"]["eager"] * 1e3)
+    (build,) = result["kiln_builds"]  # one batch: one static library
+    assert build["compile_s"] > 0 and not build["dynamic"] and build["workspace_bytes"][0] > 0
+    assert row["peak_mb"]["kiln"] == build["workspace_bytes"][0] / 2**20
+    with open(out + ".json") as f:
+        saved = json.load(f)
+    assert saved["rows"][0]["ms"] == row["ms"] and saved["ok"] is True
+    with open(out + ".md") as f:
+        md = f.read()
+    assert "## Correctness: passed" in md
+    for mode in ("kiln", "eager", "channels_last", "compile"):
+        assert f"| 3 | {mode}" in md
+    png = tmp_path / "results" / "tiny_cpu.png"
+    if has_matplotlib():
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    else:
+        assert not png.exists() and "matplotlib is not installed" in md
+
+
+def test_png_skipped_without_matplotlib(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    out = str(tmp_path / "tiny")
+    result = run_benchmark(BenchConfig(model=tiny_cnn, batches=[2], modes=["eager"],
+                                       target="cpu", warmup=1, reps=2, out=out, progress=False))
+    assert result["ok"]
+    assert result["files"] == [out + ".json", out + ".md"]
+    assert not (tmp_path / "tiny.png").exists()
+    with open(out + ".md") as f:
+        assert "no chart: matplotlib is not installed" in f.read()
+
+
+def test_mismatch_exits_1_without_timings(tmp_path, capsys):
+    out = str(tmp_path / "differs")
+    status = main(["--model", f"{__name__}:export_differs", "--target", "cpu", "--batches", "2",
+                   "--modes", "eager", "--warmup", "1", "--reps", "2", "--out", out])
+    assert status == 1
+    with open(out + ".json") as f:
+        saved = json.load(f)
+    assert saved["ok"] is False and saved["rows"] == []
+    (check_row,) = saved["check"]["rows"]
+    assert check_row["batch"] == 2 and check_row["rel_err"] == pytest.approx(1.0, rel=1e-6)
+    with open(out + ".md") as f:
+        md = f.read()
+    assert "## Correctness: FAILED" in md and "timings skipped" in md
+    assert "correctness check FAILED" in capsys.readouterr().out
