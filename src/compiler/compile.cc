@@ -12,6 +12,7 @@
 #include "build/subprocess.h"
 #include "build/toolchain.h"
 #include "codegen/cpu/cpu_target.h"
+#include "codegen/cuda/conv_tuning.h"
 #include "codegen/cuda/cuda_target.h"
 #include "codegen/cuda/gemm_tuning.h"
 #include "codegen/module_emitter.h"
@@ -296,7 +297,12 @@ StatusOr<std::map<const Node*, std::string>> ChooseConfigs(const Graph& graph,
     KILN_ASSIGN_OR_RETURN(CompileResult r, Compile(g, o));
     return r.library_path;
   };
-  return TuneGraph(graph, codegen::cuda::GemmTuneTask, build, t, &result->tuning);
+  // Tunable on cuda-sm90: gemm nodes and convs (the implicit GEMM, or the gemm of a 1x1 conv).
+  auto task = [](const Node& node) -> std::optional<codegen::TuneTask> {
+    return node.op() == OpKind::kConv2d ? codegen::cuda::ConvTuneTask(node)
+                                        : codegen::cuda::GemmTuneTask(node);
+  };
+  return TuneGraph(graph, task, build, t, &result->tuning);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "build/toolchain.h"
+#include "codegen/cuda/conv_tuning.h"
 #include "codegen/cuda/cuda_target.h"
 #include "codegen/cuda/gemm_config.h"
 #include "models/zoo.h"
@@ -373,6 +374,57 @@ TEST(CudaConvEmitter, ChoosesImplicitGemmPointwiseGemmOrDirect) {
   const std::string a80 = KernelBody(g, "a", "cuda-sm80");
   EXPECT_NE(a80.find("direct convolution (cuda-sm80 has no implicit-GEMM kernel yet)"), std::string::npos) << a80;
   EXPECT_NE(a80.find("// epilogue, one pass over the output"), std::string::npos) << a80;
+}
+
+// Conv tuning (conv_tuning.cc): the task of a static-batch conv, its candidates and profiling
+// graph, and the emitter taking a tuned config.
+TEST(CudaConvTuning, TasksCandidatesAndTunedConfigs) {
+  Graph g = ParseVerified(R"(graph @c(%x: f16[4,14,14,16], %r: f16[4,14,14,32], %s: f16[N,14,14,16]) -> (%a, %p, %d) where N in [1, 8] {
+  %w1 = weight "w1" : f16[32,3,3,16]
+  %b1 = weight "b1" : f16[32]
+  %a = conv2d(%x, %w1) {pad=[1,1,1,1], layout=nhwc, epilogue=[bias(%b1), add(%r), relu]} : f16[4,14,14,32]
+  %w2 = weight "w2" : f16[64,1,1,32]
+  %p = conv2d(%a, %w2) {layout=nhwc} : f16[4,14,14,64]
+  %w3 = weight "w3" : f16[32,3,3,16]
+  %d = conv2d(%s, %w3) {pad=[1,1,1,1], layout=nhwc} : f16[N,14,14,32]
+})");
+  auto node_of = [&](const std::string& name) -> const Node* {
+    for (const auto& n : g.nodes()) {
+      if (n->output()->name() == name) return n.get();
+    }
+    return nullptr;
+  };
+  std::optional<codegen::TuneTask> a = codegen::cuda::ConvTuneTask(*node_of("a"));
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->signature,
+            "conv2d f16->f16 nhwc 14x14x16 -> 32 kernel 3x3 stride 1,1 pad 1,1,1,1 dilation 1,1 implicit gemm "
+            "operands [bias,residual] epilogue [bias,add,relu]");
+  EXPECT_EQ(a->shape, "N=4");
+  EXPECT_EQ(a->candidates, (std::vector<std::string>{"conv_128x64x16", "conv_64x64x16"}));
+  StatusOr<Graph> profile = ParseGraph(a->profile_graph, "<profile>");
+  ASSERT_TRUE(profile.ok()) << profile.status().ToString() << "\n" << a->profile_graph;
+  EXPECT_TRUE(Verify(*profile).ok()) << a->profile_graph;
+  EXPECT_NE(a->profile_graph.find("%e3: f16[N,14,14,32]"), std::string::npos) << a->profile_graph;
+
+  std::optional<codegen::TuneTask> p = codegen::cuda::ConvTuneTask(*node_of("p"));
+  ASSERT_TRUE(p.has_value());
+  EXPECT_NE(p->signature.find(" as gemm "), std::string::npos) << p->signature;
+  ASSERT_FALSE(p->candidates.empty());
+  EXPECT_EQ(p->candidates[0].rfind("conv_", 0), std::string::npos) << "gemm configs for a 1x1 conv";
+  EXPECT_FALSE(codegen::cuda::ConvTuneTask(*node_of("d")).has_value()) << "symbolic batch";
+
+  // The emitter takes a tuned config, and rejects one that does not parse.
+  codegen::KernelContext tuned(*node_of("a"), {}, "conv_64x64x16");
+  codegen::CodeWriter w;
+  ASSERT_TRUE(codegen::cuda::CudaTarget("cuda-sm90").find(OpKind::kConv2d)(tuned, w).ok());
+  EXPECT_NE(w.str().find("tuned tile conv_64x64x16"), std::string::npos) << w.str();
+  EXPECT_NE(w.str().find("using Tile = cute::Shape<cute::_64, cute::_64, cute::Shape<cute::_16>>;"),
+            std::string::npos) << w.str();
+  codegen::KernelContext bad(*node_of("a"), {}, "conv_96x64x16");
+  codegen::CodeWriter w2;
+  EXPECT_EQ(codegen::cuda::CudaTarget("cuda-sm90").find(OpKind::kConv2d)(bad, w2).ToString(),
+            "invalid argument: %a = conv2d (line 4): conv config \"conv_96x64x16\" does not parse: expected "
+            "conv_<tileM>x<tileN>x<tileK> with M, N in {64, 128} and K in {16, 32, 64}, e.g. conv_128x64x64");
 }
 
 }  // namespace

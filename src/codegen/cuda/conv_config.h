@@ -1,0 +1,56 @@
+// How a conv2d node runs on cuda-sm90 (conv.cc emits it, conv_tuning.cc tunes it): its static
+// geometry, which epilogue operand the CUTLASS kernels read as the source operand C, whether the
+// Hopper kernels can take it at all, and the implicit-GEMM tile configs (a 1x1 stride-1 conv is a
+// gemm and takes the gemm configs of gemm_config.h instead).
+#ifndef KILN_CODEGEN_CUDA_CONV_CONFIG_H_
+#define KILN_CODEGEN_CUDA_CONV_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "codegen/cuda/gemm_config.h"
+#include "ir/graph.h"
+#include "kiln/status.h"
+
+namespace kiln::codegen::cuda {
+
+/// Attributes and extents of an nhwc or nchw conv2d node (spatial dims are static in kiln).
+struct ConvAttrs {
+  bool nhwc = true;
+  int64_t groups = 1;
+  std::vector<int64_t> stride, pad, dilation;  // [h, w], [top, left, bottom, right], [h, w]
+  int64_t c = 0, o = 0, kh = 0, kw = 0, h = 0, w = 0, oh = 0, ow = 0;  // static extents
+  Dim n;                                                               // batch (maybe symbolic)
+  /// 1x1, stride 1, dilation 1, no padding: the conv is a gemm of N*H*W rows.
+  bool Pointwise() const;
+};
+ConvAttrs ReadConvAttrs(const Node& node);
+
+/// What the sm90 kernels do with a conv node, or why they cannot take it.
+struct ConvSm90Plan {
+  std::string unsupported;  // non-empty: the direct kernel takes the node, for this reason
+  ConvAttrs attrs;
+  int source = -1;          // the full-size residual read as source operand C (-1: none)
+  GemmProblem gemm;         // Pointwise(): the gemm it is ([N*H*W, C] x [O, C]^T)
+};
+ConvSm90Plan PlanConvSm90(const Node& node);
+
+/// An implicit-GEMM tile (one consumer warp group: at most 128x128; K 16, 32 or 64).
+struct ConvTile {
+  int m = 128, n = 128, k = 64;
+  /// "conv_128x64x64": the KILN spelling (KernelContext::config, the tuning cache).
+  std::string Name() const;
+  /// "cute::Shape<cute::_128, cute::_64, cute::Shape<cute::_64>>".
+  std::string ShapeType() const;
+};
+/// The tiles worth timing for `a`: M and N of 64 or 128, K by channel count (see HeuristicConvTile).
+std::vector<ConvTile> ConvTileCandidates(const ConvAttrs& a);
+/// The tile chosen without a GPU, and why (a comment of the generated kernel).
+ConvTile HeuristicConvTile(const ConvAttrs& a, std::string* why);
+/// Parses ConvTile::Name(); InvalidArgument naming the text and the expected form otherwise.
+StatusOr<ConvTile> ParseConvTile(const std::string& text);
+
+}  // namespace kiln::codegen::cuda
+
+#endif  // KILN_CODEGEN_CUDA_CONV_CONFIG_H_
