@@ -17,10 +17,9 @@
    them to some batches.
 Reports ms, images/s, the ratio to the best PyTorch mode measured at that batch (> 1: kiln
 faster), % of the fp16 roofline (8.2 GFLOP/image at --peak-tflops, the measured cuBLAS 8192^3
-rate by default) and peak GPU memory (PyTorch: max_memory_allocated above the weights; kiln: the
-drop in free device memory from before its two instances were created to after its runs, which
-also counts both instances' weights and whatever PyTorch's caching allocator took meanwhile: an
-upper bound, not comparable to PyTorch's column). Writes <out>.md and <out>.json.
+rate by default) and activation memory beside the weights: PyTorch's max_memory_allocated above
+what was allocated before the mode ran; kiln's workspace as `kiln compile` planned it for the
+largest batch (one allocation that serves every batch: an upper bound for the smaller ones). Writes <out>.md and <out>.json.
 
     python3 bench/resnet50_h100.py --kiln build/kiln [--batches 1 8 64 256]
 """
@@ -29,6 +28,7 @@ import copy
 import datetime
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -60,8 +60,11 @@ def compile_kiln(args, out_dir, weights, cache_dir, tuning_cache, cuda_graphs):
     if r.returncode != 0:
         sys.exit(f"kiln compile failed ({' '.join(cmd)}):\n{r.stdout}\n{r.stderr}")
     summary = [line for line in r.stdout.splitlines() if line.startswith("compiled ") or "tuning:" in line]
+    m = re.search(r"workspace ([0-9.]+) (B|KiB|MiB|GiB)", r.stdout)
+    scale = {"B": 2**-20, "KiB": 2**-10, "MiB": 1, "GiB": 2**10}
+    workspace_mb = float(m.group(1)) * scale[m.group(2)] if m else float("nan")
     print(f"  {seconds:.1f} s: {' '.join(summary)}", flush=True)
-    return seconds
+    return seconds, workspace_mb
 
 
 def kiln_runner(instance, batch):
@@ -122,12 +125,11 @@ def main():
     lib = os.path.join(args.workdir, "kiln")
     lib_graphs = os.path.join(args.workdir, "kiln_graphs")
     print("kiln compile (cold caches) ...", flush=True)
-    cold_s = compile_kiln(args, lib, exported.weights_path, cache, tuning, False)
+    cold_s, workspace_mb = compile_kiln(args, lib, exported.weights_path, cache, tuning, False)
     print("kiln compile (warm caches) ...", flush=True)
-    warm_s = compile_kiln(args, lib, exported.weights_path, cache, tuning, False)
+    warm_s, _ = compile_kiln(args, lib, exported.weights_path, cache, tuning, False)
     compile_kiln(args, lib_graphs, exported.weights_path, cache, tuning, True)
 
-    free0 = torch.cuda.mem_get_info()[0]
     module = kiln_ctypes.Module.load(os.path.join(lib, "model.so"))
     instance = module.create_instance(os.path.join(lib, "model.safetensors"))
     graphs_instance = kiln_ctypes.Module.load(os.path.join(lib_graphs, "model.so")).create_instance(
@@ -163,7 +165,7 @@ def main():
         for name, inst in (("kiln", instance), ("kiln+graphs", graphs_instance)):
             with torch.cuda.stream(side):
                 row["ms"][name] = median_ms(torch, kiln_runner(inst, batch), args.warmup, args.reps, args.inner)
-        row["peak_mb"]["kiln"] = (free0 - torch.cuda.mem_get_info()[0]) / 2**20
+        row["peak_mb"]["kiln"] = workspace_mb
         for mode in args.modes:
             if mode in ("compile", "reduce-overhead", "max-autotune") and \
                     args.compile_batches is not None and batch not in args.compile_batches:
@@ -191,7 +193,7 @@ def main():
               f"best PyTorch ({best_mode}) {row['ms'][best_mode]:.3f} ms", flush=True)
         rows.append(row)
 
-    result = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
+    result = {"workspace_mb": workspace_mb, "date": datetime.datetime.now().isoformat(timespec="seconds"),
               "gpu": torch.cuda.get_device_name(), "torch": torch.__version__,
               "compile_cold_s": cold_s, "compile_warm_s": warm_s, "checks": checks, "rows": rows,
               "peak_tflops": args.peak_tflops, "tune": args.tune, "max_batch": args.max_batch}
@@ -199,9 +201,11 @@ def main():
         json.dump(result, f, indent=1)
     lines = [f"# ResNet-50 fp16, kiln vs PyTorch ({result['gpu']}, torch {result['torch']}, {result['date']})", "",
              f"`python3 bench/resnet50_h100.py {' '.join(sys.argv[1:])}`; one kiln library for batch "
-             f"1..{args.max_batch} (`--tune {args.tune}`); compile {cold_s:.1f} s cold, {warm_s:.1f} s warm.", "",
+             f"1..{args.max_batch} (`--tune {args.tune}`); compile {cold_s:.1f} s cold, {warm_s:.1f} s warm. "
+             f"Activation memory: kiln's workspace planned for batch {args.max_batch} (serves every batch), "
+             f"PyTorch's peak allocation above the weights.", "",
              "| batch | " + " | ".join(f"{m} ms" for m in ["kiln", "kiln+graphs"] + args.modes) +
-             " | best PyTorch | kiln+graphs speedup | img/s | % of roofline | peak MB kiln / eager |",
+             " | best PyTorch | kiln+graphs speedup | img/s | % of roofline | activation MB kiln / eager |",
              "|" + " --- |" * (len(args.modes) + 7)]
     for r in rows:
         cells = [f"{r['ms'][m]:.3f}" if m in r["ms"] else "-" for m in ["kiln", "kiln+graphs"] + args.modes]
