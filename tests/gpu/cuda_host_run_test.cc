@@ -15,24 +15,12 @@ namespace {
 void ExpectHostRunsMatch(const Graph& graph, bool cuda_graphs,
                          const std::vector<int64_t>& batches) {
   if (!HasGpu()) GTEST_SKIP() << "no CUDA GPU";
-  std::unique_ptr<Graph> g = graph.Clone();
-  auto weights = std::make_shared<TensorMap>(graph.weights() ? *graph.weights() : TensorMap{});
-  std::mt19937 rng(99);
-  pass_test_internal::AddMissingWeights(*g, *weights, rng);
-  g->set_weights(weights);
-
-  std::unique_ptr<Graph> copy = g->Clone();
+  std::unique_ptr<Graph> g = WithRandomWeights(graph);
   CompileOptions copts;
-  copts.target = TargetOfThisGpu();
-  copts.output_dir = FreshCompileDir(g->name() + "_host_run");
-  copts.cache_dir = std::string(KILN_BINARY_DIR) + "/test-object-cache";
   copts.cuda_graphs = cuda_graphs;
-  StatusOr<CompileResult> compiled = Compile(*copy, copts);
-  ASSERT_TRUE(compiled.ok()) << compiled.status().ToString();
-  StatusOr<std::shared_ptr<Module>> module = Module::Load(compiled->library_path);
-  ASSERT_TRUE(module.ok()) << module.status().ToString();
-  StatusOr<std::unique_ptr<Instance>> instance = (*module)->CreateInstance(compiled->weights_path);
-  ASSERT_TRUE(instance.ok()) << instance.status().ToString();
+  StatusOr<GpuModel> model = CompileForThisGpu(*g, copts, "host_run");
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  std::unique_ptr<Instance>& instance = model->instance;
 
   for (int64_t n : batches) {
     std::vector<Tensor> inputs = RandomInputsFor(*g, {{"N", n}}, static_cast<uint32_t>(n));
@@ -40,7 +28,7 @@ void ExpectHostRunsMatch(const Graph& graph, bool cuda_graphs,
     ASSERT_TRUE(want.ok()) << want.status().ToString();
     for (int repeat = 0; repeat < 3; ++repeat) {  // the 2nd captures a graph, the 3rd replays it
       std::vector<Tensor> got;
-      Status run = (*instance)->Run(inputs, &got);
+      Status run = instance->Run(inputs, &got);
       ASSERT_TRUE(run.ok()) << run.ToString();
       ASSERT_EQ(got.size(), want->size());
       for (size_t o = 0; o < got.size(); ++o) {
@@ -50,8 +38,8 @@ void ExpectHostRunsMatch(const Graph& graph, bool cuda_graphs,
       }
     }
   }
-  instance->reset();
-  std::filesystem::remove_all(copts.output_dir);
+  instance.reset();
+  std::filesystem::remove_all(model->output_dir);
 }
 
 Graph Zoo(const std::string& name) {

@@ -39,30 +39,51 @@ struct GpuOptions {
   std::string tuning_cache = "";
 };
 
-/// Compiles `graph` once (missing weights random), then for each binding runs it on random
-/// inputs and expects |got - want| <= atol + rtol * |want| per element (integers exact).
-inline void ExpectCudaMatchesInterpreter(const Graph& graph, const GpuOptions& options = {}) {
-  if (!HasGpu()) GTEST_SKIP() << "no CUDA GPU";
+/// `graph` with deterministic random data for the weights it lacks (its own weights kept).
+inline std::unique_ptr<Graph> WithRandomWeights(const Graph& graph) {
   std::unique_ptr<Graph> g = graph.Clone();
   auto weights = std::make_shared<TensorMap>(graph.weights() ? *graph.weights() : TensorMap{});
   std::mt19937 rng(99);
   pass_test_internal::AddMissingWeights(*g, *weights, rng);
   g->set_weights(weights);
+  return g;
+}
 
-  std::unique_ptr<Graph> copy = g->Clone();
-  CompileOptions copts;
+/// A library compiled for the GPU this runs on, loaded, with one instance.
+struct GpuModel {
+  std::string output_dir;  // remove when done
+  std::shared_ptr<Module> module;
+  std::unique_ptr<Instance> instance;
+};
+
+/// Compiles a copy of `g` with `copts` (target: this GPU's; output in a fresh directory named
+/// after the graph and `tag`; the tests' object cache), loads it and creates an instance.
+inline StatusOr<GpuModel> CompileForThisGpu(const Graph& g, CompileOptions copts,
+                                            const std::string& tag) {
+  std::unique_ptr<Graph> copy = g.Clone();
   copts.target = TargetOfThisGpu();
-  copts.output_dir = FreshCompileDir(g->name() + "_gpu");
-  copts.verify_each_pass = true;
+  copts.output_dir = FreshCompileDir(g.name() + "_" + tag);
   copts.cache_dir = std::string(KILN_BINARY_DIR) + "/test-object-cache";
+  KILN_ASSIGN_OR_RETURN(CompileResult compiled, Compile(*copy, copts));
+  GpuModel m;
+  m.output_dir = copts.output_dir;
+  KILN_ASSIGN_OR_RETURN(m.module, Module::Load(compiled.library_path));
+  KILN_ASSIGN_OR_RETURN(m.instance, m.module->CreateInstance(compiled.weights_path));
+  return m;
+}
+
+/// Compiles `graph` once (missing weights random), then for each binding runs it on random
+/// inputs and expects |got - want| <= atol + rtol * |want| per element (integers exact).
+inline void ExpectCudaMatchesInterpreter(const Graph& graph, const GpuOptions& options = {}) {
+  if (!HasGpu()) GTEST_SKIP() << "no CUDA GPU";
+  std::unique_ptr<Graph> g = WithRandomWeights(graph);
+  CompileOptions copts;
+  copts.verify_each_pass = true;
   copts.tune = options.tune;
   copts.tuning_cache = options.tuning_cache;
-  StatusOr<CompileResult> compiled = Compile(*copy, copts);
-  ASSERT_TRUE(compiled.ok()) << compiled.status().ToString();
-  StatusOr<std::shared_ptr<Module>> module = Module::Load(compiled->library_path);
-  ASSERT_TRUE(module.ok()) << module.status().ToString();
-  StatusOr<std::unique_ptr<Instance>> instance = (*module)->CreateInstance(compiled->weights_path);
-  ASSERT_TRUE(instance.ok()) << instance.status().ToString();
+  StatusOr<GpuModel> model = CompileForThisGpu(*g, copts, "gpu");
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  std::unique_ptr<Instance>& instance = model->instance;
 
   for (const SymbolBindings& given : options.bindings) {
     SymbolBindings bindings = given.empty() ? TestBindings(*g) : given;
@@ -70,9 +91,9 @@ inline void ExpectCudaMatchesInterpreter(const Graph& graph, const GpuOptions& o
     StatusOr<std::vector<Tensor>> want = Interpret(*g, inputs);
     ASSERT_TRUE(want.ok()) << want.status().ToString();
 
-    StatusOr<std::vector<int64_t>> dims = (*instance)->BindDims(inputs);
+    StatusOr<std::vector<int64_t>> dims = instance->BindDims(inputs);
     ASSERT_TRUE(dims.ok()) << dims.status().ToString();
-    ASSERT_TRUE((*instance)->SetDims(*dims).ok());
+    ASSERT_TRUE(instance->SetDims(*dims).ok());
     std::vector<void*> device_in, device_out;
     std::vector<Tensor> got;
     for (const Tensor& t : inputs) {
@@ -82,7 +103,7 @@ inline void ExpectCudaMatchesInterpreter(const Graph& graph, const GpuOptions& o
       device_in.push_back(p);
     }
     for (size_t o = 0; o < want->size(); ++o) {
-      StatusOr<std::vector<int64_t>> shape = (*instance)->OutputShape(static_cast<int>(o));
+      StatusOr<std::vector<int64_t>> shape = instance->OutputShape(static_cast<int>(o));
       ASSERT_TRUE(shape.ok());
       got.emplace_back((*want)[o].dtype(), *shape);
       void* p = nullptr;
@@ -90,7 +111,7 @@ inline void ExpectCudaMatchesInterpreter(const Graph& graph, const GpuOptions& o
       device_out.push_back(p);
     }
     std::vector<const void*> in_ptrs(device_in.begin(), device_in.end());
-    Status run = (*instance)->RunRaw(in_ptrs, device_out, nullptr);
+    Status run = instance->RunRaw(in_ptrs, device_out, nullptr);
     ASSERT_TRUE(run.ok()) << run.ToString();
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
     for (size_t o = 0; o < got.size(); ++o) {
@@ -105,7 +126,7 @@ inline void ExpectCudaMatchesInterpreter(const Graph& graph, const GpuOptions& o
     for (void* p : device_in) cudaFree(p);
     for (void* p : device_out) cudaFree(p);
   }
-  std::filesystem::remove_all(copts.output_dir);
+  std::filesystem::remove_all(model->output_dir);
 }
 
 }  // namespace kiln
