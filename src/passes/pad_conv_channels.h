@@ -2,7 +2,8 @@
 // that the Hopper implicit-GEMM kernel can take them (TMA moves 16-byte boxes: the channel
 // extent of the activation and the filter must be a multiple of 16 bytes). The 3-channel stem of
 // an image net is the case that matters: without it, that conv runs on the direct kernel.
-// CUDA targets only (the CPU's oneDNN convolution takes any channel count).
+// cuda-sm90 only (the CPU's oneDNN convolution takes any channel count; cuda-sm80 runs convs on
+// a direct kernel).
 //
 // What: conv2d(x [N, H, W, C], w [O, kh, kw, C]) {layout=nhwc, groups=1} with C % 8 != 0 and
 // O % 8 == 0 becomes

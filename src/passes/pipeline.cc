@@ -118,9 +118,10 @@ PassPipeline DefaultPipeline(const std::string& target) {
   // fusion, so the bias/relu/residual-add epilogues form on the final NHWC convs (the residual
   // adds are NHWC by then too, and a conv's epilogue operands must share its layout).
   p.Add(std::make_unique<CanonicalizeLayoutPass>());
-  // CUDA: channel padding once the convs are NHWC (the padded extent is the contiguous one), and
-  // before epilogue fusion, which does not care about the conv's operands.
-  if (target.rfind("cuda", 0) == 0) p.Add(std::make_unique<PadConvChannelsPass>());
+  // cuda-sm90: channel padding for the TMA implicit GEMM once the convs are NHWC (the padded
+  // extent is the contiguous one), and before epilogue fusion, which does not care about the
+  // conv's operands. cuda-sm80 runs convs on the direct kernel, where padding only costs.
+  if (target == "cuda-sm90") p.Add(std::make_unique<PadConvChannelsPass>());
   // Epilogue fusion after the cleanup, so it sees each producer's real consumers.
   p.Add(std::make_unique<FuseEpiloguePass>());
   // Elementwise fusion after epilogue fusion: the activations, bias and residual adds that can

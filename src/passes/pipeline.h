@@ -41,7 +41,8 @@ class PassPipeline {
 };
 
 /// The default optimisation pipeline (positions and reasons in pipeline.cc). `target` adds the
-/// passes one backend needs ("cuda-sm90", "cuda-sm80": pad-conv-channels, constants-to-weights); "" or "cpu": none.
+/// passes one backend needs: "cuda-sm90" pad-conv-channels and constants-to-weights, "cuda-sm80"
+/// constants-to-weights; "" and "cpu" none.
 PassPipeline DefaultPipeline(const std::string& target = "");
 
 }  // namespace kiln
