@@ -1,6 +1,7 @@
 // The target-independent half of the norm-family emitters (see norm_plan.h).
 #include "codegen/norm_plan.h"
 
+#include "codegen/reduce_plan.h"
 #include "ops/op_util.h"
 
 namespace kiln::codegen {
@@ -35,6 +36,19 @@ GroupNormPlan PlanGroupNorm(const KernelContext& ctx) {
       .groups = std::to_string(node.GetInt("groups")),
       .eps = FloatLiteralExpr(node.GetFloat("eps")),
   };
+}
+
+StatusOr<BatchNormPlan> PlanBatchNorm(const KernelContext& ctx) {
+  const Node& node = ctx.node();
+  const Shape& shape = node.input(0)->shape();
+  BatchNormPlan p;
+  KILN_ASSIGN_OR_RETURN(p.axis, NormalizeAxis(node, node.GetInt("axis"), static_cast<int64_t>(shape.size())));
+  const AxisSplit split = SplitAroundAxis(ctx, shape, p.axis);
+  p.outer = split.outer;
+  p.channels = split.len;
+  p.inner = split.inner;
+  p.eps = FloatLiteralExpr(node.GetFloat("eps"));
+  return p;
 }
 
 }  // namespace kiln::codegen

@@ -34,6 +34,15 @@ struct GroupNormPlan {
 /// Plans the group_norm node of `ctx` (attributes layout, groups, eps).
 GroupNormPlan PlanGroupNorm(const KernelContext& ctx);
 
+/// batch_norm (inference): operand 0 viewed as [outer, channels, inner] around its channel axis.
+struct BatchNormPlan {
+  int64_t axis;  ///< the channel axis, normalised
+  std::string outer, channels, inner, eps;
+};
+
+/// Plans the batch_norm node of `ctx` (attributes axis, eps). Errors: axis out of range.
+StatusOr<BatchNormPlan> PlanBatchNorm(const KernelContext& ctx);
+
 }  // namespace kiln::codegen
 
 #endif  // KILN_CODEGEN_NORM_PLAN_H_

@@ -156,7 +156,7 @@ def _op_name(target: Any) -> str:
 
 def translate(ep: ExportedProgram, name: str, symbol_names: Dict[str, str],
               ranges: Dict[str, Tuple[int, int]]) -> Translation:
-    from . import _aten_ops  # noqa: F401  (fills HANDLERS)
+    from . import _aten_nn_ops, _aten_ops  # noqa: F401  (fill HANDLERS)
 
     writer = KirWriter(name, symbol_names, ranges)
     sig = ep.graph_signature

@@ -7,8 +7,6 @@
 #include "codegen/cpu/emit_util.h"
 #include "codegen/cpu/families.h"
 #include "codegen/norm_plan.h"
-#include "codegen/reduce_plan.h"
-#include "ops/op_util.h"
 
 namespace kiln::codegen::cpu {
 namespace {
@@ -46,14 +44,11 @@ Status EmitGroupNorm(const KernelContext& ctx, CodeWriter& body) {
 Status EmitBatchNorm(const KernelContext& ctx, CodeWriter& body) {
   const Node& node = ctx.node();
   KILN_RETURN_IF_ERROR(RequireF32(node));
-  const Shape& shape = node.input(0)->shape();
-  KILN_ASSIGN_OR_RETURN(
-      int64_t axis, NormalizeAxis(node, node.GetInt("axis"), static_cast<int64_t>(shape.size())));
-  const AxisSplit split = SplitAroundAxis(ctx, shape, axis);
-  body.Line("// batch_norm (inference) along axis " + std::to_string(axis) +
+  KILN_ASSIGN_OR_RETURN(BatchNormPlan p, PlanBatchNorm(ctx));
+  body.Line("// batch_norm (inference) along axis " + std::to_string(p.axis) +
             ": outer, channels, inner");
-  body.Line("kiln_cpu::BatchNorm(in0, in1, in2, in3, in4, out0, " + split.outer + ", " + split.len +
-            ", " + split.inner + ", " + FloatLiteralExpr(node.GetFloat("eps")) + ");");
+  body.Line("kiln_cpu::BatchNorm(in0, in1, in2, in3, in4, out0, " + p.outer + ", " + p.channels +
+            ", " + p.inner + ", " + p.eps + ");");
   return Status::Ok();
 }
 

@@ -8,8 +8,6 @@
 #include "codegen/cuda/emit_util.h"
 #include "codegen/cuda/families.h"
 #include "codegen/norm_plan.h"
-#include "codegen/reduce_plan.h"
-#include "ops/op_util.h"
 
 namespace kiln::codegen::cuda {
 namespace {
@@ -53,14 +51,11 @@ Status EmitBatchNorm(const KernelContext& ctx, CodeWriter& w) {
                                          node.input(i)->name() + ": " + node.input(i)->type().ToString() + ")");
     }
   }
-  const Shape& shape = x->shape();
-  KILN_ASSIGN_OR_RETURN(int64_t axis,
-                        NormalizeAxis(node, node.GetInt("axis"), static_cast<int64_t>(shape.size())));
-  const AxisSplit split = SplitAroundAxis(ctx, shape, axis);
-  w.Line("// batch_norm (inference) of " + x->type().ToString() + " along axis " + std::to_string(axis) +
+  KILN_ASSIGN_OR_RETURN(BatchNormPlan p, PlanBatchNorm(ctx));
+  w.Line("// batch_norm (inference) of " + x->type().ToString() + " along axis " + std::to_string(p.axis) +
          ": outer, channels, inner");
-  w.Line("kiln_cuda::BatchNorm<" + traits + ">(in0, in1, in2, in3, in4, out0, " + split.outer + ", " + split.len +
-         ", " + split.inner + ", " + FloatLiteralExpr(node.GetFloat("eps")) + ", stream);");
+  w.Line("kiln_cuda::BatchNorm<" + traits + ">(in0, in1, in2, in3, in4, out0, " + p.outer + ", " + p.channels +
+         ", " + p.inner + ", " + p.eps + ", stream);");
   return Status::Ok();
 }
 
