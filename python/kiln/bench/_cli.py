@@ -24,6 +24,8 @@ def parse_args(argv: Optional[List[str]] = None) -> BenchConfig:
                     help="resnet50, vit, bert, or module:function returning (model, "
                     "example_inputs); the function may take the batch size (default resnet50)")
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 8, 64])
+    ap.add_argument("--seq", type=int,
+                    help="sequence length for models that take one (bert: default 128)")
     ap.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES),
                     help="PyTorch modes to time (default: all; channels_last only for conv nets)")
     ap.add_argument("--target", choices=["cpu", "cuda-sm90", "cuda-sm80"],
@@ -48,7 +50,7 @@ def parse_args(argv: Optional[List[str]] = None) -> BenchConfig:
     args = ap.parse_args(argv)
     command = "python -m kiln.bench " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
-    return BenchConfig(model=args.model, batches=args.batches, modes=args.modes,
+    return BenchConfig(model=args.model, batches=args.batches, seq=args.seq, modes=args.modes,
                        target=args.target, dtype=args.dtype, warmup=args.warmup,
                        reps=args.reps, inner=args.inner, out=args.out, tolerance=args.tolerance,
                        min_top1=args.min_top1, cuda_graphs=args.cuda_graphs, tune=args.tune,

@@ -46,6 +46,7 @@ class BenchConfig:
 
     model: Any = "resnet50"  # "resnet50" | "vit" | "bert" | "module:function" | a factory
     batches: Sequence[int] = (1, 8, 64)
+    seq: Optional[int] = None  # sequence length of a model whose factory takes `seq` (bert)
     modes: Sequence[str] = MODES
     target: Optional[str] = None  # default: cuda-sm90 (sm80 below Hopper) with CUDA, else cpu
     dtype: Optional[str] = None  # default: f16 on a GPU, f32 on the CPU
@@ -323,9 +324,10 @@ def run_benchmark(cfg: BenchConfig) -> Dict[str, Any]:
         raise ValueError(f"batches {cfg.batches}: expected positive integers")
     run_dtype = getattr(torch, TORCH_DTYPES[cfg.dtype])
 
-    bm = build_model(cfg.model, max(batches))
+    bm = build_model(cfg.model, max(batches), seq=cfg.seq)
+    slug = f"{bm.name}_s{cfg.seq}" if cfg.seq else bm.name
     cfg.out = cfg.out or os.path.join("bench", "results",
-                                      f"{bm.name}_{_device_slug(torch, cfg.target)}")
+                                      f"{slug}_{_device_slug(torch, cfg.target)}")
     modes = list(cfg.modes)
     if "channels_last" in modes and not bm.convolutional:
         modes.remove("channels_last")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from dataclasses import dataclass
-from typing import Any, Callable, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 BUILTIN_MODELS = ("resnet50", "vit", "bert")
 
@@ -117,16 +117,22 @@ def resize_batch(x: Any, batch: int) -> Any:
     return torch.cat([x] * reps)[:batch].contiguous() if reps > 1 else x[:batch].contiguous()
 
 
-def build_model(spec: Any, batch: int) -> BenchModel:
-    """Builds the model of `spec` (a string, or a factory callable) with inputs at `batch`."""
+def build_model(spec: Any, batch: int, seq: Optional[int] = None) -> BenchModel:
+    """Builds the model of `spec` (a string, or a factory callable) with inputs at `batch`;
+    `seq` goes to a factory that takes a `seq` argument (bert), else it is an error."""
     import torch
 
     if callable(spec):
         name, factory = getattr(spec, "__name__", "model"), spec
     else:
         name, factory = resolve_factory(spec)
-    takes_batch = bool(inspect.signature(factory).parameters)
-    model, inputs = factory(batch) if takes_batch else factory()
+    params = inspect.signature(factory).parameters
+    kwargs = {}
+    if seq is not None:
+        if "seq" not in params:
+            raise ValueError(f"model {name}: its factory takes no sequence length (seq={seq})")
+        kwargs["seq"] = seq
+    model, inputs = factory(batch, **kwargs) if params else factory()
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model {name}: the factory returned a {type(model).__name__}, "
                         "expected (torch.nn.Module, example_inputs)")
