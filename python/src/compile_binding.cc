@@ -228,6 +228,7 @@ nb::dict CompileModel(const ModelSource& src, const std::string& output_dir,
   d["nodes_in"] = r.nodes_in;
   d["nodes_out"] = r.nodes_out;
   d["kernels"] = r.kernels;
+  d["shared_functions"] = r.shared_functions;
   d["kernel_calls"] = r.kernel_calls;
   d["workspace_bytes"] = r.plan.workspace_bytes;
   d["objects_compiled"] = r.build.compiled;

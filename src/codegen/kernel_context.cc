@@ -1,6 +1,7 @@
 #include "codegen/kernel_context.h"
 
 #include <cctype>
+#include <cstdint>
 #include <cmath>
 #include <cstdio>
 
@@ -8,6 +9,24 @@
 #include "support/float16.h"
 
 namespace kiln::codegen {
+
+std::string KernelContext::ShareFunction(const std::string& stem, const std::string& params,
+                                         const std::string& code) const {
+  // FNV-1a over params and code: stable across runs and machines (names reach the object cache).
+  uint64_t h = 1469598103934665603ull;
+  for (const std::string* part : {&params, &code}) {
+    for (unsigned char c : *part) h = (h ^ c) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;  // separator: ("ab", "c") differs from ("a", "bc")
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+  const std::string name = stem + "_" + hex;
+  for (const SharedFunction& f : shared_) {
+    if (f.name == name) return name;
+  }
+  shared_.push_back({name, params, code});
+  return name;
+}
 
 std::string DimExpr(const Dim& d) {
   if (d.is_static()) return std::to_string(d.value());
@@ -70,6 +89,21 @@ std::string LiteralExpr(double v, DType dtype) {
     }
     default: return std::to_string(static_cast<int64_t>(v));
   }
+}
+
+std::string OperandLocals(const Node& node, const std::string& indent) {
+  std::string code;
+  for (int i = 0; i < node.num_inputs(); ++i) {
+    const std::string type = CpuStorageType(node.input(i)->dtype()), k = std::to_string(i);
+    code += indent + "[[maybe_unused]] const " + type + "* in" + k + " = static_cast<const " +
+            type + "*>(in[" + k + "]);\n";
+  }
+  for (int i = 0; i < node.num_outputs(); ++i) {
+    const std::string type = CpuStorageType(node.output(i)->dtype()), k = std::to_string(i);
+    code += indent + "[[maybe_unused]] " + type + "* out" + k + " = static_cast<" + type +
+            "*>(out[" + k + "]);\n";
+  }
+  return code;
 }
 
 std::string CpuStorageType(DType dtype) {

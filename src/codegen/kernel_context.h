@@ -17,6 +17,13 @@
 // A body line `#include "header"` is moved to the top of the kernel's file, after the target's
 // prelude: runtime headers that only some kernels need (compile time).
 //
+// Shared functions: code that many nodes have in common although their kernels differ (the
+// CUTLASS kernel instantiation of 13 ResNet convs of different shapes but one tile, dtype and
+// epilogue) goes into a function of its own through KernelContext::ShareFunction. The module
+// emitter writes each distinct one once, to kernels/<name> (the heavy file to compile), and
+// declares it in the kernel files that call it (light files: one call with the node's sizes and
+// pointers). Compile time then grows with the distinct instantiations, not with the nodes.
+//
 // Aliasing: an output may be the same buffer as an input when the memory plan runs a node in
 // place (elementwise nodes, see plan/memory_plan.h); kernels of other ops never see aliasing.
 #ifndef KILN_CODEGEN_KERNEL_CONTEXT_H_
@@ -35,11 +42,23 @@ namespace kiln::codegen {
 std::string DimExpr(const Dim& d);
 std::string ProductExpr(const Shape& shape, int64_t begin, int64_t end);
 
+/// The typed pointer locals a kernel body starts with (see the file comment): one line per
+/// operand, `[[maybe_unused]] const float* in0 = static_cast<const float*>(in[0]);`, then the
+/// outputs (out0..); from `in` and `out` arrays of void pointers. Each line starts with `indent`.
+std::string OperandLocals(const Node& node, const std::string& indent = "");
+
 /// `v` rounded to f32 as a C++ float literal ("0.5f", "1e-05f", "__builtin_inff()", NaN too).
 std::string FloatLiteralExpr(double v);
 
 /// `v` as a C++ literal of `dtype`'s storage type (f16/bf16 as their bits, bools true/false).
 std::string LiteralExpr(double v, DType dtype);
+
+/// A function that kernel bodies call and that is written once for all the nodes sharing it.
+struct SharedFunction {
+  std::string name;    // <stem>_<hash of params and code>: also the file name's stem
+  std::string params;  // the parameter list, without the parentheses
+  std::string code;    // the body; `#include` lines in it move to the top of its file
+};
 
 /// What an emitter sees when writing the kernel of one node.
 class KernelContext {
@@ -70,10 +89,20 @@ class KernelContext {
   /// parses, e.g. a gemm's "128x256x64_2x1_coop"), or "" to let the emitter's heuristic pick.
   const std::string& config() const { return config_; }
 
+  /// Moves `code`, the body of `void NAME(params)`, into a shared function (see the file
+  /// comment) and returns NAME, `<stem>_<16 hex digits hashing params and code>`: equal text
+  /// gives the same function in every node and model, hence one object in the object cache.
+  /// The kernel body then calls NAME; `code` must not depend on anything but its parameters.
+  std::string ShareFunction(const std::string& stem, const std::string& params,
+                            const std::string& code) const;
+  /// The shared functions this node's body calls, in the order they were made.
+  const std::vector<SharedFunction>& shared() const { return shared_; }
+
  private:
   const Node& node_;
   std::vector<std::string> symbols_;
   std::string config_;
+  mutable std::vector<SharedFunction> shared_;  // filled while the const emitter runs
 };
 
 /// The C++ storage type of `dtype` in generated CPU code: float, uint16_t (the bits of f16 and

@@ -378,7 +378,9 @@ StatusOr<CompileResult> Compile(Graph& graph, const CompileOptions& options) {
                                             {.embed_weights = options.embed_weights,
                                              .cuda_graphs = options.cuda_graphs,
                                              .node_configs = configs}));
-  result.kernels = static_cast<int>(module.kernels.size());
+  for (const auto& k : module.kernels) {
+    ++(k.path.rfind("kernels/kernel_", 0) == 0 ? result.kernels : result.shared_functions);
+  }
   result.kernel_calls = module.kernel_calls;
   const fs::path src = out_dir / "src";
   fs::remove_all(src / "kernels", ec);
@@ -422,7 +424,11 @@ std::string FormatCompileSummary(const Graph& graph, const CompileResult& r) {
                 r.seconds_codegen, r.seconds_build);
   return "compiled '" + graph.name() + "' for " + r.target + ": " + std::to_string(r.nodes_in) + " nodes -> " +
          std::to_string(r.nodes_out) + " after passes, " + std::to_string(r.kernel_calls) +
-         " kernel calls (" + std::to_string(r.kernels) + " distinct kernels)\n  " +
+         " kernel calls (" + std::to_string(r.kernels) + " distinct kernels" +
+         (r.shared_functions > 0
+              ? ", " + std::to_string(r.shared_functions) + " shared instantiations"
+              : std::string()) +
+         ")\n  " +
          FormatPlanSummary(r.plan) + "\n  " + times + " (" + std::to_string(r.build.compiled) +
          " objects compiled, " + std::to_string(r.build.cached) + " from cache)" +
          (r.tuning.tunable > 0 ? TuningLine(r.tuning) : std::string()) + "\n  library " +

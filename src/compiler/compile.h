@@ -69,7 +69,8 @@ struct CompileResult {
   std::string source_dir;
   int nodes_in = 0;      // nodes of the input graph
   int nodes_out = 0;     // nodes after the passes
-  int kernels = 0;       // distinct generated kernels
+  int kernels = 0;       // distinct generated kernels (kernels/kernel_N files)
+  int shared_functions = 0;  // instantiations they share (KernelContext::ShareFunction files)
   int kernel_calls = 0;  // kernel launches per run
   MemoryPlan plan;
   BuildStats build;

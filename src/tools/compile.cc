@@ -93,6 +93,7 @@ Status WriteManifest(const Graph& graph, const CompileResult& r, const CompileAr
       {"nodes_in", r.nodes_in},
       {"nodes_out", r.nodes_out},
       {"kernels", r.kernels},
+      {"shared_functions", r.shared_functions},
       {"kernel_calls", r.kernel_calls},
       {"workspace_bytes", r.plan.workspace_bytes},
       {"workspace_naive_bytes", r.plan.naive_bytes},

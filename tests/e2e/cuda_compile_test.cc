@@ -11,6 +11,7 @@
 #include "codegen/cuda/conv_tuning.h"
 #include "codegen/cuda/cuda_target.h"
 #include "codegen/cuda/gemm_config.h"
+#include "codegen/module_emitter.h"
 #include "models/zoo.h"
 #include "tests/e2e/cpu_e2e_util.h"
 
@@ -248,7 +249,8 @@ TEST(CudaGemmSm90Config, ParsesItsNames) {
   EXPECT_FALSE(ParseGemmConfig("128x256x64_1x1_pingpong", p).ok());  // 256 accumulator registers
 }
 
-// The body the `target` emitter writes for the graph's node `name`.
+// The body the `target` emitter writes for the graph's node `name`, followed by the code of the
+// shared functions it calls.
 std::string KernelBody(const Graph& g, const std::string& name, const std::string& target) {
   for (const auto& node : g.nodes()) {
     if (node->output()->name() != name) continue;
@@ -256,7 +258,9 @@ std::string KernelBody(const Graph& g, const std::string& name, const std::strin
     codegen::CodeWriter w;
     Status s = codegen::cuda::CudaTarget(target).find(node->op())(ctx, w);
     EXPECT_TRUE(s.ok()) << s.ToString();
-    return w.str();
+    std::string text = w.str();  // the body, then the shared functions it calls
+    for (const codegen::SharedFunction& f : ctx.shared()) text += "// " + f.name + ":\n" + f.code;
+    return text;
   }
   ADD_FAILURE() << "no node %" << name;
   return "";
@@ -271,13 +275,13 @@ TEST(CudaGemmSm90Emitter, FusesTheEpilogueAndFallsBackForOddExtents) {
   const std::string y = KernelBody(g, "y", "cuda-sm90");
   EXPECT_NE(y.find("Hopper CUTLASS 3.x GEMM, config 64x128x64_1x1_pingpong"), std::string::npos) << y;
   EXPECT_NE(y.find("kiln_cuda::sm90::Node<kiln_cuda::sm90::Mul, float, E0>;  // alpha"), std::string::npos) << y;
-  EXPECT_NE(y.find("kiln_cuda::sm90::Bias<cutlass::half_t, Tile>>;  // bias(%bias)"), std::string::npos) << y;
+  EXPECT_NE(y.find("kiln_cuda::sm90::Bias<cutlass::half_t, Tile>>;  // bias(in2)"), std::string::npos) << y;
   EXPECT_NE(y.find("kiln_cuda::sm90::Node<kiln_cuda::sm90::Gelu, cutlass::half_t, E2>;  // gelu -> D"), std::string::npos) << y;
   EXPECT_EQ(y.find("LaunchElementwise"), std::string::npos) << "no separate epilogue pass:\n" << y;
 
   // Transposed a, shared (broadcast) b, residual as the source operand C, f32 output.
   const std::string z = KernelBody(g, "z", "cuda-sm90");
-  EXPECT_NE(z.find("kiln_cuda::sm90::Source<cutlass::bfloat16_t>>;  // add(%r), the source operand C"), std::string::npos) << z;
+  EXPECT_NE(z.find("kiln_cuda::sm90::Source<cutlass::bfloat16_t>>;  // add(in2), the source operand C"), std::string::npos) << z;
   EXPECT_NE(z.find("cutlass::bfloat16_t, cutlass::layout::ColumnMajor, cutlass::bfloat16_t, cutlass::layout::ColumnMajor, "
                    "cutlass::bfloat16_t, float,"),
             std::string::npos) << z;
@@ -299,8 +303,41 @@ TEST(CudaGemmSm90Emitter, FoldsABatchedRowMajorAIntoM) {
 })");
   const std::string y = KernelBody(g, "y", "cuda-sm90");
   EXPECT_NE(y.find("batch folded into M"), std::string::npos) << y;
-  EXPECT_NE(y.find("Run<Gemm>(\"%y = gemm (line 2): CUTLASS sm90 gemm\", batch * m, n, k, 1, in0, k, 0, in1, n, 0,"),
-            std::string::npos) << y;
+  EXPECT_NE(y.find("const int64_t size[] = {16, 32, 64, sym_N};"), std::string::npos) << y;
+  EXPECT_NE(y.find("(\"%y = gemm (line 2): CUTLASS sm90 gemm\", in, out, size, stream);"), std::string::npos) << y;
+  EXPECT_NE(y.find("Run<Gemm>(what, batch * m, n, k, 1, in0, k, 0, in1, n, 0,"), std::string::npos) << y;
+}
+
+// Convs of different shapes with one tile, dtype and epilogue share one CUTLASS instantiation:
+// one shared function file (the heavy compile) called from each node's light kernel file.
+TEST(CudaModuleEmitter, ConvsOfDifferentShapesShareOneInstantiation) {
+  Graph g = ParseVerified(R"(graph @s(%x: f16[N,28,28,64]) -> (%c) where N in [1, 8] {
+  %w1 = weight "w1" : f16[64,3,3,64]
+  %b1 = weight "b1" : f16[64]
+  %a = conv2d(%x, %w1) {pad=[1,1,1,1], layout=nhwc, epilogue=[bias(%b1), relu]} : f16[N,28,28,64]
+  %w2 = weight "w2" : f16[64,3,3,64]
+  %b2 = weight "b2" : f16[64]
+  %c = conv2d(%a, %w2) {pad=[1,1,1,1], stride=[2,2], layout=nhwc, epilogue=[bias(%b2), relu]} : f16[N,14,14,64]
+})");
+  StatusOr<MemoryPlan> plan = PlanMemory(g);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  StatusOr<codegen::GeneratedModule> m =
+      codegen::EmitModule(g, *plan, codegen::cuda::CudaTarget("cuda-sm90"));
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  std::vector<std::string> shared, light;
+  for (const codegen::GeneratedFile& f : m->kernels) {
+    (f.path.rfind("kernels/conv_sm90_", 0) == 0 ? shared : light).push_back(f.text);
+  }
+  ASSERT_EQ(shared.size(), 1u);
+  ASSERT_EQ(light.size(), 2u) << "the two nodes differ in their sizes";
+  EXPECT_NE(shared[0].find("shared by 2 nodes"), std::string::npos) << shared[0];
+  EXPECT_NE(shared[0].find("#include \"kiln_cuda_conv_sm90.cuh\""), std::string::npos) << shared[0];
+  for (const std::string& k : light) {
+    EXPECT_EQ(k.find("kiln_cuda_conv_sm90.cuh"), std::string::npos) << "a light file:\n" << k;
+    EXPECT_NE(k.find("extern void conv_sm90_"), std::string::npos) << k;
+  }
+  EXPECT_NE(light[1].find("size[] = {sym_N, 28, 28, 64, 64, 3, 3, 14, 14, 1, 1, 1, 1, 2, 2, 1, 1};"),
+            std::string::npos) << light[1];
 }
 
 // Compiles for sm_90a: a fused bias+gelu gemm, and a transposed, batched gemm with a broadcast b
@@ -352,15 +389,15 @@ TEST(CudaConvEmitter, ChoosesImplicitGemmPointwiseGemmOrDirect) {
   const std::string a = KernelBody(g, "a", "cuda-sm90");
   EXPECT_NE(a.find("Hopper CUTLASS 3.x implicit-GEMM conv2d (TMA im2col), symbolic batch: 128-row tiles; <= 64 output "
                    "channels: 64-wide tiles; 16 input channels: K tile 16"), std::string::npos) << a;
-  EXPECT_NE(a.find("kiln_cuda::sm90::Source<cutlass::half_t>>;  // add(%r), the source operand C"), std::string::npos) << a;
+  EXPECT_NE(a.find("kiln_cuda::sm90::Source<cutlass::half_t>>;  // add(in3), the source operand C"), std::string::npos) << a;
   EXPECT_NE(a.find("using Conv = kiln_cuda::sm90::Conv<cutlass::half_t, cutlass::half_t, cutlass::half_t, Tile, Cluster, E3>;"),
             std::string::npos) << a;
-  EXPECT_NE(a.find("g{sym_N, 14, 14, 16, 32, 3, 3, 14, 14, 1, 1, 1, 1, 1, 1, 1, 1};"), std::string::npos) << a;
-  EXPECT_NE(a.find("RunConv<Conv>(\"%a = conv2d (line 4): CUTLASS sm90 conv\", g, in0, in1, in3, out0, ep3, stream);"),
-            std::string::npos) << a;
+  EXPECT_NE(a.find("size[] = {sym_N, 14, 14, 16, 32, 3, 3, 14, 14, 1, 1, 1, 1, 1, 1, 1, 1};"), std::string::npos) << a;
+  EXPECT_NE(a.find("(\"%a = conv2d (line 4): CUTLASS sm90 conv\", in, out, size, stream);"), std::string::npos) << a;
+  EXPECT_NE(a.find("RunConv<Conv>(what, g, in0, in1, in3, out0, ep3, stream);"), std::string::npos) << a;
   const std::string p = KernelBody(g, "p", "cuda-sm90");
   EXPECT_NE(p.find("1x1 conv, stride 1: one Hopper CUTLASS 3.x GEMM [N*H*W, C] x [O, C]^T"), std::string::npos) << p;
-  EXPECT_NE(p.find("const int64_t m = sym_N * 196, n = 64, k = 32;"), std::string::npos) << p;
+  EXPECT_NE(p.find("const int64_t size[] = {sym_N * 196, 64, 32};"), std::string::npos) << p;
   EXPECT_NE(p.find("cutlass::half_t, cutlass::layout::RowMajor, cutlass::half_t, cutlass::layout::ColumnMajor, void,"),
             std::string::npos) << p;
   const std::string dw = KernelBody(g, "dw", "cuda-sm90");
@@ -418,8 +455,9 @@ TEST(CudaConvTuning, TasksCandidatesAndTunedConfigs) {
   codegen::CodeWriter w;
   ASSERT_TRUE(codegen::cuda::CudaTarget("cuda-sm90").find(OpKind::kConv2d)(tuned, w).ok());
   EXPECT_NE(w.str().find("tuned tile conv_64x64x16"), std::string::npos) << w.str();
-  EXPECT_NE(w.str().find("using Tile = cute::Shape<cute::_64, cute::_64, cute::Shape<cute::_16>>;"),
-            std::string::npos) << w.str();
+  ASSERT_EQ(tuned.shared().size(), 1u);
+  EXPECT_NE(tuned.shared()[0].code.find("using Tile = cute::Shape<cute::_64, cute::_64, cute::Shape<cute::_16>>;"),
+            std::string::npos) << tuned.shared()[0].code;
   codegen::KernelContext bad(*node_of("a"), {}, "conv_96x64x16");
   codegen::CodeWriter w2;
   EXPECT_EQ(codegen::cuda::CudaTarget("cuda-sm90").find(OpKind::kConv2d)(bad, w2).ToString(),

@@ -49,21 +49,25 @@ Status EmitPointwiseGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90
   }
   const std::string t = CutlassType(p.a), td = CutlassType(p.d);
   w.Line("// 1x1 conv, stride 1: one Hopper CUTLASS 3.x GEMM [N*H*W, C] x [O, C]^T, config " +
-         config.Name() + " (" + why + "); epilogue fused (visitor tree below)");
-  w.Line("#include \"kiln_cuda_gemm_sm90.cuh\"");
-  w.Line("const int64_t m = " + ctx.Dim(a.n) + " * " + Int(a.h * a.w) + ", n = " + Int(a.o) +
-         ", k = " + Int(a.c) + ";");
-  w.Line("using Tile = " + config.TileShapeType() + ";");
-  w.Line("using Cluster = " + config.ClusterShapeType() + ";");
-  const int root = EmitEpilogueTree(node, plan.source, -1, w);
-  w.Line("using Gemm = kiln_cuda::sm90::Gemm<" + t + ", cutlass::layout::RowMajor, " + t +
-         ", cutlass::layout::ColumnMajor, " + SourceType(node, plan.source) + ", " + td +
-         ", Tile, Cluster, " + Int(config.stages) + ",");
-  w.Line("    " + config.KernelScheduleType() + ", " + config.EpilogueScheduleType() + ", E" +
-         Int(root) + ">;");
-  w.Line("kiln_cuda::sm90::Run<Gemm>(" + CppString(node.Describe() + ": CUTLASS sm90 gemm (1x1 conv)") +
-         ", m, n, k, 1, in0, k, 0, in1, k, 0, " + SourcePtr(plan.source) + ", n, 0,");
-  w.Line("                           out0, n, 0, ep" + Int(root) + ", stream);");
+         config.Name() + " (" + why + "); epilogue fused (visitor tree in the shared function)");
+  w.Line("// size: m, n, k");
+  CodeWriter sw = SharedBodyWriter(node);
+  sw.Line("#include \"kiln_cuda_gemm_sm90.cuh\"");
+  sw.Line("const int64_t m = size[0], n = size[1], k = size[2];");
+  sw.Line("using Tile = " + config.TileShapeType() + ";");
+  sw.Line("using Cluster = " + config.ClusterShapeType() + ";");
+  const int root = EmitEpilogueTree(node, plan.source, -1, sw);
+  sw.Line("using Gemm = kiln_cuda::sm90::Gemm<" + t + ", cutlass::layout::RowMajor, " + t +
+          ", cutlass::layout::ColumnMajor, " + SourceType(node, plan.source) + ", " + td +
+          ", Tile, Cluster, " + Int(config.stages) + ",");
+  sw.Line("    " + config.KernelScheduleType() + ", " + config.EpilogueScheduleType() + ", E" +
+          Int(root) + ">;");
+  sw.Line("kiln_cuda::sm90::Run<Gemm>(what, m, n, k, 1, in0, k, 0, in1, k, 0, " +
+          SourcePtr(plan.source) + ", n, 0,");
+  sw.Line("                           out0, n, 0, ep" + Int(root) + ", stream);");
+  CallSharedFunction(ctx, "gemm_sm90",
+                     CppString(node.Describe() + ": CUTLASS sm90 gemm (1x1 conv)"),
+                     {ctx.Dim(a.n) + " * " + Int(a.h * a.w), Int(a.o), Int(a.c)}, sw, w);
   return Status::Ok();
 }
 
@@ -80,22 +84,28 @@ Status EmitImplicitGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90P
     why = "tuned tile " + tile.Name();
   }
   w.Line("// Hopper CUTLASS 3.x implicit-GEMM conv2d (TMA im2col), " + why +
-         "; epilogue fused (visitor tree below)");
-  w.Line("#include \"kiln_cuda_conv_sm90.cuh\"");
-  w.Line("using Tile = " + tile.ShapeType() + ";");
-  w.Line("using Cluster = cute::Shape<cute::_1, cute::_1, cute::_1>;");
-  const int root = EmitEpilogueTree(node, plan.source, -1, w);
-  w.Line("using Conv = kiln_cuda::sm90::Conv<" + CutlassType(node.input(0)->dtype()) + ", " +
-         SourceType(node, plan.source) + ", " + CutlassType(node.output()->dtype()) +
-         ", Tile, Cluster, E" + Int(root) + ">;");
-  w.Line("// n, h, w, c; k, r, s; p, q; pads top, left, bottom, right; strides; dilations");
-  w.Line("const kiln_cuda::sm90::ConvGeometry g{" + ctx.Dim(a.n) + ", " + Int(a.h) + ", " + Int(a.w) +
-         ", " + Int(a.c) + ", " + Int(a.o) + ", " + Int(a.kh) + ", " + Int(a.kw) + ", " + Int(a.oh) +
-         ", " + Int(a.ow) + ", " + Int(a.pad[0]) + ", " + Int(a.pad[1]) + ", " + Int(a.pad[2]) + ", " +
-         Int(a.pad[3]) + ", " + Int(a.stride[0]) + ", " + Int(a.stride[1]) + ", " +
-         Int(a.dilation[0]) + ", " + Int(a.dilation[1]) + "};");
-  w.Line("kiln_cuda::sm90::RunConv<Conv>(" + CppString(node.Describe() + ": CUTLASS sm90 conv") +
-         ", g, in0, in1, " + SourcePtr(plan.source) + ", out0, ep" + Int(root) + ", stream);");
+         "; epilogue fused (visitor tree in the shared function)");
+  w.Line("// size: n, h, w, c; k, r, s; p, q; pads top, left, bottom, right; strides; dilations");
+  CodeWriter sw = SharedBodyWriter(node);
+  sw.Line("#include \"kiln_cuda_conv_sm90.cuh\"");
+  sw.Line("using Tile = " + tile.ShapeType() + ";");
+  sw.Line("using Cluster = cute::Shape<cute::_1, cute::_1, cute::_1>;");
+  const int root = EmitEpilogueTree(node, plan.source, -1, sw);
+  sw.Line("using Conv = kiln_cuda::sm90::Conv<" + CutlassType(node.input(0)->dtype()) + ", " +
+          SourceType(node, plan.source) + ", " + CutlassType(node.output()->dtype()) +
+          ", Tile, Cluster, E" + Int(root) + ">;");
+  sw.Line("auto i = [&](int k) { return static_cast<int>(size[k]); };");
+  sw.Line("const kiln_cuda::sm90::ConvGeometry g{size[0], size[1], size[2], size[3], size[4], "
+          "size[5], size[6], size[7],");
+  sw.Line("    size[8], i(9), i(10), i(11), i(12), i(13), i(14), i(15), i(16)};");
+  sw.Line("kiln_cuda::sm90::RunConv<Conv>(what, g, in0, in1, " + SourcePtr(plan.source) +
+          ", out0, ep" + Int(root) + ", stream);");
+  CallSharedFunction(ctx, "conv_sm90", CppString(node.Describe() + ": CUTLASS sm90 conv"),
+                     {ctx.Dim(a.n), Int(a.h), Int(a.w), Int(a.c), Int(a.o), Int(a.kh), Int(a.kw),
+                      Int(a.oh), Int(a.ow), Int(a.pad[0]), Int(a.pad[1]), Int(a.pad[2]),
+                      Int(a.pad[3]), Int(a.stride[0]), Int(a.stride[1]), Int(a.dilation[0]),
+                      Int(a.dilation[1])},
+                     sw, w);
   return Status::Ok();
 }
 

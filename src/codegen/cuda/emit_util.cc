@@ -26,4 +26,24 @@ Status CudaUnimplemented(const Node& node, const std::string& what) {
   return Unimplemented(node.Describe() + ": " + what + " is not supported on the cuda targets yet");
 }
 
+CodeWriter SharedBodyWriter(const Node& node) {
+  CodeWriter w;
+  w.Lines(OperandLocals(node));
+  return w;
+}
+
+void CallSharedFunction(const KernelContext& ctx, const std::string& stem,
+                        const std::string& what, const std::vector<std::string>& sizes,
+                        const CodeWriter& shared, CodeWriter& w) {
+  const std::string name = ctx.ShareFunction(
+      stem,
+      "const char* what, const void* const* in, void* const* out, const int64_t* size, "
+      "void* stream",
+      shared.str());
+  std::string list;
+  for (const std::string& s : sizes) list += (list.empty() ? "" : ", ") + s;
+  w.Line("const int64_t size[] = {" + (list.empty() ? std::string("0") : list) + "};");
+  w.Line(name + "(" + what + ", in, out, size, stream);");
+}
+
 }  // namespace kiln::codegen::cuda

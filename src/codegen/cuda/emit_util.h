@@ -27,6 +27,22 @@ std::string ElemBytes(const Value* v);
 /// Unimplemented(node.Describe() + ": " + what + " is not supported on the cuda targets yet").
 Status CudaUnimplemented(const Node& node, const std::string& what);
 
+/// Writes into `w` a call of a shared function (KernelContext::ShareFunction) named
+/// `<stem>_<hash>` whose body is `shared` (a CodeWriter's text, starting with the node's typed
+/// operand pointers in0.., out0.. as a kernel body does) and whose parameters are
+///   (const char* what, const void* const* in, void* const* out, const int64_t* size,
+///    void* stream)
+/// The call passes the kernel's own `in`, `out` and `stream`, the string `what` (the node, for
+/// error messages) and `sizes` (C++ int64 expressions, e.g. "sym_N * 3136", "64") as the array
+/// `size`: the shared code must read every node-specific number from `size`, so that nodes of
+/// other shapes share it.
+void CallSharedFunction(const KernelContext& ctx, const std::string& stem,
+                        const std::string& what, const std::vector<std::string>& sizes,
+                        const CodeWriter& shared, CodeWriter& w);
+
+/// A CodeWriter whose first lines are the node's typed operand pointers (for `shared` above).
+CodeWriter SharedBodyWriter(const Node& node);
+
 }  // namespace kiln::codegen::cuda
 
 #endif  // KILN_CODEGEN_CUDA_EMIT_UTIL_H_

@@ -58,7 +58,7 @@ int EmitEpilogueTree(const Node& node, int source_input, int c_row_vector, CodeW
   };
   if (node.num_explicit_inputs() == 3) {
     const std::string what =
-        "beta * c (%" + node.input(2)->name() + (c_row_vector >= 0 ? ", a row vector)" : ")");
+        std::string("beta * c (in2") + (c_row_vector >= 0 ? ", a row vector)" : ")");
     const std::string leaf =
         c_row_vector >= 0
             ? std::string(kNs) + "Bias<" + CutlassType(node.input(2)->dtype()) + ", Tile>"
@@ -73,12 +73,12 @@ int EmitEpilogueTree(const Node& node, int source_input, int c_row_vector, CodeW
         steps.push_back(
             {"Plus",
              std::string(kNs) + "Bias<" + CutlassType(node.input(operand)->dtype()) + ", Tile>",
-             "{" + in_ptr(operand) + "}", "{}", "bias(%" + node.input(operand)->name() + ")"});
+             "{" + in_ptr(operand) + "}", "{}", "bias(" + KernelContext::In(operand) + ")"});
         ++operand;
         break;
       case EpilogueOp::Kind::kAdd:
         steps.push_back({"Plus", source_type(), "{}", "{}",
-                         "add(%" + node.input(operand)->name() + "), the source operand C"});
+                         "add(" + KernelContext::In(operand) + "), the source operand C"});
         ++operand;
         break;
       case EpilogueOp::Kind::kScale:

@@ -13,7 +13,8 @@ namespace kiln::codegen::cuda {
 /// the output's dtype. Returns the root's index. `source_input`: the node input read as CUTLASS's
 /// source operand C (a full-size `c` or the first residual add; -1: none); `c_row_vector`: the
 /// input index of a `c` that is a row vector (-1: none). The tree's bias leaves name `Tile`, the
-/// CTA tile type the kernel declares before it.
+/// CTA tile type the kernel declares before it. The text names operands only as in0.. (no value
+/// names), so that nodes of one shape of tree share it (KernelContext::ShareFunction).
 /// Pre: every residual add other than the source and every broadcast were ruled out by the caller.
 int EmitEpilogueTree(const Node& node, int source_input, int c_row_vector, CodeWriter& w);
 

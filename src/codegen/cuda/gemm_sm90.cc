@@ -20,6 +20,7 @@
 // HeuristicGemmConfig; the generated kernel says which one it uses and why.
 #include <cstdlib>
 
+#include "codegen/cuda/emit_util.h"
 #include "codegen/cuda/epilogue_sm90.h"
 #include "codegen/cuda/families.h"
 #include "codegen/cuda/gemm.h"
@@ -194,21 +195,21 @@ Status EmitGemmSm90WithConfig(const KernelContext& ctx, CodeWriter& w, const std
   w.Line("// " + std::string(DTypeName(config.problem.a)) + " x " +
          std::string(DTypeName(config.problem.a)) + " -> " +
          std::string(DTypeName(config.problem.d)) + ", f32 accumulate; a " + (trans_a ? "M" : "K") +
-         "-major, b " + (trans_b ? "K" : "N") + "-major; epilogue fused (visitor tree below)" +
-         (plan.fold_batch ? "; batch folded into M" : ""));
-  w.Line("#include \"kiln_cuda_gemm_sm90.cuh\"");
-  const std::string batch = ctx.Product(out, 0, static_cast<int64_t>(rank) - 2);
-  w.Line("const int64_t m = " + ctx.Dim(m) + ", n = " + ctx.Dim(n) + ", k = " + ctx.Dim(k) +
-         ", batch = " + batch + ";");
-  w.Line("using Tile = " + config.TileShapeType() + ";");
-  w.Line("using Cluster = " + config.ClusterShapeType() + ";");
-  const int root = EmitEpilogueTree(node, plan.source.input, plan.c_row_vector, w);
+         "-major, b " + (trans_b ? "K" : "N") + "-major; epilogue fused (visitor tree in the "
+         "shared function)" + (plan.fold_batch ? "; batch folded into M" : ""));
+  w.Line("// size: m, n, k, batch");
+  CodeWriter sw = SharedBodyWriter(node);
+  sw.Line("#include \"kiln_cuda_gemm_sm90.cuh\"");
+  sw.Line("const int64_t m = size[0], n = size[1], k = size[2], batch = size[3];");
+  sw.Line("using Tile = " + config.TileShapeType() + ";");
+  sw.Line("using Cluster = " + config.ClusterShapeType() + ";");
+  const int root = EmitEpilogueTree(node, plan.source.input, plan.c_row_vector, sw);
   const std::string tc =
       plan.source.input >= 0 ? CutlassType(node.input(plan.source.input)->dtype()) : "void";
-  w.Line("using Gemm = " + std::string(kNs) + "Gemm<" + ta + ", " + la + ", " + ta + ", " + lb +
-         ", " + tc + ", " + td + ", Tile, Cluster, " + std::to_string(config.stages) + ",");
-  w.Line("    " + config.KernelScheduleType() + ", " + config.EpilogueScheduleType() + ", E" +
-         std::to_string(root) + ">;");
+  sw.Line("using Gemm = " + std::string(kNs) + "Gemm<" + ta + ", " + la + ", " + ta + ", " + lb +
+          ", " + tc + ", " + td + ", Tile, Cluster, " + std::to_string(config.stages) + ",");
+  sw.Line("    " + config.KernelScheduleType() + ", " + config.EpilogueScheduleType() + ", E" +
+          std::to_string(root) + ">;");
 
   // Problem (M, N, K, L) and strides in elements; batch strides 0 for shared operands.
   const std::string lda = trans_a ? "m" : "k", ldb = trans_b ? "k" : "n";
@@ -216,16 +217,18 @@ Status EmitGemmSm90WithConfig(const KernelContext& ctx, CodeWriter& w, const std
                     bb = plan.b_batch == "full" ? "k * n" : "0";
   const std::string src = plan.source.input >= 0 ? KernelContext::In(plan.source.input) : "nullptr";
   const std::string bc = plan.source.input >= 0 && !plan.source.batch_shared ? "m * n" : "0";
-  const std::string what = CppString(node.Describe() + ": CUTLASS sm90 gemm");
   if (plan.fold_batch) {
-    w.Line("kiln_cuda::sm90::Run<Gemm>(" + what + ", batch * m, n, k, 1, in0, k, 0, in1, " + ldb +
-           ", 0, " + src + ", n, 0,");
-    w.Line("                           out0, n, 0, ep" + std::to_string(root) + ", stream);");
+    sw.Line("kiln_cuda::sm90::Run<Gemm>(what, batch * m, n, k, 1, in0, k, 0, in1, " + ldb +
+            ", 0, " + src + ", n, 0,");
+    sw.Line("                           out0, n, 0, ep" + std::to_string(root) + ", stream);");
   } else {
-    w.Line("kiln_cuda::sm90::Run<Gemm>(" + what + ", m, n, k, batch, in0, " + lda + ", " + ba +
-           ", in1, " + ldb + ", " + bb + ", " + src + ", n, " + bc + ",");
-    w.Line("                           out0, n, m * n, ep" + std::to_string(root) + ", stream);");
+    sw.Line("kiln_cuda::sm90::Run<Gemm>(what, m, n, k, batch, in0, " + lda + ", " + ba +
+            ", in1, " + ldb + ", " + bb + ", " + src + ", n, " + bc + ",");
+    sw.Line("                           out0, n, m * n, ep" + std::to_string(root) + ", stream);");
   }
+  const std::string batch = ctx.Product(out, 0, static_cast<int64_t>(rank) - 2);
+  CallSharedFunction(ctx, "gemm_sm90", CppString(node.Describe() + ": CUTLASS sm90 gemm"),
+                     {ctx.Dim(m), ctx.Dim(n), ctx.Dim(k), batch}, sw, w);
   return Status::Ok();
 }
 
