@@ -1,7 +1,9 @@
 // kiln_scalar: scalar helpers for generated elementwise code on every target (host and, under
 // nvcc, device: KILN_HD). Inline so the compiler vectorises the generated loops around them. Semantics follow the
 // reference ops (src/ops/elementwise.cc): integers compute in int64 with two's-complement
-// wrap-around; float ops compute in f32; f16/bf16 load and store through f32.
+// wrap-around; float ops compute in f32; f16/bf16 load and store through f32 (in device code
+// through the conversion instructions, which round alike; the bit-level versions are for the
+// host, where they are vectorised).
 #ifndef KILN_SCALAR_H_
 #define KILN_SCALAR_H_
 
@@ -12,6 +14,8 @@
 
 #if defined(__CUDACC__)
 #define KILN_HD __host__ __device__
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #else
 #define KILN_HD
 #endif
@@ -85,6 +89,9 @@ KILN_HD inline uint32_t FloatToBits(float f) {
 #endif
 }
 KILN_HD inline float HalfToFloat(uint16_t h) {
+#if defined(__CUDA_ARCH__)
+  return __half2float(__ushort_as_half(h));  // one conversion instruction, same result
+#else
   uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
   uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
   if (exp == 0) {
@@ -94,13 +101,17 @@ KILN_HD inline float HalfToFloat(uint16_t h) {
   }
   if (exp == 31) return BitsToFloat(sign | 0x7f800000u | (mant << 13));
   return BitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
+#endif
 }
-/// Round to nearest even, overflow to inf, NaN kept.
+/// Round to nearest even, overflow to inf, NaN kept (as 0x7e00 with the sign).
 KILN_HD inline uint16_t FloatToHalf(float f) {
   uint32_t u = FloatToBits(f);
   uint16_t sign = static_cast<uint16_t>((u >> 16) & 0x8000);
   uint32_t abs = u & 0x7fffffff;
   if (abs >= 0x7f800000u) return sign | (abs > 0x7f800000u ? 0x7e00 : 0x7c00);
+#if defined(__CUDA_ARCH__)
+  return __half_as_ushort(__float2half_rn(f));  // the hardware rounds alike
+#else
   if (abs >= 0x477ff000u) return sign | 0x7c00;  // rounds to >= 65520: inf
   if (abs < 0x38800000u) {  // below the smallest normal half: subnormal or zero
     float v = BitsToFloat(abs) * 16777216.f;  // in units of 2^-24
@@ -108,12 +119,17 @@ KILN_HD inline uint16_t FloatToHalf(float f) {
   }
   uint32_t rounded = abs + 0xfff + ((abs >> 13) & 1);
   return sign | static_cast<uint16_t>((rounded - 0x38000000u) >> 13);
+#endif
 }
 KILN_HD inline float BF16ToFloat(uint16_t b) { return BitsToFloat(static_cast<uint32_t>(b) << 16); }
 KILN_HD inline uint16_t FloatToBF16(float f) {
   uint32_t u = FloatToBits(f);
   if ((u & 0x7fffffff) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40);
+#if defined(__CUDA_ARCH__)
+  return __bfloat16_as_ushort(__float2bfloat16_rn(f));
+#else
   return static_cast<uint16_t>((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+#endif
 }
 
 }  // namespace kiln_scalar

@@ -1,8 +1,8 @@
 // kiln_cuda: layer_norm, rms_norm and group_norm, included by kiln_cuda.cuh. Templated on the
 // float dtype D (kiln_cuda::F32, F16, BF16): loads D::Storage, computes and accumulates in f32.
 //
-// layer_norm / rms_norm normalise contiguous rows: a warp per row for rows of up to 1024 values,
-// a 1024-thread block per row otherwise; each thread keeps its values of the first kThreads *
+// layer_norm / rms_norm normalise contiguous rows: a warp per row for short rows, a block per row
+// otherwise, with 16-byte accesses where rows and pointers allow; each thread keeps its values of the first kThreads *
 // kCache in registers, so the two statistics passes (mean, then the sum of squared deviations
 // from it: no cancellation) and the output pass read the row from memory once when it fits.
 // group_norm gives each (batch item, group) a 512-thread block and reads its elements three
@@ -78,13 +78,122 @@ __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
   }
 }
 
+/// TrailingNormKernel with 16-byte accesses: each thread moves vectors of kVec elements (cols a
+/// multiple of kVec, every pointer 16-byte aligned) and keeps up to kCache of them in registers;
+/// rows longer than kThreads * kCache * kVec re-read the rest from memory.
+template <class D, bool kRms, int kThreads, int kCache>
+__global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
+    TrailingNormVecKernel(const typename D::Storage* x, const typename D::Storage* weight,
+                          const typename D::Storage* bias, typename D::Storage* y, int64_t rows,
+                          int64_t cols, float eps) {
+  using S = typename D::Storage;
+  constexpr int kVec = 16 / sizeof(S);
+  __shared__ float smem[32];
+  constexpr int kRowsPerBlock = kThreads >= 256 ? 1 : 256 / kThreads;
+  const int t = threadIdx.x % kThreads;
+  const int group = threadIdx.x / kThreads;
+  const int64_t vecs = cols / kVec;
+  auto load = [](float (&dst)[kVec], const S* src) {
+    alignas(16) S raw[kVec];
+    LoadVector(raw, src);
+#pragma unroll
+    for (int e = 0; e < kVec; ++e) dst[e] = D::Load(raw[e]);
+  };
+  for (int64_t base = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock; base < rows;
+       base += static_cast<int64_t>(gridDim.x) * kRowsPerBlock) {
+    const int64_t row = base + group;
+    const int64_t n = row < rows ? vecs : 0;  // inactive groups still join the reductions
+    const S* xr = x + row * cols;
+    S* yr = y + row * cols;
+    float v[kCache][kVec];
+    float sum = 0.f;
+#pragma unroll
+    for (int k = 0; k < kCache; ++k) {
+      const int64_t j = t + static_cast<int64_t>(k) * kThreads;
+      if (j < n) {
+        load(v[k], xr + j * kVec);
+      } else {
+#pragma unroll
+        for (int e = 0; e < kVec; ++e) v[k][e] = 0.f;
+      }
+#pragma unroll
+      for (int e = 0; e < kVec; ++e) sum += v[k][e];
+    }
+    float mean = 0.f;
+    if (!kRms) {
+      for (int64_t j = t + static_cast<int64_t>(kCache) * kThreads; j < n; j += kThreads) {
+        float u[kVec];
+        load(u, xr + j * kVec);
+#pragma unroll
+        for (int e = 0; e < kVec; ++e) sum += u[e];
+      }
+      mean = GroupReduce<kThreads>(sum, SumOp{}, smem) / static_cast<float>(cols);
+    }
+    float sq = 0.f;
+#pragma unroll
+    for (int k = 0; k < kCache; ++k) {
+      const int64_t j = t + static_cast<int64_t>(k) * kThreads;
+      if (j < n) {
+#pragma unroll
+        for (int e = 0; e < kVec; ++e) sq += (v[k][e] - mean) * (v[k][e] - mean);
+      }
+    }
+    for (int64_t j = t + static_cast<int64_t>(kCache) * kThreads; j < n; j += kThreads) {
+      float u[kVec];
+      load(u, xr + j * kVec);
+#pragma unroll
+      for (int e = 0; e < kVec; ++e) sq += (u[e] - mean) * (u[e] - mean);
+    }
+    sq = GroupReduce<kThreads>(sq, SumOp{}, smem);
+    const float inv = 1.f / sqrtf(sq / static_cast<float>(cols) + eps);
+    auto out = [&](int64_t j, const float (&xv)[kVec]) {
+      float w[kVec], b[kVec];
+      if (weight != nullptr) load(w, weight + j * kVec);
+      if (bias != nullptr) load(b, bias + j * kVec);
+      alignas(16) S r[kVec];
+#pragma unroll
+      for (int e = 0; e < kVec; ++e) {
+        float o = (xv[e] - mean) * inv;
+        if (weight != nullptr) o *= w[e];
+        if (bias != nullptr) o += b[e];
+        r[e] = D::Store(o);
+      }
+      StoreVector(yr + j * kVec, r);
+    };
+#pragma unroll
+    for (int k = 0; k < kCache; ++k) {
+      const int64_t j = t + static_cast<int64_t>(k) * kThreads;
+      if (j < n) out(j, v[k]);
+    }
+    for (int64_t j = t + static_cast<int64_t>(kCache) * kThreads; j < n; j += kThreads) {
+      float u[kVec];
+      load(u, xr + j * kVec);
+      out(j, u);
+    }
+  }
+}
+
 /// layer_norm (kRms false) or rms_norm (kRms true) of x viewed as [rows, cols]; weight and bias
-/// ([cols]) may be null. x and y do not overlap.
+/// ([cols]) may be null. x and y do not overlap. 16-byte accesses when cols is a multiple of a
+/// vector and the pointers are aligned; element accesses otherwise.
 template <class D, bool kRms>
 void TrailingNorm(const typename D::Storage* x, const typename D::Storage* weight,
                   const typename D::Storage* bias, typename D::Storage* y, int64_t rows,
                   int64_t cols, float eps, void* stream) {
   if (rows <= 0 || cols <= 0) return;
+  constexpr int kVec = 16 / sizeof(typename D::Storage);
+  const bool vec = cols % kVec == 0 && Aligned16(x) && Aligned16(y) &&
+                   (weight == nullptr || Aligned16(weight)) && (bias == nullptr || Aligned16(bias));
+  if (vec && cols <= 32 * 4 * kVec) {  // a warp per row, up to 4 vectors per lane cached
+    TrailingNormVecKernel<D, kRms, 32, 4>
+        <<<GridFor(rows, 8), 256, 0, AsStream(stream)>>>(x, weight, bias, y, rows, cols, eps);
+    return;
+  }
+  if (vec) {  // a 256-thread block per row, up to 4 vectors per thread cached
+    TrailingNormVecKernel<D, kRms, 256, 4>
+        <<<GridFor(rows, 1), 256, 0, AsStream(stream)>>>(x, weight, bias, y, rows, cols, eps);
+    return;
+  }
   if (cols <= 1024) {  // a warp per row, the row in registers (32 x 32 values)
     TrailingNormKernel<D, kRms, 32, 32>
         <<<GridFor(rows, 8), 256, 0, AsStream(stream)>>>(x, weight, bias, y, rows, cols, eps);

@@ -4,8 +4,9 @@
 //
 // Row kernels give each row a group of kThreads threads: a warp slice (kThreads <= 32, several
 // rows per 256-thread block) for short rows, the whole block (kThreads = 1024) for long ones.
-// Softmax keeps kCache values per thread in registers, so a row of up to kThreads * kCache values
-// is read from memory once; longer rows re-read the uncached tail in each pass.
+// Softmax keeps kCache values (or 16-byte vectors, where rows and pointers allow) per thread in
+// registers, so a row of up to kThreads * kCache of them is read from memory once; longer rows
+// re-read the uncached tail in each pass.
 // Reductions coalesce the operand's dims at run time into alternating kept / reduced groups:
 // trailing reduced axes with one reduced group become rows (contiguous, row kernel), anything
 // else ([outer, reduced, inner] included) is one thread per output walking the reduced elements,
@@ -73,6 +74,85 @@ __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
   }
 }
 
+/// SoftmaxRowsKernel with 16-byte accesses: vectors of kVec elements (len a multiple of kVec,
+/// x and y 16-byte aligned), up to kCache vectors per thread in registers.
+template <class D, bool kLog, int kThreads, int kCache>
+__global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
+    SoftmaxRowsVecKernel(const typename D::Storage* x, typename D::Storage* y, int64_t rows,
+                         int64_t len) {
+  using S = typename D::Storage;
+  constexpr int kVec = 16 / sizeof(S);
+  __shared__ float smem[32];
+  constexpr int kRowsPerBlock = kThreads >= 256 ? 1 : 256 / kThreads;
+  const int t = threadIdx.x % kThreads;
+  const int group = threadIdx.x / kThreads;
+  const int64_t vecs = len / kVec;
+  auto load = [](float (&dst)[kVec], const S* src) {
+    alignas(16) S raw[kVec];
+    LoadVector(raw, src);
+#pragma unroll
+    for (int e = 0; e < kVec; ++e) dst[e] = D::Load(raw[e]);
+  };
+  for (int64_t base = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock; base < rows;
+       base += static_cast<int64_t>(gridDim.x) * kRowsPerBlock) {
+    const int64_t row = base + group;
+    const int64_t n = row < rows ? vecs : 0;  // inactive groups still join the reductions
+    const S* xr = x + row * len;
+    S* yr = y + row * len;
+    float v[kCache][kVec];
+    float mx = -__int_as_float(0x7f800000);
+#pragma unroll
+    for (int k = 0; k < kCache; ++k) {
+      const int64_t j = t + static_cast<int64_t>(k) * kThreads;
+      if (j < n) {
+        load(v[k], xr + j * kVec);
+#pragma unroll
+        for (int e = 0; e < kVec; ++e) mx = fmaxf(mx, v[k][e]);
+      }
+    }
+    for (int64_t j = t + static_cast<int64_t>(kCache) * kThreads; j < n; j += kThreads) {
+      float u[kVec];
+      load(u, xr + j * kVec);
+#pragma unroll
+      for (int e = 0; e < kVec; ++e) mx = fmaxf(mx, u[e]);
+    }
+    mx = GroupReduce<kThreads>(mx, MaxOp{}, smem);
+    float sum = 0.f;
+#pragma unroll
+    for (int k = 0; k < kCache; ++k) {
+      const int64_t j = t + static_cast<int64_t>(k) * kThreads;
+      if (j < n) {
+#pragma unroll
+        for (int e = 0; e < kVec; ++e) sum += expf(v[k][e] - mx);
+      }
+    }
+    for (int64_t j = t + static_cast<int64_t>(kCache) * kThreads; j < n; j += kThreads) {
+      float u[kVec];
+      load(u, xr + j * kVec);
+#pragma unroll
+      for (int e = 0; e < kVec; ++e) sum += expf(u[e] - mx);
+    }
+    sum = GroupReduce<kThreads>(sum, SumOp{}, smem);
+    const float scale = kLog ? mx + logf(sum) : 1.f / sum;
+    auto out = [&](int64_t j, const float (&xv)[kVec]) {
+      alignas(16) S r[kVec];
+#pragma unroll
+      for (int e = 0; e < kVec; ++e) r[e] = D::Store(kLog ? xv[e] - scale : expf(xv[e] - mx) * scale);
+      StoreVector(yr + j * kVec, r);
+    };
+#pragma unroll
+    for (int k = 0; k < kCache; ++k) {
+      const int64_t j = t + static_cast<int64_t>(k) * kThreads;
+      if (j < n) out(j, v[k]);
+    }
+    for (int64_t j = t + static_cast<int64_t>(kCache) * kThreads; j < n; j += kThreads) {
+      float u[kVec];
+      load(u, xr + j * kVec);
+      out(j, u);
+    }
+  }
+}
+
 /// softmax along the middle axis of [outer, len, inner] with inner > 1: one thread per (outer,
 /// inner) column, adjacent threads on adjacent columns (coalesced), three passes over the column.
 template <class D, bool kLog>
@@ -99,9 +179,17 @@ template <class D, bool kLog>
 void Softmax(const typename D::Storage* x, typename D::Storage* y, int64_t outer, int64_t len,
              int64_t inner, void* stream) {
   if (outer * len * inner <= 0) return;
+  constexpr int kVec = 16 / sizeof(typename D::Storage);
+  const bool vec = inner == 1 && len % kVec == 0 && Aligned16(x) && Aligned16(y);
   if (inner > 1) {
     SoftmaxColumnsKernel<D, kLog>
         <<<GridFor(outer * inner, 256), 256, 0, AsStream(stream)>>>(x, y, outer, len, inner);
+  } else if (vec && len <= 32 * 4 * kVec) {  // a warp per row, up to 4 vectors per lane cached
+    SoftmaxRowsVecKernel<D, kLog, 32, 4>
+        <<<GridFor(outer, 8), 256, 0, AsStream(stream)>>>(x, y, outer, len);
+  } else if (vec) {  // a 256-thread block per row, up to 4 vectors per thread cached
+    SoftmaxRowsVecKernel<D, kLog, 256, 4>
+        <<<GridFor(outer, 1), 256, 0, AsStream(stream)>>>(x, y, outer, len);
   } else if (len <= 1024) {  // a warp per row, the row in registers (32 x 32 values)
     SoftmaxRowsKernel<D, kLog, 32, 32>
         <<<GridFor(outer, 8), 256, 0, AsStream(stream)>>>(x, y, outer, len);
