@@ -87,7 +87,7 @@ TEST_P(CudaOpsTest, BatchNorm) {
   const std::string t = GetParam();
   ExpectCudaMatchesInterpreter(
       ParseVerified(WithDType(
-          R"(graph @bn(%x: $T[N,6,5,7], %y: $T[N,9,6], %s: $T[6], %b: $T[6], %m: $T[6], %v: $T[6], %s2: $T[6], %v2: $T[6]) -> (%a, %c) where N in [1, 4] {
+          R"(graph @bn(%x: $T[N,6,5,7], %y: $T[N,9,6], %s: $T[6], %b: $T[6], %m: $T[6], %v: $T[6], %s2: $T[6], %v2: $T[6]) -> (%a, %c) where N in [1, 8] {
   %half = constant [0.5] : $T[]
   %va = abs(%v) : $T[6]
   %vp = add(%va, %half) : $T[6]
