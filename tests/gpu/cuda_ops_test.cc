@@ -131,8 +131,9 @@ TEST_P(CudaOpsTest, TransposeConcatSplitSliceExpand) {
   const std::string t = GetParam();
   ExpectCudaMatchesInterpreter(
       ParseVerified(WithDType(
-          R"(graph @layout(%x: $T[N,33,65], %y: $T[N,2,3,17], %v: $T[5,1], %w: $T[N,7,65]) -> (%t1, %t2, %t3, %t4, %c, %s1, %s2, %s3, %sl, %sy, %ex) where N in [1, 8] {
+          R"(graph @layout(%x: $T[N,33,65], %y: $T[N,2,3,17], %v: $T[5,1], %w: $T[N,7,65], %im: $T[N,3,5,40]) -> (%t1, %t2, %t3, %t4, %c, %s1, %s2, %s3, %sl, %sy, %ex, %nhwc) where N in [1, 8] {
   %t1 = transpose(%x) {perm=[0,2,1]} : $T[N,65,33]
+  %nhwc = transpose(%im) {perm=[0,2,3,1]} : $T[N,5,40,3]
   %t2 = transpose(%x) {perm=[1,0,2]} : $T[33,N,65]
   %t3 = transpose(%y) {perm=[3,1,0,2]} : $T[17,2,N,3]
   %t4 = transpose(%y) {perm=[0,3,1,2]} : $T[N,17,2,3]
@@ -167,8 +168,10 @@ TEST_P(CudaOpsTest, Pools) {
   const std::string t = GetParam();
   ExpectCudaMatchesInterpreter(
       ParseVerified(WithDType(
-          R"(graph @pools(%x: $T[N,9,9,8], %y: $T[N,4,7,7]) -> (%mp, %mq, %ap, %aq, %gp, %gm, %gq) where N in [1, 8] {
+          R"(graph @pools(%x: $T[N,9,9,8], %y: $T[N,4,7,7], %z: $T[N,6,5,24], %u: $T[N,5,5,6]) -> (%mp, %mq, %ap, %aq, %gp, %gm, %gq, %mz, %au) where N in [1, 8] {
   %mp = max_pool2d(%x) {kernel=[3,3], stride=[2,2], pad=[1,1,1,1], layout=nhwc} : $T[N,5,5,8]
+  %mz = max_pool2d(%z) {kernel=[3,3], stride=[2,2], pad=[1,1,1,1], layout=nhwc} : $T[N,3,3,24]
+  %au = avg_pool2d(%u) {kernel=[2,2], layout=nhwc} : $T[N,4,4,6]
   %mq = max_pool2d(%y) {kernel=[2,3], stride=[1,2], dilation=[2,1]} : $T[N,4,5,3]
   %ap = avg_pool2d(%y) {kernel=[2,2], stride=[2,2], ceil_mode=true} : $T[N,4,4,4]
   %aq = avg_pool2d(%x) {kernel=[3,3], pad=[1,1,1,1], count_include_pad=true, layout=nhwc} : $T[N,9,9,8]

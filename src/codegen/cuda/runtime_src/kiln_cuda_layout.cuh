@@ -8,8 +8,10 @@
 //   offset and step strides, concat / split as copies into / out of a column block).
 // - Transpose: a permutation that moves the last axis goes through 32x32 tiles in shared
 //   memory, so both the reads (along the input's last axis) and the writes (along the output's)
-//   are coalesced; other permutations are a StridedCopy (their last axis stays contiguous).
+//   are coalesced; other permutations, and those whose new last axis is 16 long or shorter (an
+//   NCHW image's channels), are a StridedCopy.
 // - Pad (constant, reflect, edge) and GatherRows: one thread per output element.
+// Index arithmetic is 32-bit where sizes allow (64-bit division is emulated on the GPU).
 #ifndef KILN_CUDA_LAYOUT_CUH_
 #define KILN_CUDA_LAYOUT_CUH_
 
@@ -48,20 +50,40 @@ struct CopyGeometry {
   int64_t dst_strides[kMaxCopyDims];
 };
 
-template <typename T>
+/// I: the index type, int32_t where every index and offset fits (the common case: 64-bit integer
+/// division is emulated on the GPU and made these kernels compute-bound), else int64_t.
+template <typename T, typename I>
 __global__ void StridedCopyKernel(const T* src, T* dst, int64_t n, CopyGeometry g) {
+  I dims[kMaxCopyDims], ss[kMaxCopyDims], ds[kMaxCopyDims];
+  for (int a = 0; a < g.rank; ++a) {
+    dims[a] = static_cast<I>(g.dims[a]);
+    ss[a] = static_cast<I>(g.src_strides[a]);
+    ds[a] = static_cast<I>(g.dst_strides[a]);
+  }
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += stride) {
-    int64_t s = 0, d = 0, rest = i;
+    I s = 0, d = 0, rest = static_cast<I>(i);
     for (int a = g.rank - 1; a >= 0; --a) {
-      const int64_t idx = rest % g.dims[a];
-      rest /= g.dims[a];
-      s += idx * g.src_strides[a];
-      d += idx * g.dst_strides[a];
+      const I idx = rest % dims[a];
+      rest /= dims[a];
+      s += idx * ss[a];
+      d += idx * ds[a];
     }
     dst[d] = src[s];
   }
+}
+
+/// Whether every index of g's space and every offset it reaches fits in int32_t.
+inline bool FitsInt32(const CopyGeometry& g) {
+  int64_t n = 1, src_span = 0, dst_span = 0;
+  for (int a = 0; a < g.rank; ++a) {
+    n *= g.dims[a];
+    src_span += (g.dims[a] - 1) * (g.src_strides[a] < 0 ? -g.src_strides[a] : g.src_strides[a]);
+    dst_span += (g.dims[a] - 1) * (g.dst_strides[a] < 0 ? -g.dst_strides[a] : g.dst_strides[a]);
+  }
+  constexpr int64_t kMax = int64_t{1} << 31;
+  return n < kMax && src_span < kMax && dst_span < kMax;
 }
 
 /// Copies every index of g's space: dst[sum idx*dst_strides] = src[sum idx*src_strides] (element
@@ -72,8 +94,13 @@ void StridedCopy(const void* src, void* dst, const CopyGeometry& g, void* stream
   int64_t n = 1;
   for (int a = 0; a < g.rank; ++a) n *= g.dims[a];
   if (n <= 0) return;
-  StridedCopyKernel<T><<<GridFor(n, 256), 256, 0, AsStream(stream)>>>(static_cast<const T*>(src),
-                                                                      static_cast<T*>(dst), n, g);
+  const auto* s = static_cast<const T*>(src);
+  auto* d = static_cast<T*>(dst);
+  if (FitsInt32(g)) {
+    StridedCopyKernel<T, int32_t><<<GridFor(n, 256), 256, 0, AsStream(stream)>>>(s, d, n, g);
+  } else {
+    StridedCopyKernel<T, int64_t><<<GridFor(n, 256), 256, 0, AsStream(stream)>>>(s, d, n, g);
+  }
 }
 
 /// Copies `rows` rows of `cols` elements: row r of src starts at src + r * src_pitch, of dst at
@@ -186,7 +213,10 @@ void Transpose(const void* x, const int64_t* dims, const int64_t* perm, int rank
     s *= out_dims[i];
   }
   const int last = rank - 1;
-  if (rank >= 2 && perm[last] != last && dims[last] > 1 && dims[perm[last]] > 1) {
+  // A 32x32 tile needs both transposed extents to be long: with 16 or fewer along the new last
+  // axis (an NCHW image's 3 channels) most of its threads would idle; the gather below is
+  // coalesced enough there (adjacent threads read 16-element runs of adjacent rows).
+  if (rank >= 2 && perm[last] != last && dims[last] > 1 && dims[perm[last]] > 16) {
     // The input's last axis a lands at output position pa; b = perm[last] becomes the last.
     int pa = 0;
     while (perm[pa] != last) ++pa;
@@ -208,7 +238,8 @@ void Transpose(const void* x, const int64_t* dims, const int64_t* perm, int rank
         out_strides[pa], others, rest);
     return;
   }
-  // The last axis stays (or a moved axis is 1 long): walk the output, gather from the input.
+  // The last axis stays (or a moved axis is 1 long, or the new last axis short): walk the
+  // output, gather from the input.
   CopyGeometry g;
   g.rank = rank;
   for (int i = 0; i < rank; ++i) {
@@ -227,25 +258,31 @@ struct PadGeometry {
   int64_t src_dims[kMaxCopyDims], dst_dims[kMaxCopyDims], pads_begin[kMaxCopyDims];
 };
 
-template <typename T, PadMode kMode>
+template <typename T, PadMode kMode, typename I>
 __global__ void PadKernel(const T* x, T* y, int64_t n, PadGeometry g, T fill) {
+  I src_dims[kMaxCopyDims], dst_dims[kMaxCopyDims], pads[kMaxCopyDims];
+  for (int a = 0; a < g.rank; ++a) {
+    src_dims[a] = static_cast<I>(g.src_dims[a]);
+    dst_dims[a] = static_cast<I>(g.dst_dims[a]);
+    pads[a] = static_cast<I>(g.pads_begin[a]);
+  }
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t k = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; k < n;
        k += stride) {
-    int64_t rest = k, offset = 0, src_stride = 1;
+    I rest = static_cast<I>(k), offset = 0, src_stride = 1;
     bool inside = true;
     for (int a = g.rank - 1; a >= 0; --a) {
-      const int64_t len = g.src_dims[a];
-      int64_t i = rest % g.dst_dims[a] - g.pads_begin[a];
-      rest /= g.dst_dims[a];
+      const I len = src_dims[a];
+      I i = rest % dst_dims[a] - pads[a];
+      rest /= dst_dims[a];
       if (i < 0 || i >= len) {
         if (kMode == PadMode::kConstant) {
           inside = false;
         } else if (kMode == PadMode::kEdge || len == 1) {
           i = i < 0 ? 0 : len - 1;
         } else {  // reflect without repeating the edge, period 2 (len - 1)
-          const int64_t period = 2 * (len - 1);
-          const int64_t m = ((i % period) + period) % period;
+          const I period = 2 * (len - 1);
+          const I m = ((i % period) + period) % period;
           i = m < len ? m : period - m;
         }
       }
@@ -253,6 +290,22 @@ __global__ void PadKernel(const T* x, T* y, int64_t n, PadGeometry g, T fill) {
       src_stride *= len;
     }
     y[k] = inside ? x[offset] : fill;
+  }
+}
+
+template <typename T, typename I>
+void LaunchPad(PadMode mode, unsigned grid, cudaStream_t s, const T* xs, T* ys, int64_t n,
+               const PadGeometry& g, T f) {
+  switch (mode) {
+    case PadMode::kConstant:
+      PadKernel<T, PadMode::kConstant, I><<<grid, 256, 0, s>>>(xs, ys, n, g, f);
+      break;
+    case PadMode::kReflect:
+      PadKernel<T, PadMode::kReflect, I><<<grid, 256, 0, s>>>(xs, ys, n, g, f);
+      break;
+    case PadMode::kEdge:
+      PadKernel<T, PadMode::kEdge, I><<<grid, 256, 0, s>>>(xs, ys, n, g, f);
+      break;
   }
 }
 
@@ -278,16 +331,18 @@ void Pad(const void* x, const int64_t* src_dims, const int64_t* pads_begin, int 
   auto* ys = static_cast<T*>(y);
   const unsigned grid = GridFor(n, 256);
   const cudaStream_t s = AsStream(stream);
-  switch (mode) {
-    case PadMode::kConstant:
-      PadKernel<T, PadMode::kConstant><<<grid, 256, 0, s>>>(xs, ys, n, g, f);
-      break;
-    case PadMode::kReflect:
-      PadKernel<T, PadMode::kReflect><<<grid, 256, 0, s>>>(xs, ys, n, g, f);
-      break;
-    case PadMode::kEdge:
-      PadKernel<T, PadMode::kEdge><<<grid, 256, 0, s>>>(xs, ys, n, g, f);
-      break;
+  // int32 indices where the output, the input and every pad fit (see StridedCopyKernel).
+  int64_t src_n = 1, widest = 0;
+  for (int a = 0; a < rank; ++a) {
+    src_n *= src_dims[a];
+    const int64_t p = pads_begin[a] < 0 ? -pads_begin[a] : pads_begin[a];
+    widest = widest > p ? widest : p;
+  }
+  constexpr int64_t kMax = int64_t{1} << 30;  // headroom for the reflect arithmetic
+  if (n < kMax && src_n < kMax && widest < kMax) {
+    LaunchPad<T, int32_t>(mode, grid, s, xs, ys, n, g, f);
+  } else {
+    LaunchPad<T, int64_t>(mode, grid, s, xs, ys, n, g, f);
   }
 }
 
