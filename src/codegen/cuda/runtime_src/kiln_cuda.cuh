@@ -125,6 +125,24 @@ struct BF16 {
   static __device__ __forceinline__ uint16_t Store(float v) { return kiln_scalar::FloatToBF16(v); }
 };
 
+/// dst[0..N) = the N elements of dtype D at src as f32, read in one access (src aligned to it).
+template <class D, int N>
+__device__ __forceinline__ void LoadFloats(float (&dst)[N], const typename D::Storage* src) {
+  alignas(16) typename D::Storage raw[N];
+  LoadVector(raw, src);
+#pragma unroll
+  for (int e = 0; e < N; ++e) dst[e] = D::Load(raw[e]);
+}
+
+/// The N floats of src stored as dtype D at dst in one access (dst aligned to it).
+template <class D, int N>
+__device__ __forceinline__ void StoreFloats(typename D::Storage* dst, const float (&src)[N]) {
+  alignas(16) typename D::Storage raw[N];
+#pragma unroll
+  for (int e = 0; e < N; ++e) raw[e] = D::Store(src[e]);
+  StoreVector(dst, raw);
+}
+
 /// Reduces `v` with `op` over a group of kThreads threads, returned to every thread of the group.
 /// kThreads <= 32: an aligned slice of a warp (every lane of the warp must call it); kThreads > 32:
 /// the whole block (kThreads == blockDim.x, a multiple of 32; every thread must call it), through

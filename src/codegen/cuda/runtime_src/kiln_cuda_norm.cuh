@@ -93,12 +93,7 @@ __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
   const int t = threadIdx.x % kThreads;
   const int group = threadIdx.x / kThreads;
   const int64_t vecs = cols / kVec;
-  auto load = [](float (&dst)[kVec], const S* src) {
-    alignas(16) S raw[kVec];
-    LoadVector(raw, src);
-#pragma unroll
-    for (int e = 0; e < kVec; ++e) dst[e] = D::Load(raw[e]);
-  };
+  auto load = [](float (&dst)[kVec], const S* src) { LoadFloats<D>(dst, src); };
   for (int64_t base = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock; base < rows;
        base += static_cast<int64_t>(gridDim.x) * kRowsPerBlock) {
     const int64_t row = base + group;
@@ -150,15 +145,14 @@ __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
       float w[kVec], b[kVec];
       if (weight != nullptr) load(w, weight + j * kVec);
       if (bias != nullptr) load(b, bias + j * kVec);
-      alignas(16) S r[kVec];
+      float r[kVec];
 #pragma unroll
       for (int e = 0; e < kVec; ++e) {
-        float o = (xv[e] - mean) * inv;
-        if (weight != nullptr) o *= w[e];
-        if (bias != nullptr) o += b[e];
-        r[e] = D::Store(o);
+        r[e] = (xv[e] - mean) * inv;
+        if (weight != nullptr) r[e] *= w[e];
+        if (bias != nullptr) r[e] += b[e];
       }
-      StoreVector(yr + j * kVec, r);
+      StoreFloats<D>(yr + j * kVec, r);
     };
 #pragma unroll
     for (int k = 0; k < kCache; ++k) {

@@ -87,12 +87,7 @@ __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
   const int t = threadIdx.x % kThreads;
   const int group = threadIdx.x / kThreads;
   const int64_t vecs = len / kVec;
-  auto load = [](float (&dst)[kVec], const S* src) {
-    alignas(16) S raw[kVec];
-    LoadVector(raw, src);
-#pragma unroll
-    for (int e = 0; e < kVec; ++e) dst[e] = D::Load(raw[e]);
-  };
+  auto load = [](float (&dst)[kVec], const S* src) { LoadFloats<D>(dst, src); };
   for (int64_t base = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock; base < rows;
        base += static_cast<int64_t>(gridDim.x) * kRowsPerBlock) {
     const int64_t row = base + group;
@@ -135,10 +130,10 @@ __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
     sum = GroupReduce<kThreads>(sum, SumOp{}, smem);
     const float scale = kLog ? mx + logf(sum) : 1.f / sum;
     auto out = [&](int64_t j, const float (&xv)[kVec]) {
-      alignas(16) S r[kVec];
+      float r[kVec];
 #pragma unroll
-      for (int e = 0; e < kVec; ++e) r[e] = D::Store(kLog ? xv[e] - scale : expf(xv[e] - mx) * scale);
-      StoreVector(yr + j * kVec, r);
+      for (int e = 0; e < kVec; ++e) r[e] = kLog ? xv[e] - scale : expf(xv[e] - mx) * scale;
+      StoreFloats<D>(yr + j * kVec, r);
     };
 #pragma unroll
     for (int k = 0; k < kCache; ++k) {
