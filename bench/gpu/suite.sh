@@ -8,8 +8,8 @@
 # (compute-sanitizer memcheck on small tests; ARG: filter), mem, attn, gemm, resnet (the bench/
 # scripts; extra arguments in MEM_ARGS, ATTN_ARGS, GEMM_ARGS, RESNET_ARGS), ncu (per-kernel profile
 # of one run of a compiled library, ARG: its directory, default the resnet stage's; NCU_BATCH,
-# NCU_COUNT), kb (python -m kiln.bench ${KB_ARGS:-}, output name KB_OUT), onnxcheck
-# (bench/onnx_import_check.py ${OC_ARGS:-}), conf (ONNX node tests on cuda-sm90; CONF_MAX), pytest
+# NCU_COUNT), kb (python -m kiln.bench $KB_ARGS, output name KB_OUT), onnxcheck
+# (bench/onnx_import_check.py $OC_ARGS), conf (ONNX node tests on cuda-sm90; CONF_MAX), pytest
 # (tests/python -m gpu), cmd ($CMD).
 #
 # Layout it expects (what travels to the GPU machine, see ../shared/DESIGN.md): .carry/env.sh
