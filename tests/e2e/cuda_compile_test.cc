@@ -328,9 +328,12 @@ TEST(CudaModuleEmitter, ConvsOfDifferentShapesShareOneInstantiation) {
   for (const codegen::GeneratedFile& f : m->kernels) {
     (f.path.rfind("kernels/conv_sm90_", 0) == 0 ? shared : light).push_back(f.text);
   }
-  ASSERT_EQ(shared.size(), 1u);
+  ASSERT_EQ(shared.size(), 2u) << "a 128-row and a small-batch 64-row instantiation";
   ASSERT_EQ(light.size(), 2u) << "the two nodes differ in their sizes";
   EXPECT_NE(shared[0].find("shared by 2 nodes"), std::string::npos) << shared[0];
+  EXPECT_NE(shared[1].find("shared by 2 nodes"), std::string::npos) << shared[1];
+  EXPECT_NE(light[0].find("if ((size[0] * size[7] * size[8] + 127) / 128 * ((size[4] + 63) / 64) < 132) {"),
+            std::string::npos) << light[0];
   EXPECT_NE(shared[0].find("#include \"kiln_cuda_conv_sm90.cuh\""), std::string::npos) << shared[0];
   for (const std::string& k : light) {
     EXPECT_EQ(k.find("kiln_cuda_conv_sm90.cuh"), std::string::npos) << "a light file:\n" << k;

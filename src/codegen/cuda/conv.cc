@@ -11,9 +11,15 @@
 // - the rest, and every conv on cuda-sm80: a direct kernel (kiln_cuda_conv.cuh) followed by the
 //   epilogue as one elementwise pass. The generated kernel says which path it takes and why.
 //
+// With a symbolic batch the two CUTLASS paths carry two instantiations each: the heuristic's
+// tile for many rows and one for small batches (64-row tiles / the gemm's small-size config),
+// chosen at run time by whether the large tiles would fill the GPU (emit_util.h UnderOneWave).
+//
 // The 7x7 stem of an image net has 3 input channels; the pad-conv-channels pass pads those to 8
 // before code generation so the stem takes the implicit GEMM too.
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "codegen/cuda/conv_config.h"
 #include "codegen/cuda/emit_util.h"
@@ -51,23 +57,38 @@ Status EmitPointwiseGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90
   w.Line("// 1x1 conv, stride 1: one Hopper CUTLASS 3.x GEMM [N*H*W, C] x [O, C]^T, config " +
          config.Name() + " (" + why + "); epilogue fused (visitor tree in the shared function)");
   w.Line("// size: m, n, k");
-  CodeWriter sw = SharedBodyWriter(node);
-  sw.Line("#include \"kiln_cuda_gemm_sm90.cuh\"");
-  sw.Line("const int64_t m = size[0], n = size[1], k = size[2];");
-  sw.Line("using Tile = " + config.TileShapeType() + ";");
-  sw.Line("using Cluster = " + config.ClusterShapeType() + ";");
-  const int root = EmitEpilogueTree(node, plan.source, -1, sw);
-  sw.Line("using Gemm = kiln_cuda::sm90::Gemm<" + t + ", cutlass::layout::RowMajor, " + t +
-          ", cutlass::layout::ColumnMajor, " + SourceType(node, plan.source) + ", " + td +
-          ", Tile, Cluster, " + Int(config.stages) + ",");
-  sw.Line("    " + config.KernelScheduleType() + ", " + config.EpilogueScheduleType() + ", E" +
-          Int(root) + ">;");
-  sw.Line("kiln_cuda::sm90::Run<Gemm>(what, m, n, k, 1, in0, k, 0, in1, k, 0, " +
-          SourcePtr(plan.source) + ", n, 0,");
-  sw.Line("                           out0, n, 0, ep" + Int(root) + ", stream);");
-  CallSharedFunction(ctx, "gemm_sm90",
-                     CppString(node.Describe() + ": CUTLASS sm90 gemm (1x1 conv)"),
-                     {ctx.Dim(a.n) + " * " + Int(a.h * a.w), Int(a.o), Int(a.c)}, sw, w);
+  auto body = [&](const GemmConfig& c) {
+    CodeWriter sw = SharedBodyWriter(node);
+    sw.Line("#include \"kiln_cuda_gemm_sm90.cuh\"");
+    sw.Line("const int64_t m = size[0], n = size[1], k = size[2];");
+    sw.Line("using Tile = " + c.TileShapeType() + ";");
+    sw.Line("using Cluster = " + c.ClusterShapeType() + ";");
+    const int root = EmitEpilogueTree(node, plan.source, -1, sw);
+    sw.Line("using Gemm = kiln_cuda::sm90::Gemm<" + t + ", cutlass::layout::RowMajor, " + t +
+            ", cutlass::layout::ColumnMajor, " + SourceType(node, plan.source) + ", " + td +
+            ", Tile, Cluster, " + Int(c.stages) + ",");
+    sw.Line("    " + c.KernelScheduleType() + ", " + c.EpilogueScheduleType() + ", E" +
+            Int(root) + ">;");
+    sw.Line("kiln_cuda::sm90::Run<Gemm>(what, m, n, k, 1, in0, k, 0, in1, k, 0, " +
+            SourcePtr(plan.source) + ", n, 0,");
+    sw.Line("                           out0, n, 0, ep" + Int(root) + ", stream);");
+    return sw;
+  };
+  std::vector<SharedVariant> variants;
+  // A symbolic batch: small batches whose rows give less than a wave of the config's tiles take
+  // the heuristic's small-size config.
+  const std::optional<GemmConfig> small =
+      ctx.config().empty() ? SmallGemmConfig(p) : std::nullopt;
+  if (small.has_value()) {
+    w.Line("// fewer than " + Int(kSm90Sms) + " " + Int(config.tile_m) + "x" + Int(config.tile_n) +
+           " tiles (small batch): the small-size config " + small->Name());
+    variants.push_back({UnderOneWave("size[0]", "size[1]", config.tile_m, config.tile_n),
+                        body(*small), small->Name()});
+  }
+  variants.push_back({"", body(config), small.has_value() ? config.Name() : ""});
+  CallSharedFunctions(ctx, "gemm_sm90",
+                      CppString(node.Describe() + ": CUTLASS sm90 gemm (1x1 conv)"),
+                      {ctx.Dim(a.n) + " * " + Int(a.h * a.w), Int(a.o), Int(a.c)}, variants, w);
   return Status::Ok();
 }
 
@@ -86,26 +107,42 @@ Status EmitImplicitGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90P
   w.Line("// Hopper CUTLASS 3.x implicit-GEMM conv2d (TMA im2col), " + why +
          "; epilogue fused (visitor tree in the shared function)");
   w.Line("// size: n, h, w, c; k, r, s; p, q; pads top, left, bottom, right; strides; dilations");
-  CodeWriter sw = SharedBodyWriter(node);
-  sw.Line("#include \"kiln_cuda_conv_sm90.cuh\"");
-  sw.Line("using Tile = " + tile.ShapeType() + ";");
-  sw.Line("using Cluster = cute::Shape<cute::_1, cute::_1, cute::_1>;");
-  const int root = EmitEpilogueTree(node, plan.source, -1, sw);
-  sw.Line("using Conv = kiln_cuda::sm90::Conv<" + CutlassType(node.input(0)->dtype()) + ", " +
-          SourceType(node, plan.source) + ", " + CutlassType(node.output()->dtype()) +
-          ", Tile, Cluster, E" + Int(root) + ">;");
-  sw.Line("auto i = [&](int k) { return static_cast<int>(size[k]); };");
-  sw.Line("const kiln_cuda::sm90::ConvGeometry g{size[0], size[1], size[2], size[3], size[4], "
-          "size[5], size[6], size[7],");
-  sw.Line("    size[8], i(9), i(10), i(11), i(12), i(13), i(14), i(15), i(16)};");
-  sw.Line("kiln_cuda::sm90::RunConv<Conv>(what, g, in0, in1, " + SourcePtr(plan.source) +
-          ", out0, ep" + Int(root) + ", stream);");
-  CallSharedFunction(ctx, "conv_sm90", CppString(node.Describe() + ": CUTLASS sm90 conv"),
-                     {ctx.Dim(a.n), Int(a.h), Int(a.w), Int(a.c), Int(a.o), Int(a.kh), Int(a.kw),
-                      Int(a.oh), Int(a.ow), Int(a.pad[0]), Int(a.pad[1]), Int(a.pad[2]),
-                      Int(a.pad[3]), Int(a.stride[0]), Int(a.stride[1]), Int(a.dilation[0]),
-                      Int(a.dilation[1])},
-                     sw, w);
+  auto body = [&](const ConvTile& t) {
+    CodeWriter sw = SharedBodyWriter(node);
+    sw.Line("#include \"kiln_cuda_conv_sm90.cuh\"");
+    sw.Line("using Tile = " + t.ShapeType() + ";");
+    sw.Line("using Cluster = cute::Shape<cute::_1, cute::_1, cute::_1>;");
+    const int root = EmitEpilogueTree(node, plan.source, -1, sw);
+    sw.Line("using Conv = kiln_cuda::sm90::Conv<" + CutlassType(node.input(0)->dtype()) + ", " +
+            SourceType(node, plan.source) + ", " + CutlassType(node.output()->dtype()) +
+            ", Tile, Cluster, E" + Int(root) + ">;");
+    sw.Line("auto i = [&](int k) { return static_cast<int>(size[k]); };");
+    sw.Line("const kiln_cuda::sm90::ConvGeometry g{size[0], size[1], size[2], size[3], size[4], "
+            "size[5], size[6], size[7],");
+    sw.Line("    size[8], i(9), i(10), i(11), i(12), i(13), i(14), i(15), i(16)};");
+    sw.Line("kiln_cuda::sm90::RunConv<Conv>(what, g, in0, in1, " + SourcePtr(plan.source) +
+            ", out0, ep" + Int(root) + ", stream);");
+    return sw;
+  };
+  std::vector<SharedVariant> variants;
+  // A symbolic batch takes 128-row tiles; small batches whose N*P*Q rows give less than a wave of
+  // them take 64-row tiles, as a static small batch would.
+  if (ctx.config().empty() && !a.n.is_static() && tile.m == 128) {
+    ConvTile small = tile;
+    small.m = 64;
+    w.Line("// fewer than " + Int(kSm90Sms) + " " + tile.Name().substr(5) +
+           " tiles (small batch): tile " + small.Name());
+    variants.push_back(
+        {UnderOneWave("size[0] * size[7] * size[8]", "size[4]", tile.m, tile.n), body(small),
+         small.Name()});
+  }
+  variants.push_back({"", body(tile), variants.empty() ? "" : tile.Name()});
+  CallSharedFunctions(ctx, "conv_sm90", CppString(node.Describe() + ": CUTLASS sm90 conv"),
+                      {ctx.Dim(a.n), Int(a.h), Int(a.w), Int(a.c), Int(a.o), Int(a.kh),
+                       Int(a.kw), Int(a.oh), Int(a.ow), Int(a.pad[0]), Int(a.pad[1]),
+                       Int(a.pad[2]), Int(a.pad[3]), Int(a.stride[0]), Int(a.stride[1]),
+                       Int(a.dilation[0]), Int(a.dilation[1])},
+                      variants, w);
   return Status::Ok();
 }
 

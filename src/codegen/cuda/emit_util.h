@@ -40,6 +40,22 @@ void CallSharedFunction(const KernelContext& ctx, const std::string& stem,
                         const std::string& what, const std::vector<std::string>& sizes,
                         const CodeWriter& shared, CodeWriter& w);
 
+/// One of several shared functions a kernel chooses from at run time by its sizes.
+struct SharedVariant {
+  std::string when;   // a C++ condition over size[] ("" for the last: the default)
+  CodeWriter code;    // its body, as `shared` above
+  std::string label;  // what it is, for a comment ("64x128x64_1x1_pingpong")
+};
+
+/// The C++ condition "fewer than kSm90Sms tiles of tile_m x tile_n": (rows + tile_m - 1) / tile_m
+/// * ((cols + tile_n - 1) / tile_n) < 132, rows and cols being C++ expressions (e.g. over size[]).
+std::string UnderOneWave(const std::string& rows, const std::string& cols, int tile_m, int tile_n);
+
+/// CallSharedFunction with a choice: the first variant whose condition holds runs.
+void CallSharedFunctions(const KernelContext& ctx, const std::string& stem,
+                         const std::string& what, const std::vector<std::string>& sizes,
+                         const std::vector<SharedVariant>& variants, CodeWriter& w);
+
 /// A CodeWriter whose first lines are the node's typed operand pointers (for `shared` above).
 CodeWriter SharedBodyWriter(const Node& node);
 

@@ -14,7 +14,7 @@
 namespace kiln::codegen::cuda {
 namespace {
 
-constexpr int64_t kSms = 132;  // H100 SXM
+constexpr int64_t kSms = kSm90Sms;
 
 int Bytes(DType d) { return d == DType::kF32 ? 4 : 2; }
 
@@ -157,6 +157,16 @@ GemmConfig HeuristicGemmConfig(const GemmProblem& p) {
     }
   }
   return chosen != nullptr ? *chosen : candidates.front();
+}
+
+std::optional<GemmConfig> SmallGemmConfig(const GemmProblem& p) {
+  if (p.m >= 0 && p.batch >= 0) return std::nullopt;
+  GemmProblem small = p;
+  small.m = 64;
+  small.batch = 1;
+  const GemmConfig large = HeuristicGemmConfig(p), chosen = HeuristicGemmConfig(small);
+  if (chosen.Name() == large.Name()) return std::nullopt;
+  return chosen;
 }
 
 StatusOr<GemmConfig> ParseGemmConfig(const std::string& text, const GemmProblem& p) {

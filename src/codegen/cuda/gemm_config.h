@@ -86,6 +86,15 @@ std::vector<GemmConfig> Sm90GemmCandidates(const GemmProblem& p);
 /// Precondition: Sm90Unsupported(p) == "".
 GemmConfig HeuristicGemmConfig(const GemmProblem& p);
 
+/// Streaming multiprocessors the heuristics plan for (an H100 / H200 SXM: 132).
+constexpr int64_t kSm90Sms = 132;
+
+/// For a problem whose M or batch is symbolic (HeuristicGemmConfig then picks for many rows): the
+/// heuristic's config at a small size (M = 64, one batch), for the runs in which the symbolic-size
+/// config's tiles would not fill the GPU (fewer than kSm90Sms of them); nullopt when the sizes are
+/// static or the two configs are the same.
+std::optional<GemmConfig> SmallGemmConfig(const GemmProblem& p);
+
 /// Parses a GemmConfig::Name() spelling into the tile/cluster/schedule/stages of a config for
 /// `p`; InvalidArgument naming the text and the expected form when it does not parse or the
 /// config is not valid.

@@ -17,8 +17,11 @@
 // extent (K or M of a, N or K of b, N of the output) that is not a multiple of 16 bytes for every
 // value of its symbols, and epilogues needing two full-size tensors or broadcasts other than the
 // above. The config: $KILN_GEMM_CONFIG, else the tuner's (KernelContext::config), else
-// HeuristicGemmConfig; the generated kernel says which one it uses and why.
+// HeuristicGemmConfig; the generated kernel says which one it uses and why. A heuristic config for
+// a symbolic M or batch comes with SmallGemmConfig's for runs with less than a wave of its tiles.
 #include <cstdlib>
+#include <optional>
+#include <vector>
 
 #include "codegen/cuda/emit_util.h"
 #include "codegen/cuda/epilogue_sm90.h"
@@ -198,37 +201,55 @@ Status EmitGemmSm90WithConfig(const KernelContext& ctx, CodeWriter& w, const std
          "-major, b " + (trans_b ? "K" : "N") + "-major; epilogue fused (visitor tree in the "
          "shared function)" + (plan.fold_batch ? "; batch folded into M" : ""));
   w.Line("// size: m, n, k, batch");
-  CodeWriter sw = SharedBodyWriter(node);
-  sw.Line("#include \"kiln_cuda_gemm_sm90.cuh\"");
-  sw.Line("const int64_t m = size[0], n = size[1], k = size[2], batch = size[3];");
-  sw.Line("using Tile = " + config.TileShapeType() + ";");
-  sw.Line("using Cluster = " + config.ClusterShapeType() + ";");
-  const int root = EmitEpilogueTree(node, plan.source.input, plan.c_row_vector, sw);
-  const std::string tc =
-      plan.source.input >= 0 ? CutlassType(node.input(plan.source.input)->dtype()) : "void";
-  sw.Line("using Gemm = " + std::string(kNs) + "Gemm<" + ta + ", " + la + ", " + ta + ", " + lb +
-          ", " + tc + ", " + td + ", Tile, Cluster, " + std::to_string(config.stages) + ",");
-  sw.Line("    " + config.KernelScheduleType() + ", " + config.EpilogueScheduleType() + ", E" +
-          std::to_string(root) + ">;");
-
   // Problem (M, N, K, L) and strides in elements; batch strides 0 for shared operands.
   const std::string lda = trans_a ? "m" : "k", ldb = trans_b ? "k" : "n";
   const std::string ba = plan.a_batch == "full" ? "m * k" : "0",
                     bb = plan.b_batch == "full" ? "k * n" : "0";
   const std::string src = plan.source.input >= 0 ? KernelContext::In(plan.source.input) : "nullptr";
   const std::string bc = plan.source.input >= 0 && !plan.source.batch_shared ? "m * n" : "0";
-  if (plan.fold_batch) {
-    sw.Line("kiln_cuda::sm90::Run<Gemm>(what, batch * m, n, k, 1, in0, k, 0, in1, " + ldb +
-            ", 0, " + src + ", n, 0,");
-    sw.Line("                           out0, n, 0, ep" + std::to_string(root) + ", stream);");
-  } else {
-    sw.Line("kiln_cuda::sm90::Run<Gemm>(what, m, n, k, batch, in0, " + lda + ", " + ba +
-            ", in1, " + ldb + ", " + bb + ", " + src + ", n, " + bc + ",");
-    sw.Line("                           out0, n, m * n, ep" + std::to_string(root) + ", stream);");
+  const std::string tc =
+      plan.source.input >= 0 ? CutlassType(node.input(plan.source.input)->dtype()) : "void";
+  auto body = [&](const GemmConfig& c) {
+    CodeWriter sw = SharedBodyWriter(node);
+    sw.Line("#include \"kiln_cuda_gemm_sm90.cuh\"");
+    sw.Line("const int64_t m = size[0], n = size[1], k = size[2], batch = size[3];");
+    sw.Line("using Tile = " + c.TileShapeType() + ";");
+    sw.Line("using Cluster = " + c.ClusterShapeType() + ";");
+    const int root = EmitEpilogueTree(node, plan.source.input, plan.c_row_vector, sw);
+    sw.Line("using Gemm = " + std::string(kNs) + "Gemm<" + ta + ", " + la + ", " + ta + ", " + lb +
+            ", " + tc + ", " + td + ", Tile, Cluster, " + std::to_string(c.stages) + ",");
+    sw.Line("    " + c.KernelScheduleType() + ", " + c.EpilogueScheduleType() + ", E" +
+            std::to_string(root) + ">;");
+    if (plan.fold_batch) {
+      sw.Line("kiln_cuda::sm90::Run<Gemm>(what, batch * m, n, k, 1, in0, k, 0, in1, " + ldb +
+              ", 0, " + src + ", n, 0,");
+      sw.Line("                           out0, n, 0, ep" + std::to_string(root) + ", stream);");
+    } else {
+      sw.Line("kiln_cuda::sm90::Run<Gemm>(what, m, n, k, batch, in0, " + lda + ", " + ba +
+              ", in1, " + ldb + ", " + bb + ", " + src + ", n, " + bc + ",");
+      sw.Line("                           out0, n, m * n, ep" + std::to_string(root) +
+              ", stream);");
+    }
+    return sw;
+  };
+  std::vector<SharedVariant> variants;
+  // A symbolic M or batch: the config above is sized for many rows; runs whose rows give fewer
+  // than a wave of its tiles take the heuristic's small-size config instead.
+  const std::optional<GemmConfig> small =
+      forced.empty() ? SmallGemmConfig(plan.problem) : std::nullopt;
+  if (small.has_value()) {
+    // Rows of all batches (folded into M or not: about the same count of tiles).
+    const std::string rows = "size[3] * size[0]";
+    w.Line("// fewer than " + std::to_string(kSm90Sms) + " " + std::to_string(config.tile_m) +
+           "x" + std::to_string(config.tile_n) + " tiles (small batch): the small-size config " +
+           small->Name());
+    variants.push_back({UnderOneWave(rows, "size[1]", config.tile_m, config.tile_n),
+                        body(*small), small->Name()});
   }
+  variants.push_back({"", body(config), small.has_value() ? config.Name() : ""});
   const std::string batch = ctx.Product(out, 0, static_cast<int64_t>(rank) - 2);
-  CallSharedFunction(ctx, "gemm_sm90", CppString(node.Describe() + ": CUTLASS sm90 gemm"),
-                     {ctx.Dim(m), ctx.Dim(n), ctx.Dim(k), batch}, sw, w);
+  CallSharedFunctions(ctx, "gemm_sm90", CppString(node.Describe() + ": CUTLASS sm90 gemm"),
+                      {ctx.Dim(m), ctx.Dim(n), ctx.Dim(k), batch}, variants, w);
   return Status::Ok();
 }
 
