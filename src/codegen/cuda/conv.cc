@@ -53,7 +53,6 @@ Status EmitPointwiseGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90
     config = *parsed;
     why = "tuned";
   }
-  const std::string t = CutlassType(p.a), td = CutlassType(p.d);
   w.Line("// 1x1 conv, stride 1: one Hopper CUTLASS 3.x GEMM [N*H*W, C] x [O, C]^T, config " +
          config.Name() + " (" + why + "); epilogue fused (visitor tree in the shared function)");
   w.Line("// size: m, n, k");
@@ -61,14 +60,8 @@ Status EmitPointwiseGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90
     CodeWriter sw = SharedBodyWriter(node);
     sw.Line("#include \"kiln_cuda_gemm_sm90.cuh\"");
     sw.Line("const int64_t m = size[0], n = size[1], k = size[2];");
-    sw.Line("using Tile = " + c.TileShapeType() + ";");
-    sw.Line("using Cluster = " + c.ClusterShapeType() + ";");
-    const int root = EmitEpilogueTree(node, plan.source, -1, sw);
-    sw.Line("using Gemm = kiln_cuda::sm90::Gemm<" + t + ", cutlass::layout::RowMajor, " + t +
-            ", cutlass::layout::ColumnMajor, " + SourceType(node, plan.source) + ", " + td +
-            ", Tile, Cluster, " + Int(c.stages) + ",");
-    sw.Line("    " + c.KernelScheduleType() + ", " + c.EpilogueScheduleType() + ", E" +
-            Int(root) + ">;");
+    const int root = WriteSm90GemmType(node, c, "cutlass::layout::RowMajor",
+                                       "cutlass::layout::ColumnMajor", plan.source, -1, sw);
     sw.Line("kiln_cuda::sm90::Run<Gemm>(what, m, n, k, 1, in0, k, 0, in1, k, 0, " +
             SourcePtr(plan.source) + ", n, 0,");
     sw.Line("                           out0, n, 0, ep" + Int(root) + ", stream);");

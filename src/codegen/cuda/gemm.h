@@ -63,6 +63,15 @@ Status EmitGemmSm90(const KernelContext& ctx, CodeWriter& w);
 /// InvalidArgument for a config name that does not parse or is not a valid kernel.
 Status EmitGemmSm90WithConfig(const KernelContext& ctx, CodeWriter& w, const std::string& config);
 
+/// Writes the sm90 GEMM type of `config` for `node` (a gemm, or a 1x1 conv) into `w`: the Tile and
+/// Cluster aliases, the epilogue tree (EmitEpilogueTree with `source_input` and `c_row_vector`)
+/// and `using Gemm = kiln_cuda::sm90::Gemm<...>` with A and B in `layout_a` / `layout_b`
+/// (cutlass::layout::RowMajor or ColumnMajor), C of the source input's dtype (void without one)
+/// and D of the output's. Returns the index of the tree's root (the `ep<root>` arguments).
+int WriteSm90GemmType(const Node& node, const GemmConfig& config, const std::string& layout_a,
+                      const std::string& layout_b, int source_input, int c_row_vector,
+                      CodeWriter& w);
+
 }  // namespace kiln::codegen::cuda
 
 #endif  // KILN_CODEGEN_CUDA_GEMM_H_

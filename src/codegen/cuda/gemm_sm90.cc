@@ -152,6 +152,24 @@ std::string Reason(const GemmConfig& c) {
 
 }  // namespace
 
+int WriteSm90GemmType(const Node& node, const GemmConfig& config, const std::string& layout_a,
+                      const std::string& layout_b, int source_input, int c_row_vector,
+                      CodeWriter& w) {
+  const std::string ta = CutlassType(node.input(0)->dtype()),
+                    td = CutlassType(node.output()->dtype());
+  const std::string tc =
+      source_input >= 0 ? CutlassType(node.input(source_input)->dtype()) : "void";
+  w.Line("using Tile = " + config.TileShapeType() + ";");
+  w.Line("using Cluster = " + config.ClusterShapeType() + ";");
+  const int root = EmitEpilogueTree(node, source_input, c_row_vector, w);
+  w.Line("using Gemm = " + std::string(kNs) + "Gemm<" + ta + ", " + layout_a + ", " + ta + ", " +
+         layout_b + ", " + tc + ", " + td + ", Tile, Cluster, " + std::to_string(config.stages) +
+         ",");
+  w.Line("    " + config.KernelScheduleType() + ", " + config.EpilogueScheduleType() + ", E" +
+         std::to_string(root) + ">;");
+  return root;
+}
+
 Status EmitGemmSm90(const KernelContext& ctx, CodeWriter& w) {
   const char* forced = std::getenv("KILN_GEMM_CONFIG");
   return EmitGemmSm90WithConfig(ctx, w,
@@ -189,8 +207,6 @@ Status EmitGemmSm90WithConfig(const KernelContext& ctx, CodeWriter& w, const std
   const bool trans_a = config.problem.trans_a, trans_b = config.problem.trans_b;
   const Dim m = out[rank - 2], n = out[rank - 1];
   const Dim k = trans_a ? sa[sa.size() - 2] : sa[sa.size() - 1];
-  const std::string ta = CutlassType(node.input(0)->dtype()),
-                    td = CutlassType(node.output()->dtype());
   const std::string la = trans_a ? "cutlass::layout::ColumnMajor" : "cutlass::layout::RowMajor";
   const std::string lb = trans_b ? "cutlass::layout::ColumnMajor" : "cutlass::layout::RowMajor";
 
@@ -207,19 +223,11 @@ Status EmitGemmSm90WithConfig(const KernelContext& ctx, CodeWriter& w, const std
                     bb = plan.b_batch == "full" ? "k * n" : "0";
   const std::string src = plan.source.input >= 0 ? KernelContext::In(plan.source.input) : "nullptr";
   const std::string bc = plan.source.input >= 0 && !plan.source.batch_shared ? "m * n" : "0";
-  const std::string tc =
-      plan.source.input >= 0 ? CutlassType(node.input(plan.source.input)->dtype()) : "void";
   auto body = [&](const GemmConfig& c) {
     CodeWriter sw = SharedBodyWriter(node);
     sw.Line("#include \"kiln_cuda_gemm_sm90.cuh\"");
     sw.Line("const int64_t m = size[0], n = size[1], k = size[2], batch = size[3];");
-    sw.Line("using Tile = " + c.TileShapeType() + ";");
-    sw.Line("using Cluster = " + c.ClusterShapeType() + ";");
-    const int root = EmitEpilogueTree(node, plan.source.input, plan.c_row_vector, sw);
-    sw.Line("using Gemm = " + std::string(kNs) + "Gemm<" + ta + ", " + la + ", " + ta + ", " + lb +
-            ", " + tc + ", " + td + ", Tile, Cluster, " + std::to_string(c.stages) + ",");
-    sw.Line("    " + c.KernelScheduleType() + ", " + c.EpilogueScheduleType() + ", E" +
-            std::to_string(root) + ">;");
+    const int root = WriteSm90GemmType(node, c, la, lb, plan.source.input, plan.c_row_vector, sw);
     if (plan.fold_batch) {
       sw.Line("kiln_cuda::sm90::Run<Gemm>(what, batch * m, n, k, 1, in0, k, 0, in1, " + ldb +
               ", 0, " + src + ", n, 0,");
