@@ -1,8 +1,8 @@
 #include "codegen/kernel_context.h"
 
 #include <cctype>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 
 #include "support/check.h"

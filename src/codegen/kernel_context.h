@@ -91,8 +91,9 @@ class KernelContext {
 
   /// Moves `code`, the body of `void NAME(params)`, into a shared function (see the file
   /// comment) and returns NAME, `<stem>_<16 hex digits hashing params and code>`: equal text
-  /// gives the same function in every node and model, hence one object in the object cache.
-  /// The kernel body then calls NAME; `code` must not depend on anything but its parameters.
+  /// gives the same name in every node and model. (Its file also names the graph and its first
+  /// caller, so the object cache reuses it within a model, not across models.) The kernel body
+  /// then calls NAME; `code` must not depend on anything but its parameters.
   std::string ShareFunction(const std::string& stem, const std::string& params,
                             const std::string& code) const;
   /// The shared functions this node's body calls, in the order they were made.
