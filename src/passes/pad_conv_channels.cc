@@ -11,6 +11,15 @@ namespace {
 
 constexpr int64_t kMultiple = 8;  // 16 bytes of f16 / bf16
 
+// The channel count conv `n`'s input of c channels is padded to: 4 for up to 4, not 1x1 (the
+// fixed-channels kernel), else the next multiple of 8.
+int64_t PaddedChannels(const Node& n, int64_t c) {
+  const Shape& w = n.input(1)->shape();
+  const bool pointwise = w[1].is_static() && w[1].value() == 1 && w[2].is_static() && w[2].value() == 1;
+  if (c <= 4 && !pointwise) return 4;
+  return (c + kMultiple - 1) / kMultiple * kMultiple;
+}
+
 // The channel count of conv `n`'s input when the pass applies to it, else nullopt.
 std::optional<int64_t> PaddableChannels(const Node& n) {
   if (n.op() != OpKind::kConv2d || n.GetEnum("layout") != "nhwc" || n.GetInt("groups") != 1) {
@@ -21,7 +30,7 @@ std::optional<int64_t> PaddableChannels(const Node& n) {
   const Dim& c = n.input(0)->shape()[3];
   const Dim& o = n.output()->shape()[3];
   if (!c.is_static() || !o.is_static() || o.value() % kMultiple != 0) return std::nullopt;
-  if (c.value() % kMultiple == 0) return std::nullopt;
+  if (PaddedChannels(n, c.value()) == c.value()) return std::nullopt;
   return c.value();
 }
 
@@ -61,12 +70,12 @@ StatusOr<bool> PadConvChannelsPass::Run(Graph& graph) {
   }
   for (Node* conv : convs) {
     const int64_t c = *PaddableChannels(*conv);
-    const int64_t extra = (c + kMultiple - 1) / kMultiple * kMultiple - c;
+    const int64_t extra = PaddedChannels(*conv, c) - c;
     Value* w = conv->input(1);
-    KILN_ASSIGN_OR_RETURN(Value * x8, PadLastAxis(graph, conv->input(0), extra, conv));
-    KILN_ASSIGN_OR_RETURN(Value * w8, PadWeight(graph, w, extra, conv));
-    conv->set_input(0, x8);
-    conv->set_input(1, w8);
+    KILN_ASSIGN_OR_RETURN(Value * xp, PadLastAxis(graph, conv->input(0), extra, conv));
+    KILN_ASSIGN_OR_RETURN(Value * wp, PadWeight(graph, w, extra, conv));
+    conv->set_input(0, xp);
+    conv->set_input(1, wp);
     if (w->producer() != nullptr) RemoveDeadChainNodes(graph, {w->producer()});
   }
   return !convs.empty();

@@ -1,16 +1,16 @@
-// pad-conv-channels: pads the input channels of f16/bf16 NHWC convolutions to a multiple of 8, so
-// that the Hopper implicit-GEMM kernel can take them (TMA moves 16-byte boxes: the channel
-// extent of the activation and the filter must be a multiple of 16 bytes). The 3-channel stem of
-// an image net is the case that matters: without it, that conv runs on the direct kernel.
-// cuda-sm90 only (the CPU's oneDNN convolution takes any channel count; cuda-sm80 runs convs on
-// a direct kernel).
+// pad-conv-channels: pads the input channels of f16/bf16 NHWC convolutions to what the Hopper
+// CUTLASS kernels take: 4 when there are fewer (a conv other than 1x1: the fixed-channels kernel
+// moves one pixel's 4 channels in one 8-byte access), else a multiple of 8 (the TMA implicit GEMM
+// and the 1x1 gemm move 16-byte boxes). The 3-channel stem of an image net is the case that
+// matters: without it, that conv runs on the direct kernel. cuda-sm90 only (the CPU's oneDNN
+// convolution takes any channel count; cuda-sm80 runs convs on a direct kernel).
 //
-// What: conv2d(x [N, H, W, C], w [O, kh, kw, C]) {layout=nhwc, groups=1} with C % 8 != 0 and
-// O % 8 == 0 becomes
-//   conv2d(pad(x) [N, H, W, C8], w8 [O, kh, kw, C8])       C8 = C rounded up to a multiple of 8
-// where pad(x) appends C8 - C zero channels and w8 is w with zero filter taps for them: the extra
+// What: conv2d(x [N, H, W, C], w [O, kh, kw, C]) {layout=nhwc, groups=1} with C not 4 or a
+// multiple of 8 and O % 8 == 0 becomes
+//   conv2d(pad(x) [N, H, W, C'], w' [O, kh, kw, C'])       C' = 4 or C rounded up to 8k
+// where pad(x) appends C' - C zero channels and w' is w with zero filter taps for them: the extra
 // channels contribute 0 to every output, so the result is exactly the same. When w is a weight
-// with its data attached (or a constant), w8 is computed at compile time as a new weight
+// with its data attached (or a constant), w' is computed at compile time as a new weight
 // "<w>.padded_channels" (a constant for a constant); otherwise a pad node pads it at run time.
 //
 // Preconditions: a verified graph. Postconditions: a verified graph computing the same values;

@@ -34,6 +34,27 @@ TEST(CudaConvTest, ImplicitGemmPointwiseAndStemF16) {
                                {.bindings = {{{"N", 1}}, {{"N", 3}}, {{"N", 8}}}});
 }
 
+TEST(CudaConvTest, FixedChannelsKernelAndItsEpilogues) {
+  // Few input channels take the CUTLASS 2.x fixed-channels kernel (3 and 2 padded to 4, 8 as is):
+  // fused bias+relu, a residual add and gelu+cast as the pass after it, 128-wide tiles, asymmetric
+  // pads with dilation, bf16; a symbolic batch exercises both tile variants (%a at N=8: 144
+  // 128-row tiles; N=1: 64-row tiles).
+  ExpectCudaMatchesInterpreter(ParseVerified(R"(graph @few(%x: f16[N,96,96,3], %y: f16[N,9,9,8], %r: f16[N,9,9,16], %z: bf16[N,11,11,2]) -> (%a, %b, %c, %d) where N in [1, 8] {
+  %w1 = weight "w1" : f16[64,7,7,3]
+  %b1 = weight "b1" : f16[64]
+  %a = conv2d(%x, %w1) {stride=[2,2], pad=[3,3,3,3], layout=nhwc, epilogue=[bias(%b1), relu]} : f16[N,48,48,64]
+  %w2 = weight "w2" : f16[16,3,3,8]
+  %b2 = weight "b2" : f16[16]
+  %b = conv2d(%y, %w2) {pad=[1,1,1,1], layout=nhwc, epilogue=[bias(%b2), add(%r), relu]} : f16[N,9,9,16]
+  %w3 = weight "w3" : f16[128,5,5,3]
+  %c = conv2d(%x, %w3) {stride=[3,3], pad=[0,1,2,0], dilation=[2,2], layout=nhwc} : f16[N,30,30,128]
+  %w4 = weight "w4" : bf16[24,3,3,2]
+  %b4 = weight "b4" : bf16[24]
+  %d = conv2d(%z, %w4) {stride=[2,2], pad=[1,1,1,1], layout=nhwc, epilogue=[bias(%b4), gelu, cast(f32)]} : f32[N,6,6,24]
+})"),
+                               {.bindings = {{{"N", 1}}, {{"N", 3}}, {{"N", 8}}}});
+}
+
 TEST(CudaConvTest, DirectFallbacks) {
   // Depthwise and grouped, an odd output channel count, nchw, dilation with bias.
   ExpectCudaMatchesInterpreter(ParseVerified(R"(graph @direct(%x: f16[2,9,9,32], %y: f16[2,8,9,9]) -> (%a, %b, %c, %d) {

@@ -1,4 +1,4 @@
-// CUDA kernel emitters of conv2d, one of three kernels per node:
+// CUDA kernel emitters of conv2d, one of four kernels per node:
 //
 // - a 1x1 conv with stride 1, no padding, on cuda-sm90: the GEMM it is, out[N*H*W, O] =
 //   x[N*H*W, C] @ w[O, C]^T, through the CUTLASS 3.x gemm (kiln_cuda_gemm_sm90.cuh) with a
@@ -8,6 +8,9 @@
 //   (kiln_cuda_conv_sm90.cuh, tile from conv_config.h: tuned or the heuristic's) with the
 //   epilogue fused as a visitor tree: bias per output channel, residual add as the source
 //   operand C, activations, the output cast;
+// - a conv of 4 or 8 input channels on cuda-sm90 (the padded stem of an image net): CUTLASS
+//   2.x implicit GEMM with the fixed-channels iterator (kiln_cuda_conv_fixed_channels.cuh), which
+//   moves all channels of a pixel in one access; bias and relu fused, other epilogues a pass;
 // - the rest, and every conv on cuda-sm80: a direct kernel (kiln_cuda_conv.cuh) followed by the
 //   epilogue as one elementwise pass. The generated kernel says which path it takes and why.
 //
@@ -15,8 +18,8 @@
 // tile for many rows and one for small batches (64-row tiles / the gemm's small-size config),
 // chosen at run time by whether the large tiles would fill the GPU (emit_util.h UnderOneWave).
 //
-// The 7x7 stem of an image net has 3 input channels; the pad-conv-channels pass pads those to 8
-// before code generation so the stem takes the implicit GEMM too.
+// The 7x7 stem of an image net has 3 input channels; the pad-conv-channels pass pads those to 4
+// before code generation so the stem takes the fixed-channels kernel.
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +41,21 @@ std::string SourcePtr(int source) { return source >= 0 ? KernelContext::In(sourc
 
 std::string SourceType(const Node& node, int source) {
   return source >= 0 ? CutlassType(node.input(source)->dtype()) : "void";
+}
+
+// The conv's sizes as the implicit-GEMM kernels take them, from size[] (ConvSizes).
+void WriteGeometry(CodeWriter& sw) {
+  sw.Line("auto i = [&](int k) { return static_cast<int>(size[k]); };");
+  sw.Line("const kiln_cuda::ConvGeometry g{size[0], size[1], size[2], size[3], size[4], size[5], "
+          "size[6], size[7],");
+  sw.Line("    size[8], i(9), i(10), i(11), i(12), i(13), i(14), i(15), i(16)};");
+}
+
+// The size[] of the implicit-GEMM kernels: n, h, w, c; k, r, s; p, q; pads; strides; dilations.
+std::vector<std::string> ConvSizes(const KernelContext& ctx, const ConvAttrs& a) {
+  return {ctx.Dim(a.n), Int(a.h), Int(a.w), Int(a.c), Int(a.o), Int(a.kh), Int(a.kw), Int(a.oh),
+          Int(a.ow), Int(a.pad[0]), Int(a.pad[1]), Int(a.pad[2]), Int(a.pad[3]), Int(a.stride[0]),
+          Int(a.stride[1]), Int(a.dilation[0]), Int(a.dilation[1])};
 }
 
 // 1x1 stride-1 conv as one gemm of N*H*W rows, with the tuner's gemm config or the heuristic's.
@@ -109,10 +127,7 @@ Status EmitImplicitGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90P
     sw.Line("using Conv = kiln_cuda::sm90::Conv<" + CutlassType(node.input(0)->dtype()) + ", " +
             SourceType(node, plan.source) + ", " + CutlassType(node.output()->dtype()) +
             ", Tile, Cluster, E" + Int(root) + ">;");
-    sw.Line("auto i = [&](int k) { return static_cast<int>(size[k]); };");
-    sw.Line("const kiln_cuda::sm90::ConvGeometry g{size[0], size[1], size[2], size[3], size[4], "
-            "size[5], size[6], size[7],");
-    sw.Line("    size[8], i(9), i(10), i(11), i(12), i(13), i(14), i(15), i(16)};");
+    WriteGeometry(sw);
     sw.Line("kiln_cuda::sm90::RunConv<Conv>(what, g, in0, in1, " + SourcePtr(plan.source) +
             ", out0, ep" + Int(root) + ", stream);");
     return sw;
@@ -131,12 +146,74 @@ Status EmitImplicitGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90P
   }
   variants.push_back({"", body(tile), variants.empty() ? "" : tile.Name()});
   CallSharedFunctions(ctx, "conv_sm90", CppString(node.Describe() + ": CUTLASS sm90 conv"),
-                      {ctx.Dim(a.n), Int(a.h), Int(a.w), Int(a.c), Int(a.o), Int(a.kh),
-                       Int(a.kw), Int(a.oh), Int(a.ow), Int(a.pad[0]), Int(a.pad[1]),
-                       Int(a.pad[2]), Int(a.pad[3]), Int(a.stride[0]), Int(a.stride[1]),
-                       Int(a.dilation[0]), Int(a.dilation[1])},
-                      variants, w);
+                      ConvSizes(ctx, a), variants, w);
   return Status::Ok();
+}
+
+// What the fixed-channels kernel fuses of the node's epilogue: [bias] [relu] [cast], the bias of
+// the output's dtype (CUTLASS 2.x reads it as the source operand, of the output's type).
+struct FixedChannelsEpilogue {
+  bool fused = false;
+  int bias = -1;  // operand index, -1: none
+  bool relu = false;
+};
+
+FixedChannelsEpilogue PlanFixedChannelsEpilogue(const Node& node) {
+  FixedChannelsEpilogue e;
+  const Epilogue& ep = node.GetEpilogue();
+  size_t i = 0;
+  const int first = node.num_explicit_inputs();
+  if (i < ep.size() && ep[i].kind == EpilogueOp::Kind::kBias &&
+      node.input(first)->dtype() == node.output()->dtype()) {
+    e.bias = first;
+    ++i;
+  }
+  if (i < ep.size() && ep[i].kind == EpilogueOp::Kind::kRelu) {
+    e.relu = true;
+    ++i;
+  }
+  if (i < ep.size() && ep[i].kind == EpilogueOp::Kind::kCast) ++i;
+  e.fused = i == ep.size();
+  return e;
+}
+
+// A conv of 4 or 8 input channels: CUTLASS 2.x implicit GEMM with the fixed-channels iterator.
+Status EmitFixedChannels(const KernelContext& ctx, CodeWriter& w, const ConvSm90Plan& plan) {
+  const Node& node = ctx.node();
+  const ConvAttrs& a = plan.attrs;
+  const FixedChannelsEpilogue epi = PlanFixedChannelsEpilogue(node);
+  const DType out = node.output()->dtype();
+  const int align_d = Alignment({Dim(a.o)}, out);
+  // 64-wide tiles up to 64 output channels; K tiles of 32 (8 taps of 4 channels, 4 of 8).
+  const int tile_n = a.o <= 64 ? 64 : 128;
+  w.Line("// " + Int(a.c) + " input channels: CUTLASS 2.x implicit-GEMM conv2d with the fixed-channels "
+         "iterator (one access per pixel), " + (epi.fused ? "epilogue fused" : "epilogue as a pass after it"));
+  w.Line("// size: n, h, w, c; k, r, s; p, q; pads top, left, bottom, right; strides; dilations");
+  auto body = [&](int tile_m) {
+    CodeWriter sw = SharedBodyWriter(node);
+    sw.Line("#include \"kiln_cuda_conv_fixed_channels.cuh\"");
+    sw.Line("using Conv = kiln_cuda::fixed_channels::Conv<" + CutlassType(node.input(0)->dtype()) + ", " +
+            CutlassType(out) + ", " + Int(a.c) + ", " + Int(align_d) + ", " +
+            (epi.fused && epi.relu ? "true" : "false") + ", " + Int(tile_m) + ", " + Int(tile_n) +
+            ", 32, 4>;");
+    WriteGeometry(sw);
+    sw.Line("kiln_cuda::fixed_channels::RunConv<Conv>(what, g, in0, in1, " +
+            std::string(epi.fused && epi.bias >= 0 ? KernelContext::In(epi.bias) : "nullptr") +
+            ", out0, stream);");
+    return sw;
+  };
+  std::vector<SharedVariant> variants;
+  if (!a.n.is_static()) {
+    w.Line("// fewer than " + Int(kSm90Sms) + " 128x" + Int(tile_n) + " tiles (small batch): 64-row tiles");
+    variants.push_back({UnderOneWave("size[0] * size[7] * size[8]", "size[4]", 128, tile_n), body(64),
+                        "64x" + Int(tile_n)});
+  }
+  variants.push_back({"", body(128), variants.empty() ? "" : "128x" + Int(tile_n)});
+  CallSharedFunctions(ctx, "conv_fixed_channels",
+                      CppString(node.Describe() + ": CUTLASS fixed-channels conv"), ConvSizes(ctx, a),
+                      variants, w);
+  if (epi.fused) return Status::Ok();
+  return EmitEpiloguePass(ctx, w, ctx.Dim(a.n) + " * " + Int(a.oh * a.ow * a.o), Int(a.o), "1");
 }
 
 Status EmitDirect(const KernelContext& ctx, CodeWriter& w, const ConvAttrs& a) {
@@ -158,6 +235,7 @@ Status EmitConvSm80(const KernelContext& ctx, CodeWriter& w) {
 
 Status EmitConvSm90(const KernelContext& ctx, CodeWriter& w) {
   const ConvSm90Plan plan = PlanConvSm90(ctx.node());
+  if (plan.fixed_channels) return EmitFixedChannels(ctx, w, plan);
   if (!plan.unsupported.empty()) {
     w.Line("// direct convolution: the Hopper implicit GEMM cannot take " + plan.unsupported);
     return EmitDirect(ctx, w, plan.attrs);

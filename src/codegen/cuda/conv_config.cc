@@ -89,6 +89,12 @@ ConvSm90Plan PlanConvSm90(const Node& node) {
   const ConvAttrs& a = plan.attrs;
   const EpiloguePlan epi = PlanEpilogue(node);
   plan.source = epi.source;
+  const DType d = node.input(0)->dtype();
+  if ((d == DType::kF16 || d == DType::kBF16) && a.nhwc && a.groups == 1 && (a.c == 4 || a.c == 8) &&
+      !a.Pointwise()) {
+    plan.fixed_channels = true;  // its epilogue is fused or a pass after it (conv.cc)
+    return plan;
+  }
   plan.unsupported = Sm90ConvUnsupported(node, a, epi);
   if (!plan.unsupported.empty() || !a.Pointwise()) return plan;
   GemmProblem& p = plan.gemm;

@@ -1,6 +1,6 @@
 // How a conv2d node runs on cuda-sm90 (conv.cc emits it, conv_tuning.cc tunes it): its static
 // geometry, which epilogue operand the CUTLASS kernels read as the source operand C, whether the
-// Hopper kernels can take it at all, and the implicit-GEMM tile configs (a 1x1 stride-1 conv is a
+// Hopper kernels can take it at all or it has few channels, and the implicit-GEMM tile configs (a 1x1 stride-1 conv is a
 // gemm and takes the gemm configs of gemm_config.h instead).
 #ifndef KILN_CODEGEN_CUDA_CONV_CONFIG_H_
 #define KILN_CODEGEN_CUDA_CONV_CONFIG_H_
@@ -30,6 +30,9 @@ ConvAttrs ReadConvAttrs(const Node& node);
 /// What the sm90 kernels do with a conv node, or why they cannot take it.
 struct ConvSm90Plan {
   std::string unsupported;  // non-empty: the direct kernel takes the node, for this reason
+  /// 4 or 8 input channels (the padded stem), not 1x1: the CUTLASS 2.x fixed-channels kernel
+  /// (kiln_cuda_conv_fixed_channels.cuh) takes it, which moves a pixel's channels in one access.
+  bool fixed_channels = false;
   ConvAttrs attrs;
   int source = -1;          // the full-size residual read as source operand C (-1: none)
   GemmProblem gemm;         // Pointwise(): the gemm it is ([N*H*W, C] x [O, C]^T)

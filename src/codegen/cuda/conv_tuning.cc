@@ -22,7 +22,8 @@ std::optional<TuneTask> ConvTuneTask(const Node& node) {
   if (node.op() != OpKind::kConv2d) return std::nullopt;
   const ConvSm90Plan plan = PlanConvSm90(node);
   const ConvAttrs& a = plan.attrs;
-  if (!plan.unsupported.empty() || !a.n.is_static()) return std::nullopt;
+  // The fixed-channels kernel has one tile per width of the output; nothing to tune yet.
+  if (!plan.unsupported.empty() || plan.fixed_channels || !a.n.is_static()) return std::nullopt;
 
   // The profiling graph: the same conv with a symbolic batch N; weights and epilogue operands
   // are inputs (random data when profiled).

@@ -99,6 +99,17 @@ __device__ __forceinline__ void StoreVector(T* dst, const T (&src)[N]) {
 /// Whether device pointer p is 16-byte aligned (vector accesses need it).
 inline bool Aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
+/// The geometry of one implicit-GEMM convolution (kiln_cuda_conv_sm90.cuh,
+/// kiln_cuda_conv_fixed_channels.cuh): the batch may be a run-time value, everything else is
+/// fixed by the model. Pads: leading (top, left) and trailing (bottom, right) as the IR has them.
+struct ConvGeometry {
+  int64_t n, h, w, c;   // activation NHWC
+  int64_t k, r, s;      // filter KRSC (output channels, kernel height, width)
+  int64_t p, q;         // output height, width
+  int pad_h, pad_w, pad_h_end, pad_w_end;
+  int stride_h, stride_w, dilation_h, dilation_w;
+};
+
 /// Device-to-device copy on `stream` (view ops whose result cannot share its operand's buffer).
 inline void Copy(void* dst, const void* src, int64_t bytes, void* stream) {
   if (bytes > 0) cudaMemcpyAsync(dst, src, static_cast<size_t>(bytes), cudaMemcpyDeviceToDevice, static_cast<cudaStream_t>(stream));

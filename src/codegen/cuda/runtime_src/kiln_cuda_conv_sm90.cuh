@@ -51,16 +51,6 @@ struct Conv {
   using ElementCOrD = cute::conditional_t<cute::is_void_v<ElementC>, ElementD, ElementC>;
 };
 
-/// The geometry of one convolution (the batch may be a run-time value; everything else is fixed
-/// by the model). Pads: leading (top, left) and trailing (bottom, right) as the IR has them.
-struct ConvGeometry {
-  int64_t n, h, w, c;   // activation NHWC
-  int64_t k, r, s;      // filter KRSC (output channels, kernel height, width)
-  int64_t p, q;         // output height, width
-  int pad_h, pad_w, pad_h_end, pad_w_end;
-  int stride_h, stride_w, dilation_h, dilation_w;
-};
-
 /// The epilogue's (M, N, L) stride of an NHWC tensor of the output's shape: M = (Q, P, N).
 template <class Stride>
 Stride OutputStride(const ConvGeometry& g) {
