@@ -257,6 +257,23 @@ __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
   }
 }
 
+/// x viewed as [outer, count, inner], reduced over the middle: y[b * inner + i] = reduction of
+/// x[b, :, i]. One thread per output; neighbouring threads read neighbouring elements of each
+/// row (a global average pool of NHWC activations: count = H * W, inner = C).
+template <class D, Reduction R>
+__global__ void ReduceMiddleKernel(const typename D::Storage* x, typename D::Storage* y, int64_t outputs,
+                                   int64_t count, int64_t inner) {
+  using Traits = ReductionTraits<R>;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t o = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; o < outputs;
+       o += stride) {
+    const typename D::Storage* p = x + (o / inner) * count * inner + o % inner;
+    float acc = Traits::Identity();
+    for (int64_t r = 0; r < count; ++r) acc = typename Traits::Op{}(acc, D::Load(p[r * inner]));
+    y[o] = D::Store(R == Reduction::kMean ? acc / static_cast<float>(count) : acc);
+  }
+}
+
 /// y[o] = reduction over the reduced dims at output o (kept dims decomposed from o): one thread
 /// per output.
 template <class D, Reduction R>
@@ -321,6 +338,11 @@ void Reduce(const typename D::Storage* x, typename D::Storage* y, const int64_t*
     } else {
       ReduceRowsKernel<D, R, 1024><<<GridFor(outputs, 1), 1024, 0, s>>>(x, y, outputs, count);
     }
+    return;
+  }
+  if (crank > 1 && cred[crank - 2] && !cred[crank - 1] && groups_reduced == 1 && count > 0) {
+    // [kept..., reduced, kept]: one reduced run with contiguous columns after it.
+    ReduceMiddleKernel<D, R><<<GridFor(outputs, 256), 256, 0, s>>>(x, y, outputs, count, cdims[crank - 1]);
     return;
   }
   ReduceGeometry g;
