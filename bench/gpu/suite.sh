@@ -67,7 +67,7 @@ st_cmd() { eval "${CMD:-true}" >$W/cmd.log 2>&1; echo "cmd rc=$?" >>$W/summary.t
 for s in "$@"; do
   IFS=: read -r name secs arg <<<"$s"; secs=${secs:-300}
   stamp "stage $name (limit ${secs}s) $arg"
-  st_$name $secs $arg
+  st_$name "$secs" "$arg"  # quoted: a gtest filter of * must not glob
 done
 stamp done
 cp /tmp/tuning.sqlite $OUT/ 2>/dev/null
