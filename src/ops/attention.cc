@@ -1,8 +1,14 @@
 // attention(q, k, v[, mask]): softmax(scale * q @ k^T + mask [+ causal]) @ v per batch and head,
 // in BSHD layout with grouped-query heads. See Builder::Attention in ir/builder.h.
+//
+// packed=true: attention(qkv[, mask]) with qkv [B, S, 3, H, D] holding q, k and v at index 0, 1,
+// 2 of its third axis (one projection gemm's [B, S, 3*H*D] output, reshaped: the pack-qkv pass
+// makes these so that kernels read q, k and v in place instead of after a split).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "ops/epilogue.h"
 #include "ops/families.h"
@@ -15,18 +21,42 @@ bool IsAttnDType(DType d) { return d == DType::kF32 || d == DType::kF16 || d == 
 
 std::string Describe(const Value* v) { return "%" + v->name() + ": " + v->type().ToString(); }
 
+// The checks and output of a packed attention(qkv[, mask]): q, k and v all [B, S, H, D].
+StatusOr<Shape> InferPacked(const Node& node) {
+  if (node.num_inputs() > 2) {
+    return OpError(node, "packed=true takes qkv and an optional mask, got " +
+                             std::to_string(node.num_inputs()) + " inputs");
+  }
+  const Value* qkv = node.input(0);
+  KILN_RETURN_IF_ERROR(CheckRank(node, 0, 5));
+  const Shape& s = qkv->shape();
+  if (s[2] != Dim(3)) {
+    return OpError(node, "packed qkv (" + Describe(qkv) + ") must be [B, S, 3, H, D]");
+  }
+  return Shape{s[0], s[1], s[3], s[4]};
+}
+
 StatusOr<std::vector<TensorType>> InferAttention(const Node& node) {
+  const bool packed = node.GetBool("packed");
   const Value* q = node.input(0);
-  const Value* k = node.input(1);
-  const Value* v = node.input(2);
   if (!IsAttnDType(q->dtype())) {
     return OpError(node, "q (" + Describe(q) + ") must have dtype f32, f16 or bf16");
   }
-  KILN_RETURN_IF_ERROR(CheckSameDType(node, {0, 1, 2}));
-  for (int i = 0; i < 3; ++i) KILN_RETURN_IF_ERROR(CheckRank(node, i, 4));
-  const Shape& qs = q->shape();  // [B, Sq, H, D]
-  const Shape& ks = k->shape();  // [B, Sk, Hk, D]
-  const Shape& vs = v->shape();  // [B, Sk, Hk, Dv]
+  Shape qs, ks, vs;  // [B, Sq, H, D], [B, Sk, Hk, D], [B, Sk, Hk, Dv]
+  if (packed) {
+    KILN_ASSIGN_OR_RETURN(qs, InferPacked(node));
+    ks = vs = qs;
+  } else {
+    if (node.num_inputs() < 3) {
+      return OpError(node, "takes q, k, v and an optional mask, got " +
+                               std::to_string(node.num_inputs()) + " inputs");
+    }
+    KILN_RETURN_IF_ERROR(CheckSameDType(node, {0, 1, 2}));
+    for (int i = 0; i < 3; ++i) KILN_RETURN_IF_ERROR(CheckRank(node, i, 4));
+    qs = q->shape();
+    ks = node.input(1)->shape();
+    vs = node.input(2)->shape();
+  }
   const std::string all = "q " + ShapeToString(qs) + ", k " + ShapeToString(ks) + ", v " +
                           ShapeToString(vs) + " (layout [B, S, H, D])";
   if (qs[0] != ks[0] || qs[0] != vs[0]) {
@@ -56,8 +86,8 @@ StatusOr<std::vector<TensorType>> InferAttention(const Node& node) {
   if (!std::isfinite(scale)) {
     return OpError(node, "scale must be finite, got " + std::to_string(scale));
   }
-  if (node.num_inputs() == 4) {
-    const Value* m = node.input(3);
+  if (node.num_inputs() == (packed ? 2 : 4)) {
+    const Value* m = node.input(packed ? 1 : 3);
     if (!IsAttnDType(m->dtype())) {
       return OpError(
           node, "mask (" + Describe(m) + ") must be an additive float mask (f32, f16 or bf16)");
@@ -85,25 +115,41 @@ std::vector<int64_t> MaskStrides(const std::vector<int64_t>& shape) {
 
 KILN_HOT_LOOP Status RefAttention(const Node& node, std::span<const Tensor> inputs,
                                   std::span<Tensor> outputs) {
+  const bool packed = node.GetBool("packed");
   const Tensor& q = inputs[0];
-  const Tensor& k = inputs[1];
-  const Tensor& v = inputs[2];
-  const int64_t batch = q.dim(0), sq = q.dim(1), heads = q.dim(2), d = q.dim(3);
-  const int64_t sk = k.dim(1), kv_heads = k.dim(2), dv = v.dim(3);
+  const Tensor& k = packed ? inputs[0] : inputs[1];
+  const Tensor& v = packed ? inputs[0] : inputs[2];
+  const int64_t batch = q.dim(0), sq = q.dim(1);
+  const int64_t heads = q.dim(packed ? 3 : 2), d = q.dim(packed ? 4 : 3);
+  const int64_t sk = k.dim(1), kv_heads = packed ? heads : k.dim(2), dv = packed ? d : v.dim(3);
   const int64_t group = heads / kv_heads;
   const bool causal = node.GetBool("causal");
   double scale = node.GetFloat("scale");
   if (scale == 0.0) scale = 1.0 / std::sqrt(static_cast<double>(d));
   const float fscale = static_cast<float>(scale);
 
-  const std::vector<float> qf = q.ToF32();
-  const std::vector<float> kf = k.ToF32();
-  const std::vector<float> vf = v.ToF32();
+  std::vector<float> qf = q.ToF32(), kf, vf;
+  if (packed) {
+    // [B, S, 3, H*D] -> three [B, S, H*D] arrays.
+    const int64_t row = heads * d;
+    std::vector<float> all = std::move(qf);
+    for (std::vector<float>* part : {&qf, &kf, &vf}) part->resize(batch * sq * row);
+    for (int64_t r = 0; r < batch * sq; ++r) {
+      for (int p = 0; p < 3; ++p) {
+        const float* src = all.data() + (r * 3 + p) * row;
+        std::copy(src, src + row, (p == 0 ? qf : p == 1 ? kf : vf).data() + r * row);
+      }
+    }
+  } else {
+    kf = k.ToF32();
+    vf = v.ToF32();
+  }
   std::vector<float> mf;
   std::vector<int64_t> ms;
-  if (inputs.size() == 4) {
-    mf = inputs[3].ToF32();
-    ms = MaskStrides(inputs[3].shape());
+  const size_t mask_input = packed ? 1 : 3;
+  if (inputs.size() == mask_input + 1) {
+    mf = inputs[mask_input].ToF32();
+    ms = MaskStrides(inputs[mask_input].shape());
   }
   std::vector<float> out(batch * sq * heads * dv);
   std::vector<double> scores(sk);
@@ -160,15 +206,18 @@ void RegisterAttentionOps() {
   OpDef def;
   def.kind = OpKind::kAttention;
   def.fusion = FusionKind::kOpaque;
-  def.min_inputs = 3;
+  def.min_inputs = 1;  // packed: qkv[, mask]; else q, k, v[, mask] (checked by InferAttention)
   def.max_inputs = 4;
   def.attrs = {
       {"causal", AttrKind::kBool, AttrValue(false)},
       {"scale", AttrKind::kFloat, AttrValue(0.0)},
+      {"packed", AttrKind::kBool, AttrValue(false)},
   };
   def.infer = InferAttention;
   def.reference = RefAttention;
-  def.summary = "softmax(scale * q @ k^T + mask) @ v, BSHD, grouped-query heads, causal option";
+  def.summary =
+      "softmax(scale * q @ k^T + mask) @ v, BSHD, grouped-query heads, causal option; packed: "
+      "q, k, v from one [B, S, 3, H, D] input";
   RegisterOp(std::move(def));
 }
 

@@ -15,6 +15,7 @@
 #include "passes/fold_batch_norm.h"
 #include "passes/fuse_elementwise.h"
 #include "passes/fuse_epilogue.h"
+#include "passes/pack_qkv.h"
 #include "passes/pad_conv_channels.h"
 #include "passes/recognize_attention.h"
 #include "passes/recognize_norms.h"
@@ -124,6 +125,9 @@ PassPipeline DefaultPipeline(const std::string& target) {
   if (target == "cuda-sm90") p.Add(std::make_unique<PadConvChannelsPass>());
   // Epilogue fusion after the cleanup, so it sees each producer's real consumers.
   p.Add(std::make_unique<FuseEpiloguePass>());
+  // CUDA: self-attention reads q, k, v in place from one projection (the three projection gemms
+  // merged); after epilogue fusion, which has made their bias adds gemm epilogues.
+  if (target.rfind("cuda", 0) == 0) p.Add(std::make_unique<PackQkvPass>());
   // Elementwise fusion after epilogue fusion: the activations, bias and residual adds that can
   // ride on a gemm/conv accumulator are taken first (they cost nothing there); the elementwise
   // chains that remain become fusion nodes, one kernel each.

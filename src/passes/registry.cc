@@ -10,6 +10,7 @@
 #include "passes/fold_batch_norm.h"
 #include "passes/fuse_elementwise.h"
 #include "passes/fuse_epilogue.h"
+#include "passes/pack_qkv.h"
 #include "passes/pad_conv_channels.h"
 #include "passes/pass.h"
 #include "passes/recognize_attention.h"
@@ -37,6 +38,7 @@ const std::vector<PassEntry>& Entries() {
       {"constants-to-weights", [] { return std::make_unique<ConstantsToWeightsPass>(); }},
       {"pad-conv-channels", [] { return std::make_unique<PadConvChannelsPass>(); }},
       {"fuse-epilogue", [] { return std::make_unique<FuseEpiloguePass>(); }},
+      {"pack-qkv", [] { return std::make_unique<PackQkvPass>(); }},
       {"fuse-elementwise", [] { return std::make_unique<FuseElementwisePass>(); }},
   };
   return entries;

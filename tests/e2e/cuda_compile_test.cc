@@ -106,9 +106,10 @@ TEST(CudaCompileTest, GemmOddShapesForSm90a) {
 }
 
 // One graph per op family (each nvcc run costs tens of seconds), over the three float dtypes
-// (attention rides along: its flash kernel for f16 D=64 with a padding mask and causal).
+// (attention rides along: its flash kernel for f16 D=64 with a padding mask and causal, and
+// with q, k, v packed in one input).
 TEST(CudaCompileTest, ReduceAndNormFamiliesForSm90a) {
-  ExpectCompilesFor(ParseVerified(R"(graph @norms(%x: f16[N,17], %w: f16[17], %b: f16[17], %y: bf16[N,4,6], %z: f32[N,8,3,3], %gw: f32[8], %gb: f32[8], %aq: f16[N,17,4,64], %ak: f16[N,9,2,64], %am: f32[N,1,1,9]) -> (%s, %ls, %ln, %rn, %rs, %rm, %mx, %gn, %at) where N in [1, 8] {
+  ExpectCompilesFor(ParseVerified(R"(graph @norms(%x: f16[N,17], %w: f16[17], %b: f16[17], %y: bf16[N,4,6], %z: f32[N,8,3,3], %gw: f32[8], %gb: f32[8], %aq: f16[N,17,4,64], %ak: f16[N,9,2,64], %am: f32[N,1,1,9], %pk: f16[N,9,3,2,64]) -> (%s, %ls, %ln, %rn, %rs, %rm, %mx, %gn, %at, %pa) where N in [1, 8] {
   %s = softmax(%x) {axis=-1} : f16[N,17]
   %ls = log_softmax(%y) {axis=1} : bf16[N,4,6]
   %ln = layer_norm(%x, %w, %b) {eps=1e-05} : f16[N,17]
@@ -118,6 +119,7 @@ TEST(CudaCompileTest, ReduceAndNormFamiliesForSm90a) {
   %mx = reduce_max(%z) {axes=[0,2]} : f32[8,3]
   %gn = group_norm(%z, %gw, %gb) {groups=4} : f32[N,8,3,3]
   %at = attention(%aq, %ak, %ak, %am) {causal=true} : f16[N,17,4,64]
+  %pa = attention(%pk) {packed=true} : f16[N,9,2,64]
 })"),
                     "cuda-sm90");
 }

@@ -4,7 +4,8 @@
 // 17, 128, 383 and 385 (Sq == Sk through a symbolic S, and Sq != Sk), causal on and off,
 // grouped-query heads (H=8, Hk=2), a padding (key) mask with a different valid length per batch
 // entry (one entry with none: its rows are all hidden and must be zeros), a per-head additive mask
-// with causal, and an explicit scale; the fallback kernel for head dims 20 and 160 and for f32.
+// with causal, and an explicit scale; q, k and v packed in one projection (pack-qkv); the
+// fallback kernel for head dims 20 and 160 and for f32.
 //
 // Inputs are uniform in [-1, 1]. Tolerances |got - want| <= atol + rtol * |want|:
 //   f16:  rtol 5e-3, atol 2e-3. The kernel rounds the probabilities P to f16 before P V (unit
@@ -154,6 +155,42 @@ TEST_P(CudaAttentionTest, FallbackHeadDims) {
   };
   ExpectCudaMatchesInterpreter(BuildGraph("attn_fallback", dtype, cases, false),
                                TolerancesFor(dtype));
+}
+
+// The pack-qkv pass's two forms, read in place by the kernel (rows of 3 * H * D): one
+// in-projection split into q, k, v (ViT's) with a padding mask, and three projections with
+// biases merged into one gemm (BERT's), causal. alpha 1/8 keeps the scores moderate, so that the
+// projections' f16 rounding (the gemm sums in another order than the reference) moves them little.
+TEST_P(CudaAttentionTest, PackedProjections) {
+  std::string text = R"(graph @packed(%x: $T[N,S,96], %m: f32[N,1,1,S]) -> (%vit, %bert) where N in [1, 3], S in [1, 200] {
+  %w = weight "in_proj.weight" : $T[288,96]
+  %b = weight "in_proj.bias" : $T[288]
+  %p = gemm(%x, %w) {trans_b=true, alpha=0.125, epilogue=[bias(%b)]} : $T[N,S,288]
+  %q, %k, %v = split(%p) {axis=-1, sizes=[96,96,96]} : $T[N,S,96], $T[N,S,96], $T[N,S,96]
+  %q4 = reshape(%q) {shape=[N,S,3,32]} : $T[N,S,3,32]
+  %k4 = reshape(%k) {shape=[N,S,3,32]} : $T[N,S,3,32]
+  %v4 = reshape(%v) {shape=[N,S,3,32]} : $T[N,S,3,32]
+  %vit = attention(%q4, %k4, %v4, %m) : $T[N,S,3,32]
+  %wq = weight "q.weight" : $T[128,96]
+  %bq = weight "q.bias" : $T[128]
+  %pq = gemm(%x, %wq) {trans_b=true, alpha=0.125, epilogue=[bias(%bq)]} : $T[N,S,128]
+  %wk = weight "k.weight" : $T[128,96]
+  %bk = weight "k.bias" : $T[128]
+  %pk = gemm(%x, %wk) {trans_b=true, alpha=0.125, epilogue=[bias(%bk)]} : $T[N,S,128]
+  %wv = weight "v.weight" : $T[128,96]
+  %bv = weight "v.bias" : $T[128]
+  %pv = gemm(%x, %wv) {trans_b=true, alpha=0.125, epilogue=[bias(%bv)]} : $T[N,S,128]
+  %bq4 = reshape(%pq) {shape=[N,S,2,64]} : $T[N,S,2,64]
+  %bk4 = reshape(%pk) {shape=[N,S,2,64]} : $T[N,S,2,64]
+  %bv4 = reshape(%pv) {shape=[N,S,2,64]} : $T[N,S,2,64]
+  %bert = attention(%bq4, %bk4, %bv4) {causal=true} : $T[N,S,2,64]
+})";
+  for (size_t at = text.find("$T"); at != std::string::npos; at = text.find("$T")) {
+    text.replace(at, 2, GetParam());
+  }
+  GpuOptions options;  // 2e-2: f16 / bf16 projections feed the attention
+  options.bindings = {{{"N", 1}, {"S", 1}}, {{"N", 3}, {"S", 17}}, {{"N", 2}, {"S", 200}}};
+  ExpectCudaMatchesInterpreter(ParseVerified(text), options);
 }
 
 TEST(CudaAttentionF32Test, FallbackKernel) {

@@ -14,6 +14,10 @@ namespace {
 Status EmitAttention(const KernelContext& ctx, CodeWriter& body) {
   const Node& node = ctx.node();
   KILN_RETURN_IF_ERROR(RequireF32(node));
+  if (node.GetBool("packed")) {
+    // Only the CUDA pipelines make packed attention (pack-qkv); a hand-written one stops here.
+    return Unimplemented(node.Describe() + ": packed attention (qkv in one input) is not supported on the cpu target");
+  }
   const Shape& qs = node.input(0)->shape();  // [B, Sq, H, D]
   const Shape& ks = node.input(1)->shape();  // [B, Sk, Hk, D]
   const Shape& vs = node.input(2)->shape();  // [B, Sk, Hk, Dv]

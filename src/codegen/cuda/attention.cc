@@ -1,5 +1,6 @@
 // CUDA kernel emitter: attention(q, k, v[, mask]) {causal, scale} in BSHD layout with
-// grouped-query heads, one call of kiln_cuda::Attention (runtime_src/kiln_cuda_attention.cuh)
+// grouped-query heads (or packed: q, k, v read in place from one [B, S, 3, H, D] input, rows of
+// 3 * H * D elements), one call of kiln_cuda::Attention (runtime_src/kiln_cuda_attention.cuh)
 // with the sizes, the mask's broadcast strides and the resolved scale. f16 / bf16 with static head
 // dims D, Dv <= 128 that are multiples of 8 get the flash kernel (tensor cores, online softmax),
 // built for the head dims rounded up to multiples of 16 (40 -> 48, 80 stays 80); everything else
@@ -84,14 +85,19 @@ Status EmitAttention(const KernelContext& ctx, CodeWriter& w) {
   const Node& node = ctx.node();
   const Value* q = node.input(0);
   KILN_ASSIGN_OR_RETURN(std::string traits, FloatTraits(node, q));
-  const Shape& qs = q->shape();              // [B, Sq, H, D]
-  const Shape& ks = node.input(1)->shape();  // [B, Sk, Hk, D]
-  const Shape& vs = node.input(2)->shape();  // [B, Sk, Hk, Dv]
-  const bool has_mask = node.num_inputs() == 4;
+  // packed: q, k and v are [B, S, H, D] slices of one [B, S, 3, H, D] input.
+  const bool packed = node.GetBool("packed");
+  const Shape packed_qs =
+      packed ? Shape{q->shape()[0], q->shape()[1], q->shape()[3], q->shape()[4]} : Shape{};
+  const Shape& qs = packed ? packed_qs : q->shape();               // [B, Sq, H, D]
+  const Shape& ks = packed ? packed_qs : node.input(1)->shape();  // [B, Sk, Hk, D]
+  const Shape& vs = packed ? packed_qs : node.input(2)->shape();  // [B, Sk, Hk, Dv]
+  const int mask_input = packed ? 1 : 3;
+  const bool has_mask = node.num_inputs() == mask_input + 1;
   const bool causal = node.GetBool("causal");
   std::string mask_traits = "kiln_cuda::F32";  // unused without a mask
   if (has_mask) {
-    KILN_ASSIGN_OR_RETURN(mask_traits, FloatTraits(node, node.input(3)));
+    KILN_ASSIGN_OR_RETURN(mask_traits, FloatTraits(node, node.input(mask_input)));
   }
 
   // Which kernel: the flash kernel's padded head dims, or 0 / 0 and the reason for the fallback.
@@ -106,10 +112,15 @@ Status EmitAttention(const KernelContext& ctx, CodeWriter& w) {
   }
 
   w.Line("#include \"kiln_cuda_attention.cuh\"");
-  w.Line("// attention of q " + q->type().ToString() + ", k " + node.input(1)->type().ToString() +
-         ", v " + node.input(2)->type().ToString() +
-         (has_mask ? ", mask " + node.input(3)->type().ToString() : std::string()) +
-         (causal ? ", causal" : "") + " (BSHD)");
+  const std::string mask_text = has_mask ? ", mask " + node.input(mask_input)->type().ToString() : "";
+  if (packed) {
+    w.Line("// attention of q, k, v packed in " + q->type().ToString() + " [B, S, 3, H, D]" + mask_text +
+           (causal ? ", causal" : "") + " (BSHD, rows of 3 * H * D)");
+  } else {
+    w.Line("// attention of q " + q->type().ToString() + ", k " + node.input(1)->type().ToString() +
+           ", v " + node.input(2)->type().ToString() + mask_text + (causal ? ", causal" : "") +
+           " (BSHD)");
+  }
   if (flash_d > 0) {
     w.Line("// flash kernel for head dims " + std::to_string(flash_d) + " / " +
            std::to_string(flash_dv) +
@@ -118,10 +129,21 @@ Status EmitAttention(const KernelContext& ctx, CodeWriter& w) {
     w.Line("// fallback kernel (one warp per query row): " + why);
   }
   w.Line("kiln_cuda::AttentionArgs a;");
-  w.Line("a.q = in0;");
-  w.Line("a.k = in1;");
-  w.Line("a.v = in2;");
-  w.Line(has_mask ? "a.mask = in3;" : "a.mask = nullptr;");
+  if (packed) {
+    const std::string hd = ctx.Dim(qs[2]) + " * " + ctx.Dim(qs[3]);
+    w.Line("a.q = in0;");
+    w.Line("a.k = in0 + " + hd + ";");
+    w.Line("a.v = in0 + 2 * " + hd + ";");
+    w.Line("a.q_row = a.k_row = a.v_row = 3 * " + hd + ";");
+  } else {
+    w.Line("a.q = in0;");
+    w.Line("a.k = in1;");
+    w.Line("a.v = in2;");
+    w.Line("a.q_row = " + ctx.Dim(qs[2]) + " * " + ctx.Dim(qs[3]) + ";");
+    w.Line("a.k_row = " + ctx.Dim(ks[2]) + " * " + ctx.Dim(ks[3]) + ";");
+    w.Line("a.v_row = " + ctx.Dim(vs[2]) + " * " + ctx.Dim(vs[3]) + ";");
+  }
+  w.Line(has_mask ? "a.mask = in" + std::to_string(mask_input) + ";" : "a.mask = nullptr;");
   w.Line("a.out = out0;");
   w.Line("a.batch = " + ctx.Dim(qs[0]) + ";");
   w.Line("a.sq = " + ctx.Dim(qs[1]) + ";");
@@ -133,7 +155,7 @@ Status EmitAttention(const KernelContext& ctx, CodeWriter& w) {
   if (has_mask) {
     // Strides of the mask right-aligned against the scores [B, H, Sq, Sk]; 0 where it broadcasts
     // (a missing or static-1 dim).
-    const Shape& ms = node.input(3)->shape();
+    const Shape& ms = node.input(mask_input)->shape();
     const int64_t rank = static_cast<int64_t>(ms.size());
     std::vector<std::string> strides(4, "0");
     for (int64_t i = 0; i < rank; ++i) {

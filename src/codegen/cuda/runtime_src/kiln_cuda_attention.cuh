@@ -36,9 +36,12 @@
 namespace kiln_cuda {
 
 /// One attention call: q [batch, sq, heads, d], k [batch, sk, kv_heads, d], v [batch, sk,
-/// kv_heads, dv], out [batch, sq, heads, dv], dense row-major device tensors; mask (or null) an
-/// additive float mask read at b * mask_stride[0] + h * mask_stride[1] + i * mask_stride[2] + j *
-/// mask_stride[3] (0 strides broadcast). Pre: heads % kv_heads == 0, scale already resolved.
+/// kv_heads, dv], out [batch, sq, heads, dv] device tensors, row-major within a sequence position;
+/// q_row, k_row, v_row: elements from one position to the next (heads * d etc. when dense, 3 *
+/// heads * d when q, k and v are packed in one [batch, s, 3, heads, d] tensor); out dense. mask
+/// (or null) an additive float mask read at b * mask_stride[0] + h * mask_stride[1] + i *
+/// mask_stride[2] + j * mask_stride[3] (0 strides broadcast). Pre: heads % kv_heads == 0, scale
+/// already resolved.
 struct AttentionArgs {
   const void* q = nullptr;
   const void* k = nullptr;
@@ -46,6 +49,7 @@ struct AttentionArgs {
   const void* mask = nullptr;
   void* out = nullptr;
   int64_t batch = 0, sq = 0, sk = 0, heads = 0, kv_heads = 1, d = 0, dv = 0;
+  int64_t q_row = 0, k_row = 0, v_row = 0;
   int64_t mask_stride[4] = {0, 0, 0, 0};
   float scale = 1.f;
 };
@@ -203,11 +207,11 @@ __global__ void __launch_bounds__(32 * kWarps, 1) FlashAttentionKernel(const Att
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int group = lane / 4, tig = lane % 4;  // mma fragment coordinates
 
-  const int64_t q_stride = p.heads * p.d, k_stride = p.kv_heads * p.d;
-  const int64_t v_stride = p.kv_heads * p.dv, o_stride = p.heads * p.dv;
-  const uint16_t* gq = static_cast<const uint16_t*>(p.q) + (b * p.sq * p.heads + h) * p.d;
-  const uint16_t* gk = static_cast<const uint16_t*>(p.k) + (b * p.sk * p.kv_heads + hk) * p.d;
-  const uint16_t* gv = static_cast<const uint16_t*>(p.v) + (b * p.sk * p.kv_heads + hk) * p.dv;
+  const int64_t q_stride = p.q_row, k_stride = p.k_row, v_stride = p.v_row;
+  const int64_t o_stride = p.heads * p.dv;
+  const uint16_t* gq = static_cast<const uint16_t*>(p.q) + b * p.sq * q_stride + h * p.d;
+  const uint16_t* gk = static_cast<const uint16_t*>(p.k) + b * p.sk * k_stride + hk * p.d;
+  const uint16_t* gv = static_cast<const uint16_t*>(p.v) + b * p.sk * v_stride + hk * p.dv;
   uint16_t* go = static_cast<uint16_t*>(p.out) + (b * p.sq * p.heads + h) * p.dv;
 
   // Keys this query tile sees: all, or (causal) those up to its last row.
@@ -460,16 +464,16 @@ __global__ void __launch_bounds__(32 * kRowWarps) AttentionRowKernel(const Atten
   const int64_t group = p.heads / p.kv_heads;
   for (int64_t row = static_cast<int64_t>(blockIdx.x) * kRowWarps + threadIdx.x / 32; row < total;
        row += static_cast<int64_t>(gridDim.x) * kRowWarps) {
-    // BSHD: row = (b * sq + i) * heads + h, so q and out rows are contiguous at row * d / dv.
+    // BSHD: row = (b * sq + i) * heads + h, so out rows are contiguous at row * dv.
     const int64_t h = row % p.heads, i = (row / p.heads) % p.sq, b = row / (p.heads * p.sq);
     const int64_t hk = h / group;
-    const S* qrow = q + row * p.d;
+    const S* qrow = q + (b * p.sq + i) * p.q_row + h * p.d;
     const int64_t keys = kCausal ? (i + 1 < p.sk ? i + 1 : p.sk) : p.sk;
     for (int64_t c0 = 0; c0 < p.dv; c0 += 32 * kRowDvPerLane) {
       float acc[kRowDvPerLane] = {};
       float mx = -INFINITY, sum = 0.f;
       for (int64_t j = 0; j < keys; ++j) {
-        const S* krow = k + ((b * p.sk + j) * p.kv_heads + hk) * p.d;
+        const S* krow = k + (b * p.sk + j) * p.k_row + hk * p.d;
         float dot = 0.f;
         for (int64_t t = lane; t < p.d; t += 32) dot += T::Load(qrow[t]) * T::Load(krow[t]);
         dot = GroupReduce<32>(dot, SumOp{}, nullptr);
@@ -483,7 +487,7 @@ __global__ void __launch_bounds__(32 * kRowWarps) AttentionRowKernel(const Atten
         const float corr = expf(mx - new_max), w = expf(s - new_max);
         mx = new_max;
         sum = sum * corr + w;
-        const S* vrow = v + ((b * p.sk + j) * p.kv_heads + hk) * p.dv;
+        const S* vrow = v + (b * p.sk + j) * p.v_row + hk * p.dv;
 #pragma unroll
         for (int u = 0; u < kRowDvPerLane; ++u) {
           const int64_t col = c0 + lane + 32 * u;
@@ -536,14 +540,15 @@ void AttentionFallback(const AttentionArgs& a, void* stream) {
 /// q, k, v and out (F16 or BF16); MaskT: the mask's (any float traits when there is none). kD /
 /// kDv: the head dims, padded to multiples of 16 (<= 128), that the flash kernel is built for;
 /// kWarps, kMF, kBlockN: its tiling (warps per CTA, 16-row slices per warp, keys per K / V tile).
-/// The flash kernel runs when d <= kD, dv <= kDv, d and dv are multiples of 8, the tensors are
-/// 16-byte aligned and the grid fits (heads, batch <= 65535); otherwise the fallback does.
+/// The flash kernel runs when d <= kD, dv <= kDv, d, dv and the row strides are multiples of 8,
+/// the tensors are 16-byte aligned and the grid fits (heads, batch <= 65535); otherwise the fallback does.
 template <class T, class MaskT, int kD, int kDv, int kWarps, int kMF, int kBlockN, bool kCausal,
           bool kHasMask>
 void Attention(const AttentionArgs& a, void* stream) {
   static_assert(std::is_same_v<T, F16> || std::is_same_v<T, BF16>, "the flash kernel is f16/bf16");
   if (a.batch <= 0 || a.sq <= 0 || a.heads <= 0 || a.dv <= 0) return;
-  const bool fits = a.d <= kD && a.dv <= kDv && a.d % 8 == 0 && a.dv % 8 == 0 && Aligned16(a.q) &&
+  const bool fits = a.d <= kD && a.dv <= kDv && a.d % 8 == 0 && a.dv % 8 == 0 && a.q_row % 8 == 0 &&
+                    a.k_row % 8 == 0 && a.v_row % 8 == 0 && Aligned16(a.q) &&
                     Aligned16(a.k) && Aligned16(a.v) && Aligned16(a.out) && a.heads <= 65535 &&
                     a.batch <= 65535 && a.sq < (int64_t{1} << 30) && a.sk < (int64_t{1} << 30);
   if (fits) {
