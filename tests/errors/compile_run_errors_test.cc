@@ -59,6 +59,19 @@ TEST_F(CompileRunErrorsTest, CudaTargetOpNotSupportedYet) {
             "cuda-sm90 target yet\n");
 }
 
+TEST_F(CompileRunErrorsTest, CpuTargetRejectsPackedAttention) {
+  // Only the CUDA pipelines make packed attention (pack-qkv); the CPU kernel takes q, k, v apart.
+  std::string model = WriteFile("pa.kir", R"(graph @g(%qkv: f32[1,4,3,2,8]) -> (%y) {
+  %y = attention(%qkv) {packed=true} : f32[1,4,2,8]
+}
+)");
+  CliResult r = Kiln("compile " + model + " -o " + Path("out_packed") + " -q");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.stderr_text,
+            "kiln: error: %y = attention (line 2): packed attention (qkv in one input) is not "
+            "supported on the cpu target\n");
+}
+
 TEST_F(CompileRunErrorsTest, CudaTargetWithoutCutlass) {
   std::string model = WriteFile("m.kir", kModel);
   setenv("KILN_CUTLASS_DIR", "/nonexistent/cutlass", 1);
