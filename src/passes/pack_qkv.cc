@@ -26,8 +26,34 @@ Value* ReshapeSource(const Value* v) {
   return src;
 }
 
-// x when `parts` are the results 0, 1, 2 of split(x) {axis=-1, sizes=[E, E, E]}, else nullptr.
+// x when `parts` are slices [0, E), [E, 2E), [2E, 3E) of the last axis of one x [B, S, 3E]
+// (fold-views makes these of exported q, k, v chains), else nullptr.
+Value* SlicesSource(const std::array<Value*, 3>& parts) {
+  const int64_t e = parts[0]->shape()[2].value();
+  Value* x = nullptr;
+  for (int i = 0; i < 3; ++i) {
+    const Node* s = parts[i]->producer();
+    if (s == nullptr || s->op() != OpKind::kSlice || s->input(0)->rank() != 3 ||
+        (x != nullptr && s->input(0) != x)) {
+      return nullptr;
+    }
+    x = s->input(0);
+    const std::vector<Dim>& starts = s->GetDims("starts");
+    const std::vector<int64_t>& axes = s->GetInts("axes");
+    const std::vector<int64_t>& steps = s->GetInts("steps");
+    if (starts.size() != 1 || axes.size() != 1 || (axes[0] != -1 && axes[0] != 2) ||
+        (!steps.empty() && steps[0] != 1) || starts[0] != Dim(i * e)) {
+      return nullptr;
+    }
+  }
+  const Shape& xs = x->shape();
+  return xs[2] == Dim(3 * e) && xs[0] == parts[0]->shape()[0] && xs[1] == parts[0]->shape()[1] ? x : nullptr;
+}
+
+// x when `parts` are the results 0, 1, 2 of split(x) {axis=-1, sizes=[E, E, E]}, or the slices
+// above, else nullptr.
 Value* SplitSource(const std::array<Value*, 3>& parts) {
+  if (Value* x = SlicesSource(parts)) return x;
   const Node* s = parts[0]->producer();
   if (s == nullptr || s->op() != OpKind::kSplit || s->num_outputs() != 3) return nullptr;
   for (int i = 0; i < 3; ++i) {

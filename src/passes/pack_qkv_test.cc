@@ -96,6 +96,26 @@ TEST(PackQkvTest, ReadsASplitProjectionInPlace) {
   ExpectNumericallyEquivalent(*before, g, 1e-6, 1e-6);
 }
 
+TEST(PackQkvTest, ReadsSlicesOfAProjectionInPlace) {
+  // What fold-views makes of an exported sequence-first attention: slices of the last axis.
+  Graph g = ParseVerified(R"(graph @g(%x: f32[N,6,16]) -> (%y) where N in [1, 3] {
+  %w = weight "w" : f32[48,16]
+  %p = gemm(%x, %w) {trans_b=true} : f32[N,6,48]
+  %q = slice(%p) {starts=[0], ends=[16], axes=[-1]} : f32[N,6,16]
+  %k = slice(%p) {starts=[16], ends=[32], axes=[-1]} : f32[N,6,16]
+  %v = slice(%p) {starts=[32], ends=[48], axes=[-1]} : f32[N,6,16]
+  %q4 = reshape(%q) {shape=[N,6,2,8]} : f32[N,6,2,8]
+  %k4 = reshape(%k) {shape=[N,6,2,8]} : f32[N,6,2,8]
+  %v4 = reshape(%v) {shape=[N,6,2,8]} : f32[N,6,2,8]
+  %y = attention(%q4, %k4, %v4) : f32[N,6,2,8]
+})");
+  std::unique_ptr<Graph> before = g.Clone();
+  PackQkvPass pass;
+  EXPECT_TRUE(RunPassChecked(pass, g));
+  EXPECT_EQ(CountOps(g, OpKind::kSlice), 0) << PrintGraph(g);
+  ExpectNumericallyEquivalent(*before, g, 1e-6, 1e-6);
+}
+
 TEST(PackQkvTest, LeavesOtherAttentionsAlone) {
   // Cross-attention (k, v from another input), grouped-query heads, projections without weight
   // data, different alphas, a projection read twice.

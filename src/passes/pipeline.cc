@@ -13,6 +13,7 @@
 #include "passes/cse.h"
 #include "passes/dce.h"
 #include "passes/fold_batch_norm.h"
+#include "passes/fold_views.h"
 #include "passes/fuse_elementwise.h"
 #include "passes/fuse_epilogue.h"
 #include "passes/pack_qkv.h"
@@ -111,6 +112,10 @@ PassPipeline DefaultPipeline(const std::string& target) {
   // of a reshape of %x and a reshape of %x) only become identical now. It also merges repeated
   // weight and constant nodes, so later passes see shared operands.
   p.Add(std::make_unique<CsePass>());
+  // Layout chains (exported models' reshape/transpose/squeeze/select sequences, the transposes
+  // recognize-attention leaves around BSHD attention) fold into the fewest copies; after CSE, so
+  // each chain is folded once.
+  p.Add(std::make_unique<FoldViewsPass>());
   // Batch-norm folding before epilogue fusion: folding leaves conv/gemm + bias(...), and only
   // then can the following relu/residual add join that epilogue.
   p.Add(std::make_unique<FoldBatchNormPass>());

@@ -8,6 +8,7 @@
 #include "passes/cse.h"
 #include "passes/dce.h"
 #include "passes/fold_batch_norm.h"
+#include "passes/fold_views.h"
 #include "passes/fuse_elementwise.h"
 #include "passes/fuse_epilogue.h"
 #include "passes/pack_qkv.h"
@@ -32,6 +33,7 @@ const std::vector<PassEntry>& Entries() {
       {"constant-folding", [] { return std::make_unique<ConstantFoldPass>(); }},
       {"algebraic-simplification", [] { return std::make_unique<SimplifyPass>(); }},
       {"fold-batch-norm", [] { return std::make_unique<FoldBatchNormPass>(); }},
+      {"fold-views", [] { return std::make_unique<FoldViewsPass>(); }},
       {"canonicalize-layout", [] { return std::make_unique<CanonicalizeLayoutPass>(); }},
       {"recognize-norms", [] { return std::make_unique<RecognizeNormsPass>(); }},
       {"recognize-attention", [] { return std::make_unique<RecognizeAttentionPass>(); }},
