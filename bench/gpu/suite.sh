@@ -4,7 +4,7 @@
 #
 #   bash bench/gpu/suite.sh STAGE[:SECONDS[:ARG]] ...
 #
-# Stages (in the order given): tests (kiln_gpu_tests in 2 shards; ARG: gtest filter), sanitizer
+# Stages (in the order given): tests (kiln_gpu_tests in $TEST_SHARDS shards, default 4; ARG: gtest filter), sanitizer
 # (compute-sanitizer memcheck on small tests; ARG: filter), mem, attn, gemm, resnet (the bench/
 # scripts; extra arguments in MEM_ARGS, ATTN_ARGS, GEMM_ARGS, RESNET_ARGS), ncu (per-kernel profile
 # of one run of a compiled library, ARG: its directory, default the resnet stage's; NCU_BATCH,
@@ -31,10 +31,12 @@ nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm --format=csv,no
 T0=$(date +%s)
 stamp() { echo "== [$(( $(date +%s) - T0 ))s] $*" | tee -a $W/summary.txt; }
 
-st_tests() {  # $1 timeout, $2 gtest filter
-  local f=${2:-*}
-  GTEST_TOTAL_SHARDS=2 GTEST_SHARD_INDEX=0 timeout $1 $B/kiln_gpu_tests --gtest_filter="$f" >$W/gpu_tests0.log 2>&1 &
-  GTEST_TOTAL_SHARDS=2 GTEST_SHARD_INDEX=1 timeout $1 $B/kiln_gpu_tests --gtest_filter="$f" >$W/gpu_tests1.log 2>&1 &
+st_tests() {  # $1 timeout, $2 gtest filter; TEST_SHARDS processes (default 4: most of a test's
+  # time is one nvcc compile of a CUTLASS instantiation, single-threaded)
+  local f=${2:-*} n=${TEST_SHARDS:-4} i
+  for ((i = 0; i < n; i++)); do
+    GTEST_TOTAL_SHARDS=$n GTEST_SHARD_INDEX=$i timeout $1 $B/kiln_gpu_tests --gtest_filter="$f" >$W/gpu_tests$i.log 2>&1 &
+  done
   wait
   grep -h "^\[  \(PASSED\|FAILED\|  OK\) \|^\[  FAILED\|tests ran" $W/gpu_tests*.log | tee -a $W/summary.txt
 }
