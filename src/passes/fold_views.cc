@@ -185,8 +185,6 @@ std::optional<Plan> PlanView(const View& v) {
   for (const Dim& d : root) numel = numel * d;
   if (!(cur == numel)) return std::nullopt;  // the view skips part of the root's outer axes
   Plan p;
-  std::vector<Dim> strides;
-  for (const Atom& a : atoms) strides.push_back(a.stride);
   if (gap_stride) {
     const int64_t hs = *gap_stride, hsz = *gap_size;
     if (root.empty() || !root.back().is_static() || root.back().value() != hs * hsz ||
@@ -202,7 +200,7 @@ std::optional<Plan> PlanView(const View& v) {
   for (int i : order) p.tiled.push_back(atoms[i].size);
   bool identity = true;
   std::vector<int64_t> perm(order.size());
-  for (size_t i = 0; i < order.size(); ++i) {  // target position i takes tiled axis rank[i]
+  for (size_t i = 0; i < order.size(); ++i) {  // atom i (target order) is tiled axis perm[i]
     const auto it = std::find(order.begin(), order.end(), static_cast<int>(i));
     perm[i] = it - order.begin();
     identity &= perm[i] == static_cast<int64_t>(i);
