@@ -230,9 +230,21 @@ class Folder {
         changed |= sunk;
         continue;
       }
-      if (!IsLayoutOp(n->op())) continue;
+      if (n->op() == OpKind::kAdd || n->op() == OpKind::kMul || n->op() == OpKind::kSub ||
+          n->op() == OpKind::kDiv) {
+        KILN_ASSIGN_OR_RETURN(bool sunk, SinkIntoRowBroadcast(n));
+        changed |= sunk;
+        continue;
+      }
+      if (!IsLayout(*n)) continue;
       auto in = views_.find(n->input(0));
-      std::optional<View> v = Step(*n, in != views_.end() ? in->second : RootView(n->input(0)));
+      const View& base = in != views_.end() ? in->second : RootView(n->input(0));
+      std::optional<View> v;
+      if (n->op() == OpKind::kGather) {
+        KILN_ASSIGN_OR_RETURN(v, SelectStep(*n, base));
+      } else {
+        v = Step(*n, base);
+      }
       if (!v) continue;
       views_[n->output()] = *v;
       if (v->nodes < 2 || IsGraphOutput(graph_, n->output()) || !ReadByOtherOps(n->output())) continue;
@@ -243,13 +255,11 @@ class Folder {
       views_[folded] = *v;
       changed = true;
     }
-    // The replaced chains (and layout ops emitted for a sunk gemm that a later fold bypassed)
-    // go now, so that the passes after this one see each value's real readers.
+    // The replaced chains and sunk nodes (and layout ops emitted after a sunk node that a later
+    // fold bypassed) go now, so that the passes after this one see each value's real readers.
     if (changed) {
       std::vector<Node*> candidates;
-      for (const auto& n : graph_.nodes()) {
-        if (IsLayoutOp(n->op()) || n->op() == OpKind::kGemm) candidates.push_back(n.get());
-      }
+      for (const auto& n : graph_.nodes()) candidates.push_back(n.get());
       RemoveDeadChainNodes(graph_, candidates);
     }
     return changed;
@@ -325,9 +335,86 @@ class Folder {
     return true;
   }
 
+  // x op b (add, sub, mul, div) whose x is a layout chain that rearranges whole rows of its root
+  // (the root's last axis is x's) and whose b varies along the last axis only (a bias): it runs on
+  // the root and the rearrangement moves after it, as for a gemm (an exported projection's bias
+  // add then meets its gemm again in fuse-epilogue).
+  StatusOr<bool> SinkIntoRowBroadcast(Node* e) {
+    if (IsGraphOutput(graph_, e->output())) return false;
+    auto it = views_.find(e->input(0));
+    if (it == views_.end() || it->second.copies == 0 || it->second.offset != 0) return false;
+    const View& x = it->second;
+    const Value* b = e->input(1);
+    const Shape& root = x.root->shape();
+    if (root.empty() || x.shape.empty() || !(root.back() == x.shape.back()) ||
+        x.axes.back().size() != 1 || !(x.axes.back()[0].stride == Dim(1)) ||
+        e->output()->shape() != x.shape || e->output()->dtype() != x.root->dtype() ||
+        b->rank() > static_cast<int64_t>(root.size())) {
+      return false;
+    }
+    for (int64_t i = 0; i + 1 < b->rank(); ++i) {
+      if (!IsOne(b->shape()[i])) return false;  // b must not vary along the rows
+    }
+    std::optional<Plan> plan = PlanView(x);
+    if (!plan || plan->copies > x.copies) return false;
+    KILN_ASSIGN_OR_RETURN(Node * sunk, graph_.AddNode(e->op(), {x.root, e->input(1)}, e->attrs(),
+                                                      {graph_.FreshName(e->output()->name() + "_rows")}));
+    graph_.MoveBefore(sunk, e);
+    View y = x;
+    y.root = sunk->output();
+    KILN_ASSIGN_OR_RETURN(Value * out, Emit(y, *plan, e));
+    graph_.ReplaceAllUsesWith(e->output(), out);
+    y.copies = plan->copies;
+    y.nodes = plan->nodes;
+    if (out != y.root) views_[out] = y;
+    return true;
+  }
+
+  // The index of gather `n` when it is one integer known at compile time (a select: ONNX
+  // exports pick q, k and v so), else nullopt.
+  StatusOr<std::optional<int64_t>> SelectIndex(const Node& n) const {
+    const Value* idx = n.input(1);
+    if (idx->rank() != 0 || !IsSource(idx) || (idx->dtype() != DType::kI64 && idx->dtype() != DType::kI32)) {
+      return std::optional<int64_t>();
+    }
+    KILN_ASSIGN_OR_RETURN(std::optional<std::vector<double>> values, SourceValues(graph_, idx));
+    if (!values || values->size() != 1) return std::optional<int64_t>();
+    return std::optional<int64_t>(static_cast<int64_t>((*values)[0]));
+  }
+
+  bool IsLayout(const Node& n) const {
+    if (IsLayoutOp(n.op())) return true;
+    if (n.op() != OpKind::kGather) return false;
+    StatusOr<std::optional<int64_t>> i = SelectIndex(n);
+    return i.ok() && i->has_value();
+  }
+
+  // A select (gather of one constant index along an axis): the axis goes, its index moves the
+  // offset. nullopt where the axis is not one atom of a static stride.
+  StatusOr<std::optional<View>> SelectStep(const Node& n, const View& in) const {
+    KILN_ASSIGN_OR_RETURN(std::optional<int64_t> index, SelectIndex(n));
+    const int64_t rank = static_cast<int64_t>(in.shape.size());
+    int64_t a = n.GetInt("axis");
+    if (a < 0) a += rank;
+    if (!index || a < 0 || a >= rank || !in.shape[a].is_static()) return std::optional<View>();
+    const int64_t dim = in.shape[a].value();
+    const int64_t i = *index < 0 ? *index + dim : *index;
+    if (i < 0 || i >= dim) return std::optional<View>();
+    View out = in;
+    if (dim != 1) {
+      if (in.axes[a].size() != 1 || !in.axes[a][0].stride.is_static()) return std::optional<View>();
+      out.offset += i * in.axes[a][0].stride.value();
+    }
+    out.axes.erase(out.axes.begin() + a);
+    out.shape = n.output()->shape();
+    ++out.copies;
+    ++out.nodes;
+    return std::optional<View>(std::move(out));
+  }
+
   bool ReadByOtherOps(const Value* v) const {
     for (const Node* u : graph_.Users(v)) {
-      if (!IsLayoutOp(u->op())) return true;
+      if (!IsLayout(*u)) return true;
     }
     return false;
   }

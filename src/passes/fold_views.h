@@ -19,9 +19,12 @@
 // trailing axes) runs on the root's rows instead, the rearrangement moving to its result, where
 // it can fold with what follows: the transposes around a sequence-first attention cancel so.
 //
+// Also through add/sub/mul/div by a value that varies along the last axis only (a bias), so that
+// an exported projection's bias add meets its gemm again.
+//
 // Preconditions: a verified graph. Postconditions: a verified graph computing the same values;
-// the replaced chains that nothing reads any more are removed; returns false, with the graph
-// untouched, when no chain gets cheaper.
+// when it changed anything, nodes that nothing reads any more are removed; returns false, with
+// the graph untouched, when no chain gets cheaper.
 #ifndef KILN_PASSES_FOLD_VIEWS_H_
 #define KILN_PASSES_FOLD_VIEWS_H_
 

@@ -94,6 +94,32 @@ TEST(FoldViewsTest, TransposePairsCancelAndChainsBecomeOneTranspose) {
   ExpectNumericallyEquivalent(*before, after, 0, 0);
 }
 
+TEST(FoldViewsTest, BiasAddsAndConstantSelectsFoldToo) {
+  // ONNX exports: the projection's bias is a separate add after the transpose, and q, k, v are
+  // picked by gather with a constant index.
+  Graph g = ParseVerified(R"(graph @g(%x: f32[N,5,16]) -> (%y) where N in [1, 3] {
+  %t = transpose(%x) {perm=[1,0,2]} : f32[5,N,16]
+  %w = weight "w" : f32[16,48]
+  %p = gemm(%t, %w) : f32[5,N,48]
+  %b = weight "b" : f32[48]
+  %pb = add(%p, %b) : f32[5,N,48]
+  %r = reshape(%pb) {shape=[5,N,3,16]} : f32[5,N,3,16]
+  %t3 = transpose(%r) {perm=[2,0,1,3]} : f32[3,5,N,16]
+  %i = constant [1] : i64[]
+  %k = gather(%t3, %i) : f32[5,N,16]
+  %kt = transpose(%k) {perm=[1,0,2]} : f32[N,5,16]
+  %y = relu(%kt) : f32[N,5,16]
+})");
+  std::unique_ptr<Graph> before = g.Clone();
+  Graph after = Folded(std::move(g));
+  const std::string text = PrintGraph(after);
+  EXPECT_EQ(CountOps(after, OpKind::kTranspose), 0) << text;
+  EXPECT_EQ(CountOps(after, OpKind::kGather), 0) << text;
+  EXPECT_NE(text.find("add(%p_rows, %b) : f32[N,5,48]"), std::string::npos) << text;
+  EXPECT_NE(text.find("{starts=[16], ends=[32], axes=[-1]} : f32[N,5,16]"), std::string::npos) << text;
+  ExpectNumericallyEquivalent(*before, after, 1e-6, 1e-6);
+}
+
 TEST(FoldViewsTest, LeavesChainsThatCannotGetCheaper) {
   // One layout op; a slice of a leading axis (not the last: kept); a strided slice; a transpose
   // pair whose middle value is also read elsewhere still folds only where it saves a copy.
