@@ -107,6 +107,10 @@ PassPipeline DefaultPipeline(const std::string& target) {
   // fuse-epilogue and fuse-elementwise, which would otherwise swallow the scale mul into the
   // scores gemm's epilogue and the mask add into a fusion node, hiding the chain. Before CSE is
   // fine too: the chain's links have one user each, so CSE has nothing in it to merge.
+  // Layout chains folded first (the second fold-views below cleans up after recognition): an
+  // imported attention's q, k, v reach the scores gemm through reshape/gather/transpose chains
+  // that only fold into the one BHSD transpose recognize-attention matches.
+  p.Add(std::make_unique<FoldViewsPass>());
   p.Add(std::make_unique<RecognizeAttentionPass>());
   // CSE after simplification: two chains that simplify to the same expression (e.g. a reshape
   // of a reshape of %x and a reshape of %x) only become identical now. It also merges repeated

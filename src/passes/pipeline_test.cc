@@ -49,7 +49,7 @@ TEST(PassPipelineTest, DefaultPipelineCleansUp) {
   PassPipeline pipeline = DefaultPipeline();
   EXPECT_EQ(pipeline.Names(),
             (std::vector<std::string>{"constant-folding", "algebraic-simplification",
-                                      "recognize-norms", "recognize-attention",
+                                      "recognize-norms", "fold-views", "recognize-attention",
                                       "common-subexpression-elimination", "fold-views",
                                       "fold-batch-norm", "canonicalize-layout", "fuse-epilogue",
                                       "fuse-elementwise", "dead-code-elimination"}));
@@ -118,14 +118,15 @@ TEST(PassPipelineTest, DumpsIrAfterEachPass) {
   EXPECT_TRUE(fs::exists(dir / "01-constant-folding.kir"));
   EXPECT_TRUE(fs::exists(dir / "02-algebraic-simplification.kir"));
   EXPECT_TRUE(fs::exists(dir / "03-recognize-norms.kir"));
-  EXPECT_TRUE(fs::exists(dir / "04-recognize-attention.kir"));
-  EXPECT_TRUE(fs::exists(dir / "05-common-subexpression-elimination.kir"));
-  EXPECT_TRUE(fs::exists(dir / "06-fold-views.kir"));
-  EXPECT_TRUE(fs::exists(dir / "07-fold-batch-norm.kir"));
-  EXPECT_TRUE(fs::exists(dir / "08-canonicalize-layout.kir"));
-  EXPECT_TRUE(fs::exists(dir / "09-fuse-epilogue.kir"));
-  EXPECT_TRUE(fs::exists(dir / "10-fuse-elementwise.kir"));
-  EXPECT_EQ(ReadFile(dir / "11-dead-code-elimination.kir"), PrintGraph(g));
+  EXPECT_TRUE(fs::exists(dir / "04-fold-views.kir"));
+  EXPECT_TRUE(fs::exists(dir / "05-recognize-attention.kir"));
+  EXPECT_TRUE(fs::exists(dir / "06-common-subexpression-elimination.kir"));
+  EXPECT_TRUE(fs::exists(dir / "07-fold-views.kir"));
+  EXPECT_TRUE(fs::exists(dir / "08-fold-batch-norm.kir"));
+  EXPECT_TRUE(fs::exists(dir / "09-canonicalize-layout.kir"));
+  EXPECT_TRUE(fs::exists(dir / "10-fuse-epilogue.kir"));
+  EXPECT_TRUE(fs::exists(dir / "11-fuse-elementwise.kir"));
+  EXPECT_EQ(ReadFile(dir / "12-dead-code-elimination.kir"), PrintGraph(g));
   // After folding only: %c and %s are constants now, %m is still there.
   std::string folded = ReadFile(dir / "01-constant-folding.kir");
   EXPECT_NE(folded.find("%s = constant [0.0, 1.0, 2.0] : f32[3]"), std::string::npos) << folded;

@@ -151,10 +151,16 @@ Value* BshdSource(Value* bhsd, std::vector<Node*>& nodes, int64_t* group) {
   return UnrepeatHeads(x, 2, nodes, group);
 }
 
-// K from the scores gemm's b operand: k4 with trans_b, or k4^T / K^T without; sets `group` when
-// K's heads were repeated.
-Value* MatchKey(const Node& scores, std::vector<Node*>& nodes, int64_t* group) {
+// K from the scores gemm's b operand: k4 with trans_b, or k4^T / K^T without, through an
+// optional scalar scale (ONNX exports scale q and k by sqrt(scale) each), which multiplies
+// `scale`; sets `group` when K's heads were repeated.
+Value* MatchKey(const Node& scores, double& scale, std::vector<Node*>& nodes, int64_t* group) {
   Value* b = scores.input(1);
+  if (std::optional<Scaled> s = MatchScalarScale(b)) {
+    AddScaleNodes(nodes, b->producer());
+    scale *= s->factor;
+    b = s->x;
+  }
   if (scores.GetBool("trans_b")) return BshdSource(b, nodes, group);
   if (Value* k4 = TransposeSource(b, kSwapLast)) {
     AddNodeOnce(nodes, b->producer());
@@ -199,7 +205,7 @@ bool MatchScores(const Graph& graph, Value* s, Match& m) {
   if (!IsPlainGemm(gemm)) return false;
   AddNodeOnce(m.nodes, gemm);
   m.scale *= static_cast<double>(static_cast<float>(gemm->GetFloat("alpha")));
-  m.k = MatchKey(*gemm, m.nodes, &m.k_group);
+  m.k = MatchKey(*gemm, m.scale, m.nodes, &m.k_group);
   m.q = MatchQuery(*gemm, m.scale, m.nodes);
   return m.q != nullptr && m.k != nullptr;
 }

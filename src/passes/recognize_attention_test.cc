@@ -117,6 +117,23 @@ TEST(RecognizeAttentionTest, SimplifiedKeyTransposeAndPrescaledQuery) {
   ExpectRecognized(g, header + "  %y = attention(%q, %k, %v) {scale=0.25} : f32[N,S,2,3]\n}\n");
 }
 
+TEST(RecognizeAttentionTest, QueryAndKeyEachScaledBySqrtScale) {
+  // The ONNX exporter's SDPA: q and k^T each multiplied by sqrt(scale) before the scores gemm.
+  const std::string header =
+      "graph @g(%q: f32[N,S,2,4], %k: f32[N,S,2,4], %v: f32[N,S,2,3]) -> (%y) "
+      "where N in [1, 4], S in [1, 8] {\n";
+  Graph g = ParseVerified(header +
+                          "  %c = constant [0.5] : f32[1]\n"
+                          "  %q4 = transpose(%q) {perm=[0,2,1,3]} : f32[N,2,S,4]\n"
+                          "  %qs = mul(%q4, %c) : f32[N,2,S,4]\n"
+                          "  %kt = transpose(%k) {perm=[0,2,3,1]} : f32[N,2,4,S]\n"
+                          "  %ks = mul(%kt, %c) : f32[N,2,4,S]\n"
+                          "  %v4 = transpose(%v) {perm=[0,2,1,3]} : f32[N,2,S,3]\n"
+                          "  %s = gemm(%qs, %ks) : f32[N,2,S,S]\n" +
+                          Tail("s"));
+  ExpectRecognized(g, header + "  %y = attention(%q, %k, %v) {scale=0.25} : f32[N,S,2,3]\n}\n");
+}
+
 TEST(RecognizeAttentionTest, BhsdConsumerGetsATransposeBack) {
   // The BHSD result %o is the graph output (no transpose back): attention, then a transpose
   // [0,2,1,3] that keeps the name %o. %q4 has a second user and therefore stays.
