@@ -140,7 +140,8 @@ struct Plan {
   int copies = 0, nodes = 0;
 };
 
-std::optional<Plan> PlanView(const View& v) {
+// `root`: the shape of v.root (given apart, so a view of a node not yet made can be planned).
+std::optional<Plan> PlanView(const View& v, const Shape& root) {
   std::vector<Atom> atoms;  // in target order; neighbours of one axis merged where contiguous
   for (const std::vector<Atom>& axis : v.axes) {
     for (size_t i = 0; i < axis.size(); ++i) {
@@ -165,7 +166,6 @@ std::optional<Plan> PlanView(const View& v) {
       return std::nullopt;  // equal or incomparable strides
     }
   }
-  const Shape& root = v.root->shape();
   // From the innermost atom out, each must start where the inner ones end, except for at most
   // one gap inside the root's last axis (a slice of it).
   Dim cur(1);
@@ -248,7 +248,7 @@ class Folder {
       if (!v) continue;
       views_[n->output()] = *v;
       if (v->nodes < 2 || IsGraphOutput(graph_, n->output()) || !ReadByOtherOps(n->output())) continue;
-      std::optional<Plan> plan = PlanView(*v);
+      std::optional<Plan> plan = PlanView(*v, v->root->shape());
       if (!plan || plan->copies > v->copies || (plan->copies == v->copies && plan->nodes >= v->nodes)) continue;
       KILN_ASSIGN_OR_RETURN(Value * folded, Emit(*v, *plan, n));
       graph_.ReplaceAllUsesWith(n->output(), folded);
@@ -310,10 +310,7 @@ class Folder {
     rows_shape.push_back(k);
     Shape new_shape = rows_shape;
     new_shape.back() = n;
-    // Plan against a stand-in root of the new gemm's shape (the real one exists only if it pays).
-    Graph scratch("scratch");
-    y.root = scratch.AddInput("y", {g->output()->dtype(), new_shape});
-    std::optional<Plan> plan = PlanView(y);
+    std::optional<Plan> plan = PlanView(y, new_shape);
     if (!plan || plan->copies > a.copies) return false;
     Value* rows = a.root;
     if (root.size() != rows_shape.size() || root != rows_shape) {
@@ -323,14 +320,20 @@ class Folder {
     }
     std::vector<Value*> inputs = g->inputs();
     inputs[0] = rows;
-    KILN_ASSIGN_OR_RETURN(Node * sunk, graph_.AddNode(OpKind::kGemm, std::move(inputs), g->attrs(),
-                                                      {graph_.FreshName(g->output()->name() + "_rows")}));
-    graph_.MoveBefore(sunk, g);
+    return Sink(g, std::move(inputs), std::move(y), *plan);
+  }
+
+  // Replaces `old` by the same op on `inputs` (its rows in the root's order) followed by the
+  // rearrangement `y` (a view of the new node's result, planned as `plan`).
+  StatusOr<bool> Sink(Node* old, std::vector<Value*> inputs, View y, const Plan& plan) {
+    KILN_ASSIGN_OR_RETURN(Node * sunk, graph_.AddNode(old->op(), std::move(inputs), old->attrs(),
+                                                      {graph_.FreshName(old->output()->name() + "_rows")}));
+    graph_.MoveBefore(sunk, old);
     y.root = sunk->output();
-    KILN_ASSIGN_OR_RETURN(Value * out, Emit(y, *plan, g));
-    graph_.ReplaceAllUsesWith(g->output(), out);
-    y.copies = plan->copies;
-    y.nodes = plan->nodes;
+    KILN_ASSIGN_OR_RETURN(Value * out, Emit(y, plan, old));
+    graph_.ReplaceAllUsesWith(old->output(), out);
+    y.copies = plan.copies;
+    y.nodes = plan.nodes;
     if (out != y.root) views_[out] = y;
     return true;
   }
@@ -355,19 +358,9 @@ class Folder {
     for (int64_t i = 0; i + 1 < b->rank(); ++i) {
       if (!IsOne(b->shape()[i])) return false;  // b must not vary along the rows
     }
-    std::optional<Plan> plan = PlanView(x);
+    std::optional<Plan> plan = PlanView(x, root);
     if (!plan || plan->copies > x.copies) return false;
-    KILN_ASSIGN_OR_RETURN(Node * sunk, graph_.AddNode(e->op(), {x.root, e->input(1)}, e->attrs(),
-                                                      {graph_.FreshName(e->output()->name() + "_rows")}));
-    graph_.MoveBefore(sunk, e);
-    View y = x;
-    y.root = sunk->output();
-    KILN_ASSIGN_OR_RETURN(Value * out, Emit(y, *plan, e));
-    graph_.ReplaceAllUsesWith(e->output(), out);
-    y.copies = plan->copies;
-    y.nodes = plan->nodes;
-    if (out != y.root) views_[out] = y;
-    return true;
+    return Sink(e, {x.root, e->input(1)}, x, *plan);
   }
 
   // The index of gather `n` when it is one integer known at compile time (a select: ONNX

@@ -79,12 +79,6 @@ bool MergeableGemm(const Graph& graph, const Node* g) {
   return e.empty() || (e.size() == 1 && e[0].kind == EpilogueOp::Kind::kBias);
 }
 
-// Values of `v` (a weight with data or a constant), or nullopt.
-StatusOr<std::optional<std::vector<double>>> Values(const Graph& graph, const Value* v) {
-  if (!IsSource(v)) return std::optional<std::vector<double>>();
-  return SourceValues(graph, v);
-}
-
 // One gemm computing the three projections side by side ([B, S, 3E]), placed before `before`;
 // nullptr when the three gemms cannot merge.
 StatusOr<Value*> MergeGemms(Graph& graph, const std::array<Value*, 3>& parts, Node* before) {
@@ -107,11 +101,11 @@ StatusOr<Value*> MergeGemms(Graph& graph, const std::array<Value*, 3>& parts, No
   // The weights side by side along N: [E, K] stacked (trans_b) or [K, E] rows joined.
   std::array<std::vector<double>, 3> w, b;
   for (int i = 0; i < 3; ++i) {
-    KILN_ASSIGN_OR_RETURN(std::optional<std::vector<double>> wv, Values(graph, g[i]->input(1)));
+    KILN_ASSIGN_OR_RETURN(std::optional<std::vector<double>> wv, SourceValues(graph, g[i]->input(1)));
     if (!wv) return nullptr;
     w[i] = std::move(*wv);
     if (!bias) continue;
-    KILN_ASSIGN_OR_RETURN(std::optional<std::vector<double>> bv, Values(graph, g[i]->input(2)));
+    KILN_ASSIGN_OR_RETURN(std::optional<std::vector<double>> bv, SourceValues(graph, g[i]->input(2)));
     if (!bv) return nullptr;
     b[i] = std::move(*bv);
   }
