@@ -15,7 +15,8 @@ constexpr int64_t kMultiple = 8;  // 16 bytes of f16 / bf16
 // fixed-channels kernel), else the next multiple of 8.
 int64_t PaddedChannels(const Node& n, int64_t c) {
   const Shape& w = n.input(1)->shape();
-  const bool pointwise = w[1].is_static() && w[1].value() == 1 && w[2].is_static() && w[2].value() == 1;
+  const bool pointwise =
+      w[1].is_static() && w[1].value() == 1 && w[2].is_static() && w[2].value() == 1;
   if (c <= 4 && !pointwise) return 4;
   return (c + kMultiple - 1) / kMultiple * kMultiple;
 }
@@ -40,8 +41,9 @@ StatusOr<Value*> PadLastAxis(Graph& graph, Value* v, int64_t extra, Node* before
   pads.back() = extra;
   Attrs attrs;
   attrs.Set("pads", pads);
-  KILN_ASSIGN_OR_RETURN(Node * pad, graph.AddNode(OpKind::kPad, {v}, std::move(attrs),
-                                                  {graph.FreshName(v->name() + ".padded_channels")}));
+  KILN_ASSIGN_OR_RETURN(Node * pad,
+                        graph.AddNode(OpKind::kPad, {v}, std::move(attrs),
+                                      {graph.FreshName(v->name() + ".padded_channels")}));
   graph.MoveBefore(pad, before);
   return pad->output();
 }
@@ -61,6 +63,44 @@ StatusOr<Value*> PadWeight(Graph& graph, Value* w, int64_t extra, Node* before) 
                    {s[0].value(), s[1].value(), s[2].value(), c + extra}, padded, before);
 }
 
+// How many node operands and graph outputs read `v`.
+int CountUses(const Graph& graph, const Value* v) {
+  int uses = IsGraphOutput(graph, v) ? 1 : 0;
+  for (const auto& n : graph.nodes()) {
+    for (const Value* in : n->inputs()) uses += in == v ? 1 : 0;
+  }
+  return uses;
+}
+
+// conv's input padded by `extra` channels. When it is a layout transpose into NHWC read by
+// nothing else (an NCHW image turned NHWC), the pad goes before it, on the axis that becomes the
+// channels: in NCHW that appends whole zero planes (a row-block copy) and the transpose then
+// writes each pixel's 4 channels as one 8-byte word, where a pad after it moved 3-element rows.
+StatusOr<Value*> PadInput(Graph& graph, Node* conv, int64_t extra) {
+  Value* x = conv->input(0);
+  Node* t = x->producer();
+  if (t == nullptr || t->op() != OpKind::kTranspose || CountUses(graph, x) != 1) {
+    return PadLastAxis(graph, x, extra, conv);
+  }
+  const std::vector<int64_t> perm = t->GetInts("perm");
+  Value* src = t->input(0);
+  std::vector<int64_t> pads(2 * src->rank(), 0);
+  pads[src->rank() + perm.back()] = extra;
+  Attrs pad_attrs;
+  pad_attrs.Set("pads", pads);
+  KILN_ASSIGN_OR_RETURN(Node * pad,
+                        graph.AddNode(OpKind::kPad, {src}, std::move(pad_attrs),
+                                      {graph.FreshName(src->name() + ".padded_channels")}));
+  graph.MoveBefore(pad, conv);
+  Attrs t_attrs;
+  t_attrs.Set("perm", perm);
+  KILN_ASSIGN_OR_RETURN(Node * tp,
+                        graph.AddNode(OpKind::kTranspose, {pad->output()}, std::move(t_attrs),
+                                      {graph.FreshName(x->name() + ".padded_channels")}));
+  graph.MoveBefore(tp, conv);
+  return tp->output();
+}
+
 }  // namespace
 
 StatusOr<bool> PadConvChannelsPass::Run(Graph& graph) {
@@ -72,11 +112,16 @@ StatusOr<bool> PadConvChannelsPass::Run(Graph& graph) {
     const int64_t c = *PaddableChannels(*conv);
     const int64_t extra = PaddedChannels(*conv, c) - c;
     Value* w = conv->input(1);
-    KILN_ASSIGN_OR_RETURN(Value * xp, PadLastAxis(graph, conv->input(0), extra, conv));
+    Value* x = conv->input(0);
+    KILN_ASSIGN_OR_RETURN(Value * xp, PadInput(graph, conv, extra));
     KILN_ASSIGN_OR_RETURN(Value * wp, PadWeight(graph, w, extra, conv));
     conv->set_input(0, xp);
     conv->set_input(1, wp);
-    if (w->producer() != nullptr) RemoveDeadChainNodes(graph, {w->producer()});
+    std::vector<Node*> dead;
+    for (Value* v : {x, w}) {
+      if (v->producer() != nullptr) dead.push_back(v->producer());
+    }
+    RemoveDeadChainNodes(graph, dead);
   }
   return !convs.empty();
 }

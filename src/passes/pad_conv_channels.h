@@ -12,6 +12,9 @@
 // channels contribute 0 to every output, so the result is exactly the same. When w is a weight
 // with its data attached (or a constant), w' is computed at compile time as a new weight
 // "<w>.padded_channels" (a constant for a constant); otherwise a pad node pads it at run time.
+// When x is a transpose read only by the conv (an NCHW image made NHWC), the pad moves before it:
+//   conv2d(transpose(pad(x0)), w')   pad on the axis of x0 that the transpose makes the last
+// so the pad appends whole zero planes and the transpose writes 4-channel pixels as one word.
 //
 // Preconditions: a verified graph. Postconditions: a verified graph computing the same values;
 // returns false, with the graph untouched, when no conv qualifies.

@@ -128,12 +128,18 @@ TEST_P(CudaOpsTest, Reductions) {
 }
 
 TEST_P(CudaOpsTest, TransposeConcatSplitSliceExpand) {
+  // %nhwc4 and %t5: new last axes of 4 and 2 elements, written as one word per row; %t6: even
+  // extents, which 16-bit elements move as pairs through 64x64 tiles (partial tiles at both edges).
   const std::string t = GetParam();
   ExpectCudaMatchesInterpreter(
       ParseVerified(WithDType(
-          R"(graph @layout(%x: $T[N,33,65], %y: $T[N,2,3,17], %v: $T[5,1], %w: $T[N,7,65], %im: $T[N,3,5,40]) -> (%t1, %t2, %t3, %t4, %c, %s1, %s2, %s3, %sl, %sy, %ex, %nhwc) where N in [1, 8] {
+          R"(graph @layout(%x: $T[N,33,65], %y: $T[N,2,3,17], %v: $T[5,1], %w: $T[N,7,65], %im: $T[N,3,5,40], %e: $T[N,70,130]) -> (%t1, %t2, %t3, %t4, %t5, %t6, %c, %s1, %s2, %s3, %sl, %sy, %ex, %nhwc, %nhwc4) where N in [1, 8] {
   %t1 = transpose(%x) {perm=[0,2,1]} : $T[N,65,33]
   %nhwc = transpose(%im) {perm=[0,2,3,1]} : $T[N,5,40,3]
+  %im4 = pad(%im) {pads=[0,0,0,0,0,1,0,0]} : $T[N,4,5,40]
+  %nhwc4 = transpose(%im4) {perm=[0,2,3,1]} : $T[N,5,40,4]
+  %t5 = transpose(%y) {perm=[0,3,2,1]} : $T[N,17,3,2]
+  %t6 = transpose(%e) {perm=[0,2,1]} : $T[N,130,70]
   %t2 = transpose(%x) {perm=[1,0,2]} : $T[33,N,65]
   %t3 = transpose(%y) {perm=[3,1,0,2]} : $T[17,2,N,3]
   %t4 = transpose(%y) {perm=[0,3,1,2]} : $T[N,17,2,3]
@@ -148,11 +154,16 @@ TEST_P(CudaOpsTest, TransposeConcatSplitSliceExpand) {
 }
 
 TEST_P(CudaOpsTest, PadGatherEmbedding) {
+  // %pp, %pl, %pm: constant pads of one axis, as row blocks (whole NCHW planes in 16-byte vectors,
+  // the last axis, a crop and a pad of one axis).
   const std::string t = GetParam();
   ExpectCudaMatchesInterpreter(
       ParseVerified(WithDType(
-          R"(graph @index(%x: $T[N,6,7], %i: i64[4], %ids: i32[N,3], %table: $T[10,17]) -> (%pc, %pr, %pe, %pn, %g0, %g1, %em) where N in [1, 8] {
+          R"(graph @index(%x: $T[N,6,7], %planes: $T[N,3,5,40], %i: i64[4], %ids: i32[N,3], %table: $T[10,17]) -> (%pc, %pr, %pe, %pn, %pp, %pl, %pm, %g0, %g1, %em) where N in [1, 8] {
   %pc = pad(%x) {pads=[0,1,2,0,3,1], value=0.5} : $T[N,10,10]
+  %pp = pad(%planes) {pads=[0,1,0,0,0,2,0,0]} : $T[N,6,5,40]
+  %pl = pad(%x) {pads=[0,0,2,0,0,1], value=-1.5} : $T[N,6,10]
+  %pm = pad(%x) {pads=[0,-2,0,0,1,0]} : $T[N,5,7]
   %pr = pad(%x) {pads=[0,2,3,0,3,5], mode=reflect} : $T[N,11,15]
   %pe = pad(%x) {pads=[0,2,3,0,3,5], mode=edge} : $T[N,11,15]
   %pn = pad(%x) {pads=[0,-1,1,0,-2,1], mode=constant} : $T[N,3,9]

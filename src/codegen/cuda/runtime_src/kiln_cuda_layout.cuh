@@ -7,10 +7,12 @@
 //   each side with its own element strides (transpose, expand with stride 0, slice with start
 //   offset and step strides, concat / split as copies into / out of a column block).
 // - Transpose: a permutation that moves the last axis goes through 32x32 tiles in shared
-//   memory, so both the reads (along the input's last axis) and the writes (along the output's)
-//   are coalesced; other permutations, and those whose new last axis is 16 long or shorter (an
-//   NCHW image's channels), are a StridedCopy.
-// - Pad (constant, reflect, edge) and GatherRows: one thread per output element.
+//   memory (64x64 moved as element pairs for 1- and 2-byte elements of even extents), so both the
+//   reads (along the input's last axis) and the writes (along the output's) are coalesced; other
+//   permutations, and those whose new last axis is 16 long or shorter (an NCHW image's channels),
+//   are a StridedCopy.
+// - Pad (constant, reflect, edge) and GatherRows: one thread per output element; a constant pad
+//   of one axis (nothing inside it padded) as row blocks, 16 bytes per thread where aligned.
 // Index arithmetic is 32-bit where sizes allow (64-bit division is emulated on the GPU).
 #ifndef KILN_CUDA_LAYOUT_CUH_
 #define KILN_CUDA_LAYOUT_CUH_
@@ -38,6 +40,12 @@ struct Word<4> {
 template <>
 struct Word<8> {
   using Type = uint64_t;
+};
+
+/// kLen elements of T moved as one aligned word (a vector load / store).
+template <typename T, int kLen>
+struct alignas(sizeof(T) * kLen) Pack {
+  T v[kLen];
 };
 
 constexpr int kMaxCopyDims = 8;
@@ -193,6 +201,118 @@ __global__ void TransposeTileKernel(const T* x, T* y, int64_t len_a, int64_t len
   }
 }
 
+/// TransposeTileKernel for 1- and 2-byte elements: 64x64 tiles whose rows move as words of two
+/// elements (P), so a warp reads and writes 128-byte runs of 2-byte elements where the one-element
+/// tile moves 64. Pre: len_a and len_b even, x and y aligned to P (every offset is then even).
+template <typename T, typename P>
+__global__ void TransposePairTileKernel(const T* x, T* y, int64_t len_a, int64_t len_b,
+                                        int64_t in_stride_b, int64_t out_stride_a, int64_t others,
+                                        CopyGeometry rest) {
+  static_assert(sizeof(P) == 2 * sizeof(T), "P holds two elements");
+  __shared__ T
+      tile[64][65];  // odd row length: the column reads of the write phase hit distinct banks
+  const int64_t a0 = static_cast<int64_t>(blockIdx.x) * 64,
+                b0 = static_cast<int64_t>(blockIdx.y) * 64;
+  const int tx = 2 * threadIdx.x;
+  for (int64_t o = blockIdx.z; o < others; o += gridDim.z) {
+    int64_t xs = 0, ys = 0, r = o;
+    for (int d = rest.rank - 1; d >= 0; --d) {
+      const int64_t idx = r % rest.dims[d];
+      r /= rest.dims[d];
+      xs += idx * rest.src_strides[d];
+      ys += idx * rest.dst_strides[d];
+    }
+    for (int i = threadIdx.y; i < 64; i += blockDim.y) {  // rows b, pairs along a
+      const int64_t a = a0 + tx, b = b0 + i;
+      if (a < len_a && b < len_b) {
+        const P p = *reinterpret_cast<const P*>(x + xs + b * in_stride_b + a);
+        const T* e = reinterpret_cast<const T*>(&p);
+        tile[i][tx] = e[0];
+        tile[i][tx + 1] = e[1];
+      }
+    }
+    __syncthreads();
+    for (int i = threadIdx.y; i < 64; i += blockDim.y) {  // rows a, pairs along b
+      const int64_t b = b0 + tx, a = a0 + i;
+      if (a < len_a && b < len_b) {
+        P p;
+        T* e = reinterpret_cast<T*>(&p);
+        e[0] = tile[tx][i];
+        e[1] = tile[tx + 1][i];
+        *reinterpret_cast<P*>(y + ys + a * out_stride_a + b) = p;
+      }
+    }
+    __syncthreads();
+  }
+}
+
+/// A gather whose output rows are kLen elements long: thread r reads row r's elements (the row's
+/// offset from g, the index space of the output without its last axis; the elements
+/// `last_stride` apart) and writes them as one kLen-word store. An NCHW image with 4 channels
+/// becomes NHWC as one 8-byte store per pixel, with a quarter of the index arithmetic.
+template <typename T, int kLen, typename I>
+__global__ void ShortRowsKernel(const T* src, Pack<T, kLen>* dst, int64_t rows, CopyGeometry g,
+                                int64_t last_stride) {
+  I dims[kMaxCopyDims], ss[kMaxCopyDims];
+  for (int a = 0; a < g.rank; ++a) {
+    dims[a] = static_cast<I>(g.dims[a]);
+    ss[a] = static_cast<I>(g.src_strides[a]);
+  }
+  const I step = static_cast<I>(last_stride);
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t r = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; r < rows;
+       r += stride) {
+    I s = 0, rest = static_cast<I>(r);
+    for (int a = g.rank - 1; a >= 0; --a) {
+      const I idx = rest % dims[a];
+      rest /= dims[a];
+      s += idx * ss[a];
+    }
+    Pack<T, kLen> p;
+#pragma unroll
+    for (int i = 0; i < kLen; ++i) p.v[i] = src[s + i * step];
+    dst[r] = p;
+  }
+}
+
+/// g's copy as ShortRowsKernel when its destination is packed rows of kRowBytes (4, 8 or 16)
+/// bytes, at least two elements each, at an aligned address; false (nothing launched) otherwise.
+template <int kBytes, int kRowBytes>
+bool ShortRows(const void* src, void* dst, const CopyGeometry& g, void* stream) {
+  using T = typename Word<kBytes>::Type;
+  constexpr int kLen = kRowBytes / kBytes;
+  if constexpr (kLen < 2) {
+    return false;
+  } else {
+    const int last = g.rank - 1;
+    if (g.rank < 1 || g.dims[last] != kLen || g.dst_strides[last] != 1 ||
+        reinterpret_cast<uintptr_t>(dst) % kRowBytes != 0) {
+      return false;
+    }
+    CopyGeometry rows;  // the output without its last axis
+    rows.rank = last;
+    int64_t n = 1;
+    for (int a = last - 1; a >= 0; --a) {
+      if (g.dst_strides[a] != n * kLen) return false;  // not packed rows
+      rows.dims[a] = g.dims[a];
+      rows.src_strides[a] = g.src_strides[a];
+      rows.dst_strides[a] = 0;
+      n *= g.dims[a];
+    }
+    if (n <= 0) return true;
+    auto* d = static_cast<Pack<T, kLen>*>(dst);
+    const auto* s = static_cast<const T*>(src);
+    if (FitsInt32(g)) {
+      ShortRowsKernel<T, kLen, int32_t>
+          <<<GridFor(n, 256), 256, 0, AsStream(stream)>>>(s, d, n, rows, g.src_strides[last]);
+    } else {
+      ShortRowsKernel<T, kLen, int64_t>
+          <<<GridFor(n, 256), 256, 0, AsStream(stream)>>>(s, d, n, rows, g.src_strides[last]);
+    }
+    return true;
+  }
+}
+
 /// y = transpose of x (row-major, dims[0..rank)) by perm: out dim i = in dim perm[i].
 /// Pre: rank <= 8.
 template <int kBytes>
@@ -230,22 +350,40 @@ void Transpose(const void* x, const int64_t* dims, const int64_t* perm, int rank
       ++rest.rank;
     }
     const int64_t others = n / (dims[last] * dims[b]);
+    const unsigned z = static_cast<unsigned>(others < 65535 ? others : 65535);
+    if constexpr (kBytes <= 2) {
+      using P = typename Word<2 * kBytes>::Type;
+      if (dims[last] % 2 == 0 && dims[b] % 2 == 0 &&
+          reinterpret_cast<uintptr_t>(x) % sizeof(P) == 0 &&
+          reinterpret_cast<uintptr_t>(y) % sizeof(P) == 0) {
+        const dim3 grid(static_cast<unsigned>((dims[last] + 63) / 64),
+                        static_cast<unsigned>((dims[b] + 63) / 64), z);
+        TransposePairTileKernel<T, P><<<grid, dim3(32, 8), 0, AsStream(stream)>>>(
+            static_cast<const T*>(x), static_cast<T*>(y), dims[last], dims[b], in_strides[b],
+            out_strides[pa], others, rest);
+        return;
+      }
+    }
     const dim3 grid(static_cast<unsigned>((dims[last] + 31) / 32),
-                    static_cast<unsigned>((dims[b] + 31) / 32),
-                    static_cast<unsigned>(others < 65535 ? others : 65535));
+                    static_cast<unsigned>((dims[b] + 31) / 32), z);
     TransposeTileKernel<T><<<grid, dim3(32, 8), 0, AsStream(stream)>>>(
         static_cast<const T*>(x), static_cast<T*>(y), dims[last], dims[b], in_strides[b],
         out_strides[pa], others, rest);
     return;
   }
   // The last axis stays (or a moved axis is 1 long, or the new last axis short): walk the
-  // output, gather from the input.
+  // output, gather from the input; short new rows of 4, 8 or 16 bytes as one store each.
   CopyGeometry g;
   g.rank = rank;
   for (int i = 0; i < rank; ++i) {
     g.dims[i] = out_dims[i];
     g.src_strides[i] = in_strides[perm[i]];
     g.dst_strides[i] = out_strides[i];
+  }
+  if (perm[last] != last &&
+      (ShortRows<kBytes, 16>(x, y, g, stream) || ShortRows<kBytes, 8>(x, y, g, stream) ||
+       ShortRows<kBytes, 4>(x, y, g, stream))) {
+    return;
   }
   StridedCopy<kBytes>(x, y, g, stream);
 }
@@ -309,6 +447,47 @@ void LaunchPad(PadMode mode, unsigned grid, cudaStream_t s, const T* xs, T* ys, 
   }
 }
 
+/// A constant pad of one axis with every axis inside it whole: y as [outer, dst_cols] rows, x as
+/// [outer, src_cols], y[r, c] = x[r, c - begin] where that is inside x's row, else fill. kVec
+/// elements per thread (one vector load / store) where every column count and begin are
+/// multiples of kVec and both bases aligned: an NCHW image's extra zero channel is a few
+/// row-block copies at copy bandwidth, where the per-element kernel below divides by every dim.
+template <typename T, int kVec, typename I>
+__global__ void PadRowsKernel(const T* x, T* y, I outer, I src_cols, I dst_cols, I begin, T fill) {
+  using V = Pack<T, kVec>;
+  V f;
+#pragma unroll
+  for (int i = 0; i < kVec; ++i) f.v[i] = fill;
+  const I chunks = dst_cols / kVec;  // per row
+  const int64_t n = static_cast<int64_t>(outer) * chunks;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t k = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; k < n;
+       k += stride) {
+    const I kk = static_cast<I>(k);  // I's division: int32 where the launch found it fits
+    const I row = kk / chunks, col = (kk - row * chunks) * kVec, j = col - begin;
+    const V v = j >= 0 && j < src_cols ? *reinterpret_cast<const V*>(x + row * src_cols + j) : f;
+    *reinterpret_cast<V*>(y + row * dst_cols + col) = v;
+  }
+}
+
+template <typename T, typename I>
+void LaunchPadRows(const T* x, T* y, int64_t outer, int64_t src_cols, int64_t dst_cols,
+                   int64_t begin, T fill, cudaStream_t s) {
+  constexpr int kVec = 16 / static_cast<int>(sizeof(T));
+  const bool vec = src_cols % kVec == 0 && dst_cols % kVec == 0 && begin % kVec == 0 &&
+                   reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
+                   reinterpret_cast<uintptr_t>(y) % 16 == 0;
+  if (vec) {
+    PadRowsKernel<T, kVec, I><<<GridFor(outer * dst_cols / kVec, 256), 256, 0, s>>>(
+        x, y, static_cast<I>(outer), static_cast<I>(src_cols), static_cast<I>(dst_cols),
+        static_cast<I>(begin), fill);
+  } else {
+    PadRowsKernel<T, 1, I><<<GridFor(outer * dst_cols, 256), 256, 0, s>>>(
+        x, y, static_cast<I>(outer), static_cast<I>(src_cols), static_cast<I>(dst_cols),
+        static_cast<I>(begin), fill);
+  }
+}
+
 /// y (dst_dims) = x (src_dims) padded by pads_begin (negative: cropped) with `mode`; `fill` is the
 /// constant's bytes in the element dtype. Pre: rank <= 8; reflect / edge pad no empty axis.
 template <int kBytes>
@@ -331,6 +510,30 @@ void Pad(const void* x, const int64_t* src_dims, const int64_t* pads_begin, int 
   auto* ys = static_cast<T*>(y);
   const unsigned grid = GridFor(n, 256);
   const cudaStream_t s = AsStream(stream);
+  // A constant pad whose padded axes are all one axis a, with nothing padded inside it: rows.
+  int a = 0;
+  while (a < rank && src_dims[a] == dst_dims[a] && pads_begin[a] == 0) ++a;
+  bool rows = mode == PadMode::kConstant && a < rank && src_dims[a] > 0;
+  int64_t outer = 1, src_cols = 1, dst_cols = 1;
+  for (int b = 0; b < rank; ++b) {
+    if (b < a) outer *= dst_dims[b];
+    if (b > a) rows = rows && src_dims[b] == dst_dims[b] && pads_begin[b] == 0;
+    if (b >= a) {
+      src_cols *= src_dims[b];
+      dst_cols *= dst_dims[b];
+    }
+  }
+  if (rows) {
+    const int64_t begin = pads_begin[a] * (src_cols / src_dims[a]);  // in elements
+    const int64_t span = outer * (src_cols > dst_cols ? src_cols : dst_cols);
+    const int64_t reach = begin < 0 ? -begin : begin;
+    if (span < (int64_t{1} << 31) && reach < (int64_t{1} << 30)) {
+      LaunchPadRows<T, int32_t>(xs, ys, outer, src_cols, dst_cols, begin, f, s);
+    } else {
+      LaunchPadRows<T, int64_t>(xs, ys, outer, src_cols, dst_cols, begin, f, s);
+    }
+    return;
+  }
   // int32 indices where the output, the input and every pad fit (see StridedCopyKernel).
   int64_t src_n = 1, widest = 0;
   for (int a = 0; a < rank; ++a) {
