@@ -19,6 +19,7 @@
 #include "passes/pack_qkv.h"
 #include "passes/pad_conv_channels.h"
 #include "passes/recognize_attention.h"
+#include "passes/recognize_gelu.h"
 #include "passes/recognize_norms.h"
 #include "passes/simplify.h"
 #include "support/check.h"
@@ -102,6 +103,10 @@ PassPipeline DefaultPipeline(const std::string& target) {
   // that softmax exists. Before the fusion passes, which would swallow the chains' elementwise
   // links (sub, mul, add, sqrt) into fusion nodes and epilogues.
   p.Add(std::make_unique<RecognizeNormsPass>());
+  // GELU recognition for the same reasons: after folding (its 0.5, 1 and sqrt(2) are single
+  // constants by then) and before the fusion passes, so the one gelu node can become the FFN
+  // gemm's epilogue instead of a fused elementwise kernel after it.
+  p.Add(std::make_unique<RecognizeGeluPass>());
   // Attention recognition right after simplification, which has already merged the exported
   // transpose(transpose(k)) pairs into the one K^T form this pass matches. It must run before
   // fuse-epilogue and fuse-elementwise, which would otherwise swallow the scale mul into the

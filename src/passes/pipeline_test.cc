@@ -48,11 +48,11 @@ graph @g(%x: f32[N,3]) -> (%y) where N in [1, 8] {
 TEST(PassPipelineTest, DefaultPipelineCleansUp) {
   PassPipeline pipeline = DefaultPipeline();
   EXPECT_EQ(pipeline.Names(),
-            (std::vector<std::string>{"constant-folding", "algebraic-simplification",
-                                      "recognize-norms", "fold-views", "recognize-attention",
-                                      "common-subexpression-elimination", "fold-views",
-                                      "fold-batch-norm", "canonicalize-layout", "fuse-epilogue",
-                                      "fuse-elementwise", "dead-code-elimination"}));
+            (std::vector<std::string>{
+                "constant-folding", "algebraic-simplification", "recognize-norms", "recognize-gelu",
+                "fold-views", "recognize-attention", "common-subexpression-elimination",
+                "fold-views", "fold-batch-norm", "canonicalize-layout", "fuse-epilogue",
+                "fuse-elementwise", "dead-code-elimination"}));
   Graph g = ParseVerified(kGraph);
   std::unique_ptr<Graph> before = g.Clone();
   StatusOr<bool> changed = pipeline.Run(g, {.verify_each = true, .dump_dir = ""});
@@ -118,15 +118,16 @@ TEST(PassPipelineTest, DumpsIrAfterEachPass) {
   EXPECT_TRUE(fs::exists(dir / "01-constant-folding.kir"));
   EXPECT_TRUE(fs::exists(dir / "02-algebraic-simplification.kir"));
   EXPECT_TRUE(fs::exists(dir / "03-recognize-norms.kir"));
-  EXPECT_TRUE(fs::exists(dir / "04-fold-views.kir"));
-  EXPECT_TRUE(fs::exists(dir / "05-recognize-attention.kir"));
-  EXPECT_TRUE(fs::exists(dir / "06-common-subexpression-elimination.kir"));
-  EXPECT_TRUE(fs::exists(dir / "07-fold-views.kir"));
-  EXPECT_TRUE(fs::exists(dir / "08-fold-batch-norm.kir"));
-  EXPECT_TRUE(fs::exists(dir / "09-canonicalize-layout.kir"));
-  EXPECT_TRUE(fs::exists(dir / "10-fuse-epilogue.kir"));
-  EXPECT_TRUE(fs::exists(dir / "11-fuse-elementwise.kir"));
-  EXPECT_EQ(ReadFile(dir / "12-dead-code-elimination.kir"), PrintGraph(g));
+  EXPECT_TRUE(fs::exists(dir / "04-recognize-gelu.kir"));
+  EXPECT_TRUE(fs::exists(dir / "05-fold-views.kir"));
+  EXPECT_TRUE(fs::exists(dir / "06-recognize-attention.kir"));
+  EXPECT_TRUE(fs::exists(dir / "07-common-subexpression-elimination.kir"));
+  EXPECT_TRUE(fs::exists(dir / "08-fold-views.kir"));
+  EXPECT_TRUE(fs::exists(dir / "09-fold-batch-norm.kir"));
+  EXPECT_TRUE(fs::exists(dir / "10-canonicalize-layout.kir"));
+  EXPECT_TRUE(fs::exists(dir / "11-fuse-epilogue.kir"));
+  EXPECT_TRUE(fs::exists(dir / "12-fuse-elementwise.kir"));
+  EXPECT_EQ(ReadFile(dir / "13-dead-code-elimination.kir"), PrintGraph(g));
   // After folding only: %c and %s are constants now, %m is still there.
   std::string folded = ReadFile(dir / "01-constant-folding.kir");
   EXPECT_NE(folded.find("%s = constant [0.0, 1.0, 2.0] : f32[3]"), std::string::npos) << folded;
@@ -199,11 +200,11 @@ TEST(PassPipelineTest, DefaultPipelineKeepsZooModelsEquivalent) {
 }
 
 TEST(PassRegistryTest, CreatesEveryPassByName) {
-  for (const char* name : {"dead-code-elimination", "common-subexpression-elimination",
-                           "constant-folding", "algebraic-simplification", "fold-batch-norm",
-                           "canonicalize-layout", "pad-conv-channels", "constants-to-weights",
-                           "fuse-epilogue", "fuse-elementwise", "recognize-attention",
-                           "recognize-norms"}) {
+  for (const char* name :
+       {"dead-code-elimination", "common-subexpression-elimination", "constant-folding",
+        "algebraic-simplification", "fold-batch-norm", "canonicalize-layout", "pad-conv-channels",
+        "constants-to-weights", "fuse-epilogue", "fuse-elementwise", "recognize-attention",
+        "recognize-norms", "recognize-gelu", "fold-views", "pack-qkv"}) {
     std::unique_ptr<Pass> pass = CreatePass(name);
     ASSERT_NE(pass, nullptr) << name;
     EXPECT_EQ(pass->name(), name);

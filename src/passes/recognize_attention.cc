@@ -35,16 +35,6 @@ struct Match {
   std::vector<Node*> nodes;  // the chain's nodes, consumers before producers
 };
 
-// The value with exactly one user node that uses it once, and that is not a graph output:
-// a chain link nothing else reads. Returns that user, or nullptr.
-Node* SoleUser(const Graph& graph, const Value* v) {
-  if (IsGraphOutput(graph, v)) return nullptr;
-  std::vector<Node*> users = graph.Users(v);
-  if (users.size() != 1) return nullptr;
-  const std::vector<Value*>& in = users[0]->inputs();
-  return std::count(in.begin(), in.end(), v) == 1 ? users[0] : nullptr;
-}
-
 // The operand of transpose `v` when it has exactly `perm` and a rank-4 operand, else nullptr.
 Value* TransposeSource(const Value* v, const std::vector<int64_t>& perm) {
   const Node* t = v->producer();
@@ -299,9 +289,12 @@ enum class MaskKind {
 
 bool CausalElement(MaskKind kind, int64_t i, int64_t j, double value) {
   switch (kind) {
-    case MaskKind::kKeepLower: return value == (j <= i ? 1.0 : 0.0);
-    case MaskKind::kHideUpper: return value == (j > i ? 1.0 : 0.0);
-    case MaskKind::kAdditive: return j <= i ? value == 0.0 : value <= kMaskingFill;
+    case MaskKind::kKeepLower:
+      return value == (j <= i ? 1.0 : 0.0);
+    case MaskKind::kHideUpper:
+      return value == (j > i ? 1.0 : 0.0);
+    case MaskKind::kAdditive:
+      return j <= i ? value == 0.0 : value <= kMaskingFill;
   }
   return false;
 }

@@ -22,15 +22,6 @@ struct Match {
   std::vector<Node*> nodes;  // the chain's nodes (candidates for removal)
 };
 
-// The user of `v` when that is its only user, using it once, and `v` is no graph output.
-Node* SoleUser(const Graph& graph, const Value* v) {
-  if (IsGraphOutput(graph, v)) return nullptr;
-  std::vector<Node*> users = graph.Users(v);
-  if (users.size() != 1) return nullptr;
-  const std::vector<Value*>& in = users[0]->inputs();
-  return std::count(in.begin(), in.end(), v) == 1 ? users[0] : nullptr;
-}
-
 // Whether `v` is no graph output and is read by exactly the nodes `a` and `b` (a != b).
 bool UsedExactlyBy(const Graph& graph, const Value* v, const Node* a, const Node* b) {
   if (IsGraphOutput(graph, v) || a == b) return false;
@@ -268,8 +259,8 @@ std::optional<Match> FindMatch(const Graph& graph) {
 
 Status Rewrite(Graph& graph, const Match& m) {
   Value* replaced = m.last->output();
-  StatusOr<Node*> made = graph.AddNode(m.op, m.operands, m.attrs,
-                                       {graph.FreshName(replaced->name() + ".norm")});
+  StatusOr<Node*> made =
+      graph.AddNode(m.op, m.operands, m.attrs, {graph.FreshName(replaced->name() + ".norm")});
   if (!made.ok()) {
     return InternalError("recognize-norms: building " + std::string(OpName(m.op)) + " for " +
                          m.last->Describe() + " failed: " + made.status().ToString());

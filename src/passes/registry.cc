@@ -15,6 +15,7 @@
 #include "passes/pad_conv_channels.h"
 #include "passes/pass.h"
 #include "passes/recognize_attention.h"
+#include "passes/recognize_gelu.h"
 #include "passes/recognize_norms.h"
 #include "passes/simplify.h"
 
@@ -36,6 +37,7 @@ const std::vector<PassEntry>& Entries() {
       {"fold-views", [] { return std::make_unique<FoldViewsPass>(); }},
       {"canonicalize-layout", [] { return std::make_unique<CanonicalizeLayoutPass>(); }},
       {"recognize-norms", [] { return std::make_unique<RecognizeNormsPass>(); }},
+      {"recognize-gelu", [] { return std::make_unique<RecognizeGeluPass>(); }},
       {"recognize-attention", [] { return std::make_unique<RecognizeAttentionPass>(); }},
       {"constants-to-weights", [] { return std::make_unique<ConstantsToWeightsPass>(); }},
       {"pad-conv-channels", [] { return std::make_unique<PadConvChannelsPass>(); }},

@@ -13,6 +13,14 @@ bool IsGraphOutput(const Graph& graph, const Value* v) {
   return std::find(graph.outputs().begin(), graph.outputs().end(), v) != graph.outputs().end();
 }
 
+Node* SoleUser(const Graph& graph, const Value* v) {
+  if (IsGraphOutput(graph, v)) return nullptr;
+  std::vector<Node*> users = graph.Users(v);
+  if (users.size() != 1) return nullptr;
+  const std::vector<Value*>& in = users[0]->inputs();
+  return std::count(in.begin(), in.end(), v) == 1 ? users[0] : nullptr;
+}
+
 static bool IsGraphInput(const Graph& graph, const Value* v) {
   return std::find(graph.inputs().begin(), graph.inputs().end(), v) != graph.inputs().end();
 }
@@ -114,9 +122,8 @@ StatusOr<std::optional<std::vector<double>>> SourceValues(const Graph& graph, co
   if (it == graph.weights()->end()) return std::optional<std::vector<double>>();
   const Tensor& t = it->second;
   if (t.dtype() != v->dtype() || StaticShape(t.shape()) != v->shape()) {
-    return InvalidArgument("weight \"" + name + "\" of " + p->Describe() +
-                           " is declared " + v->type().ToString() + " but its data is " +
-                           t.TypeString());
+    return InvalidArgument("weight \"" + name + "\" of " + p->Describe() + " is declared " +
+                           v->type().ToString() + " but its data is " + t.TypeString());
   }
   return std::optional(t.ToF64());
 }

@@ -26,6 +26,10 @@ void ReplaceNode(Graph& graph, Node* node, const std::vector<Value*>& replacemen
 /// True when `v` is one of the graph's outputs.
 bool IsGraphOutput(const Graph& graph, const Value* v);
 
+/// The one node reading `v`, when exactly one node reads it, once, and `v` is no graph output
+/// (a chain link nothing else reads); nullptr otherwise.
+Node* SoleUser(const Graph& graph, const Value* v);
+
 /// Removes the nodes of `nodes` (a matched chain) whose results nothing uses any more and that
 /// are not graph outputs, repeatedly, since a producer only becomes dead once its consumers are
 /// gone. Nodes still in use stay.
