@@ -52,10 +52,10 @@ TEST(CudaAttentionEmitter, FlashKernelForHalfHeadDims) {
     EXPECT_TRUE(Has(y, "a.mask_stride[2] = 0;")) << y;
     EXPECT_TRUE(Has(y, "a.mask_stride[3] = 1;")) << y;
     EXPECT_TRUE(Has(y, "a.scale = 0.125f;  // 1/sqrt(D)")) << y;
-    EXPECT_TRUE(Has(y, "// tiling 4x2x32: 4 warps of 32 query rows, 32-key tiles (default)")) << y;
+    EXPECT_TRUE(Has(y, "// tiling 4x1x64: 4 warps of 16 query rows, 64-key tiles (default)")) << y;
     EXPECT_TRUE(Has(y,
                     "kiln_cuda::Attention<kiln_cuda::F16, kiln_cuda::F32, /*kD=*/64, /*kDv=*/64, "
-                    "/*kWarps=*/4, /*kMF=*/2, /*kBlockN=*/32, /*causal=*/false, /*mask=*/true>"
+                    "/*kWarps=*/4, /*kMF=*/1, /*kBlockN=*/64, /*causal=*/false, /*mask=*/true>"
                     "(a, stream);"))
         << y;
   }
@@ -69,7 +69,7 @@ TEST(CudaAttentionEmitter, FlashKernelForHalfHeadDims) {
   EXPECT_TRUE(Has(z, "a.scale = 0.5f;")) << z;
   EXPECT_TRUE(Has(z,
                   "kiln_cuda::Attention<kiln_cuda::BF16, kiln_cuda::BF16, /*kD=*/80, /*kDv=*/48, "
-                  "/*kWarps=*/4, /*kMF=*/2, /*kBlockN=*/32, /*causal=*/true, /*mask=*/true>"
+                  "/*kWarps=*/4, /*kMF=*/1, /*kBlockN=*/64, /*causal=*/true, /*mask=*/true>"
                   "(a, stream);"))
       << z;
 }
