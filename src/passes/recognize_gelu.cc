@@ -101,33 +101,16 @@ std::optional<Match> FindMatch(const Graph& graph) {
 }
 
 Status Rewrite(Graph& graph, const Match& m) {
-  Value* replaced = m.root->output();
   Attrs attrs;
   attrs.Set("approximate", EnumValue{"none"});
-  StatusOr<Node*> made = graph.AddNode(OpKind::kGelu, {m.x}, std::move(attrs),
-                                       {graph.FreshName(replaced->name() + ".gelu")});
-  if (!made.ok()) {
-    return InternalError("recognize-gelu: building gelu for " + m.root->Describe() +
-                         " failed: " + made.status().ToString());
-  }
-  graph.MoveBefore(*made, m.root);  // x is read by the chain, so defined before its root
-  const std::string name = replaced->name();
-  graph.ReplaceAllUsesWith(replaced, (*made)->output());
-  RemoveDeadChainNodes(graph, m.nodes);
-  return graph.RenameValue((*made)->output(), name);
+  return ReplaceChain(graph, "recognize-gelu", m.root, OpKind::kGelu, {m.x}, std::move(attrs),
+                      m.nodes);
 }
 
 }  // namespace
 
 StatusOr<bool> RecognizeGeluPass::Run(Graph& graph) {
-  // One chain at a time, searching again after each rewrite (a rewrite removes nodes, so
-  // pointers collected before it could dangle); each removes its root, so the loop ends.
-  bool changed = false;
-  while (std::optional<Match> m = FindMatch(graph)) {
-    KILN_RETURN_IF_ERROR(Rewrite(graph, *m));
-    changed = true;
-  }
-  return changed;
+  return RewriteEachMatch(graph, FindMatch, Rewrite);
 }
 
 }  // namespace kiln

@@ -258,39 +258,13 @@ std::optional<Match> FindMatch(const Graph& graph) {
 }
 
 Status Rewrite(Graph& graph, const Match& m) {
-  Value* replaced = m.last->output();
-  StatusOr<Node*> made =
-      graph.AddNode(m.op, m.operands, m.attrs, {graph.FreshName(replaced->name() + ".norm")});
-  if (!made.ok()) {
-    return InternalError("recognize-norms: building " + std::string(OpName(m.op)) + " for " +
-                         m.last->Describe() + " failed: " + made.status().ToString());
-  }
-  Node* norm = *made;
-  // Every operand is read by a node of the chain, hence defined before its last node.
-  graph.MoveBefore(norm, m.last);
-  if (norm->output()->type() != replaced->type()) {
-    return InternalError("recognize-norms: " + m.last->Describe() + " has type " +
-                         replaced->type().ToString() + " but the rewrite has " +
-                         norm->output()->type().ToString());
-  }
-  const std::string name = replaced->name();
-  graph.ReplaceAllUsesWith(replaced, norm->output());
-  RemoveDeadChainNodes(graph, m.nodes);
-  return graph.RenameValue(norm->output(), name);
+  return ReplaceChain(graph, "recognize-norms", m.last, m.op, m.operands, m.attrs, m.nodes);
 }
 
 }  // namespace
 
 StatusOr<bool> RecognizeNormsPass::Run(Graph& graph) {
-  // One chain at a time, searching again after each rewrite: a rewrite removes nodes, so
-  // pointers collected before it could dangle. Each rewrite removes the chain's last node, so
-  // the loop ends.
-  bool changed = false;
-  while (std::optional<Match> m = FindMatch(graph)) {
-    KILN_RETURN_IF_ERROR(Rewrite(graph, *m));
-    changed = true;
-  }
-  return changed;
+  return RewriteEachMatch(graph, FindMatch, Rewrite);
 }
 
 }  // namespace kiln

@@ -21,6 +21,27 @@ Node* SoleUser(const Graph& graph, const Value* v) {
   return std::count(in.begin(), in.end(), v) == 1 ? users[0] : nullptr;
 }
 
+Status ReplaceChain(Graph& graph, std::string_view pass, Node* last, OpKind op,
+                    std::vector<Value*> operands, Attrs attrs, const std::vector<Node*>& chain) {
+  Value* replaced = last->output();
+  const std::string what =
+      std::string(pass) + ": " + std::string(OpName(op)) + " for " + last->Describe();
+  StatusOr<Node*> made =
+      graph.AddNode(op, std::move(operands), std::move(attrs),
+                    {graph.FreshName(replaced->name() + "." + std::string(OpName(op)))});
+  if (!made.ok()) return InternalError(what + ": building it failed: " + made.status().ToString());
+  Node* node = *made;
+  graph.MoveBefore(node, last);
+  if (node->output()->type() != replaced->type()) {
+    return InternalError(what + ": " + replaced->type().ToString() +
+                         " expected, the new node has " + node->output()->type().ToString());
+  }
+  const std::string name = replaced->name();
+  graph.ReplaceAllUsesWith(replaced, node->output());
+  RemoveDeadChainNodes(graph, chain);
+  return graph.RenameValue(node->output(), name);
+}
+
 static bool IsGraphInput(const Graph& graph, const Value* v) {
   return std::find(graph.inputs().begin(), graph.inputs().end(), v) != graph.inputs().end();
 }

@@ -5,9 +5,11 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ir/graph.h"
+#include "kiln/status.h"
 
 namespace kiln {
 
@@ -34,6 +36,28 @@ Node* SoleUser(const Graph& graph, const Value* v);
 /// are not graph outputs, repeatedly, since a producer only becomes dead once its consumers are
 /// gone. Nodes still in use stay.
 void RemoveDeadChainNodes(Graph& graph, std::vector<Node*> nodes);
+
+/// Replaces a matched chain by one new node: builds `op(operands)` with `attrs` just before
+/// `last` (the chain's final node; every operand is read inside the chain, so defined before it),
+/// redirects the uses of last's result to the new node's result, which takes its name, and
+/// removes the nodes of `chain` that are dead then. An error (a bug of `pass`, named in it) when
+/// the node cannot be built or its type differs from last's result.
+Status ReplaceChain(Graph& graph, std::string_view pass, Node* last, OpKind op,
+                    std::vector<Value*> operands, Attrs attrs, const std::vector<Node*>& chain);
+
+/// Rewrites matches one at a time until `find(graph)` (a std::optional of a match) finds none,
+/// searching again after each `rewrite(graph, match)` (a Status): a rewrite removes nodes, so
+/// matches found before it could hold dangling pointers. Each rewrite must remove its match's
+/// root, so the loop ends. Returns whether anything was rewritten.
+template <class Find, class Rewrite>
+StatusOr<bool> RewriteEachMatch(Graph& graph, Find find, Rewrite rewrite) {
+  bool changed = false;
+  while (auto m = find(graph)) {
+    KILN_RETURN_IF_ERROR(rewrite(graph, *m));
+    changed = true;
+  }
+  return changed;
+}
 
 /// A one-element float constant (any rank of static 1s): its literal value as written and the
 /// value it rounds to in its dtype (what arithmetic with it uses; may be infinite).

@@ -166,6 +166,18 @@ void Expand(const void* x, const int64_t* src_dims, int src_rank, void* y, const
   StridedCopy<kBytes>(x, y, g, stream);
 }
 
+/// The offsets in x (src strides) and y (dst strides) of index o of the axes a transpose tile
+/// does not cover.
+__device__ __forceinline__ void RestOffsets(const CopyGeometry& rest, int64_t o, int64_t* xs,
+                                            int64_t* ys) {
+  for (int d = rest.rank - 1; d >= 0; --d) {
+    const int64_t idx = o % rest.dims[d];
+    o /= rest.dims[d];
+    *xs += idx * rest.src_strides[d];
+    *ys += idx * rest.dst_strides[d];
+  }
+}
+
 /// Tiled transpose of x (dims[0..rank)) by perm (out dim i = in dim perm[i]) for permutations
 /// that move the last axis: a is the input's last axis, b = perm[rank-1] the input axis that
 /// becomes the output's last. Each block moves one 32x32 tile of (b, a) for one index of the
@@ -178,14 +190,8 @@ __global__ void TransposeTileKernel(const T* x, T* y, int64_t len_a, int64_t len
   const int64_t a0 = static_cast<int64_t>(blockIdx.x) * 32,
                 b0 = static_cast<int64_t>(blockIdx.y) * 32;
   for (int64_t o = blockIdx.z; o < others; o += gridDim.z) {
-    // Offsets of this index of the other axes in x (src strides) and y (dst strides).
-    int64_t xs = 0, ys = 0, r = o;
-    for (int d = rest.rank - 1; d >= 0; --d) {
-      const int64_t idx = r % rest.dims[d];
-      r /= rest.dims[d];
-      xs += idx * rest.src_strides[d];
-      ys += idx * rest.dst_strides[d];
-    }
+    int64_t xs = 0, ys = 0;
+    RestOffsets(rest, o, &xs, &ys);
     // Read rows b of the tile along a (contiguous in x).
     for (int i = threadIdx.y; i < 32; i += blockDim.y) {
       const int64_t a = a0 + threadIdx.x, b = b0 + i;
@@ -215,13 +221,8 @@ __global__ void TransposePairTileKernel(const T* x, T* y, int64_t len_a, int64_t
                 b0 = static_cast<int64_t>(blockIdx.y) * 64;
   const int tx = 2 * threadIdx.x;
   for (int64_t o = blockIdx.z; o < others; o += gridDim.z) {
-    int64_t xs = 0, ys = 0, r = o;
-    for (int d = rest.rank - 1; d >= 0; --d) {
-      const int64_t idx = r % rest.dims[d];
-      r /= rest.dims[d];
-      xs += idx * rest.src_strides[d];
-      ys += idx * rest.dst_strides[d];
-    }
+    int64_t xs = 0, ys = 0;
+    RestOffsets(rest, o, &xs, &ys);
     for (int i = threadIdx.y; i < 64; i += blockDim.y) {  // rows b, pairs along a
       const int64_t a = a0 + tx, b = b0 + i;
       if (a < len_a && b < len_b) {
