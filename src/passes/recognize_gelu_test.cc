@@ -74,6 +74,53 @@ TEST(RecognizeGeluTest, OtherGroupingsAndTheReciprocalScale) {
   ExpectNumericallyEquivalent(*before, g, 2e-2, 1e-2);  // the chain rounds each step to f16/bf16
 }
 
+TEST(RecognizeGeluTest, TanhApproximationAsGpt2WritesIt) {
+  // GPT-2's gelu_new: 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))), the cube as
+  // pow (%y) and as x * x * x (%z); %w scales x^3 by 0.05, which is no GELU.
+  Graph g = ParseVerified(R"(graph @g(%x: f32[2,8], %u: f32[8], %v: f32[8]) -> (%y, %z, %w) {
+  %three = constant [3.0] : f32[]
+  %c2 = constant [0.044715] : f32[]
+  %c1 = constant [0.7978845608] : f32[]
+  %one = constant [1.0] : f32[]
+  %h = constant [0.5] : f32[]
+  %cube = pow(%x, %three) : f32[2,8]
+  %t = mul(%c2, %cube) : f32[2,8]
+  %inner = add(%x, %t) : f32[2,8]
+  %s = mul(%c1, %inner) : f32[2,8]
+  %th = tanh(%s) : f32[2,8]
+  %a = add(%one, %th) : f32[2,8]
+  %hx = mul(%h, %x) : f32[2,8]
+  %y = mul(%hx, %a) : f32[2,8]
+  %uu = mul(%u, %u) : f32[8]
+  %ucube = mul(%uu, %u) : f32[8]
+  %ut = mul(%ucube, %c2) : f32[8]
+  %uinner = add(%ut, %u) : f32[8]
+  %us = mul(%uinner, %c1) : f32[8]
+  %uth = tanh(%us) : f32[8]
+  %ua = add(%uth, %one) : f32[8]
+  %uh = mul(%ua, %h) : f32[8]
+  %z = mul(%u, %uh) : f32[8]
+  %c5 = constant [0.05] : f32[]
+  %vcube = pow(%v, %three) : f32[8]
+  %vt = mul(%c5, %vcube) : f32[8]
+  %vinner = add(%v, %vt) : f32[8]
+  %vs = mul(%c1, %vinner) : f32[8]
+  %vth = tanh(%vs) : f32[8]
+  %va = add(%one, %vth) : f32[8]
+  %vh = mul(%h, %v) : f32[8]
+  %w = mul(%vh, %va) : f32[8]
+})");
+  std::unique_ptr<Graph> before = g.Clone();
+  RecognizeGeluPass pass;
+  EXPECT_TRUE(RunPassChecked(pass, g));
+  const std::string text = PrintGraph(g);
+  EXPECT_NE(text.find("%y = gelu(%x) {approximate=tanh} : f32[2,8]"), std::string::npos) << text;
+  EXPECT_NE(text.find("%z = gelu(%u) {approximate=tanh} : f32[8]"), std::string::npos) << text;
+  EXPECT_NE(text.find("%w = mul(%vh, %va)"), std::string::npos) << text;
+  EXPECT_EQ(CountOps(g, OpKind::kTanh), 1) << text;  // only %w's
+  ExpectNumericallyEquivalent(*before, g, 1e-5, 1e-6);
+}
+
 TEST(RecognizeGeluTest, LeavesLookAlikesAlone) {
   // Each differs from GELU in one place: the scale of the erf argument (%y1), the constant added
   // (%y2), the outer scale (%y3), the erf of another value (%y4), and a link read elsewhere (%y5).
