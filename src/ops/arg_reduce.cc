@@ -15,8 +15,6 @@
 namespace kiln {
 namespace {
 
-bool IsComputeFloat(DType d) { return d == DType::kF32 || d == DType::kF16 || d == DType::kBF16; }
-
 StatusOr<std::vector<TensorType>> ArgInfer(const Node& node) {
   const TensorType& x = node.input(0)->type();
   if (!IsComputeFloat(x.dtype) && !IsInteger(x.dtype)) {

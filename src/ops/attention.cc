@@ -17,8 +17,6 @@
 namespace kiln {
 namespace {
 
-bool IsAttnDType(DType d) { return d == DType::kF32 || d == DType::kF16 || d == DType::kBF16; }
-
 std::string Describe(const Value* v) { return "%" + v->name() + ": " + v->type().ToString(); }
 
 // The checks and output of a packed attention(qkv[, mask]): q, k and v all [B, S, H, D].
@@ -39,7 +37,7 @@ StatusOr<Shape> InferPacked(const Node& node) {
 StatusOr<std::vector<TensorType>> InferAttention(const Node& node) {
   const bool packed = node.GetBool("packed");
   const Value* q = node.input(0);
-  if (!IsAttnDType(q->dtype())) {
+  if (!IsComputeFloat(q->dtype())) {
     return OpError(node, "q (" + Describe(q) + ") must have dtype f32, f16 or bf16");
   }
   Shape qs, ks, vs;  // [B, Sq, H, D], [B, Sk, Hk, D], [B, Sk, Hk, Dv]
@@ -88,7 +86,7 @@ StatusOr<std::vector<TensorType>> InferAttention(const Node& node) {
   }
   if (node.num_inputs() == (packed ? 2 : 4)) {
     const Value* m = node.input(packed ? 1 : 3);
-    if (!IsAttnDType(m->dtype())) {
+    if (!IsComputeFloat(m->dtype())) {
       return OpError(
           node, "mask (" + Describe(m) + ") must be an additive float mask (f32, f16 or bf16)");
     }

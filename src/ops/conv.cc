@@ -18,8 +18,6 @@ namespace {
 // Largest column buffer (in floats) a reference allocates at once: 16 MiB.
 constexpr int64_t kColumnBudget = int64_t{1} << 22;
 
-bool IsConvDType(DType d) { return d == DType::kF32 || d == DType::kF16 || d == DType::kBF16; }
-
 // Validated attributes of a conv node.
 struct ConvParams {
   int64_t sh = 1, sw = 1;                  // stride
@@ -74,7 +72,7 @@ StatusOr<std::vector<TensorType>> InferConv(const Node& node, bool transpose) {
   KILN_ASSIGN_OR_RETURN(ConvParams p, ReadParams(node, transpose));
   const Value* x = node.input(0);
   const Value* w = node.input(1);
-  if (!IsConvDType(x->dtype())) {
+  if (!IsComputeFloat(x->dtype())) {
     return OpError(node, "x (" + Describe(x) + ") must have dtype f32, f16 or bf16");
   }
   KILN_RETURN_IF_ERROR(CheckSameDType(node, {0, 1}));

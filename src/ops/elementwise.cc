@@ -27,7 +27,6 @@ std::string Name(DType d) { return std::string(DTypeName(d)); }
 
 // fp8 types are reserved: they parse and print, but have no host storage and no op accepts them.
 bool IsFp8(DType d) { return d == DType::kF8E4M3 || d == DType::kF8E5M2; }
-bool IsComputeFloat(DType d) { return IsFloat(d) && !IsFp8(d); }
 // Integer and bool values take the exact int64 path; float values the double path.
 bool UsesIntPath(DType d) { return IsInteger(d) || d == DType::kBool; }
 

@@ -11,8 +11,6 @@
 namespace kiln {
 namespace {
 
-bool IsComputeFloat(DType d) { return d == DType::kF32 || d == DType::kF16 || d == DType::kBF16; }
-
 std::string StepName(const Epilogue& ep, size_t s) {
   return "epilogue step " + std::to_string(s) + " (" + std::string(EpilogueKindName(ep[s].kind)) +
          ")";

@@ -10,8 +10,6 @@
 namespace kiln {
 namespace {
 
-bool IsGemmDType(DType d) { return d == DType::kF32 || d == DType::kF16 || d == DType::kBF16; }
-
 std::string Operand(const Node& node, int i) {
   const Value* v = node.input(i);
   return "%" + v->name() + ": " + v->type().ToString();
@@ -26,7 +24,7 @@ StatusOr<std::vector<TensorType>> InferGemm(const Node& node) {
   const bool has_c = num_explicit == 3;
   const Value* a = node.input(0);
   const Value* b = node.input(1);
-  if (!IsGemmDType(a->dtype())) {
+  if (!IsComputeFloat(a->dtype())) {
     return OpError(node, "operand a (" + Operand(node, 0) + ") must have dtype f32, f16 or bf16");
   }
   KILN_RETURN_IF_ERROR(

@@ -12,8 +12,6 @@
 namespace kiln {
 namespace {
 
-bool IsComputeFloat(DType d) { return d == DType::kF32 || d == DType::kF16 || d == DType::kBF16; }
-
 // Error unless x (operand 0) is a float and every other operand has its dtype.
 Status CheckFloatOperands(const Node& node) {
   DType d = node.input(0)->dtype();

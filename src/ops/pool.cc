@@ -15,7 +15,6 @@
 namespace kiln {
 namespace {
 
-bool IsPoolFloat(DType d) { return d == DType::kF32 || d == DType::kF16 || d == DType::kBF16; }
 bool IsPoolInt(DType d) {
   return d == DType::kI64 || d == DType::kI32 || d == DType::kI8 || d == DType::kU8;
 }
@@ -23,7 +22,7 @@ bool IsPoolInt(DType d) {
 // Checks x's dtype: floats for every pool, integers too for max pools.
 Status CheckPoolDType(const Node& node, bool is_max) {
   const DType d = node.input(0)->dtype();
-  if (IsPoolFloat(d) || (is_max && IsPoolInt(d))) return Status::Ok();
+  if (IsComputeFloat(d) || (is_max && IsPoolInt(d))) return Status::Ok();
   return OpError(node, "x has dtype " + std::string(DTypeName(d)) + ", expected " +
                            (is_max ? "f32, f16, bf16 or an integer type" : "f32, f16 or bf16"));
 }

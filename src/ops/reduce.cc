@@ -30,8 +30,6 @@ const ReduceOp kReduceOps[] = {
     {OpKind::kReduceProd, Reduction::kProd, "product over {axes} (empty: all) {keepdims}"},
 };
 
-bool IsComputeFloat(DType d) { return d == DType::kF32 || d == DType::kF16 || d == DType::kBF16; }
-
 // max and min have no identity, so they cannot reduce zero elements.
 bool NeedsElements(Reduction r) { return r == Reduction::kMax || r == Reduction::kMin; }
 

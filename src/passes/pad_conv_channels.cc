@@ -35,10 +35,10 @@ std::optional<int64_t> PaddableChannels(const Node& n) {
   return c.value();
 }
 
-// A pad node appending `extra` zeros to the last axis of `v`, placed before `before`.
-StatusOr<Value*> PadLastAxis(Graph& graph, Value* v, int64_t extra, Node* before) {
+// A pad node appending `extra` zeros to axis `axis` of `v`, placed before `before`.
+StatusOr<Value*> PadAxis(Graph& graph, Value* v, int64_t axis, int64_t extra, Node* before) {
   std::vector<int64_t> pads(2 * v->rank(), 0);
-  pads.back() = extra;
+  pads[v->rank() + axis] = extra;  // the end pads follow the begin pads
   Attrs attrs;
   attrs.Set("pads", pads);
   KILN_ASSIGN_OR_RETURN(Node * pad,
@@ -52,7 +52,7 @@ StatusOr<Value*> PadLastAxis(Graph& graph, Value* v, int64_t extra, Node* before
 // known at compile time, else a pad node.
 StatusOr<Value*> PadWeight(Graph& graph, Value* w, int64_t extra, Node* before) {
   KILN_ASSIGN_OR_RETURN(std::optional<std::vector<double>> values, SourceValues(graph, w));
-  if (!values) return PadLastAxis(graph, w, extra, before);
+  if (!values) return PadAxis(graph, w, 3, extra, before);
   const Shape& s = w->shape();
   const int64_t c = s[3].value(), rows = s[0].value() * s[1].value() * s[2].value();
   std::vector<double> padded(rows * (c + extra), 0.0);
@@ -63,15 +63,6 @@ StatusOr<Value*> PadWeight(Graph& graph, Value* w, int64_t extra, Node* before) 
                    {s[0].value(), s[1].value(), s[2].value(), c + extra}, padded, before);
 }
 
-// How many node operands and graph outputs read `v`.
-int CountUses(const Graph& graph, const Value* v) {
-  int uses = IsGraphOutput(graph, v) ? 1 : 0;
-  for (const auto& n : graph.nodes()) {
-    for (const Value* in : n->inputs()) uses += in == v ? 1 : 0;
-  }
-  return uses;
-}
-
 // conv's input padded by `extra` channels. When it is a layout transpose into NHWC read by
 // nothing else (an NCHW image turned NHWC), the pad goes before it, on the axis that becomes the
 // channels: in NCHW that appends whole zero planes (a row-block copy) and the transpose then
@@ -79,23 +70,13 @@ int CountUses(const Graph& graph, const Value* v) {
 StatusOr<Value*> PadInput(Graph& graph, Node* conv, int64_t extra) {
   Value* x = conv->input(0);
   Node* t = x->producer();
-  if (t == nullptr || t->op() != OpKind::kTranspose || CountUses(graph, x) != 1) {
-    return PadLastAxis(graph, x, extra, conv);
+  if (t == nullptr || t->op() != OpKind::kTranspose || SoleUser(graph, x) != conv) {
+    return PadAxis(graph, x, x->rank() - 1, extra, conv);
   }
-  const std::vector<int64_t> perm = t->GetInts("perm");
-  Value* src = t->input(0);
-  std::vector<int64_t> pads(2 * src->rank(), 0);
-  pads[src->rank() + perm.back()] = extra;
-  Attrs pad_attrs;
-  pad_attrs.Set("pads", pads);
-  KILN_ASSIGN_OR_RETURN(Node * pad,
-                        graph.AddNode(OpKind::kPad, {src}, std::move(pad_attrs),
-                                      {graph.FreshName(src->name() + ".padded_channels")}));
-  graph.MoveBefore(pad, conv);
-  Attrs t_attrs;
-  t_attrs.Set("perm", perm);
+  KILN_ASSIGN_OR_RETURN(Value * padded,
+                        PadAxis(graph, t->input(0), t->GetInts("perm").back(), extra, conv));
   KILN_ASSIGN_OR_RETURN(Node * tp,
-                        graph.AddNode(OpKind::kTranspose, {pad->output()}, std::move(t_attrs),
+                        graph.AddNode(OpKind::kTranspose, {padded}, t->attrs(),
                                       {graph.FreshName(x->name() + ".padded_channels")}));
   graph.MoveBefore(tp, conv);
   return tp->output();

@@ -16,8 +16,6 @@ bool IsNear(const Value* v, double expected) {
   return s && std::abs(s->literal - expected) <= 1e-3 * std::abs(expected);
 }
 
-bool IsFloatDType(DType d) { return d == DType::kF32 || d == DType::kF16 || d == DType::kBF16; }
-
 // The factors of the mul tree rooted at `root`: operands of muls, expanding a mul operand whose
 // only reader is the tree. `muls` collects the tree's mul nodes.
 void Factors(const Graph& graph, Node* root, std::vector<Value*>& factors,
@@ -112,14 +110,14 @@ struct Match {
 };
 
 std::optional<Match> MatchAt(const Graph& graph, Node* root) {
-  if (root->op() != OpKind::kMul || !IsFloatDType(root->output()->dtype())) return std::nullopt;
+  if (root->op() != OpKind::kMul || !IsComputeFloat(root->output()->dtype())) return std::nullopt;
   Match m;
   m.root = root;
   std::vector<Value*> factors;
   Factors(graph, root, factors, m.nodes);
   if (factors.size() != 3) return std::nullopt;
   for (int term = 0; term < 3; ++term) {
-    if (!IsFloat(factors[term]->dtype()) || SoleUser(graph, factors[term]) == nullptr) continue;
+    if (SoleUser(graph, factors[term]) == nullptr) continue;  // the term is read by the tree only
     std::vector<Node*> links;
     bool tanh = false;
     Value* x = TermInput(graph, factors[term], links, &tanh);

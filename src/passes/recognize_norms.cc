@@ -11,8 +11,6 @@
 namespace kiln {
 namespace {
 
-bool IsNormDType(DType d) { return d == DType::kF32 || d == DType::kF16 || d == DType::kBF16; }
-
 // One matched chain: the replacement node to build and the nodes it replaces.
 struct Match {
   OpKind op = OpKind::kSoftmax;
@@ -173,7 +171,7 @@ std::optional<Match> MatchNorm(const Graph& graph, Node* var_node) {
   std::optional<int64_t> start = TrailingStart(*mask);
   Value* sq = var_node->input(0);
   Value* a = SquaredValue(sq);
-  if (!start || a == nullptr || !IsNormDType(a->dtype()) || SoleUser(graph, sq) != var_node) {
+  if (!start || a == nullptr || !IsComputeFloat(a->dtype()) || SoleUser(graph, sq) != var_node) {
     return std::nullopt;
   }
   Match m;
@@ -219,7 +217,7 @@ std::optional<Match> MatchSoftmax(const Graph& graph, Node* sum_node) {
   Value* e = sum_node->input(0);
   Node* exp = e->producer();
   Node* div = SoleUser(graph, sum_node->output());
-  if (exp == nullptr || exp->op() != OpKind::kExp || !IsNormDType(e->dtype()) || div == nullptr ||
+  if (exp == nullptr || exp->op() != OpKind::kExp || !IsComputeFloat(e->dtype()) || div == nullptr ||
       div->op() != OpKind::kDiv || div->input(0) != e || div->input(1) != sum_node->output() ||
       div->output()->type() != e->type() || !UsedExactlyBy(graph, e, sum_node, div)) {
     return std::nullopt;

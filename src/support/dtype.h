@@ -31,6 +31,8 @@ std::optional<DType> ParseDType(std::string_view name);
 int64_t DTypeSize(DType dtype);
 /// f32, f16, bf16 and the fp8 types.
 bool IsFloat(DType dtype);
+/// f32, f16 and bf16: the float types the ops compute in (fp8 is storage only).
+bool IsComputeFloat(DType dtype);
 /// i64, i32, i8, u8 (not bool).
 bool IsInteger(DType dtype);
 

@@ -10,7 +10,8 @@
 //   memory (64x64 moved as element pairs for 1- and 2-byte elements of even extents), so both the
 //   reads (along the input's last axis) and the writes (along the output's) are coalesced; other
 //   permutations, and those whose new last axis is 16 long or shorter (an NCHW image's channels),
-//   are a StridedCopy.
+//   gather: one output row per thread and one store (ShortRows) where rows are 4, 8 or 16 bytes,
+//   else a StridedCopy.
 // - Pad (constant, reflect, edge) and GatherRows: one thread per output element; a constant pad
 //   of one axis (nothing inside it padded) as row blocks, 16 bytes per thread where aligned.
 // Index arithmetic is 32-bit where sizes allow (64-bit division is emulated on the GPU).
