@@ -35,10 +35,10 @@ TEST(CudaConvTest, ImplicitGemmPointwiseAndStemF16) {
 }
 
 TEST(CudaConvTest, FixedChannelsKernelAndItsEpilogues) {
-  // Few input channels take the CUTLASS 2.x fixed-channels kernel (3 and 2 padded to 4, 8 as is):
-  // fused bias+relu, a residual add and gelu+cast as the pass after it, 128-wide tiles, asymmetric
-  // pads with dilation, bf16; a symbolic batch exercises both tile variants (%a at N=8: 144
-  // 128-row tiles; N=1: 64-row tiles).
+  // Few input channels take kiln's few-channel kernel (3 and 2 padded to 4, 8 as is): fused
+  // bias+relu, a residual add and gelu+cast (f32 out) as the pass after it, 128 output channels
+  // (two CTA columns), 16 and 24 (part of one), asymmetric pads with dilation, outputs smaller
+  // than a tile, bf16. These have few CTAs: 8x16-pixel tiles.
   ExpectCudaMatchesInterpreter(ParseVerified(R"(graph @few(%x: f16[N,96,96,3], %y: f16[N,9,9,8], %r: f16[N,9,9,16], %z: bf16[N,11,11,2]) -> (%a, %b, %c, %d) where N in [1, 8] {
   %w1 = weight "w1" : f16[64,7,7,3]
   %b1 = weight "b1" : f16[64]
@@ -53,6 +53,19 @@ TEST(CudaConvTest, FixedChannelsKernelAndItsEpilogues) {
   %d = conv2d(%z, %w4) {stride=[2,2], pad=[1,1,1,1], layout=nhwc, epilogue=[bias(%b4), gelu, cast(f32)]} : f32[N,6,6,24]
 })"),
                                {.bindings = {{{"N", 1}}, {{"N", 3}}, {{"N", 8}}}});
+  // 16x16-pixel tiles (at least two CTAs per SM: 3 x 8 x 16 here, 6 x 7 x 7 with N = 6 in the
+  // symbolic one); stride 1, 4 channels as given, bias without relu; the stem shape at N = 1 and 16.
+  ExpectCudaMatchesInterpreter(ParseVerified(R"(graph @big(%x: f16[3,128,256,4]) -> (%y) {
+  %w = weight "w" : f16[64,3,3,4]
+  %b = weight "b" : f16[64]
+  %y = conv2d(%x, %w) {pad=[1,1,1,1], layout=nhwc, epilogue=[bias(%b)]} : f16[3,128,256,64]
+})"));
+  ExpectCudaMatchesInterpreter(ParseVerified(R"(graph @stem(%x: f16[N,224,224,3]) -> (%y) where N in [1, 16] {
+  %w = weight "w" : f16[64,7,7,3]
+  %b = weight "b" : f16[64]
+  %y = conv2d(%x, %w) {stride=[2,2], pad=[3,3,3,3], layout=nhwc, epilogue=[bias(%b), relu]} : f16[N,112,112,64]
+})"),
+                               {.bindings = {{{"N", 1}}, {{"N", 6}}}});
 }
 
 TEST(CudaConvTest, DirectFallbacks) {

@@ -8,14 +8,15 @@
 //   (kiln_cuda_conv_sm90.cuh, tile from conv_config.h: tuned or the heuristic's) with the
 //   epilogue fused as a visitor tree: bias per output channel, residual add as the source
 //   operand C, activations, the output cast;
-// - a conv of 4 or 8 input channels on cuda-sm90 (the padded stem of an image net): CUTLASS
-//   2.x implicit GEMM with the fixed-channels iterator (kiln_cuda_conv_fixed_channels.cuh), which
-//   moves all channels of a pixel in one access; bias and relu fused, other epilogues a pass;
+// - a conv of 4 or 8 input channels on cuda-sm90 (the padded stem of an image net): kiln's
+//   few-channel implicit GEMM (kiln_cuda_conv_fixed_channels.cuh: filters and input patch in shared
+//   memory, mma.sync); bias and relu fused, other epilogues a pass;
 // - the rest, and every conv on cuda-sm80: a direct kernel (kiln_cuda_conv.cuh) followed by the
 //   epilogue as one elementwise pass. The generated kernel says which path it takes and why.
 //
-// With a symbolic batch the two CUTLASS paths carry two instantiations each: the heuristic's
-// tile for many rows and one for small batches (64-row tiles / the gemm's small-size config),
+// With a symbolic batch the CUTLASS paths and the few-channel kernel carry two instantiations
+// each: the heuristic's tile for many rows and one for small batches (64-row tiles / the gemm's
+// small-size config / 8x16-pixel tiles),
 // chosen at run time by whether the large tiles would fill the GPU (emit_util.h UnderOneWave).
 //
 // The 7x7 stem of an image net has 3 input channels; the pad-conv-channels pass pads those to 4
@@ -177,41 +178,43 @@ FixedChannelsEpilogue PlanFixedChannelsEpilogue(const Node& node) {
   return e;
 }
 
-// A conv of 4 or 8 input channels: CUTLASS 2.x implicit GEMM with the fixed-channels iterator.
+// A conv of 4 or 8 input channels: kiln's few-channel kernel, 16x16-pixel tiles (8x16 where the
+// 16x16 ones would not fill the GPU twice over: a symbolic batch carries both).
 Status EmitFixedChannels(const KernelContext& ctx, CodeWriter& w, const ConvSm90Plan& plan) {
   const Node& node = ctx.node();
   const ConvAttrs& a = plan.attrs;
   const FixedChannelsEpilogue epi = PlanFixedChannelsEpilogue(node);
-  const DType out = node.output()->dtype();
-  const int align_d = Alignment({Dim(a.o)}, out);
-  // 64-wide tiles up to 64 output channels; K tiles of 32 (8 taps of 4 channels, 4 of 8).
-  const int tile_n = a.o <= 64 ? 64 : 128;
-  w.Line("// " + Int(a.c) + " input channels: CUTLASS 2.x implicit-GEMM conv2d with the fixed-channels "
-         "iterator (one access per pixel), " + (epi.fused ? "epilogue fused" : "epilogue as a pass after it"));
+  KILN_ASSIGN_OR_RETURN(std::string in, FloatTraits(node, node.input(0)));
+  KILN_ASSIGN_OR_RETURN(std::string out, FloatTraits(node, node.output()));
+  w.Line("// " + Int(a.c) + " input channels: kiln's few-channel implicit-GEMM conv (filters and input "
+         "patch in shared memory, one access per pixel), " +
+         (epi.fused ? "epilogue fused" : "epilogue as a pass after it"));
   w.Line("// size: n, h, w, c; k, r, s; p, q; pads top, left, bottom, right; strides; dilations");
-  auto body = [&](int tile_m) {
+  auto body = [&](int rows_per_warp) {
     CodeWriter sw = SharedBodyWriter(node);
     sw.Line("#include \"kiln_cuda_conv_fixed_channels.cuh\"");
-    sw.Line("using Conv = kiln_cuda::fixed_channels::Conv<" + CutlassType(node.input(0)->dtype()) + ", " +
-            CutlassType(out) + ", " + Int(a.c) + ", " + Int(align_d) + ", " +
-            (epi.fused && epi.relu ? "true" : "false") + ", " + Int(tile_m) + ", " + Int(tile_n) +
-            ", 32, 4>;");
     WriteGeometry(sw);
-    sw.Line("kiln_cuda::fixed_channels::RunConv<Conv>(what, g, in0, in1, " +
+    sw.Line("kiln_cuda::fixed_channels::RunConv<" + in + ", " + out + ", " + Int(a.c) + ", " + Int(a.kh) +
+            ", " + Int(a.kw) + ", " + Int(rows_per_warp) + ", " + (epi.fused && epi.relu ? "true" : "false") +
+            ">(what, g, in0, in1, " +
             std::string(epi.fused && epi.bias >= 0 ? KernelContext::In(epi.bias) : "nullptr") +
             ", out0, stream);");
     return sw;
   };
+  // CTAs of 16x16 output pixels x 64 channels; two run per SM.
+  const std::string ctas = "size[0] * ((size[7] + 15) / 16) * ((size[8] + 15) / 16) * ((size[4] + 63) / 64)";
+  const int64_t static_ctas =
+      a.n.is_static() ? a.n.value() * ((a.oh + 15) / 16) * ((a.ow + 15) / 16) * ((a.o + 63) / 64) : -1;
   std::vector<SharedVariant> variants;
   if (!a.n.is_static()) {
-    w.Line("// fewer than " + Int(kSm90Sms) + " 128x" + Int(tile_n) + " tiles (small batch): 64-row tiles");
-    variants.push_back({UnderOneWave("size[0] * size[7] * size[8]", "size[4]", 128, tile_n), body(64),
-                        "64x" + Int(tile_n)});
+    w.Line("// fewer than " + Int(2 * kSm90Sms) + " CTAs of 16x16 pixels (small batch): 8x16-pixel tiles");
+    variants.push_back({ctas + " < " + Int(2 * kSm90Sms), body(1), "8x16"});
+    variants.push_back({"", body(2), "16x16"});
+  } else {
+    variants.push_back({"", body(static_ctas < 2 * kSm90Sms ? 1 : 2), ""});
   }
-  variants.push_back({"", body(128), variants.empty() ? "" : "128x" + Int(tile_n)});
-  CallSharedFunctions(ctx, "conv_fixed_channels",
-                      CppString(node.Describe() + ": CUTLASS fixed-channels conv"), ConvSizes(ctx, a),
-                      variants, w);
+  CallSharedFunctions(ctx, "conv_fixed_channels", CppString(node.Describe() + ": few-channel conv"),
+                      ConvSizes(ctx, a), variants, w);
   if (epi.fused) return Status::Ok();
   return EmitEpiloguePass(ctx, w, ctx.Dim(a.n) + " * " + Int(a.oh * a.ow * a.o), Int(a.o), "1");
 }

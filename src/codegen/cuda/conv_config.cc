@@ -1,6 +1,7 @@
 // See conv_config.h.
 #include "codegen/cuda/conv_config.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "ops/epilogue.h"
@@ -83,6 +84,21 @@ bool ConvAttrs::Pointwise() const {
 }
 
 
+namespace {
+// The shared memory of the few-channel kernel's 16x16-pixel tile (its FixedChannelsSmemBytes, for
+// an f32 output, the largest): 64 filters of R*S*C values padded to k16 steps plus 8, and the
+// input patch the tile reads, or the output staging tile if larger.
+constexpr int64_t kFixedChannelsMaxSmem = 227 * 1024;
+int64_t FixedChannelsSmemBytes(const ConvAttrs& a) {
+  const int64_t steps = (a.kh * a.kw * a.c + 15) / 16;
+  const int64_t patch_h = 15 * a.stride[0] + (a.kh - 1) * a.dilation[0] + 1;
+  const int64_t patch_w = 15 * a.stride[1] + (a.kw - 1) * a.dilation[1] + 1;
+  const int64_t operands = 64 * (steps * 16 + 8) * 2 + patch_h * patch_w * a.c * 2;
+  const int64_t staging = 16 * 16 * (64 + 4) * 4;
+  return std::max(operands, staging);
+}
+}  // namespace
+
 ConvSm90Plan PlanConvSm90(const Node& node) {
   ConvSm90Plan plan;
   plan.attrs = ReadConvAttrs(node);
@@ -91,7 +107,7 @@ ConvSm90Plan PlanConvSm90(const Node& node) {
   plan.source = epi.source;
   const DType d = node.input(0)->dtype();
   if ((d == DType::kF16 || d == DType::kBF16) && a.nhwc && a.groups == 1 && (a.c == 4 || a.c == 8) &&
-      !a.Pointwise()) {
+      a.o % 8 == 0 && !a.Pointwise() && FixedChannelsSmemBytes(a) <= kFixedChannelsMaxSmem) {
     plan.fixed_channels = true;  // its epilogue is fused or a pass after it (conv.cc)
     return plan;
   }

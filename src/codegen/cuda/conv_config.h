@@ -30,8 +30,9 @@ ConvAttrs ReadConvAttrs(const Node& node);
 /// What the sm90 kernels do with a conv node, or why they cannot take it.
 struct ConvSm90Plan {
   std::string unsupported;  // non-empty: the direct kernel takes the node, for this reason
-  /// 4 or 8 input channels (the padded stem), not 1x1: the CUTLASS 2.x fixed-channels kernel
-  /// (kiln_cuda_conv_fixed_channels.cuh) takes it, which moves a pixel's channels in one access.
+  /// 4 or 8 input channels (the padded stem), not 1x1, O a multiple of 8, filters and input
+  /// patch within shared memory: kiln's few-channel kernel (kiln_cuda_conv_fixed_channels.cuh)
+  /// takes it, which works from shared memory and moves a pixel's channels in one access.
   bool fixed_channels = false;
   ConvAttrs attrs;
   int source = -1;          // the full-size residual read as source operand C (-1: none)
