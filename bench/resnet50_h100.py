@@ -103,7 +103,7 @@ def main():
     ap.add_argument("--modes", nargs="+", default=MODES, choices=MODES)
     ap.add_argument("--compile-batches", type=int, nargs="*", default=None,
                     help="batches at which the torch.compile modes run (default: all)")
-    ap.add_argument("--tune", choices=["auto", "cache", "off"], default="auto")
+    ap.add_argument("--tune", choices=["auto", "full", "cache", "off"], default="auto")
     ap.add_argument("--check-batch", type=int, default=64)
     ap.add_argument("--tolerance", type=float, default=2e-2, help="max |err| / logit range")
     ap.add_argument("--warmup", type=int, default=10)

@@ -195,12 +195,14 @@ nb::dict CompileModel(const ModelSource& src, const std::string& output_dir,
   options.cuda_graphs = cuda_graphs;
   if (tune == "auto") {
     options.tune = TuneMode::kAuto;
+  } else if (tune == "full") {
+    options.tune = TuneMode::kFull;
   } else if (tune == "cache") {
     options.tune = TuneMode::kCacheOnly;
   } else if (tune == "off") {
     options.tune = TuneMode::kOff;
   } else {
-    ThrowStatus(InvalidArgument("tune='" + tune + "': expected 'auto', 'cache' or 'off'"));
+    ThrowStatus(InvalidArgument("tune='" + tune + "': expected 'auto', 'full', 'cache' or 'off'"));
   }
   options.tuning_cache = tuning_cache;
   options.jobs = jobs;

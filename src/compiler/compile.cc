@@ -298,9 +298,9 @@ StatusOr<std::map<const Node*, std::string>> ChooseConfigs(const Graph& graph,
     return r.library_path;
   };
   // Tunable on cuda-sm90: gemm nodes and convs (the implicit GEMM, or the gemm of a 1x1 conv).
-  auto task = [](const Node& node) -> std::optional<codegen::TuneTask> {
-    return node.op() == OpKind::kConv2d ? codegen::cuda::ConvTuneTask(node)
-                                        : codegen::cuda::GemmTuneTask(node);
+  auto task = [](const Graph& g, const Node& node) -> std::optional<codegen::TuneTask> {
+    return node.op() == OpKind::kConv2d ? codegen::cuda::ConvTuneTask(g, node)
+                                        : codegen::cuda::GemmTuneTask(g, node);
   };
   return TuneGraph(graph, task, build, t, &result->tuning);
 }

@@ -131,7 +131,10 @@ Status RunCompile(const CompileArgs& args) {
   copts.output_dir = args.output_dir;
   copts.embed_weights = args.embed_weights;
   copts.cuda_graphs = args.cuda_graphs;
-  copts.tune = args.tune == "off" ? TuneMode::kOff : args.tune == "cache" ? TuneMode::kCacheOnly : TuneMode::kAuto;
+  copts.tune = args.tune == "off"     ? TuneMode::kOff
+               : args.tune == "cache" ? TuneMode::kCacheOnly
+               : args.tune == "full"  ? TuneMode::kFull
+                                      : TuneMode::kAuto;
   copts.tuning_cache = args.tuning_cache;
   copts.jobs = args.jobs;
   copts.cache_dir = args.cache_dir;
@@ -169,9 +172,11 @@ void AddCompileCommand(CLI::App& app, int* exit_code) {
                   "Range of a dynamic dim, NAME=MIN..MAX (NAME: a symbol, or batch / seq); repeatable");
   cmd->add_flag("--embed-weights", args->embed_weights, "Link the weights into model.so instead of writing model.safetensors");
   cmd->add_option("--tune", args->tune,
-                  "cuda-sm90 kernel tuning: auto (cached winners; profile the rest when a GPU is present), "
+                  "cuda-sm90 kernel tuning: auto (cached winners; profile the rest of static shape when a GPU "
+                  "is present), full (also profile kernels of a dynamic batch or sequence at bucket points of "
+                  "its range and dispatch between their winners at run time: minutes for a whole model), "
                   "cache (cached winners only), off (heuristic configs)")
-      ->check(CLI::IsMember({"auto", "cache", "off"}))
+      ->check(CLI::IsMember({"auto", "full", "cache", "off"}))
       ->capture_default_str();
   cmd->add_option("--tuning-cache", args->tuning_cache,
                   "SQLite tuning cache (default $KILN_TUNING_CACHE, else ~/.cache/kiln/tuning.sqlite)");

@@ -112,7 +112,7 @@ StatusOr<std::map<const Node*, std::string>> TuneGraph(const Graph& graph, const
 
   std::vector<std::pair<const Node*, TuneTask>> tasks;
   for (const auto& n : graph.nodes()) {
-    if (std::optional<TuneTask> t = task_of(*n)) tasks.emplace_back(n.get(), std::move(*t));
+    if (std::optional<TuneTask> t = task_of(graph, *n)) tasks.emplace_back(n.get(), std::move(*t));
   }
   rep.tunable = static_cast<int>(tasks.size());
   auto finish = [&] {
@@ -135,18 +135,43 @@ StatusOr<std::map<const Node*, std::string>> TuneGraph(const Graph& graph, const
       TuningCache cache,
       TuningCache::Open(options.cache_path.empty() ? TuningCache::DefaultPath() : options.cache_path));
 
+  // A node's choice once every one of its points has a winner: the config, or configs by rows
+  // (merging neighbouring points with the same winner).
+  auto compose = [](const TuneTask& task, const std::vector<std::string>& winners) {
+    RowsDispatch d;
+    for (size_t i = 0; i < task.points.size(); ++i) {
+      if (!d.empty() && d.back().second == winners[i]) d.pop_back();
+      d.emplace_back(task.points[i].up_to, winners[i]);
+    }
+    return codegen::FormatRowsDispatch(d);
+  };
+  auto valid = [](const TuneTask& task, const std::string& config) {
+    return std::find(task.candidates.begin(), task.candidates.end(), config) != task.candidates.end();
+  };
+
   // Cache lookups; misses grouped by signature (one library per candidate serves all shapes).
   std::map<std::string, std::vector<std::pair<const Node*, const TuneTask*>>> misses;
+  int dynamic_skipped = 0;  // dynamic nodes missing from the cache, not profiled outside kFull
   for (const auto& [node, task] : tasks) {
-    KILN_ASSIGN_OR_RETURN(std::optional<TuningRecord> hit,
-                          cache.Lookup({device, task.signature, task.shape}));
-    if (hit && std::find(task.candidates.begin(), task.candidates.end(), hit->config) !=
-                   task.candidates.end()) {
-      chosen[node] = hit->config;
-      ++rep.cached;
-    } else {
-      misses[task.signature].emplace_back(node, &task);
+    std::vector<std::string> winners;
+    for (const TunePoint& point : task.points) {
+      KILN_ASSIGN_OR_RETURN(std::optional<TuningRecord> hit,
+                            cache.Lookup({device, task.signature, point.shape}));
+      if (!hit || !valid(task, hit->config)) break;
+      winners.push_back(hit->config);
     }
+    if (!task.points.empty() && winners.size() == task.points.size()) {
+      chosen[node] = compose(task, winners);
+      ++rep.cached;
+    } else if (task.points.size() == 1 || options.mode == TuneMode::kFull) {
+      misses[task.signature].emplace_back(node, &task);
+    } else {
+      ++dynamic_skipped;
+    }
+  }
+  if (dynamic_skipped > 0) {
+    log("tuning: " + std::to_string(dynamic_skipped) + " kernels of a dynamic row count use the heuristic "
+        "config (--tune full profiles them at bucket points of their range)");
   }
   if (misses.empty() || options.mode == TuneMode::kCacheOnly) {
     if (!misses.empty()) log("tuning: cache-only mode; kernels missing from the cache use the heuristic");
@@ -157,11 +182,12 @@ StatusOr<std::map<const Node*, std::string>> TuneGraph(const Graph& graph, const
                                                  : fs::path(options.work_dir);
   int signature_index = 0;
   for (const auto& [signature, nodes] : misses) {
-    // Candidates: the union over the signature's shapes, in first-seen order.
+    // Candidates: the union over the signature's nodes, in first-seen order; shapes: every point
+    // of every node (with the profiling graph's symbol values for it).
     std::vector<std::string> candidates;
-    std::set<std::string> shapes;
+    std::map<std::string, std::string> shapes;  // shape -> profile dims
     for (const auto& [node, task] : nodes) {
-      shapes.insert(task->shape);
+      for (const TunePoint& point : task->points) shapes.emplace(point.shape, point.profile_dims);
       for (const std::string& c : task->candidates) {
         if (std::find(candidates.begin(), candidates.end(), c) == candidates.end()) {
           candidates.push_back(c);
@@ -199,15 +225,13 @@ StatusOr<std::map<const Node*, std::string>> TuneGraph(const Graph& graph, const
     }
     // One profiler run over every (library, shape) of the signature.
     std::vector<std::string> argv = {""};  // the profiler, built below if anything is to run
-    std::vector<std::pair<size_t, const TuneTask*>> order;  // (candidate, task of the shape)
-    std::set<std::string> seen_shapes;
-    for (const auto& [node, task] : nodes) {
-      if (!seen_shapes.insert(task->shape).second) continue;
+    std::vector<std::pair<size_t, std::string>> order;  // (candidate, shape)
+    for (const auto& [shape, dims] : shapes) {
       for (size_t c = 0; c < candidates.size(); ++c) {
         if (libs[c].empty()) continue;
         argv.push_back(libs[c]);
-        argv.push_back(task->profile_dims);
-        order.emplace_back(c, task);
+        argv.push_back(dims);
+        order.emplace_back(c, shape);
       }
     }
     std::map<std::string, std::pair<double, std::string>> best;  // shape -> (us, config)
@@ -216,15 +240,15 @@ StatusOr<std::map<const Node*, std::string>> TuneGraph(const Graph& graph, const
       KILN_ASSIGN_OR_RETURN(SubprocessResult r, RunSubprocess(argv));
       const auto lines = ProfilerLines(r.output);
       for (size_t i = 0; i < order.size(); ++i) {
-        const auto& [c, task] = order[i];
+        const auto& [c, shape] = order[i];
         if (i >= lines.size() || lines[i].first != "ok") {
-          log("tuning: candidate " + candidates[c] + " at " + task->shape + " failed: " +
+          log("tuning: candidate " + candidates[c] + " at " + shape + " failed: " +
               (i < lines.size() ? lines[i].second : "profiler exited (" + std::to_string(r.exit_code) + ")"));
           continue;
         }
         const double us = std::stod(lines[i].second);
-        auto it = best.find(task->shape);
-        if (it == best.end() || us < it->second.first) best[task->shape] = {us, candidates[c]};
+        auto it = best.find(shape);
+        if (it == best.end() || us < it->second.first) best[shape] = {us, candidates[c]};
       }
     }
     for (const auto& [shape, winner] : best) {
@@ -233,9 +257,17 @@ StatusOr<std::map<const Node*, std::string>> TuneGraph(const Graph& graph, const
           std::to_string(winner.first) + " us)");
     }
     for (const auto& [node, task] : nodes) {
-      auto it = best.find(task->shape);
-      if (it == best.end()) continue;
-      chosen[node] = it->second.second;
+      std::vector<std::string> winners;
+      for (const TunePoint& point : task->points) {
+        auto it = best.find(point.shape);
+        if (it == best.end()) break;
+        winners.push_back(it->second.second);
+      }
+      if (task->points.empty() || winners.size() != task->points.size()) {
+        log("tuning: " + node->Describe() + ": no winner at every point; the heuristic decides");
+        continue;
+      }
+      chosen[node] = compose(*task, winners);
       ++rep.profiled;
     }
     ++signature_index;

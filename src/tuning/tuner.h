@@ -13,6 +13,10 @@
 //      each library at each missing shape of its signature, the fastest is stored in the cache
 //      and chosen. A candidate that fails to build or run is skipped (and said in the log);
 //   3. otherwise: no entry (the emitter's heuristic decides), and the log says why.
+// A node with a symbolic row count has several points (codegen/tune_task.h); it is tuned when
+// every point has a winner, and its choice is then a rows dispatch over them. Only kFull profiles
+// such nodes (one library per candidate and signature, timed at every point: minutes for a whole
+// model); kAuto and kCacheOnly take them from the cache when every point is there.
 #ifndef KILN_TUNING_TUNER_H_
 #define KILN_TUNING_TUNER_H_
 
@@ -30,10 +34,13 @@
 
 namespace kiln {
 
+using codegen::RowsDispatch;
+using codegen::TunePoint;
 using codegen::TuneTask;
 
 enum class TuneMode {
-  kAuto,       // cache, then profile misses when a GPU is present
+  kFull,       // as kAuto, and nodes of a symbolic row count are profiled at their bucket points
+  kAuto,       // cache, then profile the misses of static shapes when a GPU is present
   kCacheOnly,  // cache hits only; misses go to the heuristic
   kOff,        // heuristic for everything
 };
@@ -59,8 +66,9 @@ using TuneBuildFn = std::function<StatusOr<std::string>(
     const std::string& graph_text, const std::string& node, const std::string& config,
     const std::string& dir)>;
 
-/// The target's task for `node`, or nullopt when the node is not tunable.
-using TuneTaskFn = std::function<std::optional<TuneTask>(const Node& node)>;
+/// The target's task for `node` of `graph` (whose symbol ranges give a dynamic node's bucket
+/// points), or nullopt when the node is not tunable.
+using TuneTaskFn = std::function<std::optional<TuneTask>(const Graph& graph, const Node& node)>;
 
 
 struct TuneReport {

@@ -19,15 +19,15 @@ constexpr const char* kGraph = R"(graph @g(%x: f32[4,8], %y: f32[2,8]) -> (%a, %
   %c = neg(%y) : f32[2,8]
 })";
 
-std::optional<TuneTask> FakeTask(const Node& n) {
+std::optional<TuneTask> FakeTask(const Graph&, const Node& n) {
   if (n.op() != OpKind::kRelu) return std::nullopt;
   TuneTask t;
   t.signature = "relu f32";
-  t.shape = "M=" + std::to_string(n.output()->shape()[0].value());
+  const std::string shape = "M=" + std::to_string(n.output()->shape()[0].value());
+  t.points = {{shape, shape, -1}};
   t.candidates = {"fast", "slow"};
   t.profile_graph = "graph @p(%x: f32[M]) -> (%y) where M in [1, 8] {\n  %y = relu(%x) : f32[M]\n}\n";
   t.profile_node = "y";
-  t.profile_dims = t.shape;
   return t;
 }
 
@@ -122,6 +122,62 @@ TEST_F(TunerTest, CandidatesThatFailToBuildAreSkipped) {
   bool said = false;
   for (const std::string& line : log) said |= line.find("candidate fast does not build") != std::string::npos;
   EXPECT_TRUE(said);
+}
+
+TEST_F(TunerTest, SymbolicRowsComposeARowsDispatchFromTheirPoints) {
+  // A node with three points (a dynamic row count): tuned when every point has a winner; the
+  // choice is a rows dispatch, neighbouring points with the same winner merged.
+  auto three_points = [](const Graph&, const Node& n) -> std::optional<TuneTask> {
+    if (n.op() != OpKind::kRelu) return std::nullopt;
+    TuneTask t;
+    t.signature = "relu f32 dynamic";
+    t.points = {{"M=1", "M=1", 2}, {"M=4", "M=4", 5}, {"M=8", "M=8", -1}};
+    t.candidates = {"fast", "slow"};
+    t.profile_graph = "graph @p(%x: f32[M]) -> (%y) where M in [1, 8] {\n  %y = relu(%x) : f32[M]\n}\n";
+    t.profile_node = "y";
+    return t;
+  };
+  const TuningDevice device{"Test GPU", "9.0", "13.0", "4.2.0"};
+  // kAuto profiles static shapes only: nothing is built for the dynamic nodes, and the log says
+  // how to have them profiled.
+  options_.mode = TuneMode::kAuto;
+  std::vector<std::string> log;
+  options_.log = [&](std::string_view line) { log.emplace_back(line); };
+  TuneReport report;
+  ASSERT_TRUE(TuneGraph(*graph_, three_points, build_, options_, &report).ok());
+  EXPECT_EQ(builds_, 0);
+  EXPECT_EQ(report.heuristic, 2);
+  ASSERT_FALSE(log.empty());
+  EXPECT_NE(log.back().find("--tune full"), std::string::npos) << log.back();
+  // kFull builds the candidates (which fail here: no GPU).
+  options_.mode = TuneMode::kFull;
+  ASSERT_TRUE(TuneGraph(*graph_, three_points, build_, options_, &report).ok());
+  EXPECT_EQ(builds_, 2);
+  builds_ = 0;
+  options_.mode = TuneMode::kCacheOnly;
+  {
+    StatusOr<TuningCache> cache = TuningCache::Open(options_.cache_path);
+    ASSERT_TRUE(cache.ok());
+    ASSERT_TRUE(cache->Store({device, "relu f32 dynamic", "M=1"}, {"slow", 1.0}).ok());
+    ASSERT_TRUE(cache->Store({device, "relu f32 dynamic", "M=4"}, {"fast", 1.0}).ok());
+  }
+  StatusOr<std::map<const Node*, std::string>> partial =
+      TuneGraph(*graph_, three_points, build_, options_, &report);
+  ASSERT_TRUE(partial.ok()) << partial.status().ToString();
+  EXPECT_TRUE(partial->empty()) << "a point without a winner leaves the node to the heuristic";
+  EXPECT_EQ(report.heuristic, 2);
+  {
+    StatusOr<TuningCache> cache = TuningCache::Open(options_.cache_path);
+    ASSERT_TRUE(cache.ok());
+    ASSERT_TRUE(cache->Store({device, "relu f32 dynamic", "M=8"}, {"fast", 1.0}).ok());
+  }
+  StatusOr<std::map<const Node*, std::string>> configs =
+      TuneGraph(*graph_, three_points, build_, options_, &report);
+  ASSERT_TRUE(configs.ok()) << configs.status().ToString();
+  ASSERT_EQ(configs->size(), 2u);
+  EXPECT_EQ(configs->at(NodeNamed("a")), "rows<=2:slow;fast");
+  EXPECT_EQ(report.cached, 2);
+  EXPECT_EQ(builds_, 0);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "codegen/cuda/conv_tuning.h"
 #include "codegen/cuda/cuda_target.h"
 #include "codegen/cuda/gemm_config.h"
+#include "codegen/cuda/gemm_tuning.h"
 #include "codegen/module_emitter.h"
 #include "models/zoo.h"
 #include "tests/e2e/cpu_e2e_util.h"
@@ -437,24 +438,43 @@ TEST(CudaConvTuning, TasksCandidatesAndTunedConfigs) {
     }
     return nullptr;
   };
-  std::optional<codegen::TuneTask> a = codegen::cuda::ConvTuneTask(*node_of("a"));
+  std::optional<codegen::TuneTask> a = codegen::cuda::ConvTuneTask(g, *node_of("a"));
   ASSERT_TRUE(a.has_value());
   EXPECT_EQ(a->signature,
             "conv2d f16->f16 nhwc 14x14x16 -> 32 kernel 3x3 stride 1,1 pad 1,1,1,1 dilation 1,1 implicit gemm "
             "operands [bias,residual] epilogue [bias,add,relu]");
-  EXPECT_EQ(a->shape, "N=4");
+  ASSERT_EQ(a->points.size(), 1u);
+  EXPECT_EQ(a->points[0].shape, "N=4");
+  EXPECT_EQ(a->points[0].up_to, -1);
   EXPECT_EQ(a->candidates, (std::vector<std::string>{"conv_128x64x16", "conv_64x64x16"}));
   StatusOr<Graph> profile = ParseGraph(a->profile_graph, "<profile>");
   ASSERT_TRUE(profile.ok()) << profile.status().ToString() << "\n" << a->profile_graph;
   EXPECT_TRUE(Verify(*profile).ok()) << a->profile_graph;
   EXPECT_NE(a->profile_graph.find("%e3: f16[N,14,14,32]"), std::string::npos) << a->profile_graph;
 
-  std::optional<codegen::TuneTask> p = codegen::cuda::ConvTuneTask(*node_of("p"));
+  std::optional<codegen::TuneTask> p = codegen::cuda::ConvTuneTask(g, *node_of("p"));
   ASSERT_TRUE(p.has_value());
   EXPECT_NE(p->signature.find(" as gemm "), std::string::npos) << p->signature;
   ASSERT_FALSE(p->candidates.empty());
   EXPECT_EQ(p->candidates[0].rfind("conv_", 0), std::string::npos) << "gemm configs for a 1x1 conv";
-  EXPECT_FALSE(codegen::cuda::ConvTuneTask(*node_of("d")).has_value()) << "symbolic batch";
+  // A symbolic batch (N in [1, 8]) is timed at bucket points N = 1, 2, 8; each winner serves the
+  // implicit GEMM's rows N * 14 * 14 up to the geometric mean with the next point.
+  std::optional<codegen::TuneTask> d = codegen::cuda::ConvTuneTask(g, *node_of("d"));
+  ASSERT_TRUE(d.has_value());
+  ASSERT_EQ(d->points.size(), 3u);
+  EXPECT_EQ(d->points[0].shape, "N=1");
+  EXPECT_EQ(d->points[0].profile_dims, "N=1");
+  EXPECT_EQ(d->points[0].up_to, 1 * 196);
+  EXPECT_EQ(d->points[1].shape, "N=2");
+  EXPECT_EQ(d->points[1].up_to, 4 * 196);
+  EXPECT_EQ(d->points[2].shape, "N=8");
+  EXPECT_EQ(d->points[2].up_to, -1);
+  // Its emitter takes a rows dispatch: one instantiation per tile, chosen by N * P * Q.
+  codegen::KernelContext by_rows(*node_of("d"), {}, "rows<=784:conv_64x64x16;conv_128x64x16");
+  codegen::CodeWriter wd;
+  ASSERT_TRUE(codegen::cuda::CudaTarget("cuda-sm90").find(OpKind::kConv2d)(by_rows, wd).ok());
+  ASSERT_EQ(by_rows.shared().size(), 2u) << wd.str();
+  EXPECT_NE(wd.str().find("size[0] * size[7] * size[8] <= 784"), std::string::npos) << wd.str();
 
   // The emitter takes a tuned config, and rejects one that does not parse.
   codegen::KernelContext tuned(*node_of("a"), {}, "conv_64x64x16");
@@ -469,6 +489,58 @@ TEST(CudaConvTuning, TasksCandidatesAndTunedConfigs) {
   EXPECT_EQ(codegen::cuda::CudaTarget("cuda-sm90").find(OpKind::kConv2d)(bad, w2).ToString(),
             "invalid argument: %a = conv2d (line 4): conv config \"conv_96x64x16\" does not parse: expected "
             "conv_<tileM>x<tileN>x<tileK> with M, N in {64, 128} and K in {16, 32, 64}, e.g. conv_128x64x64");
+}
+
+// Gemm tuning (gemm_tuning.cc): a static gemm has one point; a gemm whose rows come from a dynamic
+// batch (N in [1, 64] sequences of 384) is timed at bucket points of its rows and the emitter
+// carries one instantiation per tuned config, chosen by the rows at run time.
+TEST(CudaGemmTuning, StaticShapeOnePointSymbolicRowsBucketPoints) {
+  Graph g = ParseVerified(R"(graph @g(%x: f16[N,384,768], %y: f16[100,768]) -> (%a, %b) where N in [1, 64] {
+  %w = weight "w" : f16[768,768]
+  %bias = weight "bias" : f16[768]
+  %a = gemm(%x, %w) {epilogue=[bias(%bias), gelu]} : f16[N,384,768]
+  %b = gemm(%y, %w) : f16[100,768]
+})");
+  auto node_of = [&](const std::string& name) -> const Node* {
+    for (const auto& n : g.nodes()) {
+      if (n->output()->name() == name) return n.get();
+    }
+    return nullptr;
+  };
+  std::optional<codegen::TuneTask> b = codegen::cuda::GemmTuneTask(g, *node_of("b"));
+  ASSERT_TRUE(b.has_value());
+  ASSERT_EQ(b->points.size(), 1u);
+  EXPECT_EQ(b->points[0].shape, "M=100,N=768,K=768,L=1");
+  EXPECT_EQ(b->points[0].profile_dims, "N8=96,K8=96,M=100");
+  EXPECT_EQ(b->points[0].up_to, -1);
+
+  std::optional<codegen::TuneTask> a = codegen::cuda::GemmTuneTask(g, *node_of("a"));
+  ASSERT_TRUE(a.has_value());
+  ASSERT_EQ(a->points.size(), 4u);
+  const std::vector<std::pair<int64_t, int64_t>> expected = {{384, 768}, {1536, 3072}, {6144, 12288}, {24576, -1}};
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(a->points[i].shape, "M=" + std::to_string(expected[i].first) + ",N=768,K=768,L=1");
+    EXPECT_EQ(a->points[i].profile_dims, "N8=96,K8=96,M8=" + std::to_string(expected[i].first / 8));
+    EXPECT_EQ(a->points[i].up_to, expected[i].second);
+  }
+  StatusOr<Graph> profile = ParseGraph(a->profile_graph, "<profile>");
+  ASSERT_TRUE(profile.ok()) << profile.status().ToString() << "\n" << a->profile_graph;
+  EXPECT_TRUE(Verify(*profile).ok()) << a->profile_graph;
+  // Same signature as a static gemm of those rows would have: the cache is shared.
+  EXPECT_NE(a->signature.find("epilogue [bias,gelu]"), std::string::npos) << a->signature;
+
+  codegen::KernelContext tuned(*node_of("a"), {},
+                               "rows<=768:64x128x64_1x1_pingpong;rows<=12288:128x128x64_1x1_coop;128x256x64_2x1_coop");
+  codegen::CodeWriter w;
+  ASSERT_TRUE(codegen::cuda::CudaTarget("cuda-sm90").find(OpKind::kGemm)(tuned, w).ok());
+  ASSERT_EQ(tuned.shared().size(), 3u) << w.str();
+  EXPECT_NE(w.str().find("size[3] * size[0] <= 768"), std::string::npos) << w.str();
+  EXPECT_NE(w.str().find("size[3] * size[0] <= 12288"), std::string::npos) << w.str();
+  codegen::KernelContext bad(*node_of("a"), {}, "rows<=768:64x128x64_1x1_pingpong;rows<=12288:128x96x64_1x1_coop;128x256x64_2x1_coop");
+  codegen::CodeWriter w2;
+  EXPECT_NE(codegen::cuda::CudaTarget("cuda-sm90").find(OpKind::kGemm)(bad, w2).ToString().find(
+                "gemm config \"128x96x64_1x1_coop\" is not a valid sm90 kernel"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -44,7 +44,7 @@ def parse_args(argv: Optional[List[str]] = None) -> BenchConfig:
                     help="classifiers: minimum top-1 agreement with PyTorch fp32 (default 0.98)")
     ap.add_argument("--cuda-graphs", choices=["off", "on", "both"], default="both",
                     help="CUDA targets: time kiln without / with CUDA graphs (default both)")
-    ap.add_argument("--tune", choices=["auto", "cache", "off"], default="auto")
+    ap.add_argument("--tune", choices=["auto", "full", "cache", "off"], default="auto")
     ap.add_argument("--cache-dir", help="kiln's object cache (default ~/.cache/kiln/objects)")
     ap.add_argument("--out", help="output prefix (default bench/results/<model>_<device>)")
     args = ap.parse_args(argv)

@@ -64,14 +64,12 @@ Status EmitPointwiseGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90
   const Node& node = ctx.node();
   const ConvAttrs& a = plan.attrs;
   const GemmProblem& p = plan.gemm;
-  GemmConfig config = HeuristicGemmConfig(p);
-  std::string why = "the gemm heuristic's";
-  if (!ctx.config().empty()) {
-    StatusOr<GemmConfig> parsed = ParseGemmConfig(ctx.config(), p);
-    if (!parsed.ok()) return InvalidArgument(node.Describe() + ": " + parsed.status().message());
-    config = *parsed;
-    why = "tuned";
-  }
+  KILN_ASSIGN_OR_RETURN(std::vector<RowsConfig<GemmConfig>> by_rows,
+                        ParseRowsConfigs<GemmConfig>(node, ctx.config(), [&](const std::string& text) {
+                          return ParseGemmConfig(text, p);
+                        }));
+  GemmConfig config = by_rows.empty() ? HeuristicGemmConfig(p) : by_rows.back().config;
+  const std::string why = by_rows.empty() ? "the gemm heuristic's" : by_rows.size() > 1 ? "tuned per row count" : "tuned";
   w.Line("// 1x1 conv, stride 1: one Hopper CUTLASS 3.x GEMM [N*H*W, C] x [O, C]^T, config " +
          config.Name() + " (" + why + "); epilogue fused (visitor tree in the shared function)");
   w.Line("// size: m, n, k");
@@ -86,7 +84,7 @@ Status EmitPointwiseGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90
     sw.Line("                           out0, n, 0, ep" + Int(root) + ", stream);");
     return sw;
   };
-  std::vector<SharedVariant> variants;
+  std::vector<SharedVariant> variants = RowsDispatchVariants(by_rows, "size[0]", body, w);
   // A symbolic batch: small batches whose rows give less than a wave of the config's tiles take
   // the heuristic's small-size config.
   const std::optional<GemmConfig> small =
@@ -97,7 +95,7 @@ Status EmitPointwiseGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90
     variants.push_back({UnderOneWave("size[0]", "size[1]", config.tile_m, config.tile_n),
                         body(*small), small->Name()});
   }
-  variants.push_back({"", body(config), small.has_value() ? config.Name() : ""});
+  if (by_rows.size() < 2) variants.push_back({"", body(config), small.has_value() ? config.Name() : ""});
   CallSharedFunctions(ctx, "gemm_sm90",
                       CppString(node.Describe() + ": CUTLASS sm90 gemm (1x1 conv)"),
                       {ctx.Dim(a.n) + " * " + Int(a.h * a.w), Int(a.o), Int(a.c)}, variants, w);
@@ -108,13 +106,13 @@ Status EmitPointwiseGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90
 Status EmitImplicitGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90Plan& plan) {
   const Node& node = ctx.node();
   const ConvAttrs& a = plan.attrs;
+  KILN_ASSIGN_OR_RETURN(std::vector<RowsConfig<ConvTile>> by_rows,
+                        ParseRowsConfigs<ConvTile>(node, ctx.config(), ParseConvTile));
   std::string why;
   ConvTile tile = HeuristicConvTile(a, &why);
-  if (!ctx.config().empty()) {
-    StatusOr<ConvTile> parsed = ParseConvTile(ctx.config());
-    if (!parsed.ok()) return InvalidArgument(node.Describe() + ": " + parsed.status().message());
-    tile = *parsed;
-    why = "tuned tile " + tile.Name();
+  if (!by_rows.empty()) {
+    tile = by_rows.back().config;
+    why = by_rows.size() > 1 ? "tiles tuned per row count (below)" : "tuned tile " + tile.Name();
   }
   w.Line("// Hopper CUTLASS 3.x implicit-GEMM conv2d (TMA im2col), " + why +
          "; epilogue fused (visitor tree in the shared function)");
@@ -133,7 +131,8 @@ Status EmitImplicitGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90P
             ", out0, ep" + Int(root) + ", stream);");
     return sw;
   };
-  std::vector<SharedVariant> variants;
+  std::vector<SharedVariant> variants =
+      RowsDispatchVariants(by_rows, "size[0] * size[7] * size[8]", body, w);
   // A symbolic batch takes 128-row tiles; small batches whose N*P*Q rows give less than a wave of
   // them take 64-row tiles, as a static small batch would.
   if (ctx.config().empty() && !a.n.is_static() && tile.m == 128) {
@@ -145,14 +144,14 @@ Status EmitImplicitGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90P
         {UnderOneWave("size[0] * size[7] * size[8]", "size[4]", tile.m, tile.n), body(small),
          small.Name()});
   }
-  variants.push_back({"", body(tile), variants.empty() ? "" : tile.Name()});
+  if (by_rows.size() < 2) variants.push_back({"", body(tile), variants.empty() ? "" : tile.Name()});
   CallSharedFunctions(ctx, "conv_sm90", CppString(node.Describe() + ": CUTLASS sm90 conv"),
                       ConvSizes(ctx, a), variants, w);
   return Status::Ok();
 }
 
 // What the fixed-channels kernel fuses of the node's epilogue: [bias] [relu] [cast], the bias of
-// the output's dtype (CUTLASS 2.x reads it as the source operand, of the output's type).
+// the output's dtype (the kernel reads it as the output dtype).
 struct FixedChannelsEpilogue {
   bool fused = false;
   int bias = -1;  // operand index, -1: none

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "codegen/cuda/conv_config.h"
+#include "codegen/tune_points.h"
 #include "ir/printer.h"
 #include "ops/epilogue.h"
 
@@ -18,12 +19,21 @@ std::string Ints(const std::vector<int64_t>& v) {
 
 }  // namespace
 
-std::optional<TuneTask> ConvTuneTask(const Node& node) {
+std::optional<TuneTask> ConvTuneTask(const Graph& graph, const Node& node) {
   if (node.op() != OpKind::kConv2d) return std::nullopt;
   const ConvSm90Plan plan = PlanConvSm90(node);
   const ConvAttrs& a = plan.attrs;
-  // The fixed-channels kernel has one tile per width of the output; nothing to tune yet.
-  if (!plan.unsupported.empty() || plan.fixed_channels || !a.n.is_static()) return std::nullopt;
+  // The few-channel kernel picks its tile from the CTA count; nothing to tune yet.
+  if (!plan.unsupported.empty() || plan.fixed_channels) return std::nullopt;
+  // The batch: static, or bucket points of a symbolic one; the emitters dispatch by the rows of
+  // the implicit GEMM, batch * P * Q.
+  std::vector<BucketPoint> batches;
+  if (a.n.is_static()) {
+    batches.push_back({a.n.value(), -1});
+  } else {
+    batches = BucketPoints(graph, a.n, 1);
+    if (batches.empty()) return std::nullopt;
+  }
 
   // The profiling graph: the same conv with a symbolic batch N; weights and epilogue operands
   // are inputs (random data when profiled).
@@ -62,7 +72,6 @@ std::optional<TuneTask> ConvTuneTask(const Node& node) {
                   for (const std::string& s : operands) o += (o.empty() ? "" : ",") + s;
                   return o;
                 }() + "] epilogue [" + epilogue + "]";
-  t.shape = "N=" + std::to_string(a.n.value());
   if (a.Pointwise()) {
     for (const GemmConfig& c : Sm90GemmCandidates(plan.gemm)) t.candidates.push_back(c.Name());
   } else {
@@ -70,7 +79,11 @@ std::optional<TuneTask> ConvTuneTask(const Node& node) {
   }
   t.profile_graph = PrintGraph(g);
   t.profile_node = "y";
-  t.profile_dims = "N=" + std::to_string(a.n.value());
+  const int64_t pixels = a.oh * a.ow;
+  for (const BucketPoint& b : batches) {
+    const std::string n = "N=" + std::to_string(b.value);
+    t.points.push_back({n, n, b.up_to < 0 ? -1 : b.up_to * pixels});
+  }
   return t;
 }
 

@@ -1,5 +1,6 @@
 // The tuner's view of a cuda-sm90 conv2d (see src/tuning/tuner.h and gemm_tuning.h): its
-// signature (the whole static geometry and epilogue), its batch as the shape, the candidate
+// signature (the whole static geometry and epilogue), its batch as the shape (bucket points of a
+// symbolic batch, chosen by the implicit GEMM's rows N * P * Q at run time), the candidate
 // configs (implicit-GEMM tiles of conv_config.h, or gemm configs for a 1x1 conv that is a gemm)
 // and a one-conv profiling graph with a symbolic batch.
 #ifndef KILN_CODEGEN_CUDA_CONV_TUNING_H_
@@ -12,9 +13,10 @@
 
 namespace kiln::codegen::cuda {
 
-/// The task of `node` when it is a conv2d the sm90 kernels take with a static batch; nullopt
-/// otherwise (other ops, the direct kernel, a symbolic batch: those take the heuristic config).
-std::optional<TuneTask> ConvTuneTask(const Node& node);
+/// The task of `node` (of `graph`, whose symbol ranges give a symbolic batch's points) when it is
+/// a conv2d the sm90 CUTLASS kernels take; nullopt otherwise (other ops, the direct and the
+/// few-channel kernels).
+std::optional<TuneTask> ConvTuneTask(const Graph& graph, const Node& node);
 
 }  // namespace kiln::codegen::cuda
 

@@ -1,6 +1,7 @@
 #include "codegen/cuda/emit_util.h"
 
 #include "codegen/cuda/gemm_config.h"
+#include "support/check.h"
 #include "support/dtype.h"
 
 namespace kiln::codegen::cuda {
@@ -43,6 +44,9 @@ std::string UnderOneWave(const std::string& rows, const std::string& cols, int t
 void CallSharedFunctions(const KernelContext& ctx, const std::string& stem,
                          const std::string& what, const std::vector<std::string>& sizes,
                          const std::vector<SharedVariant>& variants, CodeWriter& w) {
+  // The last variant is the default: a condition on it would leave some sizes without a kernel
+  // (or, alone, run it for every size).
+  KILN_CHECK(!variants.empty() && variants.back().when.empty()) << ctx.node().Describe();
   std::string list;
   for (const std::string& s : sizes) list += (list.empty() ? "" : ", ") + s;
   w.Line("const int64_t size[] = {" + (list.empty() ? std::string("0") : list) + "};");

@@ -11,6 +11,7 @@
 #include "codegen/code_writer.h"
 #include "codegen/emit_lists.h"
 #include "codegen/kernel_context.h"
+#include "codegen/tune_task.h"
 #include "ir/graph.h"
 #include "kiln/status.h"
 
@@ -51,13 +52,56 @@ struct SharedVariant {
 /// * ((cols + tile_n - 1) / tile_n) < 132, rows and cols being C++ expressions (e.g. over size[]).
 std::string UnderOneWave(const std::string& rows, const std::string& cols, int tile_m, int tile_n);
 
-/// CallSharedFunction with a choice: the first variant whose condition holds runs.
+/// CallSharedFunction with a choice: the first variant whose condition holds runs; the last one
+/// (condition "") is the default (a kiln bug otherwise: checked).
 void CallSharedFunctions(const KernelContext& ctx, const std::string& stem,
                          const std::string& what, const std::vector<std::string>& sizes,
                          const std::vector<SharedVariant>& variants, CodeWriter& w);
 
 /// A CodeWriter whose first lines are the node's typed operand pointers (for `shared` above).
 CodeWriter SharedBodyWriter(const Node& node);
+
+/// A config chosen for the runs of at most `up_to` rows (-1: all the rest).
+template <class Config>
+struct RowsConfig {
+  int64_t up_to = -1;
+  Config config;
+};
+
+/// The node's configs from `text` (KernelContext::config, or a forced config): a rows dispatch
+/// (codegen/tune_task.h) gives one per entry, a plain config one, "" none (the heuristic decides).
+/// `parse` turns a config name into a Config (StatusOr); InvalidArgument naming the node when one
+/// does not parse.
+template <class Config, class Parse>
+StatusOr<std::vector<RowsConfig<Config>>> ParseRowsConfigs(const Node& node, const std::string& text,
+                                                           Parse parse) {
+  std::vector<RowsConfig<Config>> out;
+  if (text.empty()) return out;
+  for (const auto& [bound, name] : ParseRowsDispatch(text).value_or(RowsDispatch{{-1, text}})) {
+    StatusOr<Config> c = parse(name);
+    if (!c.ok()) return InvalidArgument(node.Describe() + ": " + c.status().message());
+    out.push_back({bound, *c});
+  }
+  return out;
+}
+
+/// The shared-function variants of a tuned rows dispatch of two or more configs: each runs while
+/// `rows` (a C++ expression over size[]) <= its bound, the last is the default; `body(config)`
+/// writes one; each is noted in a comment in `w`. Empty for fewer than two (the caller's single
+/// config or heuristic then).
+template <class Config, class Body>
+std::vector<SharedVariant> RowsDispatchVariants(const std::vector<RowsConfig<Config>>& by_rows,
+                                                const std::string& rows, Body body, CodeWriter& w) {
+  std::vector<SharedVariant> out;
+  if (by_rows.size() < 2) return out;
+  for (const RowsConfig<Config>& e : by_rows) {
+    const std::string bound = e.up_to < 0 ? "" : rows + " <= " + std::to_string(e.up_to);
+    w.Line("// tuned per row count: " + (bound.empty() ? std::string("larger") : bound) + ": " +
+           e.config.Name());
+    out.push_back({bound, body(e.config), e.config.Name()});
+  }
+  return out;
+}
 
 }  // namespace kiln::codegen::cuda
 

@@ -189,13 +189,16 @@ Status EmitGemmSm90WithConfig(const KernelContext& ctx, CodeWriter& w, const std
                     s.message() + " (the sm90 kernel cannot take it either: " + why + ")");
     return s;
   }
+  // The config: tuned per row count (a rows dispatch), forced or tuned, or the heuristic's.
+  KILN_ASSIGN_OR_RETURN(std::vector<RowsConfig<GemmConfig>> by_rows,
+                        ParseRowsConfigs<GemmConfig>(node, forced, [&](const std::string& text) {
+                          return ParseGemmConfig(text, plan.problem);
+                        }));
   GemmConfig config;
   std::string why;
-  if (!forced.empty()) {
-    StatusOr<GemmConfig> parsed = ParseGemmConfig(forced, plan.problem);
-    if (!parsed.ok()) return InvalidArgument(node.Describe() + ": " + parsed.status().message());
-    config = *parsed;
-    why = "forced: KILN_GEMM_CONFIG or a tuned choice";
+  if (!by_rows.empty()) {
+    config = by_rows.back().config;
+    why = by_rows.size() > 1 ? "tuned per row count, below" : "forced: KILN_GEMM_CONFIG or a tuned choice";
   } else {
     config = HeuristicGemmConfig(plan.problem);
     why = Reason(config);
@@ -240,21 +243,21 @@ Status EmitGemmSm90WithConfig(const KernelContext& ctx, CodeWriter& w, const std
     }
     return sw;
   };
-  std::vector<SharedVariant> variants;
+  // Rows of all batches (folded into M or not: about the same count of tiles).
+  const std::string rows = "size[3] * size[0]";
+  std::vector<SharedVariant> variants = RowsDispatchVariants(by_rows, rows, body, w);
   // A symbolic M or batch: the config above is sized for many rows; runs whose rows give fewer
   // than a wave of its tiles take the heuristic's small-size config instead.
   const std::optional<GemmConfig> small =
       forced.empty() ? SmallGemmConfig(plan.problem) : std::nullopt;
   if (small.has_value()) {
-    // Rows of all batches (folded into M or not: about the same count of tiles).
-    const std::string rows = "size[3] * size[0]";
     w.Line("// fewer than " + std::to_string(kSm90Sms) + " " + std::to_string(config.tile_m) +
            "x" + std::to_string(config.tile_n) + " tiles (small batch): the small-size config " +
            small->Name());
     variants.push_back({UnderOneWave(rows, "size[1]", config.tile_m, config.tile_n),
                         body(*small), small->Name()});
   }
-  variants.push_back({"", body(config), small.has_value() ? config.Name() : ""});
+  if (by_rows.size() < 2) variants.push_back({"", body(config), small.has_value() ? config.Name() : ""});
   const std::string batch = ctx.Product(out, 0, static_cast<int64_t>(rank) - 2);
   CallSharedFunctions(ctx, "gemm_sm90", CppString(node.Describe() + ": CUTLASS sm90 gemm"),
                       {ctx.Dim(m), ctx.Dim(n), ctx.Dim(k), batch}, variants, w);

@@ -2,24 +2,26 @@
 
 #include "codegen/cuda/gemm.h"
 #include "codegen/cuda/gemm_config.h"
+#include "codegen/tune_points.h"
 #include "ir/printer.h"
 
 namespace kiln::codegen::cuda {
 namespace {
 
 // A symbolic size for the profiling graph: `name8*8` when the real size is a multiple of 8 (so
-// the emitter sees the same alignment), else `name`; and the symbol's value for the real size.
+// the emitter sees the same alignment), else `name`; Binding gives the symbol's value for a size.
 struct SymDim {
   Dim dim;
-  std::string binding;  // "K8=96"
+  std::string symbol;
+  bool by8 = false;
+  std::string Binding(int64_t value) const {
+    return symbol + "=" + std::to_string(by8 ? value / 8 : value);
+  }
 };
 
-SymDim MakeSym(Graph& g, const std::string& name, int64_t value, int64_t max) {
-  if (value % 8 == 0) {
-    const std::string s = name + "8";
-    return {g.Sym(s, 1, max / 8) * Dim(8), s + "=" + std::to_string(value / 8)};
-  }
-  return {g.Sym(name, 1, max), name + "=" + std::to_string(value)};
+SymDim MakeSym(Graph& g, const std::string& name, bool by8, int64_t max) {
+  if (by8) return {g.Sym(name + "8", 1, max / 8) * Dim(8), name + "8", true};
+  return {g.Sym(name, 1, max), name, false};
 }
 
 std::string Join(const std::vector<std::string>& parts, const std::string& sep) {
@@ -30,19 +32,32 @@ std::string Join(const std::vector<std::string>& parts, const std::string& sep) 
 
 }  // namespace
 
-std::optional<TuneTask> GemmTuneTask(const Node& node) {
+std::optional<TuneTask> GemmTuneTask(const Graph& graph, const Node& node) {
   if (node.op() != OpKind::kGemm) return std::nullopt;
   const Sm90Plan plan = PlanSm90(node);
   const GemmProblem& p = plan.problem;
-  if (!plan.unsupported.empty() || p.m < 0 || p.n < 0 || p.k < 0 || p.batch < 0) {
-    return std::nullopt;
+  if (!plan.unsupported.empty() || p.n < 0 || p.k < 0 || p.batch < 0) return std::nullopt;
+  // The rows (M, times the batch where it is folded in): static, or bucket points of a symbolic
+  // count (a dynamic batch or sequence), each timed as a static M.
+  std::vector<BucketPoint> rows;
+  bool rows_by8 = p.m % 8 == 0;
+  if (p.m >= 0) {
+    rows.push_back({p.m, -1});
+  } else {
+    if (p.batch != 1) return std::nullopt;  // a symbolic M of a batched gemm: the heuristic's
+    const Shape& out = node.output()->shape();
+    Dim count(1);
+    for (size_t i = 0; i + 1 < out.size(); ++i) count = count * out[i];
+    rows_by8 = count.DivExact(8).ok();
+    rows = BucketPoints(graph, count, rows_by8 ? 8 : 1);
+    if (rows.empty()) return std::nullopt;
   }
   const bool batched = p.batch > 1;
   Graph g("tune_gemm");
   constexpr int64_t kMax = int64_t{1} << 24;
-  const SymDim m = MakeSym(g, "M", p.m, kMax), n = MakeSym(g, "N", p.n, kMax),
-               k = MakeSym(g, "K", p.k, kMax);
-  std::vector<std::string> bindings = {m.binding, n.binding, k.binding};
+  const SymDim m = MakeSym(g, "M", rows_by8, kMax), n = MakeSym(g, "N", p.n % 8 == 0, kMax),
+               k = MakeSym(g, "K", p.k % 8 == 0, kMax);
+  std::vector<std::string> bindings = {n.Binding(p.n), k.Binding(p.k)};
   Shape lead;
   if (batched) {
     lead.push_back(g.Sym("L", 1, kMax));
@@ -95,12 +110,14 @@ std::optional<TuneTask> GemmTuneTask(const Node& node) {
                 std::to_string(p.align_c) + "/" + std::to_string(p.align_d) + " batch " +
                 plan.a_batch + "/" + plan.b_batch + (batched ? "" : " single") + " operands [" +
                 Join(roles, ",") + "] epilogue [" + Join(epilogue, ",") + "]";
-  t.shape = "M=" + std::to_string(p.m) + ",N=" + std::to_string(p.n) + ",K=" +
-            std::to_string(p.k) + ",L=" + std::to_string(p.batch);
   for (const GemmConfig& c : Sm90GemmCandidates(p)) t.candidates.push_back(c.Name());
   t.profile_graph = PrintGraph(g);
   t.profile_node = "y";
-  t.profile_dims = Join(bindings, ",");
+  for (const BucketPoint& r : rows) {
+    t.points.push_back({"M=" + std::to_string(r.value) + ",N=" + std::to_string(p.n) + ",K=" +
+                            std::to_string(p.k) + ",L=" + std::to_string(p.batch),
+                        Join(bindings, ",") + "," + m.Binding(r.value), r.up_to});
+  }
   return t;
 }
 
