@@ -420,6 +420,33 @@ TEST(CudaConvEmitter, ChoosesImplicitGemmPointwiseGemmOrDirect) {
   EXPECT_NE(a80.find("// epilogue, one pass over the output"), std::string::npos) << a80;
 }
 
+// Convs of 4 input channels: the stem takes kiln's few-channel kernel (filters and input patch in
+// shared memory); a ViT patch embedding (16x16, stride 16: a 524 KB patch) CUTLASS's.
+TEST(CudaConvEmitter, FewChannelsStemInSharedMemoryPatchEmbeddingOnCutlass) {
+  Graph g = ParseVerified(R"(graph @few(%x: f16[N,224,224,4]) -> (%stem, %patch) where N in [1, 64] {
+  %w1 = weight "w1" : f16[64,7,7,4]
+  %b1 = weight "b1" : f16[64]
+  %stem = conv2d(%x, %w1) {stride=[2,2], pad=[3,3,3,3], layout=nhwc, epilogue=[bias(%b1), relu]} : f16[N,112,112,64]
+  %w2 = weight "w2" : f16[768,16,16,4]
+  %b2 = weight "b2" : f16[768]
+  %patch = conv2d(%x, %w2) {stride=[16,16], layout=nhwc, epilogue=[bias(%b2)]} : f16[N,14,14,768]
+})");
+  const std::string stem = KernelBody(g, "stem", "cuda-sm90");
+  EXPECT_NE(stem.find("4 input channels: kiln's few-channel implicit-GEMM conv"), std::string::npos) << stem;
+  EXPECT_NE(stem.find("epilogue fused"), std::string::npos) << stem;
+  const std::string patch = KernelBody(g, "patch", "cuda-sm90");
+  EXPECT_NE(patch.find("4 input channels: CUTLASS 2.x implicit-GEMM conv2d with the fixed-channels iterator"),
+            std::string::npos) << patch;
+}
+
+// The node whose (first) output is %`name` in `g` (null when none).
+const Node* NodeProducing(const Graph& g, const std::string& name) {
+  for (const auto& n : g.nodes()) {
+    if (n->output()->name() == name) return n.get();
+  }
+  return nullptr;
+}
+
 // Conv tuning (conv_tuning.cc): the task of a static-batch conv, its candidates and profiling
 // graph, and the emitter taking a tuned config.
 TEST(CudaConvTuning, TasksCandidatesAndTunedConfigs) {
@@ -432,12 +459,7 @@ TEST(CudaConvTuning, TasksCandidatesAndTunedConfigs) {
   %w3 = weight "w3" : f16[32,3,3,16]
   %d = conv2d(%s, %w3) {pad=[1,1,1,1], layout=nhwc} : f16[N,14,14,32]
 })");
-  auto node_of = [&](const std::string& name) -> const Node* {
-    for (const auto& n : g.nodes()) {
-      if (n->output()->name() == name) return n.get();
-    }
-    return nullptr;
-  };
+  auto node_of = [&](const std::string& name) { return NodeProducing(g, name); };
   std::optional<codegen::TuneTask> a = codegen::cuda::ConvTuneTask(g, *node_of("a"));
   ASSERT_TRUE(a.has_value());
   EXPECT_EQ(a->signature,
@@ -501,12 +523,7 @@ TEST(CudaGemmTuning, StaticShapeOnePointSymbolicRowsBucketPoints) {
   %a = gemm(%x, %w) {epilogue=[bias(%bias), gelu]} : f16[N,384,768]
   %b = gemm(%y, %w) : f16[100,768]
 })");
-  auto node_of = [&](const std::string& name) -> const Node* {
-    for (const auto& n : g.nodes()) {
-      if (n->output()->name() == name) return n.get();
-    }
-    return nullptr;
-  };
+  auto node_of = [&](const std::string& name) { return NodeProducing(g, name); };
   std::optional<codegen::TuneTask> b = codegen::cuda::GemmTuneTask(g, *node_of("b"));
   ASSERT_TRUE(b.has_value());
   ASSERT_EQ(b->points.size(), 1u);

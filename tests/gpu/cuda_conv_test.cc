@@ -66,6 +66,13 @@ TEST(CudaConvTest, FixedChannelsKernelAndItsEpilogues) {
   %y = conv2d(%x, %w) {stride=[2,2], pad=[3,3,3,3], layout=nhwc, epilogue=[bias(%b), relu]} : f16[N,112,112,64]
 })"),
                                {.bindings = {{{"N", 1}}, {{"N", 6}}}});
+  // A patch embedding (16x16, stride 16) does not fit kiln's kernel: CUTLASS's fixed-channels conv.
+  ExpectCudaMatchesInterpreter(ParseVerified(R"(graph @patch(%x: f16[N,64,64,3]) -> (%y) where N in [1, 4] {
+  %w = weight "w" : f16[96,16,16,3]
+  %b = weight "b" : f16[96]
+  %y = conv2d(%x, %w) {stride=[16,16], layout=nhwc, epilogue=[bias(%b)]} : f16[N,4,4,96]
+})"),
+                               {.bindings = {{{"N", 1}}, {{"N", 4}}}});
 }
 
 TEST(CudaConvTest, DirectFallbacks) {

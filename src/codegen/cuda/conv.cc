@@ -10,7 +10,9 @@
 //   operand C, activations, the output cast;
 // - a conv of 4 or 8 input channels on cuda-sm90 (the padded stem of an image net): kiln's
 //   few-channel implicit GEMM (kiln_cuda_conv_fixed_channels.cuh: filters and input patch in shared
-//   memory, mma.sync); bias and relu fused, other epilogues a pass;
+//   memory, mma.sync), or where those do not fit (a ViT's 16x16 stride-16 patch embedding: 524 KB)
+//   CUTLASS 2.x's fixed-channels implicit GEMM (kiln_cuda_conv_fixed_channels_cutlass.cuh); bias
+//   and relu fused, other epilogues a pass;
 // - the rest, and every conv on cuda-sm80: a direct kernel (kiln_cuda_conv.cuh) followed by the
 //   epilogue as one elementwise pass. The generated kernel says which path it takes and why.
 //
@@ -177,6 +179,46 @@ FixedChannelsEpilogue PlanFixedChannelsEpilogue(const Node& node) {
   return e;
 }
 
+// A conv of 4 or 8 input channels whose filters or input patch do not fit kiln's kernel (a patch
+// embedding): CUTLASS 2.x implicit GEMM with the fixed-channels iterator.
+Status EmitFixedChannelsCutlass(const KernelContext& ctx, CodeWriter& w, const ConvSm90Plan& plan) {
+  const Node& node = ctx.node();
+  const ConvAttrs& a = plan.attrs;
+  const FixedChannelsEpilogue epi = PlanFixedChannelsEpilogue(node);
+  const DType out = node.output()->dtype();
+  const int align_d = Alignment({Dim(a.o)}, out);
+  // 64-wide tiles up to 64 output channels; K tiles of 32 (8 taps of 4 channels, 4 of 8).
+  const int tile_n = a.o <= 64 ? 64 : 128;
+  w.Line("// " + Int(a.c) + " input channels: CUTLASS 2.x implicit-GEMM conv2d with the fixed-channels "
+         "iterator (one access per pixel), " + (epi.fused ? "epilogue fused" : "epilogue as a pass after it"));
+  w.Line("// size: n, h, w, c; k, r, s; p, q; pads top, left, bottom, right; strides; dilations");
+  auto body = [&](int tile_m) {
+    CodeWriter sw = SharedBodyWriter(node);
+    sw.Line("#include \"kiln_cuda_conv_fixed_channels_cutlass.cuh\"");
+    sw.Line("using Conv = kiln_cuda::fixed_channels_cutlass::Conv<" + CutlassType(node.input(0)->dtype()) + ", " +
+            CutlassType(out) + ", " + Int(a.c) + ", " + Int(align_d) + ", " +
+            (epi.fused && epi.relu ? "true" : "false") + ", " + Int(tile_m) + ", " + Int(tile_n) +
+            ", 32, 4>;");
+    WriteGeometry(sw);
+    sw.Line("kiln_cuda::fixed_channels_cutlass::RunConv<Conv>(what, g, in0, in1, " +
+            std::string(epi.fused && epi.bias >= 0 ? KernelContext::In(epi.bias) : "nullptr") +
+            ", out0, stream);");
+    return sw;
+  };
+  std::vector<SharedVariant> variants;
+  if (!a.n.is_static()) {
+    w.Line("// fewer than " + Int(kSm90Sms) + " 128x" + Int(tile_n) + " tiles (small batch): 64-row tiles");
+    variants.push_back({UnderOneWave("size[0] * size[7] * size[8]", "size[4]", 128, tile_n), body(64),
+                        "64x" + Int(tile_n)});
+  }
+  variants.push_back({"", body(128), variants.empty() ? "" : "128x" + Int(tile_n)});
+  CallSharedFunctions(ctx, "conv_fixed_channels_cutlass",
+                      CppString(node.Describe() + ": CUTLASS fixed-channels conv"), ConvSizes(ctx, a),
+                      variants, w);
+  if (epi.fused) return Status::Ok();
+  return EmitEpiloguePass(ctx, w, ctx.Dim(a.n) + " * " + Int(a.oh * a.ow * a.o), Int(a.o), "1");
+}
+
 // A conv of 4 or 8 input channels: kiln's few-channel kernel, 16x16-pixel tiles (8x16 where the
 // 16x16 ones would not fill the GPU twice over: a symbolic batch carries both).
 Status EmitFixedChannels(const KernelContext& ctx, CodeWriter& w, const ConvSm90Plan& plan) {
@@ -237,7 +279,9 @@ Status EmitConvSm80(const KernelContext& ctx, CodeWriter& w) {
 
 Status EmitConvSm90(const KernelContext& ctx, CodeWriter& w) {
   const ConvSm90Plan plan = PlanConvSm90(ctx.node());
-  if (plan.fixed_channels) return EmitFixedChannels(ctx, w, plan);
+  if (plan.fixed_channels) {
+    return plan.fixed_channels_smem ? EmitFixedChannels(ctx, w, plan) : EmitFixedChannelsCutlass(ctx, w, plan);
+  }
   if (!plan.unsupported.empty()) {
     w.Line("// direct convolution: the Hopper implicit GEMM cannot take " + plan.unsupported);
     return EmitDirect(ctx, w, plan.attrs);

@@ -107,8 +107,9 @@ ConvSm90Plan PlanConvSm90(const Node& node) {
   plan.source = epi.source;
   const DType d = node.input(0)->dtype();
   if ((d == DType::kF16 || d == DType::kBF16) && a.nhwc && a.groups == 1 && (a.c == 4 || a.c == 8) &&
-      a.o % 8 == 0 && !a.Pointwise() && FixedChannelsSmemBytes(a) <= kFixedChannelsMaxSmem) {
+      !a.Pointwise()) {
     plan.fixed_channels = true;  // its epilogue is fused or a pass after it (conv.cc)
+    plan.fixed_channels_smem = a.o % 8 == 0 && FixedChannelsSmemBytes(a) <= kFixedChannelsMaxSmem;
     return plan;
   }
   plan.unsupported = Sm90ConvUnsupported(node, a, epi);

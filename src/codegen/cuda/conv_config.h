@@ -30,10 +30,12 @@ ConvAttrs ReadConvAttrs(const Node& node);
 /// What the sm90 kernels do with a conv node, or why they cannot take it.
 struct ConvSm90Plan {
   std::string unsupported;  // non-empty: the direct kernel takes the node, for this reason
-  /// 4 or 8 input channels (the padded stem), not 1x1, O a multiple of 8, filters and input
-  /// patch within shared memory: kiln's few-channel kernel (kiln_cuda_conv_fixed_channels.cuh)
-  /// takes it, which works from shared memory and moves a pixel's channels in one access.
+  /// 4 or 8 input channels (the padded stem), not 1x1: a kernel that moves a pixel's channels in
+  /// one access takes it: kiln's few-channel kernel (kiln_cuda_conv_fixed_channels.cuh, from
+  /// shared memory) when `fixed_channels_smem` (O a multiple of 8, filters and input patch fit),
+  /// else CUTLASS 2.x's fixed-channels conv (kiln_cuda_conv_fixed_channels_cutlass.cuh).
   bool fixed_channels = false;
+  bool fixed_channels_smem = false;
   ConvAttrs attrs;
   int source = -1;          // the full-size residual read as source operand C (-1: none)
   GemmProblem gemm;         // Pointwise(): the gemm it is ([N*H*W, C] x [O, C]^T)
