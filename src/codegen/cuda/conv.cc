@@ -158,7 +158,17 @@ struct FixedChannelsEpilogue {
   bool fused = false;
   int bias = -1;  // operand index, -1: none
   bool relu = false;
+  /// The kernel's bias argument ("in2" or "nullptr") and its relu template flag.
+  std::string BiasArg() const { return fused && bias >= 0 ? KernelContext::In(bias) : "nullptr"; }
+  std::string ReluArg() const { return fused && relu ? "true" : "false"; }
 };
+
+// After a few-channel kernel: nothing when it fused the epilogue, else the epilogue as a pass.
+Status FixedChannelsEpilogueTail(const KernelContext& ctx, CodeWriter& w, const ConvAttrs& a,
+                                 const FixedChannelsEpilogue& epi) {
+  if (epi.fused) return Status::Ok();
+  return EmitEpiloguePass(ctx, w, ctx.Dim(a.n) + " * " + Int(a.oh * a.ow * a.o), Int(a.o), "1");
+}
 
 FixedChannelsEpilogue PlanFixedChannelsEpilogue(const Node& node) {
   FixedChannelsEpilogue e;
@@ -196,12 +206,10 @@ Status EmitFixedChannelsCutlass(const KernelContext& ctx, CodeWriter& w, const C
     CodeWriter sw = SharedBodyWriter(node);
     sw.Line("#include \"kiln_cuda_conv_fixed_channels_cutlass.cuh\"");
     sw.Line("using Conv = kiln_cuda::fixed_channels_cutlass::Conv<" + CutlassType(node.input(0)->dtype()) + ", " +
-            CutlassType(out) + ", " + Int(a.c) + ", " + Int(align_d) + ", " +
-            (epi.fused && epi.relu ? "true" : "false") + ", " + Int(tile_m) + ", " + Int(tile_n) +
-            ", 32, 4>;");
+            CutlassType(out) + ", " + Int(a.c) + ", " + Int(align_d) + ", " + epi.ReluArg() + ", " +
+            Int(tile_m) + ", " + Int(tile_n) + ", 32, 4>;");
     WriteGeometry(sw);
-    sw.Line("kiln_cuda::fixed_channels_cutlass::RunConv<Conv>(what, g, in0, in1, " +
-            std::string(epi.fused && epi.bias >= 0 ? KernelContext::In(epi.bias) : "nullptr") +
+    sw.Line("kiln_cuda::fixed_channels_cutlass::RunConv<Conv>(what, g, in0, in1, " + epi.BiasArg() +
             ", out0, stream);");
     return sw;
   };
@@ -215,8 +223,7 @@ Status EmitFixedChannelsCutlass(const KernelContext& ctx, CodeWriter& w, const C
   CallSharedFunctions(ctx, "conv_fixed_channels_cutlass",
                       CppString(node.Describe() + ": CUTLASS fixed-channels conv"), ConvSizes(ctx, a),
                       variants, w);
-  if (epi.fused) return Status::Ok();
-  return EmitEpiloguePass(ctx, w, ctx.Dim(a.n) + " * " + Int(a.oh * a.ow * a.o), Int(a.o), "1");
+  return FixedChannelsEpilogueTail(ctx, w, a, epi);
 }
 
 // A conv of 4 or 8 input channels: kiln's few-channel kernel, 16x16-pixel tiles (8x16 where the
@@ -236,10 +243,8 @@ Status EmitFixedChannels(const KernelContext& ctx, CodeWriter& w, const ConvSm90
     sw.Line("#include \"kiln_cuda_conv_fixed_channels.cuh\"");
     WriteGeometry(sw);
     sw.Line("kiln_cuda::fixed_channels::RunConv<" + in + ", " + out + ", " + Int(a.c) + ", " + Int(a.kh) +
-            ", " + Int(a.kw) + ", " + Int(rows_per_warp) + ", " + (epi.fused && epi.relu ? "true" : "false") +
-            ">(what, g, in0, in1, " +
-            std::string(epi.fused && epi.bias >= 0 ? KernelContext::In(epi.bias) : "nullptr") +
-            ", out0, stream);");
+            ", " + Int(a.kw) + ", " + Int(rows_per_warp) + ", " + epi.ReluArg() + ">(what, g, in0, in1, " +
+            epi.BiasArg() + ", out0, stream);");
     return sw;
   };
   // CTAs of 16x16 output pixels x 64 channels; two run per SM.
@@ -256,8 +261,7 @@ Status EmitFixedChannels(const KernelContext& ctx, CodeWriter& w, const ConvSm90
   }
   CallSharedFunctions(ctx, "conv_fixed_channels", CppString(node.Describe() + ": few-channel conv"),
                       ConvSizes(ctx, a), variants, w);
-  if (epi.fused) return Status::Ok();
-  return EmitEpiloguePass(ctx, w, ctx.Dim(a.n) + " * " + Int(a.oh * a.ow * a.o), Int(a.o), "1");
+  return FixedChannelsEpilogueTail(ctx, w, a, epi);
 }
 
 Status EmitDirect(const KernelContext& ctx, CodeWriter& w, const ConvAttrs& a) {

@@ -59,7 +59,7 @@ struct Params {
   const uint16_t* w;
   const void* bias;  // K values of the output dtype, or null
   void* out;
-  int n, h, w_, k, p, q;
+  int h, w_, k, p, q;
   int pad_h, pad_w, stride_h, stride_w, dil_h, dil_w;
   int tiles_p, tiles_q;  // output tiles per image: rows, columns
   int patch_h, patch_w;  // input pixels one tile reads
@@ -277,7 +277,6 @@ void RunConv(const char* what, const ConvGeometry& g, const void* x, const void*
   prm.w = static_cast<const uint16_t*>(w);
   prm.bias = bias;
   prm.out = d;
-  prm.n = static_cast<int>(g.n);
   prm.h = static_cast<int>(g.h);
   prm.w_ = static_cast<int>(g.w);
   prm.k = static_cast<int>(g.k);
