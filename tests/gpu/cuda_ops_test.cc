@@ -1,8 +1,9 @@
 // The memory-bound op families of the CUDA targets on a GPU (ctest label gpu; skipped without a
 // GPU): softmax / log_softmax, layer_norm / rms_norm / group_norm, reductions, layout and
 // indexing ops, pools, resize and the vectorised elementwise path, over f32, f16 and bf16, with odd
-// row lengths (1, 17, 1000, 4097 and 9000: past the 8192 values a row kernel keeps in registers)
-// and a symbolic batch, against the reference interpreter (double precision).
+// row lengths (1, 17, 1000, 4097 and 9000: past the 8192 values a row kernel keeps in registers;
+// 1536 and 2056: the warp-per-row kernels with 8 and 16 vectors per lane, or a block per row for
+// f32 2056) and a symbolic batch, against the reference interpreter (double precision).
 //
 // Tolerances: |got - want| <= atol + rtol * |want| per element. f32: rtol 1e-4, atol 1e-5 (the
 // kernels accumulate in f32 where the reference uses double). f16 / bf16: rtol 2e-2, atol 2e-2
@@ -45,7 +46,7 @@ TEST_P(CudaOpsTest, SoftmaxAndLogSoftmax) {
   const std::string t = GetParam();
   ExpectCudaMatchesInterpreter(
       ParseVerified(WithDType(
-          R"(graph @softmax(%a: $T[N,1], %b: $T[N,17], %c: $T[N,1000], %d: $T[2,4097], %e: $T[3,9000], %f: $T[N,5,7]) -> (%sa, %sb, %sc, %sd, %se, %sf, %lb, %ld, %lf) where N in [1, 8] {
+          R"(graph @softmax(%a: $T[N,1], %b: $T[N,17], %c: $T[N,1000], %d: $T[2,4097], %e: $T[3,9000], %f: $T[N,5,7], %k: $T[N,1536], %m: $T[N,2056]) -> (%sa, %sb, %sc, %sd, %se, %sf, %lb, %ld, %lf, %sk, %lm) where N in [1, 8] {
   %sa = softmax(%a) {axis=-1} : $T[N,1]
   %sb = softmax(%b) {axis=-1} : $T[N,17]
   %sc = softmax(%c) {axis=-1} : $T[N,1000]
@@ -55,6 +56,8 @@ TEST_P(CudaOpsTest, SoftmaxAndLogSoftmax) {
   %lb = log_softmax(%b) {axis=-1} : $T[N,17]
   %ld = log_softmax(%d) {axis=-1} : $T[2,4097]
   %lf = log_softmax(%f) {axis=0} : $T[N,5,7]
+  %sk = softmax(%k) {axis=-1} : $T[N,1536]
+  %lm = log_softmax(%m) {axis=-1} : $T[N,2056]
 })",
           t)),
       OptionsFor(t));
@@ -64,7 +67,7 @@ TEST_P(CudaOpsTest, LayerNormRmsNormGroupNorm) {
   const std::string t = GetParam();
   ExpectCudaMatchesInterpreter(
       ParseVerified(WithDType(
-          R"(graph @norms(%a: $T[N,1], %b: $T[N,17], %c: $T[N,1000], %d: $T[2,4097], %e: $T[3,9000], %f: $T[N,3,6], %wb: $T[17], %bb: $T[17], %wc: $T[1000], %bc: $T[1000], %wd: $T[4097], %we: $T[9000], %wf: $T[3,6], %g: $T[N,8,5,3], %h: $T[N,4,4,6], %gw: $T[8], %gb: $T[8], %hw: $T[6], %hb: $T[6]) -> (%la, %lb, %lc, %ld, %le, %lf, %rb, %rd, %re, %rf, %gn, %gh) where N in [1, 8] {
+          R"(graph @norms(%a: $T[N,1], %b: $T[N,17], %c: $T[N,1000], %d: $T[2,4097], %e: $T[3,9000], %f: $T[N,3,6], %wb: $T[17], %bb: $T[17], %wc: $T[1000], %bc: $T[1000], %wd: $T[4097], %we: $T[9000], %wf: $T[3,6], %g: $T[N,8,5,3], %h: $T[N,4,4,6], %gw: $T[8], %gb: $T[8], %hw: $T[6], %hb: $T[6], %k: $T[N,1536], %wk: $T[1536], %bk: $T[1536], %m: $T[N,2056], %wm: $T[2056]) -> (%la, %lb, %lc, %ld, %le, %lf, %rb, %rd, %re, %rf, %gn, %gh, %lk, %rm) where N in [1, 8] {
   %la = layer_norm(%a) {eps=1e-05} : $T[N,1]
   %lb = layer_norm(%b, %wb, %bb) {eps=1e-05} : $T[N,17]
   %lc = layer_norm(%c, %wc, %bc) {eps=1e-05} : $T[N,1000]
@@ -77,6 +80,8 @@ TEST_P(CudaOpsTest, LayerNormRmsNormGroupNorm) {
   %rf = rms_norm(%f, %wf) {axis=-2, eps=1e-06} : $T[N,3,6]
   %gn = group_norm(%g, %gw, %gb) {groups=4} : $T[N,8,5,3]
   %gh = group_norm(%h, %hw, %hb) {groups=3, layout=nhwc} : $T[N,4,4,6]
+  %lk = layer_norm(%k, %wk, %bk) {eps=1e-05} : $T[N,1536]
+  %rm = rms_norm(%m, %wm) {eps=1e-06} : $T[N,2056]
 })",
           t)),
       OptionsFor(t));

@@ -14,6 +14,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "kiln_scalar.h"
 
@@ -173,6 +174,23 @@ __device__ __forceinline__ float GroupReduce(float v, Op op, float* smem) {
     for (int w = 1; w < kThreads / 32; ++w) v = op(v, smem[w]);
   }
   return v;
+}
+
+/// Calls f(std::integral_constant<int, kCache>{}) with the fewest 16-byte vectors per lane (4, 8
+/// or 16) that hold a row of `vecs` vectors in one warp's registers, and returns true; false (f
+/// not called) when the row is longer than 512 vectors.
+template <typename F>
+inline bool WithWarpRowCache(int64_t vecs, F f) {
+  if (vecs <= 32 * 4) {
+    f(std::integral_constant<int, 4>{});
+  } else if (vecs <= 32 * 8) {
+    f(std::integral_constant<int, 8>{});
+  } else if (vecs <= 32 * 16) {
+    f(std::integral_constant<int, 16>{});
+  } else {
+    return false;
+  }
+  return true;
 }
 
 struct SumOp {

@@ -1,10 +1,11 @@
 // kiln_cuda: layer_norm, rms_norm and group_norm, included by kiln_cuda.cuh. Templated on the
 // float dtype D (kiln_cuda::F32, F16, BF16): loads D::Storage, computes and accumulates in f32.
 //
-// layer_norm / rms_norm normalise contiguous rows: a warp per row for short rows, a block per row
-// otherwise, with 16-byte accesses where rows and pointers allow; each thread keeps its values of the first kThreads *
-// kCache in registers, so the two statistics passes (mean, then the sum of squared deviations
-// from it: no cancellation) and the output pass read the row from memory once when it fits.
+// layer_norm / rms_norm normalise contiguous rows: a warp per row for rows that fit its registers
+// (up to 512 16-byte vectors), a block per row otherwise, with 16-byte accesses where rows and
+// pointers allow; each thread keeps its values of the first kThreads * kCache in registers, so
+// the two statistics passes (mean, then the sum of squared deviations from it: no cancellation)
+// and the output pass read the row from memory once when it fits.
 // group_norm gives each (batch item, group) a 512-thread block and reads its elements three
 // times (sum, squared deviations, output).
 #ifndef KILN_CUDA_NORM_CUH_
@@ -79,7 +80,8 @@ __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
 }
 
 /// TrailingNormKernel with 16-byte accesses: each thread moves vectors of kVec elements (cols a
-/// multiple of kVec, every pointer 16-byte aligned) and keeps up to kCache of them in registers;
+/// multiple of kVec, every pointer 16-byte aligned) and keeps up to kCache of them in registers as
+/// loaded (f16 / bf16 in half the registers of f32 values, so a warp holds rows of up to 4096);
 /// rows longer than kThreads * kCache * kVec re-read the rest from memory.
 template <class D, bool kRms, int kThreads, int kCache>
 __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
@@ -93,62 +95,62 @@ __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
   const int t = threadIdx.x % kThreads;
   const int group = threadIdx.x / kThreads;
   const int64_t vecs = cols / kVec;
-  auto load = [](float (&dst)[kVec], const S* src) { LoadFloats<D>(dst, src); };
   for (int64_t base = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock; base < rows;
        base += static_cast<int64_t>(gridDim.x) * kRowsPerBlock) {
     const int64_t row = base + group;
     const int64_t n = row < rows ? vecs : 0;  // inactive groups still join the reductions
     const S* xr = x + row * cols;
     S* yr = y + row * cols;
-    float v[kCache][kVec];
-    float sum = 0.f;
+    auto cached = [&](int k) { return t + static_cast<int64_t>(k) * kThreads; };
+    alignas(16) S v[kCache][kVec];
 #pragma unroll
     for (int k = 0; k < kCache; ++k) {
-      const int64_t j = t + static_cast<int64_t>(k) * kThreads;
-      if (j < n) {
-        load(v[k], xr + j * kVec);
-      } else {
-#pragma unroll
-        for (int e = 0; e < kVec; ++e) v[k][e] = 0.f;
-      }
-#pragma unroll
-      for (int e = 0; e < kVec; ++e) sum += v[k][e];
+      if (cached(k) < n) LoadVector(v[k], xr + cached(k) * kVec);
     }
     float mean = 0.f;
     if (!kRms) {
-      for (int64_t j = t + static_cast<int64_t>(kCache) * kThreads; j < n; j += kThreads) {
-        float u[kVec];
-        load(u, xr + j * kVec);
+      float sum = 0.f;
 #pragma unroll
-        for (int e = 0; e < kVec; ++e) sum += u[e];
+      for (int k = 0; k < kCache; ++k) {
+        if (cached(k) < n) {
+#pragma unroll
+          for (int e = 0; e < kVec; ++e) sum += D::Load(v[k][e]);
+        }
+      }
+      for (int64_t j = cached(kCache); j < n; j += kThreads) {
+        alignas(16) S u[kVec];
+        LoadVector(u, xr + j * kVec);
+#pragma unroll
+        for (int e = 0; e < kVec; ++e) sum += D::Load(u[e]);
       }
       mean = GroupReduce<kThreads>(sum, SumOp{}, smem) / static_cast<float>(cols);
     }
+    auto squares = [&](const S(&u)[kVec]) {
+      float q = 0.f;
+#pragma unroll
+      for (int e = 0; e < kVec; ++e) q += (D::Load(u[e]) - mean) * (D::Load(u[e]) - mean);
+      return q;
+    };
     float sq = 0.f;
 #pragma unroll
     for (int k = 0; k < kCache; ++k) {
-      const int64_t j = t + static_cast<int64_t>(k) * kThreads;
-      if (j < n) {
-#pragma unroll
-        for (int e = 0; e < kVec; ++e) sq += (v[k][e] - mean) * (v[k][e] - mean);
-      }
+      if (cached(k) < n) sq += squares(v[k]);
     }
-    for (int64_t j = t + static_cast<int64_t>(kCache) * kThreads; j < n; j += kThreads) {
-      float u[kVec];
-      load(u, xr + j * kVec);
-#pragma unroll
-      for (int e = 0; e < kVec; ++e) sq += (u[e] - mean) * (u[e] - mean);
+    for (int64_t j = cached(kCache); j < n; j += kThreads) {
+      alignas(16) S u[kVec];
+      LoadVector(u, xr + j * kVec);
+      sq += squares(u);
     }
     sq = GroupReduce<kThreads>(sq, SumOp{}, smem);
     const float inv = 1.f / sqrtf(sq / static_cast<float>(cols) + eps);
-    auto out = [&](int64_t j, const float (&xv)[kVec]) {
+    auto out = [&](int64_t j, const S(&xv)[kVec]) {
       float w[kVec], b[kVec];
-      if (weight != nullptr) load(w, weight + j * kVec);
-      if (bias != nullptr) load(b, bias + j * kVec);
+      if (weight != nullptr) LoadFloats<D>(w, weight + j * kVec);
+      if (bias != nullptr) LoadFloats<D>(b, bias + j * kVec);
       float r[kVec];
 #pragma unroll
       for (int e = 0; e < kVec; ++e) {
-        r[e] = (xv[e] - mean) * inv;
+        r[e] = (D::Load(xv[e]) - mean) * inv;
         if (weight != nullptr) r[e] *= w[e];
         if (bias != nullptr) r[e] += b[e];
       }
@@ -156,12 +158,11 @@ __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
     };
 #pragma unroll
     for (int k = 0; k < kCache; ++k) {
-      const int64_t j = t + static_cast<int64_t>(k) * kThreads;
-      if (j < n) out(j, v[k]);
+      if (cached(k) < n) out(cached(k), v[k]);
     }
-    for (int64_t j = t + static_cast<int64_t>(kCache) * kThreads; j < n; j += kThreads) {
-      float u[kVec];
-      load(u, xr + j * kVec);
+    for (int64_t j = cached(kCache); j < n; j += kThreads) {
+      alignas(16) S u[kVec];
+      LoadVector(u, xr + j * kVec);
       out(j, u);
     }
   }
@@ -178,9 +179,11 @@ void TrailingNorm(const typename D::Storage* x, const typename D::Storage* weigh
   constexpr int kVec = 16 / sizeof(typename D::Storage);
   const bool vec = cols % kVec == 0 && Aligned16(x) && Aligned16(y) &&
                    (weight == nullptr || Aligned16(weight)) && (bias == nullptr || Aligned16(bias));
-  if (vec && cols <= 32 * 4 * kVec) {  // a warp per row, up to 4 vectors per lane cached
-    TrailingNormVecKernel<D, kRms, 32, 4>
-        <<<GridFor(rows, 8), 256, 0, AsStream(stream)>>>(x, weight, bias, y, rows, cols, eps);
+  // A warp per row when the row fits its registers (no block barriers; many rows in flight).
+  if (vec && WithWarpRowCache(cols / kVec, [&](auto cache) {
+        TrailingNormVecKernel<D, kRms, 32, decltype(cache)::value>
+            <<<GridFor(rows, 8), 256, 0, AsStream(stream)>>>(x, weight, bias, y, rows, cols, eps);
+      })) {
     return;
   }
   if (vec) {  // a 256-thread block per row, up to 4 vectors per thread cached

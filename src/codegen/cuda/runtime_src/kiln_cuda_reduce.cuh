@@ -3,7 +3,7 @@
 // D::Storage, computes and accumulates in f32 and stores D::Storage.
 //
 // Row kernels give each row a group of kThreads threads: a warp slice (kThreads <= 32, several
-// rows per 256-thread block) for short rows, the whole block (kThreads = 1024) for long ones.
+// rows per 256-thread block) for rows that fit its registers, the whole block for long ones.
 // Softmax keeps kCache values (or 16-byte vectors, where rows and pointers allow) per thread in
 // registers, so a row of up to kThreads * kCache of them is read from memory once; longer rows
 // re-read the uncached tail in each pass.
@@ -75,7 +75,8 @@ __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
 }
 
 /// SoftmaxRowsKernel with 16-byte accesses: vectors of kVec elements (len a multiple of kVec,
-/// x and y 16-byte aligned), up to kCache vectors per thread in registers.
+/// x and y 16-byte aligned), up to kCache vectors per thread kept in registers as loaded (f16 /
+/// bf16 in half the registers of f32 values).
 template <class D, bool kLog, int kThreads, int kCache>
 __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
     SoftmaxRowsVecKernel(const typename D::Storage* x, typename D::Storage* y, int64_t rows,
@@ -87,62 +88,64 @@ __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
   const int t = threadIdx.x % kThreads;
   const int group = threadIdx.x / kThreads;
   const int64_t vecs = len / kVec;
-  auto load = [](float (&dst)[kVec], const S* src) { LoadFloats<D>(dst, src); };
   for (int64_t base = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock; base < rows;
        base += static_cast<int64_t>(gridDim.x) * kRowsPerBlock) {
     const int64_t row = base + group;
     const int64_t n = row < rows ? vecs : 0;  // inactive groups still join the reductions
     const S* xr = x + row * len;
     S* yr = y + row * len;
-    float v[kCache][kVec];
+    auto cached = [&](int k) { return t + static_cast<int64_t>(k) * kThreads; };
+    alignas(16) S v[kCache][kVec];
     float mx = -__int_as_float(0x7f800000);
 #pragma unroll
     for (int k = 0; k < kCache; ++k) {
-      const int64_t j = t + static_cast<int64_t>(k) * kThreads;
-      if (j < n) {
-        load(v[k], xr + j * kVec);
+      if (cached(k) < n) {
+        LoadVector(v[k], xr + cached(k) * kVec);
 #pragma unroll
-        for (int e = 0; e < kVec; ++e) mx = fmaxf(mx, v[k][e]);
+        for (int e = 0; e < kVec; ++e) mx = fmaxf(mx, D::Load(v[k][e]));
       }
     }
-    for (int64_t j = t + static_cast<int64_t>(kCache) * kThreads; j < n; j += kThreads) {
-      float u[kVec];
-      load(u, xr + j * kVec);
+    for (int64_t j = cached(kCache); j < n; j += kThreads) {
+      alignas(16) S u[kVec];
+      LoadVector(u, xr + j * kVec);
 #pragma unroll
-      for (int e = 0; e < kVec; ++e) mx = fmaxf(mx, u[e]);
+      for (int e = 0; e < kVec; ++e) mx = fmaxf(mx, D::Load(u[e]));
     }
     mx = GroupReduce<kThreads>(mx, MaxOp{}, smem);
+    auto exps = [&](const S(&u)[kVec]) {
+      float s = 0.f;
+#pragma unroll
+      for (int e = 0; e < kVec; ++e) s += expf(D::Load(u[e]) - mx);
+      return s;
+    };
     float sum = 0.f;
 #pragma unroll
     for (int k = 0; k < kCache; ++k) {
-      const int64_t j = t + static_cast<int64_t>(k) * kThreads;
-      if (j < n) {
-#pragma unroll
-        for (int e = 0; e < kVec; ++e) sum += expf(v[k][e] - mx);
-      }
+      if (cached(k) < n) sum += exps(v[k]);
     }
-    for (int64_t j = t + static_cast<int64_t>(kCache) * kThreads; j < n; j += kThreads) {
-      float u[kVec];
-      load(u, xr + j * kVec);
-#pragma unroll
-      for (int e = 0; e < kVec; ++e) sum += expf(u[e] - mx);
+    for (int64_t j = cached(kCache); j < n; j += kThreads) {
+      alignas(16) S u[kVec];
+      LoadVector(u, xr + j * kVec);
+      sum += exps(u);
     }
     sum = GroupReduce<kThreads>(sum, SumOp{}, smem);
     const float scale = kLog ? mx + logf(sum) : 1.f / sum;
-    auto out = [&](int64_t j, const float (&xv)[kVec]) {
+    auto out = [&](int64_t j, const S(&xv)[kVec]) {
       float r[kVec];
 #pragma unroll
-      for (int e = 0; e < kVec; ++e) r[e] = kLog ? xv[e] - scale : expf(xv[e] - mx) * scale;
+      for (int e = 0; e < kVec; ++e) {
+        const float xe = D::Load(xv[e]);
+        r[e] = kLog ? xe - scale : expf(xe - mx) * scale;
+      }
       StoreFloats<D>(yr + j * kVec, r);
     };
 #pragma unroll
     for (int k = 0; k < kCache; ++k) {
-      const int64_t j = t + static_cast<int64_t>(k) * kThreads;
-      if (j < n) out(j, v[k]);
+      if (cached(k) < n) out(cached(k), v[k]);
     }
-    for (int64_t j = t + static_cast<int64_t>(kCache) * kThreads; j < n; j += kThreads) {
-      float u[kVec];
-      load(u, xr + j * kVec);
+    for (int64_t j = cached(kCache); j < n; j += kThreads) {
+      alignas(16) S u[kVec];
+      LoadVector(u, xr + j * kVec);
       out(j, u);
     }
   }
@@ -179,10 +182,16 @@ void Softmax(const typename D::Storage* x, typename D::Storage* y, int64_t outer
   if (inner > 1) {
     SoftmaxColumnsKernel<D, kLog>
         <<<GridFor(outer * inner, 256), 256, 0, AsStream(stream)>>>(x, y, outer, len, inner);
-  } else if (vec && len <= 32 * 4 * kVec) {  // a warp per row, up to 4 vectors per lane cached
-    SoftmaxRowsVecKernel<D, kLog, 32, 4>
-        <<<GridFor(outer, 8), 256, 0, AsStream(stream)>>>(x, y, outer, len);
-  } else if (vec) {  // a 256-thread block per row, up to 4 vectors per thread cached
+    return;
+  }
+  // A warp per row when the row fits its registers (no block barriers; many rows in flight).
+  if (vec && WithWarpRowCache(len / kVec, [&](auto cache) {
+        SoftmaxRowsVecKernel<D, kLog, 32, decltype(cache)::value>
+            <<<GridFor(outer, 8), 256, 0, AsStream(stream)>>>(x, y, outer, len);
+      })) {
+    return;
+  }
+  if (vec) {  // a 256-thread block per row, up to 4 vectors per thread cached
     SoftmaxRowsVecKernel<D, kLog, 256, 4>
         <<<GridFor(outer, 1), 256, 0, AsStream(stream)>>>(x, y, outer, len);
   } else if (len <= 1024) {  // a warp per row, the row in registers (32 x 32 values)
