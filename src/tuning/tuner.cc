@@ -7,6 +7,7 @@
 #include <future>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "build/object_cache.h"
 #include "build/sha256.h"
@@ -18,8 +19,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Candidate libraries built at once (each build runs its own compile jobs).
-constexpr size_t kParallelBuilds = 8;
+// Candidate libraries built at once: one per core (a candidate's time is one CUTLASS
+// instantiation, a single-threaded nvcc compile), at least 2.
+size_t ParallelBuilds() { return std::max(2u, std::thread::hardware_concurrency()); }
 
 StatusOr<std::string> ReadText(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
@@ -180,49 +182,71 @@ StatusOr<std::map<const Node*, std::string>> TuneGraph(const Graph& graph, const
 
   const fs::path work = options.work_dir.empty() ? fs::temp_directory_path() / "kiln-tune"
                                                  : fs::path(options.work_dir);
-  int signature_index = 0;
-  for (const auto& [signature, nodes] : misses) {
-    // Candidates: the union over the signature's nodes, in first-seen order; shapes: every point
-    // of every node (with the profiling graph's symbol values for it).
+  // Each missing signature's candidates (the union over its nodes, in first-seen order) and
+  // shapes (every point of every node, with the profiling graph's symbol values for it).
+  struct Signature {
+    const std::string* name;
+    const std::vector<std::pair<const Node*, const TuneTask*>>* nodes;
     std::vector<std::string> candidates;
     std::map<std::string, std::string> shapes;  // shape -> profile dims
+    std::vector<std::string> libs;              // per candidate; empty: did not build
+  };
+  std::vector<Signature> sigs;
+  for (const auto& [signature, nodes] : misses) {
+    Signature sig{&signature, &nodes, {}, {}, {}};
     for (const auto& [node, task] : nodes) {
-      for (const TunePoint& point : task->points) shapes.emplace(point.shape, point.profile_dims);
+      for (const TunePoint& point : task->points) sig.shapes.emplace(point.shape, point.profile_dims);
       for (const std::string& c : task->candidates) {
-        if (std::find(candidates.begin(), candidates.end(), c) == candidates.end()) {
-          candidates.push_back(c);
+        if (std::find(sig.candidates.begin(), sig.candidates.end(), c) == sig.candidates.end()) {
+          sig.candidates.push_back(c);
         }
       }
     }
-    if (options.max_candidates > 0 && candidates.size() > static_cast<size_t>(options.max_candidates)) {
-      candidates.resize(options.max_candidates);
+    if (options.max_candidates > 0 && sig.candidates.size() > static_cast<size_t>(options.max_candidates)) {
+      sig.candidates.resize(options.max_candidates);
     }
-    const TuneTask& first = *nodes.front().second;
-    log("tuning: " + signature + ": building " + std::to_string(candidates.size()) +
-        " candidates for " + std::to_string(shapes.size()) + " shapes");
-    // Build the candidates' libraries, kParallelBuilds at a time.
-    std::vector<std::string> libs(candidates.size());
-    for (size_t begin = 0; begin < candidates.size(); begin += kParallelBuilds) {
-      std::vector<std::future<StatusOr<std::string>>> running;
-      const size_t end = std::min(candidates.size(), begin + kParallelBuilds);
-      for (size_t c = begin; c < end; ++c) {
-        const std::string dir =
-            (work / ("sig" + std::to_string(signature_index) + "_c" + std::to_string(c))).string();
-        running.push_back(std::async(std::launch::async, [&, c, dir] {
-          return build(first.profile_graph, first.profile_node, candidates[c], dir);
-        }));
-      }
-      for (size_t c = begin; c < end; ++c) {
-        StatusOr<std::string> lib = running[c - begin].get();
-        if (lib.ok()) {
-          libs[c] = *lib;
-          ++rep.candidates_built;
-        } else {
-          log("tuning: candidate " + candidates[c] + " does not build: " +
-              lib.status().message().substr(0, 300));
-        }
+    sig.libs.resize(sig.candidates.size());
+    log("tuning: " + signature + ": " + std::to_string(sig.candidates.size()) + " candidates for " +
+        std::to_string(sig.shapes.size()) + " shapes");
+    sigs.push_back(std::move(sig));
+  }
+  // Build every signature's candidate libraries, ParallelBuilds() at a time across signatures.
+  std::vector<std::pair<size_t, size_t>> builds;  // (signature, candidate)
+  for (size_t s = 0; s < sigs.size(); ++s) {
+    for (size_t c = 0; c < sigs[s].candidates.size(); ++c) builds.emplace_back(s, c);
+  }
+  log("tuning: building " + std::to_string(builds.size()) + " candidate kernels, " +
+      std::to_string(ParallelBuilds()) + " at a time");
+  for (size_t begin = 0; begin < builds.size(); begin += ParallelBuilds()) {
+    const size_t end = std::min(builds.size(), begin + ParallelBuilds());
+    std::vector<std::future<StatusOr<std::string>>> running;
+    for (size_t i = begin; i < end; ++i) {
+      const auto [s, c] = builds[i];
+      const TuneTask& first = *sigs[s].nodes->front().second;
+      const std::string dir = (work / ("sig" + std::to_string(s) + "_c" + std::to_string(c))).string();
+      running.push_back(std::async(std::launch::async, [&build, &first, &sigs, s = s, c = c, dir] {
+        return build(first.profile_graph, first.profile_node, sigs[s].candidates[c], dir);
+      }));
+    }
+    for (size_t i = begin; i < end; ++i) {
+      const auto [s, c] = builds[i];
+      StatusOr<std::string> lib = running[i - begin].get();
+      if (lib.ok()) {
+        sigs[s].libs[c] = *lib;
+        ++rep.candidates_built;
+      } else {
+        log("tuning: candidate " + sigs[s].candidates[c] + " does not build: " +
+            lib.status().message().substr(0, 300));
       }
     }
+    log("tuning: built " + std::to_string(end) + " / " + std::to_string(builds.size()));
+  }
+  for (Signature& sig : sigs) {
+    const std::string& signature = *sig.name;
+    const auto& nodes = *sig.nodes;
+    const std::vector<std::string>& candidates = sig.candidates;
+    const std::map<std::string, std::string>& shapes = sig.shapes;
+    const std::vector<std::string>& libs = sig.libs;
     // One profiler run over every (library, shape) of the signature.
     std::vector<std::string> argv = {""};  // the profiler, built below if anything is to run
     std::vector<std::pair<size_t, std::string>> order;  // (candidate, shape)
@@ -270,7 +294,6 @@ StatusOr<std::map<const Node*, std::string>> TuneGraph(const Graph& graph, const
       chosen[node] = compose(*task, winners);
       ++rep.profiled;
     }
-    ++signature_index;
   }
   std::error_code ec;
   fs::remove_all(work, ec);
