@@ -22,7 +22,7 @@ source .carry/env.sh
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 export KILN_HOME=$PWD PYTHONUNBUFFERED=1 CCACHE_DISABLE=1
 export KILN_CACHE_DIR=/tmp/kiln-objects KILN_TUNING_CACHE=${KILN_TUNING_CACHE:-/tmp/tuning.sqlite}
-[ -f .carry/tuning.sqlite ] && cp .carry/tuning.sqlite /tmp/tuning.sqlite
+[ -f .carry/tuning.sqlite ] && [ ! -f /tmp/tuning.sqlite ] && cp .carry/tuning.sqlite /tmp/tuning.sqlite && chmod u+w /tmp/tuning.sqlite
 B=$PWD/.carry/bin
 export PATH=$B:$PATH
 W=/tmp/w; mkdir -p $W/results
