@@ -165,6 +165,11 @@ __global__ void __launch_bounds__(32 * kWarps, 1) FlashAttentionKernel(const Att
   CpAsyncCommit();
 
   const int row0 = m0 + warp * kWarpRows;  // this warp's first query row
+  // Keys past key_end are hidden from all of this warp's rows (past Sk, or causal: past its last
+  // row): their 16-key steps are skipped (their scores are masked to -inf, P = 0, so the skip is
+  // exact). A warp whose rows all lie past Sq skips the products (it still loads and syncs).
+  const int key_end = kCausal && row0 + kWarpRows < sk ? row0 + kWarpRows : sk;
+  const bool warp_rows = row0 < sq;
   const float scale_log2 = p.scale * kLog2e;
   // The mask rows of this thread's query rows (rows past Sq read row Sq-1: computed, never
   // stored); index [mf][half]: row row0 + 16 mf + group + 8 half.
@@ -242,6 +247,7 @@ __global__ void __launch_bounds__(32 * kWarps, 1) FlashAttentionKernel(const Att
       }
 #pragma unroll
       for (int j = 0; j < kNTiles / 2; ++j) {
+        if (!warp_rows || n0 + 16 * j >= key_end) continue;  // hidden keys (warp-uniform)
         uint32_t kf[4];
         LdMatrixX4(kf, SmemAddr(s_k + (j * 16 + (lane / 16) * 8 + lane % 8) * kQStride + ks * 16 +
                                 ((lane / 8) % 2) * 8));
@@ -340,6 +346,7 @@ __global__ void __launch_bounds__(32 * kWarps, 1) FlashAttentionKernel(const Att
     // fragments of two n8 blocks of dv.
 #pragma unroll
     for (int kk = 0; kk < kBlockN / 16; ++kk) {
+      if (!warp_rows || n0 + 16 * kk >= key_end) continue;  // P = 0 there
 #pragma unroll
       for (int j = 0; j < kOTiles / 2; ++j) {
         uint32_t vf[4];
