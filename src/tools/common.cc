@@ -133,6 +133,9 @@ Status WriteTextFile(const std::string& path, const std::string& text) {
 }
 
 StatusOr<Graph> LoadModel(const std::string& model, const ModelOptions& options) {
+  if (!options.onnx_bound_values.empty() && !IsOnnxPath(model)) {
+    return InvalidArgument("--bind applies to .onnx models only (it binds ONNX graph inputs)");
+  }
   if (!options.weights_path.empty()) {
     std::error_code ec;
     if (!std::filesystem::exists(options.weights_path, ec)) {
@@ -151,7 +154,9 @@ StatusOr<Graph> LoadModel(const std::string& model, const ModelOptions& options)
       return InvalidArgument("--weights does not apply to an .onnx model (its initializers are "
                              "its weights)");
     }
-    return ImportOnnxFile(model);
+    OnnxImportOptions import_options;
+    import_options.bound_values = options.onnx_bound_values;
+    return ImportOnnxFile(model, import_options);
   }
   KILN_ASSIGN_OR_RETURN(std::string text, ReadTextFile(model));
   std::string source_name = model == "-" ? "<stdin>" : model;

@@ -5,6 +5,7 @@
 #define KILN_TOOLS_COMMON_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -52,6 +53,8 @@ struct ModelOptions {
   std::string weights_path;
   /// Seed of the deterministic weights.
   uint64_t seed = 0;
+  /// .onnx models only: graph inputs bound to comma-separated values at import time (--bind).
+  std::map<std::string, std::string> onnx_bound_values;
 };
 
 /// True for "zoo:NAME".

@@ -28,6 +28,7 @@ struct CompileArgs {
   std::optional<int64_t> seq;
   std::optional<std::string> dtype;
   std::vector<std::string> dynamic;
+  std::vector<std::string> bind;
   bool embed_weights = false;
   bool cuda_graphs = false;
   std::string tune = "auto";
@@ -123,6 +124,13 @@ Status RunCompile(const CompileArgs& args) {
     return InvalidArgument("--batch, --seq and --dtype apply to zoo:NAME models only (a .kir file "
                            "declares its own shapes; use --dynamic to set symbol ranges)");
   }
+  for (const std::string& spec : args.bind) {
+    const size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return InvalidArgument("--bind " + spec + ": expected NAME=V1,V2,..., e.g. shape=1,3,-1");
+    }
+    options.onnx_bound_values[spec.substr(0, eq)] = spec.substr(eq + 1);
+  }
   KILN_ASSIGN_OR_RETURN(Graph graph, LoadModel(args.model, options));
   for (const std::string& spec : args.dynamic) KILN_RETURN_IF_ERROR(ApplyDynamic(graph, spec));
 
@@ -170,6 +178,10 @@ void AddCompileCommand(CLI::App& app, int* exit_code) {
       ->check(CLI::IsMember({"f32", "f16", "bf16"}));
   cmd->add_option("--dynamic", args->dynamic,
                   "Range of a dynamic dim, NAME=MIN..MAX (NAME: a symbol, or batch / seq); repeatable");
+  cmd->add_option("--bind", args->bind,
+                  ".onnx models: bind a graph input to constant values, NAME=V1,V2,... (e.g. a Reshape's "
+                  "shape or Slice's starts, which kiln must know at compile time); the input leaves the "
+                  "library's inputs; repeatable");
   cmd->add_flag("--embed-weights", args->embed_weights, "Link the weights into model.so instead of writing model.safetensors");
   cmd->add_option("--tune", args->tune,
                   "cuda-sm90 kernel tuning: auto (cached winners; profile the rest of static shape when a GPU "
@@ -192,6 +204,7 @@ void AddCompileCommand(CLI::App& app, int* exit_code) {
       "  kiln compile zoo:resnet50 --batch 1 -o out/resnet50\n"
       "  kiln compile zoo:bert --dynamic batch=1..8 --dynamic seq=16..128 -o out/bert\n"
       "  kiln compile model.kir --weights w.safetensors -o out/model\n"
+      "  kiln compile model.onnx --bind shape=1,-1 --target cuda-sm90 -o out/model\n"
       "The directory then holds model.so, model.safetensors, model.kir (the IR after the\n"
       "passes), manifest.json and src/ (the generated code). Run it with `kiln run DIR`.");
   cmd->callback([args, exit_code] {

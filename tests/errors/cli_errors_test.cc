@@ -54,6 +54,16 @@ TEST_F(CliErrorsTest, UnknownZooModel) {
   EXPECT_NE(r.stderr_text.find("resnet50"), std::string::npos) << r.stderr_text;
 }
 
+TEST_F(CliErrorsTest, BindNeedsAnOnnxModelAndNameEqualsValues) {
+  CliResult r = Run("compile zoo:mlp --bind x=1 -o " + Path("bind_lib"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.stderr_text,
+            "kiln: error: --bind applies to .onnx models only (it binds ONNX graph inputs)\n");
+  r = Run("compile zoo:mlp --bind shape -o " + Path("bind_lib"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.stderr_text, "kiln: error: --bind shape: expected NAME=V1,V2,..., e.g. shape=1,3,-1\n");
+}
+
 TEST_F(CliErrorsTest, UnknownPass) {
   std::string model = WriteReluModel();
   CliResult r = Run("opt " + model + " --pass=fuse_everything");

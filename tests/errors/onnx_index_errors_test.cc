@@ -99,5 +99,34 @@ TEST(OnnxIndexErrors, BoundInputsMustMatchTheModel) {
               {"bound input 'y' is not a graph input"});
 }
 
+// `kiln compile --bind NAME=V1,V2,...` value lists: each malformed one says which value and why.
+TEST(OnnxIndexErrors, BoundValueListsMustParseAndFit) {
+  OnnxModelBuilder m(13);
+  m.Input("x", TP::FLOAT, {2, 3});
+  m.Input("shape", TP::INT64, {2});
+  m.Input("k", TP::INT32, {});
+  m.Node("Reshape", {"x", "shape"}, {"y"});
+  m.Output("y");
+  m.Output("k");
+  auto import = [&](const std::string& shape, const std::string& k) {
+    OnnxImportOptions options;
+    options.bound_values["shape"] = shape;
+    if (!k.empty()) options.bound_values["k"] = k;
+    return m.Import(options);
+  };
+  ExpectError(import("3,x", ""), StatusCode::kInvalidArgument,
+              {"values '3,x' bound to graph input 'shape'", "value 1 ('x') is not an integer"});
+  ExpectError(import("3,", ""), StatusCode::kInvalidArgument, {"value 1 ('') is not an integer"});
+  ExpectError(import("3", ""), StatusCode::kInvalidArgument, {"1 values for i64[2]"});
+  ExpectError(import("3,2", "1,2"), StatusCode::kInvalidArgument,
+              {"graph input 'k'", "2 values for i32[]"});
+  ExpectError(import("3,2", "3000000000"), StatusCode::kInvalidArgument,
+              {"value 0 ('3000000000') is not in the range of i32"});
+  OnnxImportOptions options;
+  options.bound_values["z"] = "1";
+  ExpectError(m.Import(options), StatusCode::kInvalidArgument,
+              {"bound input 'z' is not a graph input"});
+}
+
 }  // namespace
 }  // namespace kiln::onnx_test

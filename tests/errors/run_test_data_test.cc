@@ -226,5 +226,26 @@ TEST_F(RunTestDataTest, OnnxNodeTestsEndToEnd) {
   }
 }
 
+// An ONNX node test whose shape input is bound on the command line (`--bind`): the library
+// takes the data input only and reproduces the expected output.
+TEST_F(RunTestDataTest, OnnxInputBoundOnTheCommandLine) {
+  if (!fs::is_directory(kNodeTests)) GTEST_SKIP() << kNodeTests << " not installed";
+  const std::string src = std::string(kNodeTests) + "/test_reshape_reordered_all_dims";
+  const std::string lib = Path("bound_reshape_lib");
+  fs::remove_all(lib);
+  CliResult r = Run("compile " + src + "/model.onnx -o " + lib + " --target cpu -q" + Cache());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.stderr_text.find("kiln compile --bind NAME=V1,V2,..."), std::string::npos)
+      << r.stderr_text;
+  r = Run("compile " + src + "/model.onnx --bind shape=4,2,3 -o " + lib + " --target cpu -q" +
+          Cache());
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  const std::string inputs = DataDir("bound_reshape_inputs");
+  fs::copy_file(src + "/test_data_set_0/input_0.pb", inputs + "/input_0.pb");
+  r = Run("run " + lib + " --inputs " + inputs + " --expect " + src + "/test_data_set_0");
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_text << r.stdout_text;
+  EXPECT_NE(r.stdout_text.find("(tolerance 0.0001): ok"), std::string::npos) << r.stdout_text;
+}
+
 }  // namespace
 }  // namespace kiln

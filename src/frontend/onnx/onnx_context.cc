@@ -142,8 +142,9 @@ std::optional<std::vector<Dim>> NodeContext::DimsInput(int i, const std::string&
     return dims;
   }
   Unsupported(what + " (input " + std::to_string(i) + " '" + node_.input(i) +
-              "') must be an integer tensor of rank <= 1 known at import time (a constant or "
-              "computed from shapes)");
+              "') must be an integer tensor of rank <= 1 known at import time (a constant, "
+              "computed from shapes, or a graph input bound to values: kiln compile --bind "
+              "NAME=V1,V2,...)");
   return std::nullopt;
 }
 
@@ -167,7 +168,8 @@ std::optional<double> NodeContext::ScalarInput(int i, const std::string& what) {
   const Tensor* t = Constant(i);
   if (!t || t->numel() != 1) {
     Unsupported(what + " (input " + std::to_string(i) +
-                ") must be a single value known at import time");
+                ") must be a single value known at import time (a constant, or a graph input "
+                "bound to a value: kiln compile --bind NAME=VALUE)");
     return std::nullopt;
   }
   return t->GetF64(0);

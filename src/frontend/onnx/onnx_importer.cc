@@ -5,6 +5,8 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <charconv>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -53,6 +55,77 @@ std::string Sanitize(const std::string& name, bool allow_dot, const std::string&
     out = "_" + out;
   }
   return out;
+}
+
+// The tensor of a bound value list (OnnxImportOptions::bound_values) for graph input `name`.
+StatusOr<Tensor> TensorFromValueList(const std::string& name, DType dtype, const Shape& shape,
+                                     const std::string& text) {
+  const std::string what = "values '" + text + "' bound to graph input '" + name + "'";
+  std::vector<std::string> tokens;
+  for (size_t begin = 0; !text.empty() && begin <= text.size();) {
+    const size_t comma = std::min(text.find(',', begin), text.size());
+    tokens.push_back(text.substr(begin, comma - begin));
+    begin = comma + 1;
+  }
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  std::vector<int64_t> dims;
+  bool all_static = true;
+  for (const Dim& d : shape) all_static = all_static && d.is_static();
+  if (all_static) {
+    for (const Dim& d : shape) dims.push_back(d.value());
+  } else if (shape.size() == 1) {
+    dims = {n};
+  } else {
+    return InvalidArgument(what + ": the input is declared " + TensorType{dtype, shape}.ToString() +
+                           "; a value list binds a scalar, a 1-D input or one of static shape");
+  }
+  Tensor t(dtype, dims);
+  if (t.numel() != n) {
+    return InvalidArgument(what + ": " + std::to_string(n) + " values for " + t.TypeString());
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    const std::string& tok = tokens[i];
+    auto bad = [&](const std::string& expected) {
+      return InvalidArgument(what + ": value " + std::to_string(i) + " ('" + tok + "') is not " +
+                             expected);
+    };
+    if (IsFloat(dtype)) {
+      char* end = nullptr;
+      const double v = tok.empty() ? 0.0 : std::strtod(tok.c_str(), &end);
+      if (tok.empty() || end != tok.c_str() + tok.size()) return bad("a number");
+      t.SetF64(i, v);
+    } else if (dtype == DType::kBool) {
+      if (tok != "0" && tok != "1" && tok != "true" && tok != "false") return bad("0, 1, true or false");
+      t.mutable_data_as<bool>()[i] = tok == "1" || tok == "true";
+    } else {
+      int64_t v = 0;
+      const auto [end, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), v);
+      if (tok.empty() || ec != std::errc() || end != tok.data() + tok.size()) return bad("an integer");
+      auto fits = [&](auto sample) {
+        using T = decltype(sample);
+        return v >= std::numeric_limits<T>::min() && v <= std::numeric_limits<T>::max();
+      };
+      switch (dtype) {
+        case DType::kI64: t.mutable_data_as<int64_t>()[i] = v; break;
+        case DType::kI32:
+          if (!fits(int32_t{})) return bad("in the range of i32");
+          t.mutable_data_as<int32_t>()[i] = static_cast<int32_t>(v);
+          break;
+        case DType::kI8:
+          if (!fits(int8_t{})) return bad("in the range of i8");
+          t.mutable_data_as<int8_t>()[i] = static_cast<int8_t>(v);
+          break;
+        case DType::kU8:
+          if (!fits(uint8_t{})) return bad("in the range of u8");
+          t.mutable_data_as<uint8_t>()[i] = static_cast<uint8_t>(v);
+          break;
+        default:
+          return InvalidArgument(what + ": values of dtype " + std::string(DTypeName(dtype)) +
+                                 " cannot be bound");
+      }
+    }
+  }
+  return t;
 }
 
 class Importer {
@@ -167,6 +240,11 @@ Status Importer::DeclareInputs() {
       KILN_RETURN_IF_ERROR(BindInput(in.name(), *dtype, shape, bound->second));
       continue;
     }
+    if (auto text = options_.bound_values.find(in.name()); text != options_.bound_values.end()) {
+      KILN_ASSIGN_OR_RETURN(Tensor value, TensorFromValueList(in.name(), *dtype, shape, text->second));
+      KILN_RETURN_IF_ERROR(BindInput(in.name(), *dtype, shape, value));
+      continue;
+    }
     int64_t numel = 1;
     for (const Dim& d : shape) {
       if (!d.is_static() || d.value() == 0) continue;
@@ -180,6 +258,11 @@ Status Importer::DeclareInputs() {
     values_[in.name()].value = v;
   }
   for (const auto& [name, value] : options_.bound_inputs) {
+    if (!values_.count(name)) {
+      return InvalidArgument("bound input '" + name + "' is not a graph input of the model");
+    }
+  }
+  for (const auto& [name, text] : options_.bound_values) {
     if (!values_.count(name)) {
       return InvalidArgument("bound input '" + name + "' is not a graph input of the model");
     }

@@ -46,6 +46,11 @@ struct OnnxImportOptions {
   /// import time instead of graph inputs, so inputs that decide shapes (Reshape's shape, Tile's
   /// repeats, ...) can be folded. Each must match the declared dtype, rank and static dims.
   std::map<std::string, Tensor> bound_inputs = {};
+  /// Graph inputs bound to comma-separated values ("1,3,-1"; `kiln compile --bind`), as
+  /// bound_inputs with the tensor made here: the input's declared dtype (integers range-checked,
+  /// bools 0 / 1 / true / false, floats) and shape (its static dims; for a symbolic one, a
+  /// scalar or 1-D of that many values).
+  std::map<std::string, std::string> bound_values = {};
 };
 
 /// Tensors with at most this many elements become `constant` nodes instead of weights.

@@ -194,5 +194,36 @@ TEST(OnnxBinding, ReshapeShapeFromBoundInput) {
   EXPECT_NE(unknown.status().message().find("'nope' is not a graph input"), std::string::npos);
 }
 
+// The value lists of `kiln compile --bind NAME=V1,V2,...`: the tensor takes the declared dtype
+// and shape (1-D of that many values where the declared dim is symbolic).
+TEST(OnnxBinding, ValueListsTakeTheDeclaredDtypeAndShape) {
+  OnnxModelBuilder m(13);
+  m.Input("x", TP::FLOAT, {2, 3});
+  m.Input("shape", TP::INT64, {2});
+  m.Node("Reshape", {"x", "shape"}, {"y"});
+  m.Output("y");
+  OnnxImportOptions options;
+  options.bound_values["shape"] = "3,-1";
+  StatusOr<Graph> g = m.Import(options);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ASSERT_EQ(g->inputs().size(), 1u);
+  StatusOr<std::vector<Tensor>> out = Interpret(*g, {F32({2, 3}, {0, 1, 2, 3, 4, 5})});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ExpectValues((*out)[0], {3, 2}, {0, 1, 2, 3, 4, 5});
+
+  OnnxModelBuilder sym(13);  // shape: i32[n], n symbolic
+  sym.Input("x", TP::FLOAT, {2, 3});
+  sym.Input("shape", TP::INT32, {"n"});
+  OnnxModelBuilder::AttrInt(sym.Node("Cast", {"shape"}, {"shape64"}), "to", TP::INT64);
+  sym.Node("Reshape", {"x", "shape64"}, {"y"});
+  sym.Output("y");
+  options.bound_values["shape"] = "6";
+  g = sym.Import(options);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  out = Interpret(*g, {F32({2, 3}, {0, 1, 2, 3, 4, 5})});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ExpectValues((*out)[0], {6}, {0, 1, 2, 3, 4, 5});
+}
+
 }  // namespace
 }  // namespace kiln::onnx_test
