@@ -84,11 +84,7 @@ TEST(OnnxIndexErrors, MalformedNodesAreInvalid) {
 }
 
 TEST(OnnxIndexErrors, BoundInputsMustMatchTheModel) {
-  OnnxModelBuilder m(13);
-  m.Input("x", TP::FLOAT, {2, 3});
-  m.Input("shape", TP::INT64, {2});
-  m.Node("Reshape", {"x", "shape"}, {"y"});
-  m.Output("y");
+  OnnxModelBuilder m = ReshapeByInputModel();
   OnnxImportOptions options;
   options.bound_inputs["shape"] = Tensor::FromF64(DType::kI32, {2}, std::vector<double>{3, 2});
   ExpectError(m.Import(options), StatusCode::kInvalidArgument,
@@ -101,12 +97,8 @@ TEST(OnnxIndexErrors, BoundInputsMustMatchTheModel) {
 
 // `kiln compile --bind NAME=V1,V2,...` value lists: each malformed one says which value and why.
 TEST(OnnxIndexErrors, BoundValueListsMustParseAndFit) {
-  OnnxModelBuilder m(13);
-  m.Input("x", TP::FLOAT, {2, 3});
-  m.Input("shape", TP::INT64, {2});
+  OnnxModelBuilder m = ReshapeByInputModel();
   m.Input("k", TP::INT32, {});
-  m.Node("Reshape", {"x", "shape"}, {"y"});
-  m.Output("y");
   m.Output("k");
   auto import = [&](const std::string& shape, const std::string& k) {
     OnnxImportOptions options;

@@ -165,11 +165,7 @@ TEST(OnnxActivation, EluSeluModTrilu) {
 }
 
 TEST(OnnxBinding, ReshapeShapeFromBoundInput) {
-  OnnxModelBuilder m(13);
-  m.Input("x", TP::FLOAT, {2, 3});
-  m.Input("shape", TP::INT64, {2});
-  m.Node("Reshape", {"x", "shape"}, {"y"});
-  m.Output("y");
+  OnnxModelBuilder m = ReshapeByInputModel();
   StatusOr<Graph> plain = m.Import();
   ASSERT_FALSE(plain.ok());
   EXPECT_EQ(plain.status().code(), StatusCode::kUnimplemented);
@@ -197,11 +193,7 @@ TEST(OnnxBinding, ReshapeShapeFromBoundInput) {
 // The value lists of `kiln compile --bind NAME=V1,V2,...`: the tensor takes the declared dtype
 // and shape (1-D of that many values where the declared dim is symbolic).
 TEST(OnnxBinding, ValueListsTakeTheDeclaredDtypeAndShape) {
-  OnnxModelBuilder m(13);
-  m.Input("x", TP::FLOAT, {2, 3});
-  m.Input("shape", TP::INT64, {2});
-  m.Node("Reshape", {"x", "shape"}, {"y"});
-  m.Output("y");
+  OnnxModelBuilder m = ReshapeByInputModel();
   OnnxImportOptions options;
   options.bound_values["shape"] = "3,-1";
   StatusOr<Graph> g = m.Import(options);

@@ -127,6 +127,17 @@ class OnnxModelBuilder {
   onnx::ModelProto model_;
 };
 
+/// y = Reshape(x: f32[2,3], shape: i64[2]): a model whose shape comes in as a graph input (the
+/// binding tests).
+inline OnnxModelBuilder ReshapeByInputModel() {
+  OnnxModelBuilder m(13);
+  m.Input("x", onnx::TensorProto::FLOAT, {2, 3});
+  m.Input("shape", onnx::TensorProto::INT64, {2});
+  m.Node("Reshape", {"x", "shape"}, {"y"});
+  m.Output("y");
+  return m;
+}
+
 inline Tensor F32(std::vector<int64_t> shape, std::vector<float> values) {
   return Tensor::FromF32(DType::kF32, std::move(shape), values);
 }
