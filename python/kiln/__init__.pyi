@@ -29,6 +29,7 @@ def compile(
     cache_dir: Optional[str] = ...,
     use_cache: bool = ...,
     progress: Optional[bool] = ...,
+    bind: Optional[Mapping[str, Any]] = ...,
 ) -> Module: ...
 def reference_eval(
     model: Any,
@@ -39,4 +40,5 @@ def reference_eval(
     seq: Optional[int] = ...,
     dtype: str = ...,
     dynamic: Optional[Mapping[str, Tuple[int, int]]] = ...,
+    bind: Optional[Mapping[str, Any]] = ...,
 ) -> List[Any]: ...

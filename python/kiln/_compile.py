@@ -24,15 +24,38 @@ def _is_kir_text(model: str) -> bool:
     return model.lstrip().startswith(("graph", "//"))
 
 
+def _bound_values(bind: Optional[Mapping[str, Any]]) -> Dict[str, str]:
+    """{input name: values} (a number, a sequence of numbers or an array) as the comma-separated
+    text that the importer reads (`kiln compile --bind NAME=V1,V2,...`)."""
+    out: Dict[str, str] = {}
+    for name, values in (bind or {}).items():
+        flat = values.tolist() if hasattr(values, "tolist") else values
+        if not isinstance(flat, (list, tuple)):
+            flat = [flat]
+        items = []
+        for v in flat:
+            if isinstance(v, (list, tuple)):
+                raise TypeError(f"bind['{name}']: expected a number or a flat sequence of numbers")
+            if isinstance(v, bool):
+                items.append("true" if v else "false")
+            elif isinstance(v, (int, float)):
+                items.append(repr(v))
+            else:
+                raise TypeError(f"bind['{name}']: expected numbers, got {type(v).__name__}")
+        out[str(name)] = ",".join(items)
+    return out
+
+
 def _source_kwargs(model: Any, weights: Any, seed: int, batch: Optional[int], seq: Optional[int],
-                   dtype: str, dynamic: Optional[Dynamic]) -> Tuple[str, Dict[str, Any]]:
+                   dtype: str, dynamic: Optional[Dynamic],
+                   bind: Optional[Mapping[str, Any]] = None) -> Tuple[str, Dict[str, Any]]:
     if isinstance(model, os.PathLike):
         model = os.fspath(model)
     if not isinstance(model, str):
         raise TypeError(f"model: expected a path, 'zoo:NAME', KIR text or a torch.nn.Module, "
                         f"got {type(model).__name__}")
     kwargs: Dict[str, Any] = {"seed": seed, "batch": batch, "seq": seq, "dtype": dtype,
-                              "dynamic": dict(dynamic or {})}
+                              "dynamic": dict(dynamic or {}), "bind": _bound_values(bind)}
     if _is_kir_text(model):
         kwargs["text"] = True
     if weights is None:
@@ -67,6 +90,7 @@ def compile(  # noqa: A001  (kiln.compile, like torch.compile)
     cache_dir: Optional[str] = None,
     use_cache: bool = True,
     progress: Optional[bool] = None,
+    bind: Optional[Mapping[str, Any]] = None,
 ) -> Module:
     """Compiles `model` for `target` ("cpu", "cuda-sm90", "cuda-sm80") and loads it.
 
@@ -76,7 +100,9 @@ def compile(  # noqa: A001  (kiln.compile, like torch.compile)
     `dynamic` maps a symbol (or "batch" / "seq") to its (min, max) range, and batch / seq / dtype
     apply to zoo models. `cache_dir` is the object cache (default ~/.cache/kiln/objects),
     `output_dir` receives model.so, model.safetensors, model.kir and the generated sources.
-    `progress`: None shows a bar on a terminal and logs otherwise, False is silent.
+    `progress`: None shows a bar on a terminal and logs otherwise, False is silent. `bind`
+    (.onnx models) maps a graph input that decides shapes (a Reshape's shape, Slice's starts) to
+    its values, e.g. {"shape": [1, -1]}: it becomes a constant and leaves the library's inputs.
     """
     if not isinstance(model, (str, os.PathLike)):
         if not type(model).__module__.startswith("torch") and not any(
@@ -87,6 +113,8 @@ def compile(  # noqa: A001  (kiln.compile, like torch.compile)
 
         if example_inputs is None:
             raise TypeError("kiln.compile of a torch.nn.Module needs example_inputs")
+        if bind:
+            raise TypeError("bind applies to .onnx models only")
         exported = export_to_kir(model, tuple(example_inputs), dynamic_shapes=dynamic_shapes)
         text, weight_dict = exported.text, exported.weights
         model_arg, kwargs = text, {"text": True, "source_name": exported.name,
@@ -95,7 +123,7 @@ def compile(  # noqa: A001  (kiln.compile, like torch.compile)
         if example_inputs is not None or dynamic_shapes is not None:
             raise TypeError("example_inputs and dynamic_shapes apply to torch.nn.Module models "
                             "only (use dynamic= for the symbol ranges of a kiln model)")
-        model_arg, kwargs = _source_kwargs(model, weights, seed, batch, seq, dtype, dynamic)
+        model_arg, kwargs = _source_kwargs(model, weights, seed, batch, seq, dtype, dynamic, bind)
     if output_dir is None:
         output_dir = tempfile.mkdtemp(prefix="kiln-")
     reporter = CompileProgress(progress)
@@ -123,12 +151,13 @@ def reference_eval(
     seq: Optional[int] = None,
     dtype: str = "f32",
     dynamic: Optional[Dynamic] = None,
+    bind: Optional[Mapping[str, Any]] = None,
 ) -> List[Any]:
     """Runs `model` (as kiln.compile takes it, not a torch module) with kiln's reference
     interpreter on host tensors (numpy arrays); returns one numpy array per output. The weights
     are generated from the same `seed` as kiln.compile's, so both compute the same function."""
     import numpy as np
 
-    model_arg, kwargs = _source_kwargs(model, weights, seed, batch, seq, dtype, dynamic)
+    model_arg, kwargs = _source_kwargs(model, weights, seed, batch, seq, dtype, dynamic, bind)
     arrays = [np.ascontiguousarray(x) if isinstance(x, np.ndarray) else x for x in inputs]
     return list(_kiln.reference_eval(model_arg, arrays, **kwargs))

@@ -49,6 +49,7 @@ def compile(
     use_cache: bool = True,
     log: Optional[Callable[[str], None]] = None,
     progress: Optional[Callable[[int, int, str, str], None]] = None,
+    bind: Mapping[str, str] = ...,
 ) -> Dict[str, Union[str, int, float]]: ...
 
 def reference_eval(
@@ -64,4 +65,5 @@ def reference_eval(
     seq: Optional[int] = None,
     dtype: str = "f32",
     dynamic: Mapping[str, Tuple[int, int]] = ...,
+    bind: Mapping[str, str] = ...,
 ) -> List[Any]: ...

@@ -46,6 +46,7 @@ struct ModelSource {
   std::optional<int64_t> batch, seq;
   std::string dtype = "f32";
   std::map<std::string, std::pair<int64_t, int64_t>> dynamic;
+  std::map<std::string, std::string> bind;  // .onnx: graph input -> comma-separated values
 };
 
 // Borrowed weights from a dict of host tensors, each checked against its `weight` node.
@@ -98,6 +99,9 @@ Status ApplyDynamic(Graph& graph, const std::string& spec_name, int64_t lo, int6
 Graph LoadGraph(const ModelSource& src) {
   Graph graph = [&] {
     if (src.text) {
+      if (!src.bind.empty()) {
+        ThrowStatus(InvalidArgument("bind applies to .onnx models only (it binds ONNX graph inputs)"));
+      }
       Graph g = ValueOrThrow(ParseGraph(src.model, src.source_name));
       Status verified = Verify(g);
       if (!verified.ok()) ThrowStatus(verified.WithContext(src.source_name));
@@ -107,6 +111,7 @@ Graph LoadGraph(const ModelSource& src) {
     options.weights_path = src.weights_path;
     options.seed = src.seed;
     options.with_weights = src.weights.is_none();
+    options.onnx_bound_values = src.bind;
     if (tools::IsZooRef(src.model)) {
       options.batch = src.batch;
       options.seq = src.seq;
@@ -281,7 +286,7 @@ nb::list ReferenceEval(const ModelSource& src, const nb::list& inputs) {
 ModelSource MakeSource(std::string model, bool text, std::string source_name,
                        std::string weights_path, nb::object weights, uint64_t seed,
                        std::optional<int64_t> batch, std::optional<int64_t> seq, std::string dtype,
-                       nb::dict dynamic) {
+                       nb::dict dynamic, nb::dict bind) {
   ModelSource src;
   src.model = std::move(model);
   src.text = text;
@@ -295,6 +300,7 @@ ModelSource MakeSource(std::string model, bool text, std::string source_name,
   for (auto [key, value] : dynamic) {
     src.dynamic[nb::cast<std::string>(key)] = nb::cast<std::pair<int64_t, int64_t>>(value);
   }
+  for (auto [key, value] : bind) src.bind[nb::cast<std::string>(key)] = nb::cast<std::string>(value);
   return src;
 }
 
@@ -307,10 +313,10 @@ void BindCompile(nb::module_& m) {
          std::string target, nb::dict dynamic, std::string weights_path, nb::object weights,
          uint64_t seed, std::optional<int64_t> batch, std::optional<int64_t> seq, std::string dtype,
          bool embed_weights, bool cuda_graphs, std::string tune, std::string tuning_cache, int jobs,
-         std::string cache_dir, bool use_cache, nb::object log, nb::object progress) {
-        ModelSource src =
-            MakeSource(std::move(model), text, std::move(source_name), std::move(weights_path),
-                       std::move(weights), seed, batch, seq, std::move(dtype), std::move(dynamic));
+         std::string cache_dir, bool use_cache, nb::object log, nb::object progress, nb::dict bind) {
+        ModelSource src = MakeSource(std::move(model), text, std::move(source_name),
+                                     std::move(weights_path), std::move(weights), seed, batch, seq,
+                                     std::move(dtype), std::move(dynamic), std::move(bind));
         return CompileModel(src, output_dir, target, embed_weights, cuda_graphs, tune, tuning_cache,
                             jobs, cache_dir, use_cache, std::move(log), std::move(progress));
       },
@@ -321,22 +327,24 @@ void BindCompile(nb::module_& m) {
       nb::arg("embed_weights") = false, nb::arg("cuda_graphs") = false, nb::arg("tune") = "auto",
       nb::arg("tuning_cache") = "", nb::arg("jobs") = 0, nb::arg("cache_dir") = "",
       nb::arg("use_cache") = true, nb::arg("log") = nb::none(), nb::arg("progress") = nb::none(),
+      nb::arg("bind") = nb::dict(),
       "Compiles a model into output_dir (model.so, model.safetensors, model.kir, src/); returns a "
       "dict describing the result.");
   m.def(
       "reference_eval",
       [](std::string model, nb::list inputs, bool text, std::string source_name,
          std::string weights_path, nb::object weights, uint64_t seed, std::optional<int64_t> batch,
-         std::optional<int64_t> seq, std::string dtype, nb::dict dynamic) {
-        ModelSource src =
-            MakeSource(std::move(model), text, std::move(source_name), std::move(weights_path),
-                       std::move(weights), seed, batch, seq, std::move(dtype), std::move(dynamic));
+         std::optional<int64_t> seq, std::string dtype, nb::dict dynamic, nb::dict bind) {
+        ModelSource src = MakeSource(std::move(model), text, std::move(source_name),
+                                     std::move(weights_path), std::move(weights), seed, batch, seq,
+                                     std::move(dtype), std::move(dynamic), std::move(bind));
         return ReferenceEval(src, inputs);
       },
       nb::arg("model"), nb::arg("inputs"), nb::kw_only(), nb::arg("text") = false,
       nb::arg("source_name") = "<text>", nb::arg("weights_path") = "",
       nb::arg("weights") = nb::none(), nb::arg("seed") = 0, nb::arg("batch") = nb::none(),
       nb::arg("seq") = nb::none(), nb::arg("dtype") = "f32", nb::arg("dynamic") = nb::dict(),
+      nb::arg("bind") = nb::dict(),
       "Runs a model with kiln's reference interpreter on host tensors; returns numpy arrays.");
 }
 

@@ -253,6 +253,31 @@ def test_onnx_file(tmp_path):
     np.testing.assert_array_equal(kiln.reference_eval(ONNX_RELU, x)[0], np.maximum(x, 0))
 
 
+ONNX_RESHAPE = "/usr/share/libonnx-testdata/data/node/test_reshape_reordered_all_dims/model.onnx"
+
+
+@pytest.mark.skipif(not os.path.exists(ONNX_RESHAPE), reason="libonnx-testdata not installed")
+def test_onnx_input_bound_at_compile_time(tmp_path):
+    # The model takes its Reshape's shape as a graph input: bound, it becomes a constant.
+    with pytest.raises(NotImplementedError, match="--bind"):
+        kiln.compile(ONNX_RESHAPE, output_dir=tmp_path / "plain", progress=False)
+    module = kiln.compile(ONNX_RESHAPE, output_dir=tmp_path / "bound", progress=False,
+                          bind={"shape": np.array([4, 2, 3])})
+    assert [i.name for i in module.inputs] == ["data"]
+    x = rand(2, 3, 4, seed=22)
+    np.testing.assert_array_equal(module(x), x.reshape(4, 2, 3))
+    ref = kiln.reference_eval(ONNX_RESHAPE, x, bind={"shape": [4, 2, 3]})[0]
+    np.testing.assert_array_equal(ref, x.reshape(4, 2, 3))
+    with pytest.raises(ValueError, match="value 1 \\('2.5'\\) is not an integer"):
+        kiln.compile(ONNX_RESHAPE, output_dir=tmp_path / "bad", progress=False,
+                     bind={"shape": [4, 2.5, 3]})
+    with pytest.raises(ValueError, match="bind applies to .onnx models only"):
+        kiln.compile("zoo:mlp", output_dir=tmp_path / "zoo", progress=False, bind={"x": [1]})
+    with pytest.raises(TypeError, match="flat sequence"):
+        kiln.compile(ONNX_RESHAPE, output_dir=tmp_path / "nested", progress=False,
+                     bind={"shape": [[4, 2, 3]]})
+
+
 # ---- progress ----
 class FakeTerminal:
     def __init__(self):
