@@ -110,7 +110,7 @@ TEST(CudaCompileTest, GemmOddShapesForSm90a) {
 // (attention rides along: its flash kernel for f16 D=64 with a padding mask and causal, and
 // with q, k, v packed in one input).
 TEST(CudaCompileTest, ReduceAndNormFamiliesForSm90a) {
-  ExpectCompilesFor(ParseVerified(R"(graph @norms(%x: f16[N,17], %w: f16[17], %b: f16[17], %y: bf16[N,4,6], %z: f32[N,8,3,3], %gw: f32[8], %gb: f32[8], %aq: f16[N,17,4,64], %ak: f16[N,9,2,64], %am: f32[N,1,1,9], %pk: f16[N,9,3,2,64]) -> (%s, %ls, %ln, %rn, %rs, %rm, %mx, %gn, %at, %pa) where N in [1, 8] {
+  ExpectCompilesFor(ParseVerified(R"(graph @norms(%x: f16[N,17], %w: f16[17], %b: f16[17], %y: bf16[N,4,6], %z: f32[N,8,3,3], %gw: f32[8], %gb: f32[8], %aq: f16[N,17,4,64], %ak: f16[N,9,2,64], %am: f32[N,1,1,9], %pk: f16[N,9,3,2,64], %iz: i32[N,6]) -> (%s, %ls, %ln, %rn, %rs, %rm, %mx, %gn, %at, %pa, %ax, %an) where N in [1, 8] {
   %s = softmax(%x) {axis=-1} : f16[N,17]
   %ls = log_softmax(%y) {axis=1} : bf16[N,4,6]
   %ln = layer_norm(%x, %w, %b) {eps=1e-05} : f16[N,17]
@@ -121,12 +121,14 @@ TEST(CudaCompileTest, ReduceAndNormFamiliesForSm90a) {
   %gn = group_norm(%z, %gw, %gb) {groups=4} : f32[N,8,3,3]
   %at = attention(%aq, %ak, %ak, %am) {causal=true} : f16[N,17,4,64]
   %pa = attention(%pk) {packed=true} : f16[N,9,2,64]
+  %ax = arg_max(%z) {axis=1, keepdims=false} : i64[N,3,3]
+  %an = arg_min(%iz) {axis=-1, select_last_index=true} : i64[N,1]
 })"),
                     "cuda-sm90");
 }
 
 TEST(CudaCompileTest, LayoutFamilyForSm90a) {
-  ExpectCompilesFor(ParseVerified(R"(graph @layout(%x: f16[N,5,33], %i: i64[7], %e: f32[10,16], %ids: i32[N,3], %v: bf16[5,1]) -> (%t, %t2, %c, %s1, %s2, %sl, %p, %g, %em, %ex) where N in [1, 8] {
+  ExpectCompilesFor(ParseVerified(R"(graph @layout(%x: f16[N,5,33], %i: i64[7], %e: f32[10,16], %ids: i32[N,3], %v: bf16[5,1], %gi: i64[N,3,33]) -> (%t, %t2, %c, %s1, %s2, %sl, %p, %g, %em, %ex, %ge) where N in [1, 8] {
   %t = transpose(%x) {perm=[0,2,1]} : f16[N,33,5]
   %t2 = transpose(%x) {perm=[1,0,2]} : f16[5,N,33]
   %c = concat(%x, %x) {axis=1} : f16[N,10,33]
@@ -136,6 +138,7 @@ TEST(CudaCompileTest, LayoutFamilyForSm90a) {
   %g = gather(%x, %i) {axis=1} : f16[N,7,33]
   %em = embedding(%e, %ids) : f32[N,3,16]
   %ex = expand(%v) {shape=[2,5,4]} : bf16[2,5,4]
+  %ge = gather_elements(%x, %gi) {axis=1} : f16[N,3,33]
 })"),
                     "cuda-sm90");
 }

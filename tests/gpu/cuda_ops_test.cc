@@ -180,6 +180,27 @@ TEST_P(CudaOpsTest, PadGatherEmbedding) {
       OptionsFor(t));
 }
 
+// gather_elements along the first, a middle and the last axis (indices in [0, 2]: the inputs'
+// integers), with smaller index dims than data's; arg_max / arg_min along each kind of axis, of
+// floats and of integers (in [0, 2]: many ties, first and last index).
+TEST_P(CudaOpsTest, GatherElementsArgMaxArgMin) {
+  const std::string t = GetParam();
+  ExpectCudaMatchesInterpreter(
+      ParseVerified(WithDType(
+          R"(graph @elems(%x: $T[N,6,7], %w: $T[3,5], %i0: i64[N,6,7], %i1: i32[N,4,3], %i2: i64[2,5], %k: i32[N,9,4]) -> (%g0, %g1, %g2, %a0, %a1, %a2, %b0, %b1) where N in [1, 8] {
+  %g0 = gather_elements(%x, %i0) {axis=1} : $T[N,6,7]
+  %g1 = gather_elements(%x, %i1) {axis=-1} : $T[N,4,3]
+  %g2 = gather_elements(%w, %i2) {axis=0} : $T[2,5]
+  %a0 = arg_max(%x) {axis=0} : i64[1,6,7]
+  %a1 = arg_min(%x) {axis=1, keepdims=false} : i64[N,7]
+  %a2 = arg_max(%x) {axis=-1, select_last_index=true} : i64[N,6,1]
+  %b0 = arg_max(%k) {axis=1, keepdims=false} : i64[N,4]
+  %b1 = arg_min(%k) {axis=2, select_last_index=true} : i64[N,9,1]
+})",
+          t)),
+      OptionsFor(t));
+}
+
 TEST_P(CudaOpsTest, Pools) {
   const std::string t = GetParam();
   ExpectCudaMatchesInterpreter(

@@ -5,8 +5,8 @@
 //   device-to-device copy;
 // - transpose: 32x32 shared-memory tiles when the last axis moves, a strided gather otherwise;
 // - expand, slice: strided gathers; concat / split: one row-block copy per operand / result;
-// - pad (constant, reflect, edge) and gather / embedding (i64 or i32 indices): one thread per
-//   output element.
+// - pad (constant, reflect, edge), gather / embedding and gather_elements (i64 or i32 indices):
+//   one thread per output element.
 // Ranks above 8 are Unimplemented.
 #include <string>
 #include <vector>
@@ -178,6 +178,26 @@ Status EmitGather(const KernelContext& ctx, CodeWriter& w) {
   return Status::Ok();
 }
 
+Status EmitGatherElements(const KernelContext& ctx, CodeWriter& w) {
+  const Node& node = ctx.node();
+  const Value* data = node.input(0);
+  const Value* indices = node.input(1);
+  if (indices->dtype() != DType::kI64 && indices->dtype() != DType::kI32) {
+    return CudaUnimplemented(node, "indices of dtype " + std::string(DTypeName(indices->dtype())) +
+                                       " (i64 and i32 are)");
+  }
+  KILN_RETURN_IF_ERROR(CheckRank(node, data));
+  KILN_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(node, node.GetInt("axis"), data->rank()));
+  w.Line("// gather_elements along axis " + std::to_string(axis) + " of " +
+         data->type().ToString() + " at " + indices->type().ToString() +
+         " indices; an out-of-range index gives zero (the reference reports an error)");
+  IntArray(w, "data_dims", DimExprs(ctx, data->shape()));
+  IntArray(w, "index_dims", DimExprs(ctx, indices->shape()));
+  w.Line("kiln_cuda::GatherElements<" + ElemBytes(data) + ">(in0, data_dims, in1, index_dims, " +
+         std::to_string(data->rank()) + ", " + std::to_string(axis) + ", out0, stream);");
+  return Status::Ok();
+}
+
 }  // namespace
 
 void RegisterLayoutEmitters() {
@@ -191,6 +211,7 @@ void RegisterLayoutEmitters() {
   RegisterEmitter(OpKind::kSplit, EmitSplit);
   RegisterEmitter(OpKind::kPad, EmitPad);
   for (OpKind op : {OpKind::kGather, OpKind::kEmbedding}) RegisterEmitter(op, EmitGather);
+  RegisterEmitter(OpKind::kGatherElements, EmitGatherElements);
 }
 
 }  // namespace kiln::codegen::cuda

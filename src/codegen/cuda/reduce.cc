@@ -2,7 +2,8 @@
 // [outer, len, inner] around their axis; reduce_sum/mean/max/min/prod pass the operand's dims and
 // a 0/1 mask of reduced axes, which kiln_cuda::Reduce coalesces at run time (so symbolic dims
 // work) into contiguous rows or an [outer, reduced, inner]-style strided walk
-// (runtime_src/kiln_cuda_reduce.cuh). f32, f16 and bf16, accumulating in f32.
+// (runtime_src/kiln_cuda_reduce.cuh). f32, f16 and bf16, accumulating in f32. arg_max / arg_min
+// (any float or integer dtype) view the operand as [outer, len, inner] around their axis.
 #include <string>
 
 #include "codegen/cuda/emit_util.h"
@@ -48,11 +49,35 @@ Status EmitSoftmax(const KernelContext& ctx, CodeWriter& w) {
   return Status::Ok();
 }
 
+Status EmitArgReduce(const KernelContext& ctx, CodeWriter& w) {
+  const Node& node = ctx.node();
+  const Value* x = node.input(0);
+  std::string key;
+  if (IsInteger(x->dtype())) {
+    key = "kiln_cuda::IntKey<" + CpuStorageType(x->dtype()) + ">";
+  } else {
+    KILN_ASSIGN_OR_RETURN(key, FloatTraits(node, x));
+  }
+  KILN_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(node, node.GetInt("axis"), x->rank()));
+  const AxisSplit split = SplitAroundAxis(ctx, x->shape(), axis);
+  const bool is_max = node.op() == OpKind::kArgMax;
+  w.Line("// " + std::string(node.op_name()) + " along axis " + std::to_string(axis) + " of " +
+         x->type().ToString() + ": x viewed as [outer, len, inner], " +
+         (node.GetBool("select_last_index") ? "the last" : "the first") + " index of ties");
+  w.Line("const int64_t outer = " + split.outer + ", len = " + split.len +
+         ", inner = " + split.inner + ";");
+  w.Line("kiln_cuda::ArgReduce<" + key + ">(in0, out0, outer, len, inner, " +
+         (is_max ? "true" : "false") + ", " +
+         (node.GetBool("select_last_index") ? "true" : "false") + ", stream);");
+  return Status::Ok();
+}
+
 }  // namespace
 
 void RegisterReduceEmitters() {
   for (OpKind op : ReduceOps()) RegisterEmitter(op, EmitReduce);
   for (OpKind op : {OpKind::kSoftmax, OpKind::kLogSoftmax}) RegisterEmitter(op, EmitSoftmax);
+  for (OpKind op : {OpKind::kArgMax, OpKind::kArgMin}) RegisterEmitter(op, EmitArgReduce);
 }
 
 }  // namespace kiln::codegen::cuda

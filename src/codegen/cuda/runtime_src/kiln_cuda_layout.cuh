@@ -12,8 +12,9 @@
 //   permutations, and those whose new last axis is 16 long or shorter (an NCHW image's channels),
 //   gather: one output row per thread and one store (ShortRows) where rows are 4, 8 or 16 bytes,
 //   else a StridedCopy.
-// - Pad (constant, reflect, edge) and GatherRows: one thread per output element; a constant pad
-//   of one axis (nothing inside it padded) as row blocks, 16 bytes per thread where aligned.
+// - Pad (constant, reflect, edge), GatherRows and GatherElements: one thread per output element;
+//   a constant pad of one axis (nothing inside it padded) as row blocks, 16 bytes per thread
+//   where aligned.
 // Index arithmetic is 32-bit where sizes allow (64-bit division is emulated on the GPU).
 #ifndef KILN_CUDA_LAYOUT_CUH_
 #define KILN_CUDA_LAYOUT_CUH_
@@ -576,6 +577,47 @@ void GatherRows(const void* data, const I* indices, int64_t count, void* y, int6
   if (n <= 0) return;
   GatherRowsKernel<T, I><<<GridFor(n, 256), 256, 0, AsStream(stream)>>>(
       static_cast<const T*>(data), indices, count, static_cast<T*>(y), outer, len, inner);
+}
+
+template <typename T, typename I>
+__global__ void GatherElementsKernel(const T* data, const I* indices, T* y, int64_t n,
+                                     CopyGeometry g, int axis, int64_t axis_len,
+                                     int64_t axis_stride) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t k = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; k < n;
+       k += stride) {
+    int64_t xs = 0, ys = 0;
+    RestOffsets(g, k, &xs, &ys);  // the axis has stride 0 in g
+    int64_t j = static_cast<int64_t>(indices[k]);
+    if (j < 0) j += axis_len;
+    // An out-of-range index (the reference reports an error) gives zero, never a wild read.
+    y[k] = j >= 0 && j < axis_len ? data[xs + j * axis_stride] : T{};
+  }
+}
+
+/// gather_elements along `axis`: y[i] = data[i with its `axis` coordinate replaced by
+/// indices[i]] for every i of indices' (and y's) shape `index_dims` (both contiguous, same rank
+/// as data's `data_dims`); negative indices count from the end of the axis, out-of-range ones
+/// give zeros. Pre: rank <= kMaxCopyDims.
+template <int kBytes, typename I>
+void GatherElements(const void* data, const int64_t* data_dims, const I* indices,
+                    const int64_t* index_dims, int rank, int axis, void* y, void* stream) {
+  using T = typename Word<kBytes>::Type;
+  CopyGeometry g;
+  g.rank = rank;
+  int64_t n = 1, data_stride = 1, axis_stride = 0;
+  for (int a = rank - 1; a >= 0; --a) {
+    g.dims[a] = index_dims[a];
+    g.src_strides[a] = a == axis ? 0 : data_stride;
+    g.dst_strides[a] = 0;  // y is indexed directly
+    if (a == axis) axis_stride = data_stride;
+    data_stride *= data_dims[a];
+    n *= index_dims[a];
+  }
+  if (n <= 0) return;
+  GatherElementsKernel<T, I><<<GridFor(n, 256), 256, 0, AsStream(stream)>>>(
+      static_cast<const T*>(data), indices, static_cast<T*>(y), n, g, axis, data_dims[axis],
+      axis_stride);
 }
 
 }  // namespace kiln_cuda

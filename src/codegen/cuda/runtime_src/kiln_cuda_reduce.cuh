@@ -7,6 +7,8 @@
 // Softmax keeps kCache values (or 16-byte vectors, where rows and pointers allow) per thread in
 // registers, so a row of up to kThreads * kCache of them is read from memory once; longer rows
 // re-read the uncached tail in each pass.
+// arg_max / arg_min: one thread per [outer, inner] column walking its axis (any float or integer
+// dtype).
 // Reductions coalesce the operand's dims at run time into alternating kept / reduced groups:
 // trailing reduced axes with one reduced group become rows (contiguous, row kernel), anything
 // else ([outer, reduced, inner] included) is one thread per output walking the reduced elements,
@@ -376,6 +378,60 @@ void Reduce(const typename D::Storage* x, typename D::Storage* y, const int64_t*
     stride *= cdims[a];
   }
   ReduceStridedKernel<D, R><<<GridFor(outputs, 256), 256, 0, s>>>(x, y, outputs, g);
+}
+
+// ------------------------------------------------------------------------- arg_max / arg_min
+
+/// The comparison key of an integer element (ArgReduce on integer tensors; the float dtypes use
+/// F32 / F16 / BF16, whose keys are their f32 values).
+template <typename T>
+struct IntKey {
+  using Storage = T;
+  static __device__ __forceinline__ int64_t Load(T v) { return static_cast<int64_t>(v); }
+};
+
+/// Whether `v` replaces the best so far `b`, as the reference op: arg_max larger, arg_min
+/// smaller; a NaN beats every number and the first NaN stays; `last`: ties replace too.
+template <typename K>
+__device__ __forceinline__ bool ArgBetter(K v, K b, bool is_max, bool last) {
+  if constexpr (std::is_floating_point_v<K>) {
+    if (isnan(b)) return false;
+    if (isnan(v)) return true;
+  }
+  if (last && v == b) return true;
+  return is_max ? v > b : v < b;
+}
+
+/// One thread per (outer, inner) column of x viewed as [outer, len, inner], adjacent threads on
+/// adjacent columns; each walks its `len` elements.
+template <class D>
+__global__ void ArgReduceKernel(const typename D::Storage* x, int64_t* y, int64_t outer,
+                                int64_t len, int64_t inner, bool is_max, bool last) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; c < outer * inner;
+       c += stride) {
+    const int64_t base = (c / inner) * len * inner + c % inner;
+    auto best_value = D::Load(x[base]);
+    int64_t best = 0;
+    for (int64_t k = 1; k < len; ++k) {
+      const auto v = D::Load(x[base + k * inner]);
+      if (ArgBetter(v, best_value, is_max, last)) {
+        best = k;
+        best_value = v;
+      }
+    }
+    y[c] = best;
+  }
+}
+
+/// y[o, i] = the index along the middle axis of x ([outer, len, inner], len >= 1) of its largest
+/// (is_max) or smallest element: arg_max / arg_min with the reference op's ties and NaNs.
+template <class D>
+void ArgReduce(const typename D::Storage* x, int64_t* y, int64_t outer, int64_t len,
+               int64_t inner, bool is_max, bool last, void* stream) {
+  if (outer * inner <= 0 || len <= 0) return;
+  ArgReduceKernel<D><<<GridFor(outer * inner, 256), 256, 0, AsStream(stream)>>>(
+      x, y, outer, len, inner, is_max, last);
 }
 
 }  // namespace kiln_cuda
