@@ -145,7 +145,7 @@ TEST(CudaCompileTest, LayoutFamilyForSm90a) {
 
 // (with attention: the flash kernel for bf16 D=80, Dv=40, grouped-query heads)
 TEST(CudaCompileTest, PoolsResizeAndVectorisedElementwiseForSm80) {
-  ExpectCompilesFor(ParseVerified(R"(graph @pools(%x: f16[N,9,9,8], %y: bf16[N,4,7,7], %a: f32[N,64], %c: f32[], %aq: bf16[N,5,4,80], %ak: bf16[N,7,2,80], %av: bf16[N,7,2,40]) -> (%mp, %ap, %gp, %gm, %rb, %rn, %z, %at) where N in [1, 8] {
+  ExpectCompilesFor(ParseVerified(R"(graph @pools(%x: f16[N,9,9,8], %y: bf16[N,4,7,7], %a: f32[N,64], %c: f32[], %aq: bf16[N,5,4,80], %ak: bf16[N,7,2,80], %av: bf16[N,7,2,40], %ctw: bf16[4,2,3,3]) -> (%mp, %ap, %gp, %gm, %rb, %rn, %z, %at, %ct) where N in [1, 8] {
   %mp = max_pool2d(%x) {kernel=[3,3], stride=[2,2], pad=[1,1,1,1], layout=nhwc} : f16[N,5,5,8]
   %ap = avg_pool2d(%y) {kernel=[2,2], stride=[2,2], ceil_mode=true} : bf16[N,4,4,4]
   %gp = global_avg_pool2d(%x) {layout=nhwc} : f16[N,1,1,8]
@@ -155,25 +155,34 @@ TEST(CudaCompileTest, PoolsResizeAndVectorisedElementwiseForSm80) {
   %m = mul(%a, %c) : f32[N,64]
   %z = cast(%m) {to=f16} : f16[N,64]
   %at = attention(%aq, %ak, %av) : bf16[N,5,4,40]
+  %ct = conv_transpose2d(%y, %ctw) {stride=[2,2], pad=[1,1,1,1], output_padding=[1,1], groups=2, epilogue=[relu]} : bf16[N,4,14,14]
 })"),
                     "cuda-sm80");
 }
 
+// conv_transpose2d's direct kernel (nhwc, f16 with bias and a cast epilogue; nchw bf16 grouped is
+// in the sm80 test above).
+TEST(CudaCompileTest, ConvTransposeForSm90a) {
+  ExpectCompilesFor(ParseVerified(R"(graph @up(%x: f16[N,5,5,8], %w: f16[8,4,4,6], %b: f16[6]) -> (%y) where N in [1, 8] {
+  %y = conv_transpose2d(%x, %w) {stride=[2,2], pad=[1,1,1,1], layout=nhwc, epilogue=[bias(%b), cast(f32)]} : f32[N,10,10,6]
+})"),
+                    "cuda-sm90");
+}
+
 TEST(CudaCompileTest, UnsupportedOpIsAClearError) {
   KILN_REQUIRE_NVCC();
-  Graph g = ParseVerified(R"(graph @ct(%x: f16[1,5,5,4]) -> (%y) {
-  %w = weight "w" : f16[4,3,3,2]
-  %y = conv_transpose2d(%x, %w) {layout=nhwc} : f16[1,7,7,2]
+  Graph g = ParseVerified(R"(graph @se(%x: f16[2,8], %i: i64[2,8]) -> (%y) {
+  %y = scatter_elements(%x, %i, %x) : f16[2,8]
 })");
   CompileOptions options;
   options.target = "cuda-sm90";
-  options.output_dir = FreshCompileDir("conv_transpose_cuda");
+  options.output_dir = FreshCompileDir("scatter_elements_cuda");
   options.cache_dir = std::string(KILN_BINARY_DIR) + "/test-object-cache";
   StatusOr<CompileResult> r = Compile(g, options);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().ToString(),
-            "unimplemented: %y = conv_transpose2d (line 3): op conv_transpose2d is not supported on the cuda-sm90 "
-            "target yet");
+            "unimplemented: %y = scatter_elements (line 2): op scatter_elements is not supported on the "
+            "cuda-sm90 target yet");
   std::filesystem::remove_all(options.output_dir);
 }
 

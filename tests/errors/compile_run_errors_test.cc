@@ -48,15 +48,15 @@ TEST_F(CompileRunErrorsTest, UnknownTarget) {
 }
 
 TEST_F(CompileRunErrorsTest, CudaTargetOpNotSupportedYet) {
-  std::string model = WriteFile("ct.kir", R"(graph @g(%x: f16[1,5,5,4], %w: f16[4,3,3,2]) -> (%y) {
-  %y = conv_transpose2d(%x, %w) {layout=nhwc} : f16[1,7,7,2]
+  std::string model = WriteFile("se.kir", R"(graph @g(%x: f32[2,8], %i: i64[2,8]) -> (%y) {
+  %y = scatter_elements(%x, %i, %x) : f32[2,8]
 }
 )");
   CliResult r = Kiln("compile " + model + " -o " + Path("out_cuda") + " --target cuda-sm90 -q");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.stderr_text,
-            "kiln: error: %y = conv_transpose2d (line 2): op conv_transpose2d is not supported on the "
-            "cuda-sm90 target yet\n");
+            "kiln: error: %y = scatter_elements (line 2): op scatter_elements is not supported on "
+            "the cuda-sm90 target yet\n");
 }
 
 TEST_F(CompileRunErrorsTest, CpuTargetRejectsPackedAttention) {

@@ -91,6 +91,22 @@ TEST(CudaConvTest, DirectFallbacks) {
 })"));
 }
 
+// conv_transpose2d's direct gather kernel: nhwc f16 with stride, pads, output padding and a fused
+// bias + relu pass; nchw f32 grouped with dilation and asymmetric pads (tight f32 tolerances).
+TEST(CudaConvTest, ConvTransposeDirect) {
+  ExpectCudaMatchesInterpreter(ParseVerified(R"(graph @up(%x: f16[N,5,6,8]) -> (%y) where N in [1, 3] {
+  %w = weight "w" : f16[8,3,3,6]
+  %b = weight "b" : f16[6]
+  %y = conv_transpose2d(%x, %w) {stride=[2,2], pad=[1,1,1,1], output_padding=[1,1], layout=nhwc, epilogue=[bias(%b), relu]} : f16[N,10,12,6]
+})"),
+                               {.bindings = {{{"N", 1}}, {{"N", 3}}}});
+  ExpectCudaMatchesInterpreter(ParseVerified(R"(graph @upg(%x: f32[2,4,5,5]) -> (%y) {
+  %w = weight "w" : f32[4,3,2,3]
+  %y = conv_transpose2d(%x, %w) {stride=[2,1], pad=[0,1,2,0], dilation=[2,1], groups=2} : f32[2,6,9,6]
+})"),
+                               {.rtol = 1e-4, .atol = 1e-5});
+}
+
 TEST(CudaConvTest, Bf16AndF32) {
   ExpectCudaMatchesInterpreter(ParseVerified(R"(graph @bf(%x: bf16[N,10,10,24]) -> (%y) where N in [1, 4] {
   %w = weight "w" : bf16[40,3,3,24]

@@ -15,6 +15,7 @@
 //   and relu fused, other epilogues a pass;
 // - the rest, and every conv on cuda-sm80: a direct kernel (kiln_cuda_conv.cuh) followed by the
 //   epilogue as one elementwise pass. The generated kernel says which path it takes and why.
+// conv_transpose2d takes a direct gather kernel of its own on every CUDA target (same epilogue pass).
 //
 // With a symbolic batch the CUTLASS paths and the few-channel kernel carry two instantiations
 // each: the heuristic's tile for many rows and one for small batches (64-row tiles / the gemm's
@@ -276,6 +277,22 @@ Status EmitDirect(const KernelContext& ctx, CodeWriter& w, const ConvAttrs& a) {
   return EmitEpiloguePass(ctx, w, count, Int(a.o), a.nhwc ? "1" : Int(a.oh * a.ow));
 }
 
+// conv_transpose2d on every CUDA target: the direct gather kernel (correct, not fast), the
+// epilogue as a pass after it.
+Status EmitConvTranspose(const KernelContext& ctx, CodeWriter& w) {
+  const Node& node = ctx.node();
+  const ConvAttrs a = ReadConvAttrs(node);
+  KILN_ASSIGN_OR_RETURN(std::string t, FloatTraits(node, node.input(0)));
+  KILN_ASSIGN_OR_RETURN(std::string tout, FloatTraits(node, node.output()));
+  w.Line("// conv_transpose2d: the direct kernel, one thread per output element");
+  w.Line("#include \"kiln_cuda_conv.cuh\"");
+  w.Line("kiln_cuda::ConvShape s;");
+  WriteConvShapeFields(ctx, w);
+  w.Line("kiln_cuda::ConvTranspose2dDirect<" + t + ", " + tout + ">(s, in0, in1, out0, stream);");
+  const std::string count = ctx.Dim(a.n) + " * " + Int(a.o * a.oh * a.ow);
+  return EmitEpiloguePass(ctx, w, count, Int(a.o), a.nhwc ? "1" : Int(a.oh * a.ow));
+}
+
 Status EmitConvSm80(const KernelContext& ctx, CodeWriter& w) {
   w.Line("// direct convolution (cuda-sm80 has no implicit-GEMM kernel yet)");
   return EmitDirect(ctx, w, ReadConvAttrs(ctx.node()));
@@ -299,6 +316,7 @@ Status EmitConvSm90(const KernelContext& ctx, CodeWriter& w) {
 void RegisterConvEmitters() {
   RegisterEmitter(OpKind::kConv2d, EmitConvSm80);
   RegisterSm90Emitter(OpKind::kConv2d, EmitConvSm90);
+  RegisterEmitter(OpKind::kConvTranspose2d, EmitConvTranspose);
 }
 
 }  // namespace kiln::codegen::cuda

@@ -1,5 +1,6 @@
 // Direct convolution for generated CUDA kernels (namespace kiln_cuda): one thread per output
-// element, f32 accumulation over the window and the group's channels. The fallback for what the
+// element, f32 accumulation over the window and the group's channels; conv_transpose2d the same
+// way, gathering the input pixels whose taps land on the output (its only CUDA kernel so far). The fallback for what the
 // Hopper implicit-GEMM kernel (kiln_cuda_conv_sm90.cuh) cannot take: depthwise and grouped convs,
 // f32, channel counts that are not multiples of 8, nchw, and every conv on cuda-sm80. Correct
 // first; a depthwise conv reads its few taps per output straight from global memory (L1/L2 keep
@@ -64,6 +65,55 @@ void Conv2dDirect(const ConvShape& s, const typename T::Storage* x, const typena
           for (int64_t c = 0; c < cg; ++c) {
             acc += T::Load(x[((b * s.c + c0 + c) * s.h + iy) * s.w + ix]) *
                    T::Load(w[((oc * cg + c) * s.kh + ky) * s.kw + kx]);
+          }
+        }
+      }
+    }
+    y[i] = TOut::Store(acc);
+  });
+}
+
+/// y = conv_transpose2d(x, w) without epilogue (PyTorch / ONNX semantics), as a gather: output
+/// pixel (oy, ox) sums the input pixels (iy, ix) and taps (ky, kx) with oy = iy * sh - pt + ky *
+/// dh (and the same across), over the group's input channels. Weights: nchw [C, O/groups, kh,
+/// kw], nhwc [C, kh, kw, O/groups] (the IR's layouts). Output padding needs nothing here: pixels
+/// no tap reaches get 0.
+template <class T, class TOut>
+void ConvTranspose2dDirect(const ConvShape& s, const typename T::Storage* x,
+                           const typename T::Storage* w, typename TOut::Storage* y, void* stream) {
+  const int64_t cg = s.c / s.groups, og = s.o / s.groups;
+  LaunchElementwise(s.n * s.o * s.oh * s.ow, stream, [=] __device__(int64_t i) {
+    int64_t oc, ox, oy, b;
+    if (s.nhwc) {
+      oc = i % s.o;
+      ox = i / s.o % s.ow;
+      oy = i / (s.o * s.ow) % s.oh;
+      b = i / (s.o * s.ow * s.oh);
+    } else {
+      ox = i % s.ow;
+      oy = i / s.ow % s.oh;
+      oc = i / (s.ow * s.oh) % s.o;
+      b = i / (s.ow * s.oh * s.o);
+    }
+    const int64_t c0 = oc / og * cg;  // first input channel of the group
+    const int64_t ocg = oc % og;      // the output channel within its group
+    float acc = 0.f;
+    for (int64_t ky = 0; ky < s.kh; ++ky) {
+      const int64_t ty = oy + s.pt - ky * s.dh;  // = iy * sh
+      if (ty < 0 || ty % s.sh != 0 || ty / s.sh >= s.h) continue;
+      const int64_t iy = ty / s.sh;
+      for (int64_t kx = 0; kx < s.kw; ++kx) {
+        const int64_t tx = ox + s.pl - kx * s.dw;
+        if (tx < 0 || tx % s.sw != 0 || tx / s.sw >= s.w) continue;
+        const int64_t ix = tx / s.sw;
+        for (int64_t c = 0; c < cg; ++c) {
+          const int64_t ci = c0 + c;
+          if (s.nhwc) {
+            acc += T::Load(x[((b * s.h + iy) * s.w + ix) * s.c + ci]) *
+                   T::Load(w[((ci * s.kh + ky) * s.kw + kx) * og + ocg]);
+          } else {
+            acc += T::Load(x[((b * s.c + ci) * s.h + iy) * s.w + ix]) *
+                   T::Load(w[((ci * og + ocg) * s.kh + ky) * s.kw + kx]);
           }
         }
       }
