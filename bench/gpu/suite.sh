@@ -10,7 +10,8 @@
 # of one run of a compiled library, ARG: its directory, default the resnet stage's; NCU_BATCH,
 # NCU_COUNT), kb (python -m kiln.bench $KB_ARGS, output name KB_OUT), onnxcheck
 # (bench/onnx_import_check.py $OC_ARGS), conf (ONNX node tests on cuda-sm90; CONF_MAX), pytest
-# (tests/python -m gpu), cmd ($CMD).
+# (tests/python -m gpu), tune (ARG: a zoo model compiled with --tune full, its winners and time;
+# TUNE_ARGS), cmd ($CMD).
 #
 # Layout it expects (what travels to the GPU machine, see ../shared/DESIGN.md): .carry/env.sh
 # (CUTLASS headers and the Debian packages, from ../shared/tools/prepare-device-carry),
@@ -63,6 +64,13 @@ st_ncu() {  # $2: library dir (default the resnet bench's), NCU_BATCH
     --launch-count ${NCU_COUNT:-80} $B/kiln bench $lib --batch ${NCU_BATCH:-64} --warmup 0 --iters 1 >$W/ncu.csv 2>$W/ncu.err
   echo "ncu rc=$?" | tee -a $W/summary.txt
   python3 bench/gpu/ncu_summary.py $W/ncu.csv | tee $W/ncu_summary.txt | tail -40 | tee -a $W/summary.txt
+}
+st_tune() {  # $2: zoo model (default vit); TUNE_ARGS: more compile flags (default: f16, batch 1..64)
+  local m=${2:-vit}
+  ( time timeout $1 kiln compile zoo:$m --target cuda-sm90 --tune full --cuda-graphs -o /tmp/tune_$m \
+      ${TUNE_ARGS:---dtype f16 --dynamic batch=1..64} ) >$W/tune_$m.log 2>&1
+  echo "tune $m rc=$?" | tee -a $W/summary.txt
+  grep -h "tuning: \(building\|.* us)\|[0-9]* kernels:\)\|^real" $W/tune_$m.log | tail -40 | tee -a $W/summary.txt
 }
 st_cmd() { eval "${CMD:-true}" >$W/cmd.log 2>&1; echo "cmd rc=$?" >>$W/summary.txt; tail -30 $W/cmd.log | tee -a $W/summary.txt; }
 
