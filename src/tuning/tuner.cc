@@ -215,10 +215,11 @@ StatusOr<std::map<const Node*, std::string>> TuneGraph(const Graph& graph, const
   for (size_t s = 0; s < sigs.size(); ++s) {
     for (size_t c = 0; c < sigs[s].candidates.size(); ++c) builds.emplace_back(s, c);
   }
+  const size_t parallel = ParallelBuilds();
   log("tuning: building " + std::to_string(builds.size()) + " candidate kernels, " +
-      std::to_string(ParallelBuilds()) + " at a time");
-  for (size_t begin = 0; begin < builds.size(); begin += ParallelBuilds()) {
-    const size_t end = std::min(builds.size(), begin + ParallelBuilds());
+      std::to_string(parallel) + " at a time");
+  for (size_t begin = 0; begin < builds.size(); begin += parallel) {
+    const size_t end = std::min(builds.size(), begin + parallel);
     std::vector<std::future<StatusOr<std::string>>> running;
     for (size_t i = begin; i < end; ++i) {
       const auto [s, c] = builds[i];

@@ -265,14 +265,17 @@ Status EmitFixedChannels(const KernelContext& ctx, CodeWriter& w, const ConvSm90
   return FixedChannelsEpilogueTail(ctx, w, a, epi);
 }
 
-Status EmitDirect(const KernelContext& ctx, CodeWriter& w, const ConvAttrs& a) {
+// The direct kernel `kernel` (kiln_cuda_conv.cuh: Conv2dDirect or ConvTranspose2dDirect), then
+// the epilogue as one pass.
+Status EmitDirect(const KernelContext& ctx, CodeWriter& w, const ConvAttrs& a,
+                  const std::string& kernel = "Conv2dDirect") {
   const Node& node = ctx.node();
   KILN_ASSIGN_OR_RETURN(std::string t, FloatTraits(node, node.input(0)));
   KILN_ASSIGN_OR_RETURN(std::string tout, FloatTraits(node, node.output()));
   w.Line("#include \"kiln_cuda_conv.cuh\"");
   w.Line("kiln_cuda::ConvShape s;");
   WriteConvShapeFields(ctx, w);
-  w.Line("kiln_cuda::Conv2dDirect<" + t + ", " + tout + ">(s, in0, in1, out0, stream);");
+  w.Line("kiln_cuda::" + kernel + "<" + t + ", " + tout + ">(s, in0, in1, out0, stream);");
   const std::string count = ctx.Dim(a.n) + " * " + Int(a.o * a.oh * a.ow);
   return EmitEpiloguePass(ctx, w, count, Int(a.o), a.nhwc ? "1" : Int(a.oh * a.ow));
 }
@@ -280,17 +283,8 @@ Status EmitDirect(const KernelContext& ctx, CodeWriter& w, const ConvAttrs& a) {
 // conv_transpose2d on every CUDA target: the direct gather kernel (correct, not fast), the
 // epilogue as a pass after it.
 Status EmitConvTranspose(const KernelContext& ctx, CodeWriter& w) {
-  const Node& node = ctx.node();
-  const ConvAttrs a = ReadConvAttrs(node);
-  KILN_ASSIGN_OR_RETURN(std::string t, FloatTraits(node, node.input(0)));
-  KILN_ASSIGN_OR_RETURN(std::string tout, FloatTraits(node, node.output()));
   w.Line("// conv_transpose2d: the direct kernel, one thread per output element");
-  w.Line("#include \"kiln_cuda_conv.cuh\"");
-  w.Line("kiln_cuda::ConvShape s;");
-  WriteConvShapeFields(ctx, w);
-  w.Line("kiln_cuda::ConvTranspose2dDirect<" + t + ", " + tout + ">(s, in0, in1, out0, stream);");
-  const std::string count = ctx.Dim(a.n) + " * " + Int(a.o * a.oh * a.ow);
-  return EmitEpiloguePass(ctx, w, count, Int(a.o), a.nhwc ? "1" : Int(a.oh * a.ow));
+  return EmitDirect(ctx, w, ReadConvAttrs(ctx.node()), "ConvTranspose2dDirect");
 }
 
 Status EmitConvSm80(const KernelContext& ctx, CodeWriter& w) {

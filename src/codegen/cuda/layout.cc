@@ -157,15 +157,19 @@ Status EmitPad(const KernelContext& ctx, CodeWriter& w) {
   return Status::Ok();
 }
 
+// The kernels take i64 or i32 indices.
+Status CheckIndices(const Node& node, const Value* indices) {
+  if (indices->dtype() == DType::kI64 || indices->dtype() == DType::kI32) return Status::Ok();
+  return CudaUnimplemented(node, "indices of dtype " + std::string(DTypeName(indices->dtype())) +
+                                     " (i64 and i32 are)");
+}
+
 // gather and embedding: rows of data at the indices.
 Status EmitGather(const KernelContext& ctx, CodeWriter& w) {
   const Node& node = ctx.node();
   const Value* data = node.input(0);
   const Value* indices = node.input(1);
-  if (indices->dtype() != DType::kI64 && indices->dtype() != DType::kI32) {
-    return CudaUnimplemented(node, "indices of dtype " + std::string(DTypeName(indices->dtype())) +
-                                       " (i64 and i32 are)");
-  }
+  KILN_RETURN_IF_ERROR(CheckIndices(node, indices));
   KILN_ASSIGN_OR_RETURN(int64_t axis, GatherAxis(node));
   const AxisSplit rows = SplitAroundAxis(ctx, data->shape(), axis);
   w.Line("// data " + data->type().ToString() + " as [outer, len, inner] rows at " +
@@ -182,10 +186,7 @@ Status EmitGatherElements(const KernelContext& ctx, CodeWriter& w) {
   const Node& node = ctx.node();
   const Value* data = node.input(0);
   const Value* indices = node.input(1);
-  if (indices->dtype() != DType::kI64 && indices->dtype() != DType::kI32) {
-    return CudaUnimplemented(node, "indices of dtype " + std::string(DTypeName(indices->dtype())) +
-                                       " (i64 and i32 are)");
-  }
+  KILN_RETURN_IF_ERROR(CheckIndices(node, indices));
   KILN_RETURN_IF_ERROR(CheckRank(node, data));
   KILN_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(node, node.GetInt("axis"), data->rank()));
   w.Line("// gather_elements along axis " + std::to_string(axis) + " of " +

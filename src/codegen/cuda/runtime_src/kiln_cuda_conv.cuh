@@ -30,6 +30,22 @@ struct ConvShape {
   bool nhwc = true;
 };
 
+/// The (batch, channel, row, column) of flat output index i in s's layout.
+__device__ __forceinline__ void OutputCoords(const ConvShape& s, int64_t i, int64_t* b,
+                                             int64_t* oc, int64_t* oy, int64_t* ox) {
+  if (s.nhwc) {
+    *oc = i % s.o;
+    *ox = i / s.o % s.ow;
+    *oy = i / (s.o * s.ow) % s.oh;
+    *b = i / (s.o * s.ow * s.oh);
+  } else {
+    *ox = i % s.ow;
+    *oy = i / s.ow % s.oh;
+    *oc = i / (s.ow * s.oh) % s.o;
+    *b = i / (s.ow * s.oh * s.o);
+  }
+}
+
 /// y = conv2d(x, w) without epilogue (PyTorch semantics). T (x and w) and TOut (y): F32, F16 or
 /// BF16 (kiln_cuda.cuh); TOut differs from T when the node's epilogue ends in a cast.
 template <class T, class TOut>
@@ -37,18 +53,8 @@ void Conv2dDirect(const ConvShape& s, const typename T::Storage* x, const typena
                   typename TOut::Storage* y, void* stream) {
   const int64_t cg = s.c / s.groups, og = s.o / s.groups;
   LaunchElementwise(s.n * s.o * s.oh * s.ow, stream, [=] __device__(int64_t i) {
-    int64_t oc, ox, oy, b;
-    if (s.nhwc) {
-      oc = i % s.o;
-      ox = i / s.o % s.ow;
-      oy = i / (s.o * s.ow) % s.oh;
-      b = i / (s.o * s.ow * s.oh);
-    } else {
-      ox = i % s.ow;
-      oy = i / s.ow % s.oh;
-      oc = i / (s.ow * s.oh) % s.o;
-      b = i / (s.ow * s.oh * s.o);
-    }
+    int64_t b, oc, oy, ox;
+    OutputCoords(s, i, &b, &oc, &oy, &ox);
     const int64_t c0 = oc / og * cg;  // first input channel of the group
     float acc = 0.f;
     for (int64_t ky = 0; ky < s.kh; ++ky) {
@@ -83,18 +89,8 @@ void ConvTranspose2dDirect(const ConvShape& s, const typename T::Storage* x,
                            const typename T::Storage* w, typename TOut::Storage* y, void* stream) {
   const int64_t cg = s.c / s.groups, og = s.o / s.groups;
   LaunchElementwise(s.n * s.o * s.oh * s.ow, stream, [=] __device__(int64_t i) {
-    int64_t oc, ox, oy, b;
-    if (s.nhwc) {
-      oc = i % s.o;
-      ox = i / s.o % s.ow;
-      oy = i / (s.o * s.ow) % s.oh;
-      b = i / (s.o * s.ow * s.oh);
-    } else {
-      ox = i % s.ow;
-      oy = i / s.ow % s.oh;
-      oc = i / (s.ow * s.oh) % s.o;
-      b = i / (s.ow * s.oh * s.o);
-    }
+    int64_t b, oc, oy, ox;
+    OutputCoords(s, i, &b, &oc, &oy, &ox);
     const int64_t c0 = oc / og * cg;  // first input channel of the group
     const int64_t ocg = oc % og;      // the output channel within its group
     float acc = 0.f;
