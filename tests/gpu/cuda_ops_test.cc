@@ -134,17 +134,20 @@ TEST_P(CudaOpsTest, Reductions) {
 
 TEST_P(CudaOpsTest, TransposeConcatSplitSliceExpand) {
   // %nhwc4 and %t5: new last axes of 4 and 2 elements, written as one word per row; %t6: even
-  // extents, which 16-bit elements move as pairs through 64x64 tiles (partial tiles at both edges).
+  // extents, which 16-bit elements move as pairs through 64x64 tiles (partial tiles at both edges);
+  // %t7: extents that are multiples of 8, moved as 16-byte vectors (partial tiles at both edges,
+  // an axis between the two transposed ones).
   const std::string t = GetParam();
   ExpectCudaMatchesInterpreter(
       ParseVerified(WithDType(
-          R"(graph @layout(%x: $T[N,33,65], %y: $T[N,2,3,17], %v: $T[5,1], %w: $T[N,7,65], %im: $T[N,3,5,40], %e: $T[N,70,130]) -> (%t1, %t2, %t3, %t4, %t5, %t6, %c, %s1, %s2, %s3, %sl, %sy, %ex, %nhwc, %nhwc4) where N in [1, 8] {
+          R"(graph @layout(%x: $T[N,33,65], %y: $T[N,2,3,17], %v: $T[5,1], %w: $T[N,7,65], %im: $T[N,3,5,40], %e: $T[N,70,130], %q: $T[N,72,3,136]) -> (%t1, %t2, %t3, %t4, %t5, %t6, %t7, %c, %s1, %s2, %s3, %sl, %sy, %ex, %nhwc, %nhwc4) where N in [1, 8] {
   %t1 = transpose(%x) {perm=[0,2,1]} : $T[N,65,33]
   %nhwc = transpose(%im) {perm=[0,2,3,1]} : $T[N,5,40,3]
   %im4 = pad(%im) {pads=[0,0,0,0,0,1,0,0]} : $T[N,4,5,40]
   %nhwc4 = transpose(%im4) {perm=[0,2,3,1]} : $T[N,5,40,4]
   %t5 = transpose(%y) {perm=[0,3,2,1]} : $T[N,17,3,2]
   %t6 = transpose(%e) {perm=[0,2,1]} : $T[N,130,70]
+  %t7 = transpose(%q) {perm=[0,3,2,1]} : $T[N,136,3,72]
   %t2 = transpose(%x) {perm=[1,0,2]} : $T[33,N,65]
   %t3 = transpose(%y) {perm=[3,1,0,2]} : $T[17,2,N,3]
   %t4 = transpose(%y) {perm=[0,3,1,2]} : $T[N,17,2,3]

@@ -6,9 +6,10 @@
 // - StridedCopy: dst[dst offset of i] = src[src offset of i] over an index space of up to 8 dims,
 //   each side with its own element strides (transpose, expand with stride 0, slice with start
 //   offset and step strides, concat / split as copies into / out of a column block).
-// - Transpose: a permutation that moves the last axis goes through 32x32 tiles in shared
-//   memory (64x64 moved as element pairs for 1- and 2-byte elements of even extents), so both the
-//   reads (along the input's last axis) and the writes (along the output's) are coalesced; other
+// - Transpose: a permutation that moves the last axis goes through tiles in shared memory, so
+//   both the reads (along the input's last axis) and the writes (along the output's) are
+//   coalesced: 16-byte vectors where both extents are multiples of one (f16: 64x64 tiles), else
+//   32x32 tiles (64x64 moved as element pairs for 1- and 2-byte elements of even extents); other
 //   permutations, and those whose new last axis is 16 long or shorter (an NCHW image's channels),
 //   gather: one output row per thread and one store (ShortRows) where rows are 4, 8 or 16 bytes,
 //   else a StridedCopy.
@@ -249,6 +250,49 @@ __global__ void TransposePairTileKernel(const T* x, T* y, int64_t len_a, int64_t
   }
 }
 
+/// Transpose tiles moved as 16-byte vectors of V = 16 / sizeof(T) elements (f16: 8; 1-, 2- and
+/// 4-byte elements): a tile is 8V rows b x 8V elements a (one 128-byte row of 8 vectors per b),
+/// 128 threads, each loading 4 input vectors and storing 4 output vectors. A thread builds an
+/// output vector (V consecutive b at one a) from V shared-memory reads down a column; the tile's
+/// vector slots are swizzled by row group (slot v of row r at v ^ (r / V)), so those reads, one
+/// per row group per warp, hit distinct banks, as do the 16-byte writes of the load phase.
+/// Pre: len_a and len_b multiples of V, x and y 16-byte aligned (every offset is then a multiple of
+/// V: all strides but the last are multiples of len_a in x and of len_b in y).
+template <typename T>
+__global__ void __launch_bounds__(128)
+    TransposeVectorTileKernel(const T* x, T* y, int64_t len_a, int64_t len_b, int64_t in_stride_b,
+                              int64_t out_stride_a, int64_t others, CopyGeometry rest) {
+  constexpr int V = 16 / sizeof(T), kRows = 8 * V;
+  using Vec = Pack<T, V>;
+  __shared__ Vec tile[kRows][8];
+  const int64_t a0 = static_cast<int64_t>(blockIdx.x) * kRows,
+                b0 = static_cast<int64_t>(blockIdx.y) * kRows;
+  for (int64_t o = blockIdx.z; o < others; o += gridDim.z) {
+    int64_t xs = 0, ys = 0;
+    RestOffsets(rest, o, &xs, &ys);
+#pragma unroll
+    for (int k = 0; k < kRows * 8 / 128; ++k) {  // rows b, vectors along a
+      const int i = threadIdx.x + 128 * k, r = i / 8, v = i % 8;
+      const int64_t a = a0 + v * V, b = b0 + r;
+      if (a < len_a && b < len_b)
+        tile[r][v ^ (r / V)] = *reinterpret_cast<const Vec*>(x + xs + b * in_stride_b + a);
+    }
+    __syncthreads();
+#pragma unroll
+    for (int k = 0; k < kRows * 8 / 128; ++k) {  // rows a, vectors along b
+      const int i = threadIdx.x + 128 * k, r = i / 8, g = i % 8;
+      const int64_t a = a0 + r, b = b0 + g * V;
+      if (a < len_a && b < len_b) {
+        Vec out;
+#pragma unroll
+        for (int j = 0; j < V; ++j) out.v[j] = tile[g * V + j][(r / V) ^ g].v[r % V];
+        *reinterpret_cast<Vec*>(y + ys + a * out_stride_a + b) = out;
+      }
+    }
+    __syncthreads();
+  }
+}
+
 /// A gather whose output rows are kLen elements long: thread r reads row r's elements (the row's
 /// offset from g, the index space of the output without its last axis; the elements
 /// `last_stride` apart) and writes them as one kLen-word store. An NCHW image with 4 channels
@@ -354,6 +398,18 @@ void Transpose(const void* x, const int64_t* dims, const int64_t* perm, int rank
     }
     const int64_t others = n / (dims[last] * dims[b]);
     const unsigned z = static_cast<unsigned>(others < 65535 ? others : 65535);
+    if constexpr (kBytes <= 4) {
+      constexpr int V = 16 / kBytes;
+      if (dims[last] % V == 0 && dims[b] % V == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
+          reinterpret_cast<uintptr_t>(y) % 16 == 0) {
+        const dim3 grid(static_cast<unsigned>((dims[last] + 8 * V - 1) / (8 * V)),
+                        static_cast<unsigned>((dims[b] + 8 * V - 1) / (8 * V)), z);
+        TransposeVectorTileKernel<T><<<grid, 128, 0, AsStream(stream)>>>(
+            static_cast<const T*>(x), static_cast<T*>(y), dims[last], dims[b], in_strides[b],
+            out_strides[pa], others, rest);
+        return;
+      }
+    }
     if constexpr (kBytes <= 2) {
       using P = typename Word<2 * kBytes>::Type;
       if (dims[last] % 2 == 0 && dims[b] % 2 == 0 &&
