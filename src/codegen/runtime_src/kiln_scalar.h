@@ -55,7 +55,25 @@ KILN_HD inline float FMax(float a, float b) { return (a != a || b != b) ? NAN : 
 KILN_HD inline float FMin(float a, float b) { return (a != a || b != b) ? NAN : (a < b ? a : b); }
 
 KILN_HD inline float Sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
-KILN_HD inline float Gelu(float x) { return 0.5f * x * (1.f + std::erf(x * 0.70710678118654752440f)); }
+/// x * Phi(x) (the erf form). Device code takes Phi's tail P(X > |x|) from Abramowitz & Stegun
+/// 7.1.26 (|erfc error| <= 1.5e-7; GELU's absolute error <= 4.3e-7, measured over [-10, 10] in
+/// f32): 12 FP instructions and two MUFU ops against erff's ~22 plus selects, which is what a gemm
+/// epilogue pays per output element while the tensor cores wait.
+KILN_HD inline float Gelu(float x) {
+#if defined(__CUDA_ARCH__)
+  // t = 1 / (1 + p |x| / sqrt(2)); tail = 0.5 * poly(t) * exp(-x^2 / 2), 0.5 folded into poly.
+  const float t = __fdividef(1.f, fmaf(0.23164189f, fabsf(x), 1.f));
+  const float poly =
+      t *
+      fmaf(t,
+           fmaf(t, fmaf(t, fmaf(t, 0.5307027145f, -0.7265760135f), 0.7107068705f), -0.142248368f),
+           0.127414796f);
+  const float tail = poly * exp2f(x * x * -0.72134752044448170368f);
+  return x * (x >= 0.f ? 1.f - tail : tail);
+#else
+  return 0.5f * x * (1.f + std::erf(x * 0.70710678118654752440f));
+#endif
+}
 KILN_HD inline float GeluTanh(float x) {
   return 0.5f * x * (1.f + std::tanh(0.79788456080286535588f * (x + 0.044715f * x * x * x)));
 }
