@@ -26,7 +26,7 @@ export KILN_CACHE_DIR=/tmp/kiln-objects KILN_TUNING_CACHE=${KILN_TUNING_CACHE:-/
 [ -f .carry/tuning.sqlite ] && [ ! -f /tmp/tuning.sqlite ] && cp .carry/tuning.sqlite /tmp/tuning.sqlite && chmod u+w /tmp/tuning.sqlite
 B=$PWD/.carry/bin
 export PATH=$B:$PATH
-W=/tmp/w; mkdir -p $W/results
+W=${W:-/tmp/w}; mkdir -p $W/results  # W: another folder for a second suite running beside one
 export PYTHONPATH=$PWD/python${PYTHONPATH:+:$PYTHONPATH} KILN_BUILD_DIR=$PWD/.carry/pyb
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm --format=csv,noheader | tee $W/gpu.txt
 T0=$(date +%s)
