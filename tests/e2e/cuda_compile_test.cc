@@ -233,6 +233,10 @@ TEST(CudaGemmSm90Config, CandidatesAreValidAndHeuristicPicksOne) {
   EXPECT_EQ(HeuristicGemmConfig(F16Problem(8192, 8192, 8192)).Name(), "128x256x64_2x1_coop");
   EXPECT_EQ(HeuristicGemmConfig(F16Problem(100352, 64, 576)).Name(), "128x64x64_1x1_pingpong");
   EXPECT_EQ(HeuristicGemmConfig(F16Problem(384, 768, 768)).Name(), "64x128x64_1x1_pingpong");
+  EXPECT_EQ(HeuristicGemmConfig(F16Problem(6272, 2048, 512)).Name(), "128x128x64_1x1_pingpong");
+  EXPECT_EQ(HeuristicGemmConfig(F16Problem(49152, 3072, 768)).Name(), "128x256x64_2x1_coop");
+  EXPECT_EQ(HeuristicGemmConfig(F16Problem(-1, 3072, 768)).Name(), "128x128x64_1x1_pingpong");
+  EXPECT_EQ(HeuristicGemmConfig(F16Problem(-1, 768, 3072)).Name(), "128x128x64_1x1_coop");
   // A 24-column problem keeps no 128-wide-or-more N tile.
   for (const GemmConfig& c : Sm90GemmCandidates(F16Problem(16, 24, 32, 4))) EXPECT_EQ(c.tile_n, 64) << c.Name();
 }

@@ -2,10 +2,15 @@
 //
 // The heuristic reasons in waves over the H100's 132 SMs: a problem with at least a full wave of
 // 128x256 tiles takes the largest cooperative tile with a 2x1 cluster (B tiles multicast to the
-// CTA pair: highest arithmetic intensity, the CUTLASS profiler's usual winner for large GEMMs);
-// one with a wave of 128x128 tiles takes the 128x128 cooperative kernel; smaller problems take
-// 64x128 pingpong (more, smaller tiles fill more SMs; pingpong hides the epilogue); N <= 64 takes
-// 128x64 pingpong so that half of every tile is not padding. Symbolic sizes take 128x128.
+// CTA pair: highest arithmetic intensity, the CUTLASS profiler's usual winner for large GEMMs)
+// unless K is short; one with a wave of 128x128 tiles takes the 128x128 cooperative kernel;
+// smaller problems take 64x128 pingpong (more, smaller tiles fill more SMs; pingpong hides the
+// epilogue); N <= 64 takes 128x64 pingpong so that half of every tile is not padding. Short K
+// (a mainloop of a few k-steps per tile, so the epilogue weighs as much) takes 128x128 pingpong,
+// whose two consumer warp groups overlap one tile's epilogue with the next one's mainloop:
+// measured on the H100 (bench/results/gemm_h100.md, candidate sweep) 6272x2048x512 at 539
+// TFLOP/s against 402 for 128x256 cooperative, 12608x3072x768 at 607 against 564 (symbolic M)
+// and 540 (128x128 cooperative). Symbolic sizes take 128x128, pingpong when K <= 1024.
 #include "codegen/cuda/gemm_config.h"
 
 #include <algorithm>
@@ -142,12 +147,15 @@ GemmConfig HeuristicGemmConfig(const GemmProblem& p) {
     return nullptr;
   };
   const GemmConfig* chosen = nullptr;
+  const bool short_k = p.k > 0 && p.k <= 1024;
   if (p.m < 0 || p.n < 0 || p.batch < 0) {
-    chosen = pick(128, 128, 1, 1, KernelSchedule::kCooperative);
+    chosen = pick(128, 128, 1, 1, short_k ? KernelSchedule::kPingpong : KernelSchedule::kCooperative);
   } else {
     auto tiles = [&](int tm, int tn) { return p.batch * CeilDiv(p.m, tm) * CeilDiv(p.n, tn); };
     if (p.n <= 64) {
       chosen = pick(128, 64, 1, 1, KernelSchedule::kPingpong);
+    } else if (p.k <= 512 && tiles(128, 128) >= kSms) {
+      chosen = pick(128, 128, 1, 1, KernelSchedule::kPingpong);
     } else if (tiles(128, 256) >= kSms) {
       chosen = pick(128, 256, 2, 1, KernelSchedule::kCooperative);
     } else if (tiles(128, 128) >= kSms) {
