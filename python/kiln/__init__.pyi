@@ -23,6 +23,7 @@ def compile(
     dtype: str = ...,
     embed_weights: bool = ...,
     cuda_graphs: bool = ...,
+    pdl: bool = ...,
     tune: str = ...,
     tuning_cache: Optional[str] = ...,
     jobs: int = ...,

@@ -84,6 +84,7 @@ def compile(  # noqa: A001  (kiln.compile, like torch.compile)
     dtype: str = "f32",
     embed_weights: bool = False,
     cuda_graphs: bool = False,
+    pdl: bool = False,
     tune: str = "auto",
     tuning_cache: Optional[str] = None,
     jobs: int = 0,
@@ -100,6 +101,8 @@ def compile(  # noqa: A001  (kiln.compile, like torch.compile)
     `dynamic` maps a symbol (or "batch" / "seq") to its (min, max) range, and batch / seq / dtype
     apply to zoo models. `cache_dir` is the object cache (default ~/.cache/kiln/objects),
     `output_dir` receives model.so, model.safetensors, model.kir and the generated sources.
+    `pdl` (cuda-sm90): programmatic dependent launch, each kernel starting while the one before
+    it finishes (hides the launch gaps between the short kernels of small batches).
     `progress`: None shows a bar on a terminal and logs otherwise, False is silent. `bind`
     (.onnx models) maps a graph input that decides shapes (a Reshape's shape, Slice's starts) to
     its values, e.g. {"shape": [1, -1]}: it becomes a constant and leaves the library's inputs.
@@ -130,7 +133,7 @@ def compile(  # noqa: A001  (kiln.compile, like torch.compile)
     try:
         info = _kiln.compile(
             model_arg, os.fspath(output_dir), target=target, embed_weights=embed_weights,
-            cuda_graphs=cuda_graphs, tune=tune, tuning_cache=tuning_cache or "", jobs=jobs,
+            cuda_graphs=cuda_graphs, pdl=pdl, tune=tune, tuning_cache=tuning_cache or "", jobs=jobs,
             cache_dir=cache_dir or "", use_cache=use_cache, log=reporter.log,
             progress=reporter.progress, **kwargs)
     except BaseException:

@@ -42,6 +42,7 @@ def compile(
     dtype: str = "f32",
     embed_weights: bool = False,
     cuda_graphs: bool = False,
+    pdl: bool = False,
     tune: str = "auto",
     tuning_cache: str = "",
     jobs: int = 0,

@@ -187,7 +187,7 @@ class Callbacks {
 };
 
 nb::dict CompileModel(const ModelSource& src, const std::string& output_dir,
-                      const std::string& target, bool embed_weights, bool cuda_graphs,
+                      const std::string& target, bool embed_weights, bool cuda_graphs, bool pdl,
                       const std::string& tune, const std::string& tuning_cache, int jobs,
                       const std::string& cache_dir, bool use_cache, nb::object log,
                       nb::object progress) {
@@ -198,6 +198,7 @@ nb::dict CompileModel(const ModelSource& src, const std::string& output_dir,
   options.output_dir = output_dir;
   options.embed_weights = embed_weights;
   options.cuda_graphs = cuda_graphs;
+  options.pdl = pdl;
   if (tune == "auto") {
     options.tune = TuneMode::kAuto;
   } else if (tune == "full") {
@@ -312,22 +313,24 @@ void BindCompile(nb::module_& m) {
       [](std::string model, std::string output_dir, bool text, std::string source_name,
          std::string target, nb::dict dynamic, std::string weights_path, nb::object weights,
          uint64_t seed, std::optional<int64_t> batch, std::optional<int64_t> seq, std::string dtype,
-         bool embed_weights, bool cuda_graphs, std::string tune, std::string tuning_cache, int jobs,
-         std::string cache_dir, bool use_cache, nb::object log, nb::object progress, nb::dict bind) {
+         bool embed_weights, bool cuda_graphs, bool pdl, std::string tune, std::string tuning_cache,
+         int jobs, std::string cache_dir, bool use_cache, nb::object log, nb::object progress,
+         nb::dict bind) {
         ModelSource src = MakeSource(std::move(model), text, std::move(source_name),
                                      std::move(weights_path), std::move(weights), seed, batch, seq,
                                      std::move(dtype), std::move(dynamic), std::move(bind));
-        return CompileModel(src, output_dir, target, embed_weights, cuda_graphs, tune, tuning_cache,
-                            jobs, cache_dir, use_cache, std::move(log), std::move(progress));
+        return CompileModel(src, output_dir, target, embed_weights, cuda_graphs, pdl, tune,
+                            tuning_cache, jobs, cache_dir, use_cache, std::move(log),
+                            std::move(progress));
       },
       nb::arg("model"), nb::arg("output_dir"), nb::kw_only(), nb::arg("text") = false,
       nb::arg("source_name") = "<text>", nb::arg("target") = "cpu", nb::arg("dynamic") = nb::dict(),
       nb::arg("weights_path") = "", nb::arg("weights") = nb::none(), nb::arg("seed") = 0,
       nb::arg("batch") = nb::none(), nb::arg("seq") = nb::none(), nb::arg("dtype") = "f32",
-      nb::arg("embed_weights") = false, nb::arg("cuda_graphs") = false, nb::arg("tune") = "auto",
-      nb::arg("tuning_cache") = "", nb::arg("jobs") = 0, nb::arg("cache_dir") = "",
-      nb::arg("use_cache") = true, nb::arg("log") = nb::none(), nb::arg("progress") = nb::none(),
-      nb::arg("bind") = nb::dict(),
+      nb::arg("embed_weights") = false, nb::arg("cuda_graphs") = false, nb::arg("pdl") = false,
+      nb::arg("tune") = "auto", nb::arg("tuning_cache") = "", nb::arg("jobs") = 0,
+      nb::arg("cache_dir") = "", nb::arg("use_cache") = true, nb::arg("log") = nb::none(),
+      nb::arg("progress") = nb::none(), nb::arg("bind") = nb::dict(),
       "Compiles a model into output_dir (model.so, model.safetensors, model.kir, src/); returns a "
       "dict describing the result.");
   m.def(

@@ -133,7 +133,8 @@ std::string CutlassUtilDir(const std::string& include_dir) {
   return "";
 }
 
-StatusOr<TargetBuild> MakeTargetBuild(const std::string& target, const std::string& root) {
+StatusOr<TargetBuild> MakeTargetBuild(const std::string& target, const std::string& root,
+                                      bool pdl) {
   TargetBuild t;
   const fs::path common = fs::path(root) / "src/codegen/runtime_src";
   if (target == "cpu") {
@@ -156,6 +157,10 @@ StatusOr<TargetBuild> MakeTargetBuild(const std::string& target, const std::stri
       t.toolchain.flags.push_back(f);
     }
     if (const std::string util = CutlassUtilDir(cutlass); !util.empty()) t.toolchain.flags.push_back("-I" + util);
+    if (pdl) {  // kiln's kernels and CUTLASS's sm90 gemms wait on griddepcontrol (kiln_cuda.cuh)
+      t.toolchain.flags.push_back("-DKILN_PDL=1");
+      t.toolchain.flags.push_back("-DCUTLASS_ENABLE_GDC_FOR_SM90");
+    }
     t.runtime_dirs = {common, fs::path(root) / "src/codegen/cuda/runtime_src"};
     t.link_flags = {"-Xlinker=--exclude-libs,ALL"};
     t.description = t.toolchain.compiler + " " + gencode;
@@ -168,7 +173,7 @@ StatusOr<TargetBuild> MakeTargetBuild(const std::string& target, const std::stri
 // Compiles the runtime sources and the generated ones and links the library.
 Status BuildLibrary(const codegen::GeneratedModule& module, const fs::path& out_dir,
                     const std::string& root, const CompileOptions& options, CompileResult* result) {
-  KILN_ASSIGN_OR_RETURN(TargetBuild target, MakeTargetBuild(options.target, root));
+  KILN_ASSIGN_OR_RETURN(TargetBuild target, MakeTargetBuild(options.target, root, options.pdl));
   const Toolchain& tc = target.toolchain;
 
   // The cache key covers each source's text, not the headers it includes: fold those in.
@@ -350,6 +355,11 @@ StatusOr<CompileResult> Compile(Graph& graph, const CompileOptions& options) {
   }
   if (options.cuda_graphs && options.target == "cpu") {
     return InvalidArgument("CUDA graphs (--cuda-graphs) need a CUDA target, not cpu");
+  }
+  if (options.pdl && options.target != "cuda-sm90") {
+    return InvalidArgument(
+        "programmatic dependent launch (--pdl) needs the cuda-sm90 target (Hopper), not " +
+        options.target);
   }
   KILN_ASSIGN_OR_RETURN(std::string root, FindKilnRoot());
   KILN_RETURN_IF_ERROR(Verify(graph));

@@ -37,6 +37,10 @@ struct CompileOptions {
   /// CUDA targets: each run replays a CUDA graph captured once per concrete dims and pointers
   /// (on a non-null stream), which removes the launch overhead of small models.
   bool cuda_graphs = false;
+  /// cuda-sm90: programmatic dependent launch (-DKILN_PDL=1): each kernel may start while the one
+  /// before it on the stream finishes, waiting for it on the GPU (kiln_cuda.cuh, Launch), which
+  /// hides launch latency between the short kernels of small batches.
+  bool pdl = false;
   /// Parallel compiler processes (0: one per core).
   int jobs = 0;
   /// Object cache directory; empty: ObjectCache::DefaultDir(). use_cache=false compiles all.

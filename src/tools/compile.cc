@@ -31,6 +31,7 @@ struct CompileArgs {
   std::vector<std::string> bind;
   bool embed_weights = false;
   bool cuda_graphs = false;
+  bool pdl = false;
   std::string tune = "auto";
   std::string tuning_cache;
   int jobs = 0;
@@ -101,11 +102,17 @@ Status WriteManifest(const Graph& graph, const CompileResult& r, const CompileAr
       {"workspace_lower_bound_bytes", r.plan.lower_bound_bytes},
       {"weights_embedded", args.embed_weights},
       {"cuda_graphs", args.cuda_graphs},
-      {"seconds", {{"passes", r.seconds_passes}, {"codegen", r.seconds_codegen}, {"build", r.seconds_build}}},
+      {"pdl", args.pdl},
+      {"seconds",
+       {{"passes", r.seconds_passes}, {"codegen", r.seconds_codegen}, {"build", r.seconds_build}}},
       {"objects", {{"compiled", r.build.compiled}, {"cached", r.build.cached}}},
-      {"tuning", {{"tunable", r.tuning.tunable}, {"cached", r.tuning.cached}, {"profiled", r.tuning.profiled},
-                  {"heuristic", r.tuning.heuristic}, {"candidates_built", r.tuning.candidates_built},
-                  {"seconds", r.tuning.seconds}}},
+      {"tuning",
+       {{"tunable", r.tuning.tunable},
+        {"cached", r.tuning.cached},
+        {"profiled", r.tuning.profiled},
+        {"heuristic", r.tuning.heuristic},
+        {"candidates_built", r.tuning.candidates_built},
+        {"seconds", r.tuning.seconds}}},
   };
   return WriteTextFile(args.output_dir + "/manifest.json", j.dump(2) + "\n");
 }
@@ -139,6 +146,7 @@ Status RunCompile(const CompileArgs& args) {
   copts.output_dir = args.output_dir;
   copts.embed_weights = args.embed_weights;
   copts.cuda_graphs = args.cuda_graphs;
+  copts.pdl = args.pdl;
   copts.tune = args.tune == "off"     ? TuneMode::kOff
                : args.tune == "cache" ? TuneMode::kCacheOnly
                : args.tune == "full"  ? TuneMode::kFull
@@ -195,6 +203,10 @@ void AddCompileCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--cuda-graphs", args->cuda_graphs,
                 "CUDA targets: replay each run from a CUDA graph captured per shape, buffers and stream "
                 "(KILN_CUDA_GRAPHS=0 at run time turns it off)");
+  cmd->add_flag(
+      "--pdl", args->pdl,
+      "cuda-sm90: programmatic dependent launch: each kernel starts while the one before it "
+      "finishes and waits for it on the GPU, hiding launch gaps between small kernels");
   cmd->add_option("-j,--jobs", args->jobs, "Parallel compiler processes (default: one per core)");
   cmd->add_option("--cache-dir", args->cache_dir, "Object cache (default $KILN_CACHE_DIR or ~/.cache/kiln/objects)");
   cmd->add_flag("--no-cache", args->no_cache, "Compile every object, ignoring the cache");

@@ -39,12 +39,14 @@ using codegen::cuda::ValidSm90Config;
     }                                                                                    \
   } while (0)
 
-// Compiles `graph` for `target` and checks the library's interface.
-void ExpectCompilesFor(const Graph& graph, const std::string& target) {
+// Compiles `graph` for `target` (with programmatic dependent launch: `pdl`) and checks the
+// library's interface.
+void ExpectCompilesFor(const Graph& graph, const std::string& target, bool pdl = false) {
   KILN_REQUIRE_NVCC();
   std::unique_ptr<Graph> copy = graph.Clone();
   CompileOptions options;
   options.target = target;
+  options.pdl = pdl;
   options.output_dir = FreshCompileDir(graph.name() + "_" + target);
   options.verify_each_pass = true;
   options.cache_dir = std::string(KILN_BINARY_DIR) + "/test-object-cache";
@@ -86,6 +88,24 @@ Graph TinyCnn() {
 TEST(CudaCompileTest, TinyCnnForSm90a) { ExpectCompilesFor(TinyCnn(), "cuda-sm90"); }
 
 TEST(CudaCompileTest, TinyCnnForSm80) { ExpectCompilesFor(TinyCnn(), "cuda-sm80"); }
+
+// --pdl: kiln's kernels through cudaLaunchKernelEx with griddepcontrol waits, CUTLASS's sm90
+// gemms with CUTLASS_ENABLE_GDC_FOR_SM90, its sm90 conv launched without (the GPU test's graph).
+TEST(CudaCompileTest, ProgrammaticDependentLaunchForSm90a) {
+  ExpectCompilesFor(
+      ParseVerified(
+          R"(graph @pdl(%x: f16[N,64,256], %w1: f16[256,256], %b1: f16[256], %g: f16[256], %be: f16[256], %im: f16[N,16,16,16], %wc: f16[32,3,3,16], %bc: f16[32]) -> (%s, %r, %c) where N in [1, 8] {
+  %h = gemm(%x, %w1) {alpha=0.0625, epilogue=[bias(%b1), gelu]} : f16[N,64,256]
+  %n = layer_norm(%h, %g, %be) {axis=-1, eps=1e-5} : f16[N,64,256]
+  %t = transpose(%n) {perm=[0,2,1]} : f16[N,256,64]
+  %a = add(%t, %t) : f16[N,256,64]
+  %s = softmax(%a) {axis=-1} : f16[N,256,64]
+  %r = reduce_sum(%a) {axes=[1]} : f16[N,64]
+  %c1 = conv2d(%im, %wc) {pad=[1,1,1,1], layout=nhwc, epilogue=[bias(%bc), relu]} : f16[N,16,16,32]
+  %c = max_pool2d(%c1) {kernel=[2,2], stride=[2,2], layout=nhwc} : f16[N,8,8,32]
+})"),
+      "cuda-sm90", /*pdl=*/true);
+}
 
 TEST(CudaCompileTest, ElementwiseFusionWithConstantsForSm90a) {
   ExpectCompilesFor(ParseVerified(R"(graph @ew(%x: f16[N,4,5], %y: f16[4,1]) -> (%z) where N in [1, 8] {

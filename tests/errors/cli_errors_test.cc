@@ -103,6 +103,24 @@ TEST_F(CliErrorsTest, InputMissingFromInputsFile) {
                                " (it has: z)\n");
 }
 
+TEST_F(CliErrorsTest, CudaOnlyFlagsNeedACudaTarget) {
+  CliResult r = Run("compile zoo:mlp -q --cuda-graphs -o " + Path("graphs_lib"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.stderr_text,
+            "kiln: error: CUDA graphs (--cuda-graphs) need a CUDA target, not cpu\n");
+  r = Run("compile zoo:mlp -q --pdl -o " + Path("pdl_lib"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(
+      r.stderr_text,
+      "kiln: error: programmatic dependent launch (--pdl) needs the cuda-sm90 target (Hopper), "
+      "not cpu\n");
+  r = Run("compile zoo:mlp -q --pdl --target cuda-sm80 -o " + Path("pdl_lib"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.stderr_text.find("needs the cuda-sm90 target (Hopper), not cuda-sm80"),
+            std::string::npos)
+      << r.stderr_text;
+}
+
 TEST_F(CliErrorsTest, DtypeOnlyForZooModels) {
   std::string model = WriteReluModel();
   CliResult r = Run("eval " + model + " --dtype f16");

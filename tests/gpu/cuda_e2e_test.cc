@@ -59,5 +59,42 @@ TEST(CudaE2eTest, ElementwiseFusionsOverDtypes) {
                                {.rtol = 1e-5, .atol = 1e-6});
 }
 
+// Programmatic dependent launch (--pdl): every kernel of a chain reads its predecessor's output
+// (a kernel that started before its predecessor finished would read stale data, and the planner
+// reuses freed buffers, so one writing early would clobber a predecessor's operand): sm90 gemms
+// (CUTLASS, griddepcontrol), layer_norm, two 16-byte-vector transposes, fused elementwise, softmax,
+// a reduction, and an sm90 conv (launched without PDL) followed by pooling and a second conv.
+// With and without CUDA graphs; each run after its outputs are set to NaN bits.
+TEST(CudaE2eTest, ProgrammaticDependentLaunchChain) {
+  if (!HasGpu() || TargetOfThisGpu() != "cuda-sm90") GTEST_SKIP() << "needs a Hopper GPU";
+  const Graph g = ParseVerified(
+      R"(graph @pdl(%x: f16[N,64,256], %im: f16[N,16,16,16]) -> (%s, %r, %c) where N in [1, 8] {
+  %w1 = weight "w1" : f16[256,256]
+  %b1 = weight "b1" : f16[256]
+  %h = gemm(%x, %w1) {alpha=0.0625, epilogue=[bias(%b1), gelu]} : f16[N,64,256]
+  %g = weight "g" : f16[256]
+  %be = weight "be" : f16[256]
+  %n = layer_norm(%h, %g, %be) {axis=-1, eps=1e-5} : f16[N,64,256]
+  %t = transpose(%n) {perm=[0,2,1]} : f16[N,256,64]
+  %u = transpose(%t) {perm=[0,2,1]} : f16[N,64,256]
+  %a = add(%u, %x) : f16[N,64,256]
+  %w2 = weight "w2" : f16[256,256]
+  %h2 = gemm(%a, %w2) {alpha=0.0625, epilogue=[add(%a)]} : f16[N,64,256]
+  %s = softmax(%h2) {axis=-1} : f16[N,64,256]
+  %r = reduce_sum(%h2) {axes=[1]} : f16[N,256]
+  %wc = weight "wc" : f16[32,3,3,16]
+  %bc = weight "bc" : f16[32]
+  %c1 = conv2d(%im, %wc) {pad=[1,1,1,1], layout=nhwc, epilogue=[bias(%bc), relu]} : f16[N,16,16,32]
+  %p = max_pool2d(%c1) {kernel=[2,2], stride=[2,2], layout=nhwc} : f16[N,8,8,32]
+  %wd = weight "wd" : f16[32,3,3,32]
+  %c = conv2d(%p, %wd) {pad=[1,1,1,1], layout=nhwc} : f16[N,8,8,32]
+})");
+  for (bool graphs : {false, true}) {
+    SCOPED_TRACE(graphs ? "with CUDA graphs" : "without CUDA graphs");
+    ExpectCudaMatchesInterpreter(
+        g, {.bindings = {{{"N", 1}}, {{"N", 5}}, {{"N", 8}}}, .pdl = true, .cuda_graphs = graphs});
+  }
+}
+
 }  // namespace
 }  // namespace kiln

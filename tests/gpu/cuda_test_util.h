@@ -37,6 +37,10 @@ struct GpuOptions {
   /// default: the tests check the heuristic configs, and cuda_tuning_test the tuner.
   TuneMode tune = TuneMode::kOff;
   std::string tuning_cache = "";
+  /// CompileOptions::pdl and cuda_graphs; with either, runs go to a created stream (graphs are
+  /// captured on non-null streams only), each binding twice (a capture, then a replay).
+  bool pdl = false;
+  bool cuda_graphs = false;
 };
 
 /// `graph` with deterministic random data for the weights it lacks (its own weights kept).
@@ -81,6 +85,8 @@ inline void ExpectCudaMatchesInterpreter(const Graph& graph, const GpuOptions& o
   copts.verify_each_pass = true;
   copts.tune = options.tune;
   copts.tuning_cache = options.tuning_cache;
+  copts.pdl = options.pdl;
+  copts.cuda_graphs = options.cuda_graphs;
   StatusOr<GpuModel> model = CompileForThisGpu(*g, copts, "gpu");
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   std::unique_ptr<Instance>& instance = model->instance;
@@ -111,9 +117,19 @@ inline void ExpectCudaMatchesInterpreter(const Graph& graph, const GpuOptions& o
       device_out.push_back(p);
     }
     std::vector<const void*> in_ptrs(device_in.begin(), device_in.end());
-    Status run = instance->RunRaw(in_ptrs, device_out, nullptr);
-    ASSERT_TRUE(run.ok()) << run.ToString();
-    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    const bool on_stream = options.pdl || options.cuda_graphs;
+    cudaStream_t stream = nullptr;
+    if (on_stream)
+      ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+    for (int rep = 0; rep < (on_stream ? 2 : 1); ++rep) {
+      for (size_t o = 0; o < got.size(); ++o) {  // NaN bits: a run that writes nothing fails
+        ASSERT_EQ(cudaMemset(device_out[o], 0xff, got[o].nbytes()), cudaSuccess);
+      }
+      Status run = instance->RunRaw(in_ptrs, device_out, stream);
+      ASSERT_TRUE(run.ok()) << run.ToString();
+      ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    }
+    if (stream != nullptr) cudaStreamDestroy(stream);
     for (size_t o = 0; o < got.size(); ++o) {
       ASSERT_EQ(
           cudaMemcpy(got[o].mutable_data(), device_out[o], got[o].nbytes(), cudaMemcpyDeviceToHost),

@@ -227,6 +227,9 @@ def test_unknown_target_and_options(tmp_path):
     with pytest.raises(TypeError, match=r"model: expected a path, 'zoo:NAME', KIR text or a "
                                         r"torch.nn.Module, got int"):
         kiln.compile(42, output_dir=tmp_path, progress=False)
+    with pytest.raises(ValueError, match=r"programmatic dependent launch \(--pdl\) needs the "
+                                         r"cuda-sm90 target \(Hopper\), not cpu"):
+        kiln.compile(SMALL_KIR, pdl=True, weights={"w": W}, output_dir=tmp_path, progress=False)
 
 
 # ---- models kiln knows: the zoo and ONNX files ----

@@ -44,6 +44,9 @@ def parse_args(argv: Optional[List[str]] = None) -> BenchConfig:
                     help="classifiers: minimum top-1 agreement with PyTorch fp32 (default 0.98)")
     ap.add_argument("--cuda-graphs", choices=["off", "on", "both"], default="both",
                     help="CUDA targets: time kiln without / with CUDA graphs (default both)")
+    ap.add_argument("--pdl", action="store_true",
+                    help="cuda-sm90: also time kiln+graphs+pdl, a library compiled with programmatic "
+                         "dependent launch (kiln compile --pdl)")
     ap.add_argument("--tune", choices=["auto", "full", "cache", "off"], default="auto")
     ap.add_argument("--cache-dir", help="kiln's object cache (default ~/.cache/kiln/objects)")
     ap.add_argument("--out", help="output prefix (default bench/results/<model>_<device>)")
@@ -53,7 +56,7 @@ def parse_args(argv: Optional[List[str]] = None) -> BenchConfig:
     return BenchConfig(model=args.model, batches=args.batches, seq=args.seq, modes=args.modes,
                        target=args.target, dtype=args.dtype, warmup=args.warmup,
                        reps=args.reps, inner=args.inner, out=args.out, tolerance=args.tolerance,
-                       min_top1=args.min_top1, cuda_graphs=args.cuda_graphs, tune=args.tune,
+                       min_top1=args.min_top1, cuda_graphs=args.cuda_graphs, pdl=args.pdl, tune=args.tune,
                        cache_dir=args.cache_dir, command=command.strip())
 
 

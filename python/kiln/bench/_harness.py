@@ -57,6 +57,7 @@ class BenchConfig:
     tolerance: Optional[float] = None  # max |err| / max |ref|; default TOLERANCES[dtype]
     min_top1: float = 0.98
     cuda_graphs: str = "both"  # CUDA targets: kiln without ("off"), with ("on") or both
+    pdl: bool = False  # cuda-sm90: also kiln+graphs+pdl, compiled with programmatic dependent launch
     tune: str = "auto"
     cache_dir: Optional[str] = None
     progress: Optional[bool] = None
@@ -103,9 +104,10 @@ def _channels_last(torch: Any, inputs: Sequence[Any]) -> tuple:
 class _KilnVariant:
     """One kiln build (plain or CUDA graphs): a dynamic-batch library or one per batch."""
 
-    def __init__(self, name: str, cuda_graphs: bool) -> None:
+    def __init__(self, name: str, cuda_graphs: bool, pdl: bool = False) -> None:
         self.name = name
         self.cuda_graphs = cuda_graphs
+        self.pdl = pdl
         self.modules: Dict[int, Any] = {}
         self.compile_s = 0.0
         self.dynamic = False
@@ -127,7 +129,7 @@ def _compile_kiln(kiln: Any, torch: Any, cfg: BenchConfig, model: Any, bm: Bench
                   variant: _KilnVariant) -> None:
     """Compiles `model` (already in the run dtype, on `device`) into variant.modules."""
     max_b = max(batches)
-    common = dict(target=cfg.target, cuda_graphs=variant.cuda_graphs, tune=cfg.tune,
+    common = dict(target=cfg.target, cuda_graphs=variant.cuda_graphs, pdl=variant.pdl, tune=cfg.tune,
                   cache_dir=cfg.cache_dir, progress=cfg.progress)
     if len(set(batches)) > 1 and max_b > 1:
         batch_dim = torch.export.Dim("batch", min=1, max=max_b)
@@ -341,6 +343,10 @@ def run_benchmark(cfg: BenchConfig) -> Dict[str, Any]:
             [_KilnVariant("kiln+graphs", True)]
     else:
         variants = [_KilnVariant("kiln", False)]
+    if cfg.pdl:
+        if cfg.target != "cuda-sm90":
+            raise ValueError(f"pdl: programmatic dependent launch needs the cuda-sm90 target, not {cfg.target}")
+        variants.append(_KilnVariant("kiln+graphs+pdl", True, pdl=True))
     for v in variants:
         _compile_kiln(kiln, torch, cfg, model, bm, batches, run_dtype, device, v)
 
@@ -354,7 +360,7 @@ def run_benchmark(cfg: BenchConfig) -> Dict[str, Any]:
         "host": platform.node(), "torch": torch.__version__, "kiln": kiln.__version__,
         "python": sys.version.split()[0], "warmup": cfg.warmup, "reps": cfg.reps,
         "inner": cfg.inner, "command": cfg.command,
-        "kiln_builds": [{"name": v.name, "cuda_graphs": v.cuda_graphs, "dynamic": v.dynamic,
+        "kiln_builds": [{"name": v.name, "cuda_graphs": v.cuda_graphs, "pdl": v.pdl, "dynamic": v.dynamic,
                          "compile_s": v.compile_s, "weights_mb": v.weights_bytes() / 2**20,
                          "workspace_bytes": [int(i["workspace_bytes"]) for i in v.infos],
                          "summaries": [i["summary"] for i in v.infos]} for v in variants],

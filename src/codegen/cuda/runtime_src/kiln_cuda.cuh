@@ -33,8 +33,50 @@ struct Array {
   __host__ __device__ const T& operator[](int64_t i) const { return data[i]; }
 };
 
+// ----------------------------------------------------------------------------- kernel launch
+// Programmatic dependent launch (Hopper; `kiln compile --pdl` defines KILN_PDL=1): Launch marks
+// each kernel as allowed to start while the previous kernel on the stream still runs, so its
+// launch latency and CTA set-up overlap the predecessor's tail instead of following it. For that
+// to be safe every kernel kiln launches calls GridDependencyWait() before it touches global
+// memory (reads, and writes that could alias a predecessor's operands): it returns once the
+// previous grid has completed and its writes are visible, then lets the next grid launch.
+// Without KILN_PDL both are no-ops and Launch is a plain <<<>>> launch.
+#ifndef KILN_PDL
+#define KILN_PDL 0
+#endif
+
+__device__ __forceinline__ void GridDependencyWait() {
+#if KILN_PDL && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+/// kernel<<<grid, block, smem, stream>>>(args...), as a programmatic dependent launch under
+/// KILN_PDL (the kernel must start with GridDependencyWait()).
+template <typename... Params, typename... Args>
+void Launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+            Args&&... args) {
+#if KILN_PDL
+  cudaLaunchAttribute attr;
+  attr.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr.val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t config = {};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = smem;
+  config.stream = stream;
+  config.attrs = &attr;
+  config.numAttrs = 1;
+  cudaLaunchKernelEx(&config, kernel, static_cast<Params>(args)...);
+#else
+  kernel<<<grid, block, smem, stream> > >(static_cast<Params>(args)...);
+#endif
+}
+
 template <typename F>
 __global__ void ElementwiseKernel(int64_t n, F f) {
+  GridDependencyWait();
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) f(i);
 }
@@ -65,7 +107,7 @@ template <typename F>
 void LaunchElementwise(int64_t n, void* stream, F f) {
   if (n <= 0) return;
   constexpr int kThreads = 256;
-  ElementwiseKernel<<<GridFor(n, kThreads), kThreads, 0, AsStream(stream)>>>(n, f);
+  Launch(ElementwiseKernel<F>, GridFor(n, kThreads), kThreads, 0, AsStream(stream), n, f);
 }
 
 /// The unsigned word of `kBytes` (1, 2, 4, 8 or 16) bytes that vector loads and stores move.

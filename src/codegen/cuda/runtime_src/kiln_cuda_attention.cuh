@@ -126,6 +126,7 @@ __device__ __forceinline__ void LoadTile(uint16_t* dst, const uint16_t* src, int
 template <bool kBF16, int kD, int kDv, int kWarps, int kMF, int kBlockN, bool kCausal, class MaskT,
           bool kHasMask>
 __global__ void __launch_bounds__(32 * kWarps, 1) FlashAttentionKernel(const AttentionArgs p) {
+  GridDependencyWait();
   using Shape = FlashShape<kD, kDv, kWarps, kMF, kBlockN>;
   constexpr int kThreads = Shape::kThreads, kBlockM = Shape::kBlockM;
   constexpr int kWarpRows = Shape::kWarpRows;
@@ -401,6 +402,7 @@ constexpr int kRowDvPerLane = 8;  // output values per lane and chunk: chunks of
 
 template <class T, class MaskT, bool kCausal, bool kHasMask>
 __global__ void __launch_bounds__(32 * kRowWarps) AttentionRowKernel(const AttentionArgs p) {
+  GridDependencyWait();
   using S = typename T::Storage;
   const S* q = static_cast<const S*>(p.q);
   const S* k = static_cast<const S*>(p.k);
@@ -470,7 +472,7 @@ void LaunchFlash(const AttentionArgs& a, void* stream) {
   }
   const dim3 grid(static_cast<unsigned>((a.sq + Shape::kBlockM - 1) / Shape::kBlockM),
                   static_cast<unsigned>(a.heads), static_cast<unsigned>(a.batch));
-  kernel<<<grid, Shape::kThreads, Shape::kSmemBytes, AsStream(stream)>>>(a);
+  Launch(kernel, grid, Shape::kThreads, Shape::kSmemBytes, AsStream(stream), a);
 }
 
 }  // namespace attn
@@ -480,8 +482,8 @@ template <class T, class MaskT, bool kCausal, bool kHasMask>
 void AttentionFallback(const AttentionArgs& a, void* stream) {
   if (a.batch <= 0 || a.sq <= 0 || a.heads <= 0 || a.dv <= 0) return;
   const int64_t rows = a.batch * a.sq * a.heads;
-  attn::AttentionRowKernel<T, MaskT, kCausal, kHasMask>
-      <<<GridFor(rows, attn::kRowWarps), 32 * attn::kRowWarps, 0, AsStream(stream)>>>(a);
+  Launch(attn::AttentionRowKernel<T, MaskT, kCausal, kHasMask>, GridFor(rows, attn::kRowWarps),
+         32 * attn::kRowWarps, 0, AsStream(stream), a);
 }
 
 /// attention on `stream` by the flash kernel where it applies, else the fallback. T: the dtype of

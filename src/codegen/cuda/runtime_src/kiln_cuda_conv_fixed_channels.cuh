@@ -88,6 +88,7 @@ __device__ __forceinline__ void CopyPixel(uint32_t dst, const uint16_t* src, boo
 /// out = act(conv2d(x, w) + bias). Grid: (n * tiles_p * tiles_q, ceil(K / 64)).
 template <bool kBF16, class Out, int kC, int kR, int kS, int kRowsPerWarp, bool kRelu>
 __global__ void __launch_bounds__(256, 2) FixedChannelsKernel(const Params prm) {
+  GridDependencyWait();
   using T = Tile<kC, kR, kS, kRowsPerWarp>;
   using OutS = typename Out::Storage;
   extern __shared__ uint4 fc_smem[];
@@ -293,7 +294,7 @@ void RunConv(const char* what, const ConvGeometry& g, const void* x, const void*
   prm.patch_h = static_cast<int>(patch_h);
   prm.patch_w = static_cast<int>(patch_w);
   const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>((g.k + T::kTileK - 1) / T::kTileK));
-  kernel<<<grid, T::kThreads, static_cast<size_t>(smem), AsStream(stream)>>>(prm);
+  Launch(kernel, grid, T::kThreads, static_cast<size_t>(smem), AsStream(stream), prm);
 }
 
 }  // namespace kiln_cuda::fixed_channels

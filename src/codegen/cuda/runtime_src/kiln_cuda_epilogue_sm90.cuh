@@ -133,8 +133,10 @@ inline int SmCount() {
 
 /// Checks `args` with the CUTLASS 3.x device operator Device (can_implement; kiln provides no
 /// workspace) and enqueues it on `stream`; a refusal or launch failure is reported through
-/// kiln_rt::DeviceReportError with `what`. The last step of the gemm and conv kernels.
-template <class Device>
+/// kiln_rt::DeviceReportError with `what`. The last step of the gemm and conv kernels. kPdl: a
+/// programmatic dependent launch (KILN_PDL, see kiln_cuda.cuh), for kernels that wait on
+/// griddepcontrol (CUTLASS's sm90 gemms under CUTLASS_ENABLE_GDC_FOR_SM90; its sm90 convs do not).
+template <class Device, bool kPdl = false>
 void Launch(const char* what, typename Device::Arguments const& args, void* stream) {
   Device op;
   cutlass::Status status = op.can_implement(args);
@@ -146,7 +148,12 @@ void Launch(const char* what, typename Device::Arguments const& args, void* stre
     kiln_rt::DeviceReportError(what, "the CUTLASS kernel asks for a workspace, which kiln does not provide");
     return;
   }
-  status = op.run(args, nullptr, static_cast<cudaStream_t>(stream));
+  if constexpr (kPdl) {
+    status =
+        op.run(args, nullptr, static_cast<cudaStream_t>(stream), nullptr, /*launch_with_pdl=*/true);
+  } else {
+    status = op.run(args, nullptr, static_cast<cudaStream_t>(stream));
+  }
   if (status != cutlass::Status::kSuccess) kiln_rt::DeviceReportError(what, cutlass::cutlassGetStatusString(status));
 }
 

@@ -103,7 +103,7 @@ void Run(const char* what, int64_t m, int64_t n, int64_t k, int64_t l, const voi
       {fusion, static_cast<const typename G::ElementCOrD*>(c), MakeStride<typename G::StrideC>(ldc, batch_c),
        static_cast<typename G::CollectiveEpilogue::ElementD*>(d), MakeStride<typename G::StrideD>(ldd, batch_d)},
       hw};
-  Launch<Device>(what, args, stream);
+  Launch<Device, KILN_PDL != 0>(what, args, stream);
 }
 
 }  // namespace kiln_cuda::sm90

@@ -65,6 +65,7 @@ struct CopyGeometry {
 /// division is emulated on the GPU and made these kernels compute-bound), else int64_t.
 template <typename T, typename I>
 __global__ void StridedCopyKernel(const T* src, T* dst, int64_t n, CopyGeometry g) {
+  GridDependencyWait();
   I dims[kMaxCopyDims], ss[kMaxCopyDims], ds[kMaxCopyDims];
   for (int a = 0; a < g.rank; ++a) {
     dims[a] = static_cast<I>(g.dims[a]);
@@ -108,9 +109,9 @@ void StridedCopy(const void* src, void* dst, const CopyGeometry& g, void* stream
   const auto* s = static_cast<const T*>(src);
   auto* d = static_cast<T*>(dst);
   if (FitsInt32(g)) {
-    StridedCopyKernel<T, int32_t><<<GridFor(n, 256), 256, 0, AsStream(stream)>>>(s, d, n, g);
+    Launch(StridedCopyKernel<T, int32_t>, GridFor(n, 256), 256, 0, AsStream(stream), s, d, n, g);
   } else {
-    StridedCopyKernel<T, int64_t><<<GridFor(n, 256), 256, 0, AsStream(stream)>>>(s, d, n, g);
+    Launch(StridedCopyKernel<T, int64_t>, GridFor(n, 256), 256, 0, AsStream(stream), s, d, n, g);
   }
 }
 
@@ -189,6 +190,7 @@ template <typename T>
 __global__ void TransposeTileKernel(const T* x, T* y, int64_t len_a, int64_t len_b,
                                     int64_t in_stride_b, int64_t out_stride_a, int64_t others,
                                     CopyGeometry rest) {
+  GridDependencyWait();
   __shared__ T tile[32][33];  // +1 column: no bank conflicts on the transposed reads
   const int64_t a0 = static_cast<int64_t>(blockIdx.x) * 32,
                 b0 = static_cast<int64_t>(blockIdx.y) * 32;
@@ -217,6 +219,7 @@ template <typename T, typename P>
 __global__ void TransposePairTileKernel(const T* x, T* y, int64_t len_a, int64_t len_b,
                                         int64_t in_stride_b, int64_t out_stride_a, int64_t others,
                                         CopyGeometry rest) {
+  GridDependencyWait();
   static_assert(sizeof(P) == 2 * sizeof(T), "P holds two elements");
   __shared__ T
       tile[64][65];  // odd row length: the column reads of the write phase hit distinct banks
@@ -262,6 +265,7 @@ template <typename T>
 __global__ void __launch_bounds__(128)
     TransposeVectorTileKernel(const T* x, T* y, int64_t len_a, int64_t len_b, int64_t in_stride_b,
                               int64_t out_stride_a, int64_t others, CopyGeometry rest) {
+  GridDependencyWait();
   constexpr int V = 16 / sizeof(T), kRows = 8 * V;
   using Vec = Pack<T, V>;
   __shared__ Vec tile[kRows][8];
@@ -300,6 +304,7 @@ __global__ void __launch_bounds__(128)
 template <typename T, int kLen, typename I>
 __global__ void ShortRowsKernel(const T* src, Pack<T, kLen>* dst, int64_t rows, CopyGeometry g,
                                 int64_t last_stride) {
+  GridDependencyWait();
   I dims[kMaxCopyDims], ss[kMaxCopyDims];
   for (int a = 0; a < g.rank; ++a) {
     dims[a] = static_cast<I>(g.dims[a]);
@@ -350,11 +355,11 @@ bool ShortRows(const void* src, void* dst, const CopyGeometry& g, void* stream) 
     auto* d = static_cast<Pack<T, kLen>*>(dst);
     const auto* s = static_cast<const T*>(src);
     if (FitsInt32(g)) {
-      ShortRowsKernel<T, kLen, int32_t>
-          <<<GridFor(n, 256), 256, 0, AsStream(stream)>>>(s, d, n, rows, g.src_strides[last]);
+      Launch(ShortRowsKernel<T, kLen, int32_t>, GridFor(n, 256), 256, 0, AsStream(stream), s, d, n,
+             rows, g.src_strides[last]);
     } else {
-      ShortRowsKernel<T, kLen, int64_t>
-          <<<GridFor(n, 256), 256, 0, AsStream(stream)>>>(s, d, n, rows, g.src_strides[last]);
+      Launch(ShortRowsKernel<T, kLen, int64_t>, GridFor(n, 256), 256, 0, AsStream(stream), s, d, n,
+             rows, g.src_strides[last]);
     }
     return true;
   }
@@ -404,9 +409,9 @@ void Transpose(const void* x, const int64_t* dims, const int64_t* perm, int rank
           reinterpret_cast<uintptr_t>(y) % 16 == 0) {
         const dim3 grid(static_cast<unsigned>((dims[last] + 8 * V - 1) / (8 * V)),
                         static_cast<unsigned>((dims[b] + 8 * V - 1) / (8 * V)), z);
-        TransposeVectorTileKernel<T><<<grid, 128, 0, AsStream(stream)>>>(
-            static_cast<const T*>(x), static_cast<T*>(y), dims[last], dims[b], in_strides[b],
-            out_strides[pa], others, rest);
+        Launch(TransposeVectorTileKernel<T>, grid, 128, 0, AsStream(stream),
+               static_cast<const T*>(x), static_cast<T*>(y), dims[last], dims[b], in_strides[b],
+               out_strides[pa], others, rest);
         return;
       }
     }
@@ -417,17 +422,16 @@ void Transpose(const void* x, const int64_t* dims, const int64_t* perm, int rank
           reinterpret_cast<uintptr_t>(y) % sizeof(P) == 0) {
         const dim3 grid(static_cast<unsigned>((dims[last] + 63) / 64),
                         static_cast<unsigned>((dims[b] + 63) / 64), z);
-        TransposePairTileKernel<T, P><<<grid, dim3(32, 8), 0, AsStream(stream)>>>(
-            static_cast<const T*>(x), static_cast<T*>(y), dims[last], dims[b], in_strides[b],
-            out_strides[pa], others, rest);
+        Launch(TransposePairTileKernel<T, P>, grid, dim3(32, 8), 0, AsStream(stream),
+               static_cast<const T*>(x), static_cast<T*>(y), dims[last], dims[b], in_strides[b],
+               out_strides[pa], others, rest);
         return;
       }
     }
     const dim3 grid(static_cast<unsigned>((dims[last] + 31) / 32),
                     static_cast<unsigned>((dims[b] + 31) / 32), z);
-    TransposeTileKernel<T><<<grid, dim3(32, 8), 0, AsStream(stream)>>>(
-        static_cast<const T*>(x), static_cast<T*>(y), dims[last], dims[b], in_strides[b],
-        out_strides[pa], others, rest);
+    Launch(TransposeTileKernel<T>, grid, dim3(32, 8), 0, AsStream(stream), static_cast<const T*>(x),
+           static_cast<T*>(y), dims[last], dims[b], in_strides[b], out_strides[pa], others, rest);
     return;
   }
   // The last axis stays (or a moved axis is 1 long, or the new last axis short): walk the
@@ -457,6 +461,7 @@ struct PadGeometry {
 
 template <typename T, PadMode kMode, typename I>
 __global__ void PadKernel(const T* x, T* y, int64_t n, PadGeometry g, T fill) {
+  GridDependencyWait();
   I src_dims[kMaxCopyDims], dst_dims[kMaxCopyDims], pads[kMaxCopyDims];
   for (int a = 0; a < g.rank; ++a) {
     src_dims[a] = static_cast<I>(g.src_dims[a]);
@@ -495,13 +500,13 @@ void LaunchPad(PadMode mode, unsigned grid, cudaStream_t s, const T* xs, T* ys, 
                const PadGeometry& g, T f) {
   switch (mode) {
     case PadMode::kConstant:
-      PadKernel<T, PadMode::kConstant, I><<<grid, 256, 0, s>>>(xs, ys, n, g, f);
+      Launch(PadKernel<T, PadMode::kConstant, I>, grid, 256, 0, s, xs, ys, n, g, f);
       break;
     case PadMode::kReflect:
-      PadKernel<T, PadMode::kReflect, I><<<grid, 256, 0, s>>>(xs, ys, n, g, f);
+      Launch(PadKernel<T, PadMode::kReflect, I>, grid, 256, 0, s, xs, ys, n, g, f);
       break;
     case PadMode::kEdge:
-      PadKernel<T, PadMode::kEdge, I><<<grid, 256, 0, s>>>(xs, ys, n, g, f);
+      Launch(PadKernel<T, PadMode::kEdge, I>, grid, 256, 0, s, xs, ys, n, g, f);
       break;
   }
 }
@@ -513,6 +518,7 @@ void LaunchPad(PadMode mode, unsigned grid, cudaStream_t s, const T* xs, T* ys, 
 /// row-block copies at copy bandwidth, where the per-element kernel below divides by every dim.
 template <typename T, int kVec, typename I>
 __global__ void PadRowsKernel(const T* x, T* y, I outer, I src_cols, I dst_cols, I begin, T fill) {
+  GridDependencyWait();
   using V = Pack<T, kVec>;
   V f;
 #pragma unroll
@@ -537,13 +543,13 @@ void LaunchPadRows(const T* x, T* y, int64_t outer, int64_t src_cols, int64_t ds
                    reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
                    reinterpret_cast<uintptr_t>(y) % 16 == 0;
   if (vec) {
-    PadRowsKernel<T, kVec, I><<<GridFor(outer * dst_cols / kVec, 256), 256, 0, s>>>(
-        x, y, static_cast<I>(outer), static_cast<I>(src_cols), static_cast<I>(dst_cols),
-        static_cast<I>(begin), fill);
+    Launch(PadRowsKernel<T, kVec, I>, GridFor(outer * dst_cols / kVec, 256), 256, 0, s, x, y,
+           static_cast<I>(outer), static_cast<I>(src_cols), static_cast<I>(dst_cols),
+           static_cast<I>(begin), fill);
   } else {
-    PadRowsKernel<T, 1, I><<<GridFor(outer * dst_cols, 256), 256, 0, s>>>(
-        x, y, static_cast<I>(outer), static_cast<I>(src_cols), static_cast<I>(dst_cols),
-        static_cast<I>(begin), fill);
+    Launch(PadRowsKernel<T, 1, I>, GridFor(outer * dst_cols, 256), 256, 0, s, x, y,
+           static_cast<I>(outer), static_cast<I>(src_cols), static_cast<I>(dst_cols),
+           static_cast<I>(begin), fill);
   }
 }
 
@@ -611,6 +617,7 @@ void Pad(const void* x, const int64_t* src_dims, const int64_t* pads_begin, int 
 template <typename T, typename I>
 __global__ void GatherRowsKernel(const T* data, const I* indices, int64_t count, T* y,
                                  int64_t outer, int64_t len, int64_t inner) {
+  GridDependencyWait();
   const int64_t n = outer * count * inner;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t k = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; k < n;
@@ -631,14 +638,15 @@ void GatherRows(const void* data, const I* indices, int64_t count, void* y, int6
   using T = typename Word<kBytes>::Type;
   const int64_t n = outer * count * inner;
   if (n <= 0) return;
-  GatherRowsKernel<T, I><<<GridFor(n, 256), 256, 0, AsStream(stream)>>>(
-      static_cast<const T*>(data), indices, count, static_cast<T*>(y), outer, len, inner);
+  Launch(GatherRowsKernel<T, I>, GridFor(n, 256), 256, 0, AsStream(stream),
+         static_cast<const T*>(data), indices, count, static_cast<T*>(y), outer, len, inner);
 }
 
 template <typename T, typename I>
 __global__ void GatherElementsKernel(const T* data, const I* indices, T* y, int64_t n,
                                      CopyGeometry g, int axis, int64_t axis_len,
                                      int64_t axis_stride) {
+  GridDependencyWait();
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t k = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; k < n;
        k += stride) {
@@ -671,9 +679,9 @@ void GatherElements(const void* data, const int64_t* data_dims, const I* indices
     n *= index_dims[a];
   }
   if (n <= 0) return;
-  GatherElementsKernel<T, I><<<GridFor(n, 256), 256, 0, AsStream(stream)>>>(
-      static_cast<const T*>(data), indices, static_cast<T*>(y), n, g, axis, data_dims[axis],
-      axis_stride);
+  Launch(GatherElementsKernel<T, I>, GridFor(n, 256), 256, 0, AsStream(stream),
+         static_cast<const T*>(data), indices, static_cast<T*>(y), n, g, axis, data_dims[axis],
+         axis_stride);
 }
 
 }  // namespace kiln_cuda

@@ -23,6 +23,7 @@ __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
     TrailingNormKernel(const typename D::Storage* x, const typename D::Storage* weight,
                        const typename D::Storage* bias, typename D::Storage* y, int64_t rows,
                        int64_t cols, float eps) {
+  GridDependencyWait();
   __shared__ float smem[32];
   constexpr int kRowsPerBlock = kThreads >= 256 ? 1 : 256 / kThreads;
   const int t = threadIdx.x % kThreads;
@@ -88,6 +89,7 @@ __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
     TrailingNormVecKernel(const typename D::Storage* x, const typename D::Storage* weight,
                           const typename D::Storage* bias, typename D::Storage* y, int64_t rows,
                           int64_t cols, float eps) {
+  GridDependencyWait();
   using S = typename D::Storage;
   constexpr int kVec = 16 / sizeof(S);
   __shared__ float smem[32];
@@ -181,22 +183,22 @@ void TrailingNorm(const typename D::Storage* x, const typename D::Storage* weigh
                    (weight == nullptr || Aligned16(weight)) && (bias == nullptr || Aligned16(bias));
   // A warp per row when the row fits its registers (no block barriers; many rows in flight).
   if (vec && WithWarpRowCache(cols / kVec, [&](auto cache) {
-        TrailingNormVecKernel<D, kRms, 32, decltype(cache)::value>
-            <<<GridFor(rows, 8), 256, 0, AsStream(stream)>>>(x, weight, bias, y, rows, cols, eps);
+        Launch(TrailingNormVecKernel<D, kRms, 32, decltype(cache)::value>, GridFor(rows, 8), 256, 0,
+               AsStream(stream), x, weight, bias, y, rows, cols, eps);
       })) {
     return;
   }
   if (vec) {  // a 256-thread block per row, up to 4 vectors per thread cached
-    TrailingNormVecKernel<D, kRms, 256, 4>
-        <<<GridFor(rows, 1), 256, 0, AsStream(stream)>>>(x, weight, bias, y, rows, cols, eps);
+    Launch(TrailingNormVecKernel<D, kRms, 256, 4>, GridFor(rows, 1), 256, 0, AsStream(stream), x,
+           weight, bias, y, rows, cols, eps);
     return;
   }
   if (cols <= 1024) {  // a warp per row, the row in registers (32 x 32 values)
-    TrailingNormKernel<D, kRms, 32, 32>
-        <<<GridFor(rows, 8), 256, 0, AsStream(stream)>>>(x, weight, bias, y, rows, cols, eps);
+    Launch(TrailingNormKernel<D, kRms, 32, 32>, GridFor(rows, 8), 256, 0, AsStream(stream), x,
+           weight, bias, y, rows, cols, eps);
   } else {  // a 1024-thread block per row, 8192 values in registers
-    TrailingNormKernel<D, kRms, 1024, 8>
-        <<<GridFor(rows, 1), 1024, 0, AsStream(stream)>>>(x, weight, bias, y, rows, cols, eps);
+    Launch(TrailingNormKernel<D, kRms, 1024, 8>, GridFor(rows, 1), 1024, 0, AsStream(stream), x,
+           weight, bias, y, rows, cols, eps);
   }
 }
 
@@ -207,6 +209,7 @@ __global__ void __launch_bounds__(512)
     GroupNormKernel(const typename D::Storage* x, const typename D::Storage* weight,
                     const typename D::Storage* bias, typename D::Storage* y, int64_t batch,
                     int64_t channels, int64_t spatial, int64_t groups, float eps) {
+  GridDependencyWait();
   constexpr int kThreads = 512;
   __shared__ float smem[32];
   const int64_t per_group = channels / groups;
@@ -250,8 +253,8 @@ void GroupNorm(const typename D::Storage* x, const typename D::Storage* weight,
                const typename D::Storage* bias, typename D::Storage* y, int64_t batch,
                int64_t channels, int64_t spatial, int64_t groups, float eps, void* stream) {
   if (batch * channels * spatial <= 0) return;
-  GroupNormKernel<D, kNhwc><<<GridFor(batch * groups, 1), 512, 0, AsStream(stream)>>>(
-      x, weight, bias, y, batch, channels, spatial, groups, eps);
+  Launch(GroupNormKernel<D, kNhwc>, GridFor(batch * groups, 1), 512, 0, AsStream(stream), x, weight,
+         bias, y, batch, channels, spatial, groups, eps);
 }
 
 /// Inference batch_norm of x viewed as [outer, channels, inner] around the channel axis:

@@ -23,6 +23,7 @@ struct PoolShape {
 /// (kVec > 1: c % kVec == 0 and x, y 16-byte aligned; one 16-byte load per window tap).
 template <class D, bool kMax, bool kCountIncludePad, int kVec>
 __global__ void Pool2dKernel(const typename D::Storage* x, typename D::Storage* y, PoolShape s) {
+  GridDependencyWait();
   using S = typename D::Storage;
   const int64_t cv = s.c / kVec;  // channel groups
   const int64_t total = s.n * cv * s.oh * s.ow;
@@ -103,12 +104,12 @@ void Pool2d(const PoolShape& s, const typename D::Storage* x, typename D::Storag
   if (total <= 0) return;
   constexpr int kVec = 16 / sizeof(typename D::Storage);
   if (s.nhwc && s.c % kVec == 0 && Aligned16(x) && Aligned16(y)) {
-    Pool2dKernel<D, kMax, kCountIncludePad, kVec>
-        <<<GridFor(total / kVec, 256), 256, 0, AsStream(stream)>>>(x, y, s);
+    Launch(Pool2dKernel<D, kMax, kCountIncludePad, kVec>, GridFor(total / kVec, 256), 256, 0,
+           AsStream(stream), x, y, s);
     return;
   }
-  Pool2dKernel<D, kMax, kCountIncludePad, 1>
-      <<<GridFor(total, 256), 256, 0, AsStream(stream)>>>(x, y, s);
+  Launch(Pool2dKernel<D, kMax, kCountIncludePad, 1>, GridFor(total, 256), 256, 0, AsStream(stream),
+         x, y, s);
 }
 
 }  // namespace kiln_cuda

@@ -28,6 +28,7 @@ template <class D, bool kLog, int kThreads, int kCache>
 __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
     SoftmaxRowsKernel(const typename D::Storage* x, typename D::Storage* y, int64_t rows,
                       int64_t len) {
+  GridDependencyWait();
   __shared__ float smem[32];
   constexpr int kRowsPerBlock = kThreads >= 256 ? 1 : 256 / kThreads;
   const int t = threadIdx.x % kThreads;
@@ -83,6 +84,7 @@ template <class D, bool kLog, int kThreads, int kCache>
 __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
     SoftmaxRowsVecKernel(const typename D::Storage* x, typename D::Storage* y, int64_t rows,
                          int64_t len) {
+  GridDependencyWait();
   using S = typename D::Storage;
   constexpr int kVec = 16 / sizeof(S);
   __shared__ float smem[32];
@@ -158,6 +160,7 @@ __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
 template <class D, bool kLog>
 __global__ void SoftmaxColumnsKernel(const typename D::Storage* x, typename D::Storage* y,
                                      int64_t outer, int64_t len, int64_t inner) {
+  GridDependencyWait();
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; c < outer * inner;
        c += stride) {
@@ -182,26 +185,26 @@ void Softmax(const typename D::Storage* x, typename D::Storage* y, int64_t outer
   constexpr int kVec = 16 / sizeof(typename D::Storage);
   const bool vec = inner == 1 && len % kVec == 0 && Aligned16(x) && Aligned16(y);
   if (inner > 1) {
-    SoftmaxColumnsKernel<D, kLog>
-        <<<GridFor(outer * inner, 256), 256, 0, AsStream(stream)>>>(x, y, outer, len, inner);
+    Launch(SoftmaxColumnsKernel<D, kLog>, GridFor(outer * inner, 256), 256, 0, AsStream(stream), x,
+           y, outer, len, inner);
     return;
   }
   // A warp per row when the row fits its registers (no block barriers; many rows in flight).
   if (vec && WithWarpRowCache(len / kVec, [&](auto cache) {
-        SoftmaxRowsVecKernel<D, kLog, 32, decltype(cache)::value>
-            <<<GridFor(outer, 8), 256, 0, AsStream(stream)>>>(x, y, outer, len);
+        Launch(SoftmaxRowsVecKernel<D, kLog, 32, decltype(cache)::value>, GridFor(outer, 8), 256, 0,
+               AsStream(stream), x, y, outer, len);
       })) {
     return;
   }
   if (vec) {  // a 256-thread block per row, up to 4 vectors per thread cached
-    SoftmaxRowsVecKernel<D, kLog, 256, 4>
-        <<<GridFor(outer, 1), 256, 0, AsStream(stream)>>>(x, y, outer, len);
+    Launch(SoftmaxRowsVecKernel<D, kLog, 256, 4>, GridFor(outer, 1), 256, 0, AsStream(stream), x, y,
+           outer, len);
   } else if (len <= 1024) {  // a warp per row, the row in registers (32 x 32 values)
-    SoftmaxRowsKernel<D, kLog, 32, 32>
-        <<<GridFor(outer, 8), 256, 0, AsStream(stream)>>>(x, y, outer, len);
+    Launch(SoftmaxRowsKernel<D, kLog, 32, 32>, GridFor(outer, 8), 256, 0, AsStream(stream), x, y,
+           outer, len);
   } else {  // a 1024-thread block per row, 8192 values in registers
-    SoftmaxRowsKernel<D, kLog, 1024, 8>
-        <<<GridFor(outer, 1), 1024, 0, AsStream(stream)>>>(x, y, outer, len);
+    Launch(SoftmaxRowsKernel<D, kLog, 1024, 8>, GridFor(outer, 1), 1024, 0, AsStream(stream), x, y,
+           outer, len);
   }
 }
 
@@ -249,6 +252,7 @@ template <class D, Reduction R, int kThreads>
 __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
     ReduceRowsKernel(const typename D::Storage* x, typename D::Storage* y, int64_t rows,
                      int64_t len) {
+  GridDependencyWait();
   using Traits = ReductionTraits<R>;
   __shared__ float smem[32];
   constexpr int kRowsPerBlock = kThreads >= 256 ? 1 : 256 / kThreads;
@@ -274,6 +278,7 @@ __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
 template <class D, Reduction R>
 __global__ void ReduceMiddleKernel(const typename D::Storage* x, typename D::Storage* y, int64_t outputs,
                                    int64_t count, int64_t inner) {
+  GridDependencyWait();
   using Traits = ReductionTraits<R>;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t o = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; o < outputs;
@@ -290,6 +295,7 @@ __global__ void ReduceMiddleKernel(const typename D::Storage* x, typename D::Sto
 template <class D, Reduction R>
 __global__ void ReduceStridedKernel(const typename D::Storage* x, typename D::Storage* y,
                                     int64_t outputs, ReduceGeometry g) {
+  GridDependencyWait();
   using Traits = ReductionTraits<R>;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t o = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; o < outputs;
@@ -345,15 +351,16 @@ void Reduce(const typename D::Storage* x, typename D::Storage* y, const int64_t*
   if (crank > 0 && cred[crank - 1] && groups_reduced == 1 && count > 0) {
     // [kept..., reduced]: contiguous rows.
     if (count <= 1024) {
-      ReduceRowsKernel<D, R, 32><<<GridFor(outputs, 8), 256, 0, s>>>(x, y, outputs, count);
+      Launch(ReduceRowsKernel<D, R, 32>, GridFor(outputs, 8), 256, 0, s, x, y, outputs, count);
     } else {
-      ReduceRowsKernel<D, R, 1024><<<GridFor(outputs, 1), 1024, 0, s>>>(x, y, outputs, count);
+      Launch(ReduceRowsKernel<D, R, 1024>, GridFor(outputs, 1), 1024, 0, s, x, y, outputs, count);
     }
     return;
   }
   if (crank > 1 && cred[crank - 2] && !cred[crank - 1] && groups_reduced == 1 && count > 0) {
     // [kept..., reduced, kept]: one reduced run with contiguous columns after it.
-    ReduceMiddleKernel<D, R><<<GridFor(outputs, 256), 256, 0, s>>>(x, y, outputs, count, cdims[crank - 1]);
+    Launch(ReduceMiddleKernel<D, R>, GridFor(outputs, 256), 256, 0, s, x, y, outputs, count,
+           cdims[crank - 1]);
     return;
   }
   ReduceGeometry g;
@@ -377,7 +384,7 @@ void Reduce(const typename D::Storage* x, typename D::Storage* y, const int64_t*
     }
     stride *= cdims[a];
   }
-  ReduceStridedKernel<D, R><<<GridFor(outputs, 256), 256, 0, s>>>(x, y, outputs, g);
+  Launch(ReduceStridedKernel<D, R>, GridFor(outputs, 256), 256, 0, s, x, y, outputs, g);
 }
 
 // ------------------------------------------------------------------------- arg_max / arg_min
@@ -407,6 +414,7 @@ __device__ __forceinline__ bool ArgBetter(K v, K b, bool is_max, bool last) {
 template <class D>
 __global__ void ArgReduceKernel(const typename D::Storage* x, int64_t* y, int64_t outer,
                                 int64_t len, int64_t inner, bool is_max, bool last) {
+  GridDependencyWait();
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; c < outer * inner;
        c += stride) {
@@ -430,8 +438,8 @@ template <class D>
 void ArgReduce(const typename D::Storage* x, int64_t* y, int64_t outer, int64_t len,
                int64_t inner, bool is_max, bool last, void* stream) {
   if (outer * inner <= 0 || len <= 0) return;
-  ArgReduceKernel<D><<<GridFor(outer * inner, 256), 256, 0, AsStream(stream)>>>(
-      x, y, outer, len, inner, is_max, last);
+  Launch(ArgReduceKernel<D>, GridFor(outer * inner, 256), 256, 0, AsStream(stream), x, y, outer,
+         len, inner, is_max, last);
 }
 
 }  // namespace kiln_cuda

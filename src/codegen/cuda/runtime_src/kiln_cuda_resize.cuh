@@ -96,6 +96,7 @@ __device__ __forceinline__ int64_t ResizeSourceOffset(const ResizeShape& s, int6
 
 template <typename T>
 __global__ void ResizeNearestKernel(const T* x, T* y, ResizeShape s) {
+  GridDependencyWait();
   const int64_t total = s.n * s.c * s.oh * s.ow;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t k = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; k < total;
@@ -113,6 +114,7 @@ __global__ void ResizeNearestKernel(const T* x, T* y, ResizeShape s) {
 template <class D>
 __global__ void ResizeBilinearKernel(const typename D::Storage* x, typename D::Storage* y,
                                      ResizeShape s) {
+  GridDependencyWait();
   const int64_t total = s.n * s.c * s.oh * s.ow;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t k = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; k < total;
@@ -141,8 +143,8 @@ void ResizeNearest(const ResizeShape& s, const void* x, void* y, void* stream) {
   using T = typename Word<kBytes>::Type;
   const int64_t total = s.n * s.c * s.oh * s.ow;
   if (total <= 0) return;
-  ResizeNearestKernel<T><<<GridFor(total, 256), 256, 0, AsStream(stream)>>>(
-      static_cast<const T*>(x), static_cast<T*>(y), s);
+  Launch(ResizeNearestKernel<T>, GridFor(total, 256), 256, 0, AsStream(stream),
+         static_cast<const T*>(x), static_cast<T*>(y), s);
 }
 
 /// Bilinear resize of x into y (float dtype D).
@@ -151,7 +153,7 @@ void ResizeBilinear(const ResizeShape& s, const typename D::Storage* x, typename
                     void* stream) {
   const int64_t total = s.n * s.c * s.oh * s.ow;
   if (total <= 0) return;
-  ResizeBilinearKernel<D><<<GridFor(total, 256), 256, 0, AsStream(stream)>>>(x, y, s);
+  Launch(ResizeBilinearKernel<D>, GridFor(total, 256), 256, 0, AsStream(stream), x, y, s);
 }
 
 }  // namespace kiln_cuda
