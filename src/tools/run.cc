@@ -121,7 +121,18 @@ StatusOr<bool> Expect(const Compiled& c, const std::string& path,
 
 // Inputs from an ONNX test-data directory, a safetensors file, or random.
 StatusOr<std::vector<Tensor>> ReadInputs(const Graph& graph, const RunArgs& args) {
-  if (IsDirectory(args.inputs)) return ReadTestDataInputs(graph, args.inputs);
+  if (IsDirectory(args.inputs)) {
+    std::vector<std::string> ignored;
+    KILN_ASSIGN_OR_RETURN(std::vector<Tensor> inputs,
+                          ReadTestDataInputs(graph, args.inputs, &ignored));
+    for (const std::string& f : ignored) {
+      std::fprintf(stderr,
+                   "kiln: note: ignoring %s/%s: it names no input of the library (bound at compile "
+                   "time with --bind?)\n",
+                   args.inputs.c_str(), f.c_str());
+    }
+    return inputs;
+  }
   std::error_code ec;
   if (!args.inputs.empty() && !std::filesystem::exists(args.inputs, ec)) {
     return NotFound("--inputs " + args.inputs +
@@ -195,7 +206,8 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
   CLI::Option* inputs = cmd->add_option(
       "--inputs", args->inputs,
       "Inputs: a .safetensors file keyed by input name, or an ONNX test-data directory "
-      "(input_0.pb, input_1.pb, ...: one TensorProto per input, in order)");
+      "(input_0.pb, input_1.pb, ...: one TensorProto per input, in order; files of inputs bound "
+      "with `kiln compile --bind` are matched by name and ignored)");
   CLI::Option* random = cmd->add_flag("--random", args->random,
                                       "Random inputs (the default): floats in [-1,1], integers in [0,1000), *mask* inputs ones");
   inputs->excludes(random);

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 
@@ -32,12 +33,44 @@ std::string Describe(const std::vector<std::string>& names, const std::vector<st
   return s + ")";
 }
 
+// More files than model inputs: when each model input names exactly one of the files, those
+// (by name), and the rest in `ignored` (inputs bound at compile time, `--bind`); else nothing.
+std::optional<std::vector<Tensor>> SelectByName(const std::string& dir, const std::string& prefix,
+                                                const std::set<size_t>& present,
+                                                const std::vector<std::string>& names,
+                                                std::vector<std::string>* ignored) {
+  std::map<std::string, std::vector<size_t>> files_of;
+  std::map<size_t, Tensor> tensors;
+  for (size_t i : present) {
+    std::string name;
+    StatusOr<Tensor> t =
+        onnx_import::ReadTensorProtoFile((fs::path(dir) / FileName(prefix, i)).string(), &name);
+    if (!t.ok()) return std::nullopt;
+    files_of[name].push_back(i);
+    tensors.emplace(i, std::move(*t));
+  }
+  std::vector<Tensor> out;
+  std::set<size_t> used;
+  for (const std::string& n : names) {
+    auto it = files_of.find(n);
+    if (it == files_of.end() || it->second.size() != 1) return std::nullopt;
+    used.insert(it->second[0]);
+    out.push_back(tensors.at(it->second[0]));
+  }
+  for (size_t i : present) {
+    if (!used.count(i)) ignored->push_back(FileName(prefix, i));
+  }
+  return out;
+}
+
 // Reads DIR/PREFIX_N.pb for N in [0, names.size()), ordered as `names` (see test_data.h for the
-// matching); `what` is "input" or "output", `types` the model's types for messages.
+// matching); `what` is "input" or "output", `types` the model's types for messages. `ignored`
+// (inputs only; else null) receives the files left out when there are more than model inputs.
 StatusOr<std::vector<Tensor>> ReadPbFiles(const std::string& dir, const std::string& prefix,
                                           const std::vector<std::string>& names,
                                           const std::vector<std::string>& types,
-                                          const std::string& what) {
+                                          const std::string& what,
+                                          std::vector<std::string>* ignored = nullptr) {
   if (!IsDirectory(dir)) return NotFound("no such directory: " + dir);
   std::set<size_t> present;
   const std::regex pattern(prefix + "_([0-9]+)\\.pb");
@@ -61,6 +94,11 @@ StatusOr<std::vector<Tensor>> ReadPbFiles(const std::string& dir, const std::str
     }
   }
   if (!present.empty() && *present.rbegin() >= names.size()) {
+    if (ignored != nullptr) {
+      if (std::optional<std::vector<Tensor>> picked =
+              SelectByName(dir, prefix, present, names, ignored))
+        return std::move(*picked);
+    }
     return InvalidArgument(dir + " has " + FileName(prefix, *present.rbegin()) + " but " + model +
                            " (the directory has: " + files + ")");
   }
@@ -90,14 +128,15 @@ bool IsDirectory(const std::string& path) {
   return fs::is_directory(path, ec);
 }
 
-StatusOr<std::vector<Tensor>> ReadTestDataInputs(const Graph& graph, const std::string& dir) {
+StatusOr<std::vector<Tensor>> ReadTestDataInputs(const Graph& graph, const std::string& dir,
+                                                 std::vector<std::string>* ignored) {
   std::vector<std::string> names, types;
   for (const Value* in : graph.inputs()) {
     names.push_back(in->name());
     types.push_back(in->type().ToString());
   }
   KILN_ASSIGN_OR_RETURN(std::vector<Tensor> inputs,
-                        ReadPbFiles(dir, "input", names, types, "input"));
+                        ReadPbFiles(dir, "input", names, types, "input", ignored));
   // Per file first, so an error names the file; then the dynamic dims across inputs.
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Value* in = graph.inputs()[i];

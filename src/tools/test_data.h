@@ -5,6 +5,8 @@
 //
 // Files are matched to the model's inputs (outputs) by position: input_N.pb is input N; when
 // every file's TensorProto name is the name of a distinct model input (output), by name instead.
+// A directory with more input files than the library has inputs (inputs bound at compile time
+// with --bind) is matched by name, the rest ignored, when each input names exactly one file.
 // The TensorProto -> Tensor conversion is the ONNX importer's (frontend/onnx/onnx_tensor.h).
 #ifndef KILN_TOOLS_TEST_DATA_H_
 #define KILN_TOOLS_TEST_DATA_H_
@@ -25,7 +27,9 @@ bool IsDirectory(const std::string& path);
 /// expected vs found: NotFound for a missing directory or file, InvalidArgument for an extra
 /// input_N.pb (wrong count), a dtype, rank or dim that does not fit the input's declared type,
 /// or inconsistent dynamic dims (OutOfRange for a dynamic dim outside its declared range).
-StatusOr<std::vector<Tensor>> ReadTestDataInputs(const Graph& graph, const std::string& dir);
+/// `ignored` (may be null: extra files are an error) receives the input files left out.
+StatusOr<std::vector<Tensor>> ReadTestDataInputs(const Graph& graph, const std::string& dir,
+                                                 std::vector<std::string>* ignored = nullptr);
 
 /// One expected tensor per output name: from PATH/output_N.pb when PATH is a directory (same
 /// matching and count checks as the inputs), else from the safetensors file PATH (entry named
