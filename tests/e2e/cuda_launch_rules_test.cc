@@ -68,6 +68,10 @@ TEST(CudaLaunchRules, EveryKernelWaitsForItsPredecessorAndLaunchesThroughLaunch)
     }
     for (size_t at = code.find("<<<"); at != std::string::npos; at = code.find("<<<", at + 1)) {
       ++plain_launches;
+      // clang-format splits `>>>` into `> > >`, which nvcc rejects (kiln_cuda.cuh turns it off).
+      const size_t close = code.find(">>>", at);
+      EXPECT_TRUE(close != std::string::npos && code.find(';', at) > close)
+          << name << ": a <<< without its >>> (clang-format writes `> > >`)";
       EXPECT_EQ(name, "kiln_cuda.cuh")
           << name << ":" << std::count(code.begin(), code.begin() + at, '\n') + 1
           << ": a <<<>>> launch; use kiln_cuda::Launch";

@@ -70,7 +70,9 @@ void Launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaS
   config.numAttrs = 1;
   cudaLaunchKernelEx(&config, kernel, static_cast<Params>(args)...);
 #else
-  kernel<<<grid, block, smem, stream> > >(static_cast<Params>(args)...);
+  // clang-format off
+  kernel<<<grid, block, smem, stream>>>(static_cast<Params>(args)...);
+  // clang-format on
 #endif
 }
 
