@@ -321,6 +321,8 @@ def run_benchmark(cfg: BenchConfig) -> Dict[str, Any]:
         raise ValueError(f"modes {unknown}: expected some of {', '.join(MODES)}")
     if cfg.cuda_graphs not in ("off", "on", "both"):
         raise ValueError(f"cuda_graphs {cfg.cuda_graphs!r}: expected off, on or both")
+    if cfg.pdl and cfg.target != "cuda-sm90":
+        raise ValueError(f"pdl: programmatic dependent launch needs the cuda-sm90 target, not {cfg.target}")
     batches = list(dict.fromkeys(int(b) for b in cfg.batches))
     if not batches or min(batches) < 1:
         raise ValueError(f"batches {cfg.batches}: expected positive integers")
@@ -344,8 +346,6 @@ def run_benchmark(cfg: BenchConfig) -> Dict[str, Any]:
     else:
         variants = [_KilnVariant("kiln", False)]
     if cfg.pdl:
-        if cfg.target != "cuda-sm90":
-            raise ValueError(f"pdl: programmatic dependent launch needs the cuda-sm90 target, not {cfg.target}")
         variants.append(_KilnVariant("kiln+graphs+pdl", True, pdl=True))
     for v in variants:
         _compile_kiln(kiln, torch, cfg, model, bm, batches, run_dtype, device, v)

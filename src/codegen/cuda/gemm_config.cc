@@ -8,7 +8,7 @@
 // epilogue); N <= 64 takes 128x64 pingpong so that half of every tile is not padding. Short K
 // (a mainloop of a few k-steps per tile, so the epilogue weighs as much) takes 128x128 pingpong,
 // whose two consumer warp groups overlap one tile's epilogue with the next one's mainloop:
-// measured on the H100 (bench/results/gemm_h100.md, candidate sweep) 6272x2048x512 at 539
+// measured on the H100 (bench/results/gemm_configs_h100.md) 6272x2048x512 at 539
 // TFLOP/s against 402 for 128x256 cooperative, 12608x3072x768 at 607 against 564 (symbolic M)
 // and 540 (128x128 cooperative). Symbolic sizes take 128x128, pingpong when K <= 1024.
 #include "codegen/cuda/gemm_config.h"
