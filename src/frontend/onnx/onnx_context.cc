@@ -131,6 +131,17 @@ std::optional<std::vector<Dim>> NodeContext::DimsInput(int i, const std::string&
     return std::nullopt;
   }
   const OnnxValue& v = *inputs_[i];
+  // A shape, axes, pads, repeats or sizes list: a few values per dim of some tensor. A folded
+  // constant of millions (ConstantOfShape of a computed length) would become a tensor of that
+  // rank, gigabytes of Dims, before anything else could reject it.
+  const int64_t count = v.dims ? static_cast<int64_t>(v.dims->size())
+                               : (v.constant ? v.constant->numel() : 0);
+  if (count > kMaxDimsValues) {
+    Unsupported(what + " (input " + std::to_string(i) + " '" + node_.input(i) + "') has " +
+                std::to_string(count) + " values; kiln takes at most " +
+                std::to_string(kMaxDimsValues) + " here");
+    return std::nullopt;
+  }
   if (v.dims) {
     if (scalar) *scalar = v.dims_scalar;
     return *v.dims;

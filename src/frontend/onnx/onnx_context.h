@@ -75,8 +75,11 @@ class NodeContext {
   const Tensor* Constant(int i) const;
   /// Input i is a symbolic shape value (OnnxValue::dims).
   bool IsDims(int i) const { return has_input(i) && inputs_[i]->dims.has_value(); }
+  /// The most values a dims input (DimsInput) may have.
+  static constexpr int64_t kMaxDimsValues = 1024;
   /// Input i as dims: a symbolic shape value or a constant integer tensor of rank <= 1 (scalar
-  /// sets *scalar). Records an error (naming `what`) for anything else.
+  /// sets *scalar) of at most kMaxDimsValues values. Records an error (naming `what`) for
+  /// anything else.
   std::optional<std::vector<Dim>> DimsInput(int i, const std::string& what, bool* scalar = nullptr);
   /// Input i as constant integers (rank <= 1); error naming `what` otherwise.
   std::optional<std::vector<int64_t>> IntsInput(int i, const std::string& what);
