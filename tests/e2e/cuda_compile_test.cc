@@ -306,16 +306,20 @@ std::string KernelBody(const Graph& g, const std::string& name, const std::strin
 }
 
 TEST(CudaGemmSm90Emitter, FusesTheEpilogueAndFallsBackForOddExtents) {
-  Graph g = ParseVerified(R"(graph @g(%a: f16[64,256], %w: f16[256,128], %bias: f16[128], %x: bf16[4,64,32], %v: bf16[48,64], %r: bf16[4,32,48], %o: f16[3,7], %ow: f16[7,10]) -> (%y, %z, %u) {
+  Graph g = ParseVerified(R"(graph @g(%a: f16[64,256], %w: f16[256,128], %bias: f16[128], %x: bf16[4,64,32], %v: bf16[48,64], %r: bf16[4,32,48], %o: f16[3,7], %ow: f16[7,10]) -> (%y, %z, %u, %t) {
   %y = gemm(%a, %w) {alpha=0.5, epilogue=[bias(%bias), gelu]} : f16[64,128]
   %z = gemm(%x, %v) {trans_a=true, trans_b=true, epilogue=[add(%r), silu, scale(2.0), cast(f32)]} : f32[4,32,48]
   %u = gemm(%o, %ow) : f16[3,10]
+  %t = gemm(%a, %w) {epilogue=[gelu_tanh, cast(f32)]} : f32[64,128]
 })");
   const std::string y = KernelBody(g, "y", "cuda-sm90");
   EXPECT_NE(y.find("Hopper CUTLASS 3.x GEMM, config 64x128x64_1x1_pingpong"), std::string::npos) << y;
   EXPECT_NE(y.find("kiln_cuda::sm90::Node<kiln_cuda::sm90::Mul, float, E0>;  // alpha"), std::string::npos) << y;
   EXPECT_NE(y.find("kiln_cuda::sm90::Bias<cutlass::half_t, Tile>>;  // bias(in2)"), std::string::npos) << y;
-  EXPECT_NE(y.find("kiln_cuda::sm90::Node<kiln_cuda::sm90::Gelu, cutlass::half_t, E2>;  // gelu -> D"), std::string::npos) << y;
+  // A 16-bit output: GELU through one tanh.approx; an f32 output keeps the accurate form.
+  EXPECT_NE(y.find("kiln_cuda::sm90::Node<kiln_cuda::sm90::GeluFor16BitOutput, cutlass::half_t, E2>;  // gelu -> D"), std::string::npos) << y;
+  const std::string t = KernelBody(g, "t", "cuda-sm90");
+  EXPECT_NE(t.find("kiln_cuda::sm90::Node<kiln_cuda::sm90::GeluTanh, float, E0>;  // gelu_tanh -> D"), std::string::npos) << t;
   EXPECT_EQ(y.find("LaunchElementwise"), std::string::npos) << "no separate epilogue pass:\n" << y;
 
   // Transposed a, shared (broadcast) b, residual as the source operand C, f32 output.

@@ -11,6 +11,8 @@
 //
 // On Hopper each test also checks, from the generated sources, how many gemm kernels took the
 // sm90 path, so that a silent fallback to the 2.x kernel fails the test.
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -105,6 +107,60 @@ TEST(CudaGemmTest, BatchedAndBroadcastBatches) {
   %tshared = gemm(%at, %w) {trans_a=true, epilogue=[tanh]} : f16[N,40,24]
 })",
         4, {.bindings = {{{"N", 1}}, {{"N", 5}}}});
+}
+
+// The GELU epilogues measured, not only within the 2e-2 of the other tests: x spans [-8, 8] (one
+// value per row, K = 16 with a single nonzero column, so the gemm is exact) and every output is
+// compared with GELU of the rounded input in double. 16-bit outputs take the one-tanh.approx
+// forms (Gelu16 of kiln_cuda_epilogue_sm90.cuh): |error| <= 1e-3 plus the output's rounding
+// (half an ulp: 2^-11 |y| for f16, 2^-8 |y| for bf16). An f32 output keeps the accurate erf form
+// of kiln_scalar.h: 1e-6.
+TEST(CudaGemmTest, GeluEpilogueAccuracy) {
+  if (!HasGpu()) GTEST_SKIP() << "no CUDA GPU";
+  const Graph g = ParseVerified(R"(graph @gelu_accuracy(%x: f16[4096,16], %w: f16[16,16], %xb: bf16[4096,16], %wb: bf16[16,16]) -> (%g, %t, %b, %g32) {
+  %g = gemm(%x, %w) {epilogue=[gelu]} : f16[4096,16]
+  %t = gemm(%x, %w) {epilogue=[gelu_tanh]} : f16[4096,16]
+  %b = gemm(%xb, %wb) {epilogue=[gelu]} : bf16[4096,16]
+  %g32 = gemm(%x, %w) {epilogue=[gelu, cast(f32)]} : f32[4096,16]
+})");
+  if (IsHopper()) ExpectSm90Kernels(g, 4);
+  StatusOr<GpuModel> model = CompileForThisGpu(g, CompileOptions{}, "gelu");
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  std::vector<Tensor> inputs;
+  for (DType dt : {DType::kF16, DType::kBF16}) {
+    Tensor x(dt, {4096, 16}), w(dt, {16, 16});
+    for (int64_t i = 0; i < x.numel(); ++i) x.SetF64(i, i % 16 == 0 ? -8.0 + 16.0 * (i / 16) / 4095.0 : 0.0);
+    for (int64_t i = 0; i < w.numel(); ++i) w.SetF64(i, i < 16 ? 1.0 : 0.0);
+    inputs.push_back(std::move(x));
+    inputs.push_back(std::move(w));
+  }
+  std::vector<Tensor> got;
+  Status run = model->instance->Run(inputs, &got);
+  ASSERT_TRUE(run.ok()) << run.ToString();
+  ASSERT_EQ(got.size(), 4u);
+  const auto gelu = [](double v) { return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))); };
+  const auto gelu_tanh = [](double v) {
+    return 0.5 * v * (1.0 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)));
+  };
+  struct Case {
+    int output, input;
+    bool tanh_form;
+    double atol, rtol;
+  };
+  for (const Case& c : {Case{0, 0, false, 1e-3, 0x1p-11}, Case{1, 0, true, 1e-3, 0x1p-11},
+                        Case{2, 2, false, 1e-3, 0x1p-8}, Case{3, 0, false, 1e-6, 1e-6}}) {
+    double worst = 0, worst_x = 0;
+    for (int64_t i = 0; i < got[c.output].numel(); ++i) {
+      const double x = inputs[c.input].GetF64(i / 16 * 16);
+      const double want = c.tanh_form ? gelu_tanh(x) : gelu(x);
+      const double err = std::abs(got[c.output].GetF64(i) - want);
+      if (err - c.rtol * std::abs(want) > worst) worst = err - c.rtol * std::abs(want), worst_x = x;
+      ASSERT_LE(err, c.atol + c.rtol * std::abs(want)) << "output " << c.output << " at x = " << x;
+    }
+    std::printf("gelu epilogue output %d: max |error| - rounding %.3g (x = %g)\n", c.output, worst, worst_x);
+  }
+  model->instance.reset();
+  std::filesystem::remove_all(model->output_dir);
 }
 
 TEST(CudaGemmTest, OddShapesFallBackOrPadTiles) {

@@ -14,14 +14,16 @@ namespace {
 
 constexpr const char* kNs = "kiln_cuda::sm90::";
 
-std::string StepFunctor(EpilogueOp::Kind kind) {
+// The functor of an activation step; `out16`: D is f16 or bf16, whose rounding hides the error of
+// the GELUs' one-instruction tanh (see Gelu16 in kiln_cuda_epilogue_sm90.cuh).
+std::string StepFunctor(EpilogueOp::Kind kind, bool out16) {
   switch (kind) {
     case EpilogueOp::Kind::kRelu:
       return "Relu";
     case EpilogueOp::Kind::kGelu:
-      return "Gelu";
+      return out16 ? "GeluFor16BitOutput" : "Gelu";
     case EpilogueOp::Kind::kGeluTanh:
-      return "GeluTanh";
+      return out16 ? "GeluTanhFor16BitOutput" : "GeluTanh";
     case EpilogueOp::Kind::kSilu:
       return "Silu";
     case EpilogueOp::Kind::kSigmoid:
@@ -87,7 +89,8 @@ int EmitEpilogueTree(const Node& node, int source_input, int c_row_vector, CodeW
       case EpilogueOp::Kind::kCast:
         break;  // the root stores the output's (cast) dtype
       default: {
-        const std::string f = StepFunctor(step.kind);
+        const DType out = node.output()->dtype();
+        const std::string f = StepFunctor(step.kind, out == DType::kF16 || out == DType::kBF16);
         steps.push_back({f, "", "", "{}", std::string(EpilogueKindName(step.kind))});
       }
     }
