@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "codegen/kernel_context.h"
 
 #include <cctype>
@@ -26,6 +27,14 @@ std::string KernelContext::ShareFunction(const std::string& stem, const std::str
   }
   shared_.push_back({name, params, code});
   return name;
+}
+
+void KernelContext::RequestScratch(int64_t bytes) const {
+  scratch_bytes_ = std::max(scratch_bytes_, bytes);
+}
+
+std::string KernelContext::ScratchExpr() const {
+  return "out[" + std::to_string(node_.num_outputs()) + "]";
 }
 
 std::string DimExpr(const Dim& d) {

@@ -26,6 +26,11 @@
 //
 // Aliasing: an output may be the same buffer as an input when the memory plan runs a node in
 // place (elementwise nodes, see plan/memory_plan.h); kernels of other ops never see aliasing.
+//
+// Scratch: a kernel that needs temporary device memory while it runs (a split-K gemm's partial
+// sums) asks KernelContext::Scratch for it; the module emitter passes one region at the end of
+// the workspace, as large as the largest request, after the node's outputs in `out` (nodes run
+// one at a time on the instance's stream, so they can all share it).
 #ifndef KILN_CODEGEN_KERNEL_CONTEXT_H_
 #define KILN_CODEGEN_KERNEL_CONTEXT_H_
 
@@ -99,11 +104,20 @@ class KernelContext {
   /// The shared functions this node's body calls, in the order they were made.
   const std::vector<SharedFunction>& shared() const { return shared_; }
 
+  /// Asks for `bytes` of scratch (see the file comment); repeated calls keep the largest size.
+  void RequestScratch(int64_t bytes) const;
+  /// The C++ expression of the scratch's 256-byte aligned address (a `void*`) in the body and in
+  /// shared functions, which get the same `out`: "out[<outputs>]". Valid once requested.
+  std::string ScratchExpr() const;
+  /// The scratch this node asked for (0: none).
+  int64_t scratch_bytes() const { return scratch_bytes_; }
+
  private:
   const Node& node_;
   std::vector<std::string> symbols_;
   std::string config_;
   mutable std::vector<SharedFunction> shared_;  // filled while the const emitter runs
+  mutable int64_t scratch_bytes_ = 0;
 };
 
 /// The C++ storage type of `dtype` in generated CPU code: float, uint16_t (the bits of f16 and

@@ -79,6 +79,7 @@ class Emitter {
     KILN_ASSIGN_OR_RETURN(std::string copies, EmitOutputCopies());
     GeneratedModule module;
     module.kernel_calls = kernel_calls_;
+    module.scratch_bytes = ScratchRegion();
     for (const Node* w : weight_nodes_) module.weight_names.push_back(w->GetString("name"));
     for (size_t k = 0; k < kernels_.size(); ++k) {
       module.kernels.push_back({"kernels/kernel_" + std::to_string(k) + target_.source_extension,
@@ -220,6 +221,10 @@ class Emitter {
     CodeWriter body;
     body.Open("");  // indent the body one level; the brace lines are written below
     KILN_RETURN_IF_ERROR(fn(ctx, body));
+    if (ctx.scratch_bytes() > 0) {  // the scratch region after the planned buffers
+      outs.push_back("ws + " + std::to_string(plan_.workspace_bytes));
+      scratch_bytes_ = std::max(scratch_bytes_, ctx.scratch_bytes());
+    }
     std::string code;
     for (const SharedFunction& f : ctx.shared()) {
       KILN_RETURN_IF_ERROR(AddShared(f, node));
@@ -261,6 +266,11 @@ class Emitter {
              ", a.stream);\n";
     }
     return out;
+  }
+
+  // The scratch region's size: the largest request, rounded up to the plan's alignment.
+  int64_t ScratchRegion() const {
+    return (scratch_bytes_ + plan_.alignment - 1) / plan_.alignment * plan_.alignment;
   }
 
   std::string KernelFile(size_t k) const {
@@ -373,7 +383,9 @@ class Emitter {
     out += "    " + std::to_string(graph_.outputs().size()) + ", kOutputs,\n";
     out += "    " + std::to_string(symbols_.size()) + ", kSymbols,\n";
     out += "    " + std::to_string(weight_nodes_.size()) + ", kWeights,\n";
-    out += "    " + std::to_string(plan_.workspace_bytes) + ",  // workspace bytes\n";
+    out += "    " + std::to_string(plan_.workspace_bytes + ScratchRegion()) + ",  // workspace bytes" +
+           (scratch_bytes_ > 0 ? " (the last " + std::to_string(ScratchRegion()) + ": kernel scratch)" : "") +
+           "\n";
     out += "    OutputShape,\n    Run,\n";
     if (options_.embed_weights) {
       out += "    kiln_embedded_weights_begin,\n    static_cast<uint64_t>(kiln_embedded_weights_end - "
@@ -402,6 +414,7 @@ class Emitter {
   std::unordered_map<std::string, size_t> shared_by_name_;
   std::map<std::string, int> kernel_by_code_;
   int kernel_calls_ = 0;
+  int64_t scratch_bytes_ = 0;  // the largest KernelContext::Scratch request
 };
 
 }  // namespace

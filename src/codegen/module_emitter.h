@@ -40,6 +40,9 @@ struct GeneratedModule {
   std::vector<std::string> weight_names;
   /// Nodes that run a kernel (views that share their operand's buffer run none).
   int kernel_calls = 0;
+  /// Bytes of kernel scratch (KernelContext::Scratch) at the end of the workspace, included in
+  /// ModelDesc::workspace_bytes (0: no kernel asked).
+  int64_t scratch_bytes = 0;
 };
 
 struct EmitOptions {

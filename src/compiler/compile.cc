@@ -392,6 +392,8 @@ StatusOr<CompileResult> Compile(Graph& graph, const CompileOptions& options) {
     ++(k.path.rfind("kernels/kernel_", 0) == 0 ? result.kernels : result.shared_functions);
   }
   result.kernel_calls = module.kernel_calls;
+  result.plan.scratch_bytes = module.scratch_bytes;  // after the planned buffers
+  result.plan.workspace_bytes += module.scratch_bytes;
   const fs::path src = out_dir / "src";
   fs::remove_all(src / "kernels", ec);
   KILN_RETURN_IF_ERROR(WriteFile(src / module.model.path, module.model.text));

@@ -352,7 +352,8 @@ Status CheckPlan(const Graph& graph, const MemoryPlan& plan) {
 }
 
 std::string FormatPlanSummary(const MemoryPlan& plan) {
-  double ratio = plan.lower_bound_bytes > 0 ? static_cast<double>(plan.workspace_bytes) /
+  const int64_t planned = plan.workspace_bytes - plan.scratch_bytes;
+  double ratio = plan.lower_bound_bytes > 0 ? static_cast<double>(planned) /
                                                   static_cast<double>(plan.lower_bound_bytes)
                                             : 1.0;
   char ratio_text[32];
@@ -360,7 +361,9 @@ std::string FormatPlanSummary(const MemoryPlan& plan) {
   return "workspace " + FormatBytes(plan.workspace_bytes) + " (naive " +
          FormatBytes(plan.naive_bytes) + ", peak-live lower bound " +
          FormatBytes(plan.lower_bound_bytes) + ", " + ratio_text + " of the bound), " +
-         std::to_string(plan.buffers.size()) + " buffers";
+         std::to_string(plan.buffers.size()) + " buffers" +
+         (plan.scratch_bytes > 0 ? ", incl. " + FormatBytes(plan.scratch_bytes) + " of kernel scratch"
+                                 : "");
 }
 
 }  // namespace kiln

@@ -62,8 +62,12 @@ struct BufferAssignment {
 struct MemoryPlan {
   /// One entry per value that needs workspace, in node order.
   std::vector<BufferAssignment> buffers;
-  /// Size of the workspace: the end of the highest buffer, rounded up to the alignment.
+  /// Size of the workspace: the end of the highest buffer, rounded up to the alignment (after
+  /// code generation: plus scratch_bytes).
   int64_t workspace_bytes = 0;
+  /// Kernel scratch at the end of the workspace (codegen's KernelContext::Scratch: a split-K
+  /// gemm's partial sums), set by the compiler after code generation; 0 when planned.
+  int64_t scratch_bytes = 0;
   /// Without any reuse: the sum of the buffers' sizes, each rounded up to the alignment (views
   /// excluded, as they never need memory of their own).
   int64_t naive_bytes = 0;

@@ -253,6 +253,12 @@ TEST(CudaGemmSm90Config, CandidatesAreValidAndHeuristicPicksOne) {
   EXPECT_EQ(HeuristicGemmConfig(F16Problem(8192, 8192, 8192)).Name(), "128x256x64_2x1_coop");
   EXPECT_EQ(HeuristicGemmConfig(F16Problem(100352, 64, 576)).Name(), "128x64x64_1x1_pingpong");
   EXPECT_EQ(HeuristicGemmConfig(F16Problem(384, 768, 768)).Name(), "64x128x64_1x1_pingpong");
+  // Less than a wave of tiles and K >= 1024: CTAs split K (BERT's FFN2 at batch 1, ResNet's last
+  // 1x1 convs at batch 1).
+  EXPECT_EQ(HeuristicGemmConfig(F16Problem(384, 768, 3072)).Name(), "128x128x64_1x1_coop_streamk");
+  EXPECT_EQ(HeuristicGemmConfig(F16Problem(49, 512, 2048)).Name(), "128x128x64_1x1_coop_streamk");
+  EXPECT_FALSE(HeuristicGemmConfig(F16Problem(4096, 4096, 4096)).stream_k);
+  EXPECT_EQ(SmallGemmConfig(F16Problem(-1, 768, 3072))->Name(), "128x128x64_1x1_coop_streamk");
   EXPECT_EQ(HeuristicGemmConfig(F16Problem(6272, 2048, 512)).Name(), "128x128x64_1x1_pingpong");
   EXPECT_EQ(HeuristicGemmConfig(F16Problem(49152, 3072, 768)).Name(), "128x256x64_2x1_coop");
   EXPECT_EQ(HeuristicGemmConfig(F16Problem(-1, 3072, 768)).Name(), "128x128x64_1x1_pingpong");
@@ -272,7 +278,7 @@ TEST(CudaGemmSm90Config, TmaNeedsSixteenByteExtents) {
 }
 
 TEST(CudaGemmSm90Config, ParsesItsNames) {
-  const GemmProblem p = F16Problem(512, 512, 512);
+  const GemmProblem p = F16Problem(512, 512, 2048);  // K >= 1024: stream-K candidates too
   for (const GemmConfig& c : Sm90GemmCandidates(p)) {
     StatusOr<GemmConfig> back = ParseGemmConfig(c.Name(), p);
     ASSERT_TRUE(back.ok()) << back.status().ToString();
@@ -283,7 +289,13 @@ TEST(CudaGemmSm90Config, ParsesItsNames) {
   EXPECT_EQ(staged->stages, 5);
   EXPECT_EQ(ParseGemmConfig("128x128", p).status().ToString(),
             "invalid argument: gemm config \"128x128\" does not parse: expected "
-            "<tileM>x<tileN>x<tileK>_<clusterM>x<clusterN>_<coop|pingpong>[_s<stages>], e.g. 128x256x64_2x1_coop, or sm80");
+            "<tileM>x<tileN>x<tileK>_<clusterM>x<clusterN>_<coop|pingpong>[_s<stages>][_streamk], e.g. "
+            "128x256x64_2x1_coop or 128x128x64_1x1_coop_streamk, or sm80");
+  StatusOr<GemmConfig> stream_k = ParseGemmConfig("128x64x64_1x1_coop_s4_streamk", p);
+  ASSERT_TRUE(stream_k.ok());
+  EXPECT_TRUE(stream_k->stream_k);
+  EXPECT_EQ(stream_k->TileSchedulerType(), "cutlass::gemm::StreamKScheduler");
+  EXPECT_FALSE(ParseGemmConfig("128x128x64_1x1_pingpong_streamk", p).ok());  // cooperative only
   EXPECT_FALSE(ParseGemmConfig("64x128x64_1x1_coop", p).ok());       // cooperative needs tile M >= 128
   EXPECT_FALSE(ParseGemmConfig("128x256x64_1x1_pingpong", p).ok());  // 256 accumulator registers
 }
@@ -351,6 +363,47 @@ TEST(CudaGemmSm90Emitter, FoldsABatchedRowMajorAIntoM) {
   EXPECT_NE(y.find("Run<Gemm>(what, batch * m, n, k, 1, in0, k, 0, in1, n, 0,"), std::string::npos) << y;
 }
 
+// A gemm with less than a wave of output tiles and a long K splits K (stream-K): its kernel asks
+// for scratch, which the module places after the planned buffers and passes after the outputs;
+// a symbolic-M gemm does so in its small-batch variant only.
+TEST(CudaModuleEmitter, StreamKGemmsGetKernelScratch) {
+  Graph g = ParseVerified(R"(graph @s(%x: f16[384,3072], %t: f16[N,197,3072]) -> (%y, %z) where N in [1, 64] {
+  %w = weight "w" : f16[3072,768]
+  %b = weight "b" : f16[768]
+  %y = gemm(%x, %w) {epilogue=[bias(%b)]} : f16[384,768]
+  %z = gemm(%t, %w) : f16[N,197,768]
+})");
+  const std::string y = KernelBody(g, "y", "cuda-sm90");
+  EXPECT_NE(y.find("config 128x128x64_1x1_coop_streamk"), std::string::npos) << y;
+  EXPECT_NE(y.find("cutlass::gemm::KernelTmaWarpSpecializedCooperative, "
+                   "cutlass::epilogue::TmaWarpSpecializedCooperative, E1, cutlass::gemm::StreamKScheduler>;"),
+            std::string::npos) << y;
+  // 3 x 6 tiles: scratch for a wave of 128x128 f32 tiles, and barrier flags.
+  const int64_t bytes = (132 * 128 * 128 * 4) + (18 + 132) * 64 + 4096;
+  EXPECT_NE(y.find("const int64_t size[] = {384, 768, 3072, 1, " + std::to_string(bytes) + "};"),
+            std::string::npos) << y;
+  EXPECT_NE(y.find("out0, n, m * n, ep1, stream, out[1], size[4]);"), std::string::npos) << y;
+  const std::string z = KernelBody(g, "z", "cuda-sm90");
+  EXPECT_NE(z.find("the small-size config 128x128x64_1x1_coop_streamk"), std::string::npos) << z;
+  EXPECT_NE(z.find("out0, n, 0, ep1, stream);"), std::string::npos) << "the many-rows variant:\n" << z;
+  EXPECT_NE(z.find("out0, n, 0, ep1, stream, out[1], size[4]);"), std::string::npos) << z;
+
+  StatusOr<MemoryPlan> plan = PlanMemory(g);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  StatusOr<codegen::GeneratedModule> m =
+      codegen::EmitModule(g, *plan, codegen::cuda::CudaTarget("cuda-sm90"));
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_GE(m->scratch_bytes, bytes);
+  const std::string& model = m->model.text;
+  const std::string ws = "ws + " + std::to_string(plan->workspace_bytes);
+  EXPECT_NE(model.find("void* o[] = {a.outputs[0], " + ws + "};"), std::string::npos) << model;
+  EXPECT_NE(model.find("void* o[] = {a.outputs[1], " + ws + "};"), std::string::npos) << model;
+  EXPECT_NE(model.find(std::to_string(plan->workspace_bytes + m->scratch_bytes) +
+                       ",  // workspace bytes (the last " + std::to_string(m->scratch_bytes) +
+                       ": kernel scratch)"),
+            std::string::npos) << model;
+}
+
 // Convs of different shapes with one tile, dtype and epilogue share one CUTLASS instantiation:
 // one shared function file (the heavy compile) called from each node's light kernel file.
 TEST(CudaModuleEmitter, ConvsOfDifferentShapesShareOneInstantiation) {
@@ -387,13 +440,14 @@ TEST(CudaModuleEmitter, ConvsOfDifferentShapesShareOneInstantiation) {
 }
 
 // Compiles for sm_90a: a fused bias+gelu gemm with a symbolic M (two instantiations: many rows and
-// small batches), and a transposed, batched gemm with a broadcast b and a residual epilogue; all
-// must take the sm90 kernel.
+// small batches), a transposed, batched gemm with a broadcast b and a residual epilogue, and a
+// stream-K gemm (a few tiles, K 1024) with kernel scratch; all must take the sm90 kernel.
 TEST(CudaCompileTest, GemmSm90FusedEpilogueAndBatchedTransposedForSm90a) {
   KILN_REQUIRE_NVCC();
-  Graph g = ParseVerified(R"(graph @gemm90(%a: f16[N,64], %w: f16[64,128], %bias: f16[128], %x: bf16[4,64,32], %v: bf16[48,64], %r: bf16[4,32,48]) -> (%y, %z) where N in [1, 256] {
+  Graph g = ParseVerified(R"(graph @gemm90(%a: f16[N,64], %w: f16[64,128], %bias: f16[128], %x: bf16[4,64,32], %v: bf16[48,64], %r: bf16[4,32,48], %s: f16[64,1024], %t: f16[1024,256]) -> (%y, %z, %k) where N in [1, 256] {
   %y = gemm(%a, %w) {epilogue=[bias(%bias), gelu]} : f16[N,128]
   %z = gemm(%x, %v) {trans_a=true, trans_b=true, epilogue=[add(%r), silu]} : bf16[4,32,48]
+  %k = gemm(%s, %t) {epilogue=[relu]} : f16[64,256]
 })");
   CompileOptions options;
   options.target = "cuda-sm90";
@@ -409,7 +463,8 @@ TEST(CudaCompileTest, GemmSm90FusedEpilogueAndBatchedTransposedForSm90a) {
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (text.find("#include \"kiln_cuda_gemm_sm90.cuh\"") != std::string::npos) ++sm90_kernels;
   }
-  EXPECT_EQ(sm90_kernels, 3) << "y (symbolic N): the large and the small-batch config; z: one";
+  EXPECT_EQ(sm90_kernels, 4) << "y (symbolic N): the large and the small-batch config; z, k: one";
+  EXPECT_GT(r->plan.scratch_bytes, 0) << "k: stream-K";
   StatusOr<std::shared_ptr<Module>> module = Module::Load(r->library_path);
   ASSERT_TRUE(module.ok()) << module.status().ToString();
   std::filesystem::remove_all(options.output_dir);

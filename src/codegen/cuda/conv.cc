@@ -76,6 +76,7 @@ Status EmitPointwiseGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90
   w.Line("// 1x1 conv, stride 1: one Hopper CUTLASS 3.x GEMM [N*H*W, C] x [O, C]^T, config " +
          config.Name() + " (" + why + "); epilogue fused (visitor tree in the shared function)");
   w.Line("// size: m, n, k");
+  Sm90Scratch scratch(ctx, 3);  // size[3]: after m, n, k
   auto body = [&](const GemmConfig& c) {
     CodeWriter sw = SharedBodyWriter(node);
     sw.Line("#include \"kiln_cuda_gemm_sm90.cuh\"");
@@ -84,7 +85,7 @@ Status EmitPointwiseGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90
                                        "cutlass::layout::ColumnMajor", plan.source, -1, sw);
     sw.Line("kiln_cuda::sm90::Run<Gemm>(what, m, n, k, 1, in0, k, 0, in1, k, 0, " +
             SourcePtr(plan.source) + ", n, 0,");
-    sw.Line("                           out0, n, 0, ep" + Int(root) + ", stream);");
+    sw.Line("                           out0, n, 0, ep" + Int(root) + ", " + scratch.RunEnd(c));
     return sw;
   };
   std::vector<SharedVariant> variants = RowsDispatchVariants(by_rows, "size[0]", body, w);
@@ -97,11 +98,18 @@ Status EmitPointwiseGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90
            " tiles (small batch): the small-size config " + small->Name());
     variants.push_back({UnderOneWave("size[0]", "size[1]", config.tile_m, config.tile_n),
                         body(*small), small->Name()});
+    scratch.Need(*small, TilesUnderOneWaveOf(*small, config));
   }
   if (by_rows.size() < 2) variants.push_back({"", body(config), small.has_value() ? config.Name() : ""});
+  for (const RowsConfig<GemmConfig>& r : by_rows) scratch.Need(r.config, 2 * kSm90Sms);
+  scratch.Need(config, p.m > 0 ? ((p.m + config.tile_m - 1) / config.tile_m) *
+                                     ((p.n + config.tile_n - 1) / config.tile_n)
+                               : 2 * kSm90Sms);
+  std::vector<std::string> sizes = {ctx.Dim(a.n) + " * " + Int(a.h * a.w), Int(a.o), Int(a.c)};
+  scratch.AddTo(sizes);
   CallSharedFunctions(ctx, "gemm_sm90",
-                      CppString(node.Describe() + ": CUTLASS sm90 gemm (1x1 conv)"),
-                      {ctx.Dim(a.n) + " * " + Int(a.h * a.w), Int(a.o), Int(a.c)}, variants, w);
+                      CppString(node.Describe() + ": CUTLASS sm90 gemm (1x1 conv)"), sizes,
+                      variants, w);
   return Status::Ok();
 }
 

@@ -72,6 +72,29 @@ int WriteSm90GemmType(const Node& node, const GemmConfig& config, const std::str
                       const std::string& layout_b, int source_input, int c_row_vector,
                       CodeWriter& w);
 
+/// The kernel scratch of an sm90 gemm's variants (stream-K configs split K and keep partial sums
+/// there): the variants' bodies end their kiln_cuda::sm90::Run call with RunEnd(config), which
+/// passes the scratch pointer and its size (read from size[size_index], the entry after the
+/// problem's sizes) to stream-K configs. Need(config, tiles) records a variant's bound for at
+/// most `tiles` output tiles; AddTo appends the size entry and asks ctx for the scratch when some
+/// variant needs it.
+class Sm90Scratch {
+ public:
+  Sm90Scratch(const KernelContext& ctx, int size_index) : ctx_(ctx), size_index_(size_index) {}
+  void Need(const GemmConfig& config, int64_t tiles);
+  std::string RunEnd(const GemmConfig& config) const;
+  void AddTo(std::vector<std::string>& sizes) const;
+
+ private:
+  const KernelContext& ctx_;
+  int size_index_;
+  int64_t bytes_ = 0;
+};
+
+/// Output tiles of `config` for runs with fewer than a wave of `large`'s tiles (a symbolic-size
+/// gemm's small variant, see SmallGemmConfig).
+int64_t TilesUnderOneWaveOf(const GemmConfig& config, const GemmConfig& large);
+
 }  // namespace kiln::codegen::cuda
 
 #endif  // KILN_CODEGEN_CUDA_GEMM_H_

@@ -5,7 +5,9 @@
 // CTA pair: highest arithmetic intensity, the CUTLASS profiler's usual winner for large GEMMs)
 // unless K is short; one with a wave of 128x128 tiles takes the 128x128 cooperative kernel;
 // smaller problems take 64x128 pingpong (more, smaller tiles fill more SMs; pingpong hides the
-// epilogue); N <= 64 takes 128x64 pingpong so that half of every tile is not padding. Short K
+// epilogue), or with K >= kStreamKMinK 128x128 cooperative stream-K (CTAs split K as well, so
+// that a few output tiles still occupy every SM); N <= 64 takes 128x64 pingpong so that half of
+// every tile is not padding. Short K
 // (a mainloop of a few k-steps per tile, so the epilogue weighs as much) takes 128x128 pingpong,
 // whose two consumer warp groups overlap one tile's epilogue with the next one's mainloop:
 // measured on the H100 (bench/results/gemm_configs_h100.md) 6272x2048x512 at 539
@@ -27,6 +29,11 @@ bool Is16Bit(DType d) { return d == DType::kF16 || d == DType::kBF16; }
 
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+GemmConfig StreamK(GemmConfig c) {
+  c.stream_k = true;
+  return c;
+}
+
 GemmConfig Make(const GemmProblem& p, int tm, int tn, int cm, int cn, KernelSchedule s) {
   GemmConfig c;
   c.tile_m = tm;
@@ -47,7 +54,20 @@ std::string GemmConfig::Name() const {
                   std::to_string(cluster_n) + "_" +
                   (schedule == KernelSchedule::kCooperative ? "coop" : "pingpong");
   if (stages != 0) s += "_s" + std::to_string(stages);
+  if (stream_k) s += "_streamk";
   return s;
+}
+
+std::string GemmConfig::TileSchedulerType() const {
+  return stream_k ? "cutlass::gemm::StreamKScheduler" : "void";
+}
+
+int64_t StreamKScratchBytes(const GemmConfig& config, int64_t tiles) {
+  const int64_t tile_bytes = int64_t{config.tile_m} * config.tile_n * 4;  // f32 accumulators
+  // Split-K: one accumulator tile per output tile; stream-K: one per split tile, or one per
+  // worker CTA (at most a wave) when CUTLASS reduces separately.
+  const int64_t partials = std::max(tiles, kSm90Sms);
+  return partials * tile_bytes + (tiles + kSm90Sms) * 64 + 4096;   // + barrier flags, alignment
 }
 
 std::string GemmConfig::KernelScheduleType() const {
@@ -110,6 +130,7 @@ bool ValidSm90Config(const GemmConfig& c) {
   if (c.tile_m * c.tile_n > (coop ? 2 : 1) * 128 * 128) return false;
   auto pow2 = [](int x) { return x == 1 || x == 2 || x == 4; };
   if (!pow2(c.cluster_m) || !pow2(c.cluster_n) || c.cluster_m * c.cluster_n > 4) return false;
+  if (c.stream_k && !coop) return false;  // CUTLASS's stream-K scheduler: cooperative kernels
   return c.stages == 0 || (c.stages >= 2 && c.stages <= 8);
 }
 
@@ -122,10 +143,14 @@ std::vector<GemmConfig> Sm90GemmCandidates(const GemmProblem& p) {
       Make(p, 256, 128, 1, 1, KS::kCooperative), Make(p, 256, 128, 1, 2, KS::kCooperative),
       Make(p, 64, 128, 1, 1, KS::kPingpong),     Make(p, 128, 128, 1, 1, KS::kPingpong),
       Make(p, 128, 128, 2, 1, KS::kPingpong),    Make(p, 128, 64, 1, 1, KS::kPingpong),
+      StreamK(Make(p, 128, 128, 1, 1, KS::kCooperative)),
+      StreamK(Make(p, 128, 64, 1, 1, KS::kCooperative)),
   };
-  // Drop tiles more than twice a static extent (mostly padding) and clusters wider than the grid.
+  // Drop tiles more than twice a static extent (mostly padding) and clusters wider than the grid;
+  // stream-K (only for K >= kStreamKMinK) keeps its 128 rows for a small M: its CTAs split K.
   std::vector<GemmConfig> out;
   for (const GemmConfig& c : all) {
+    if (c.stream_k) continue;
     if (p.m > 0 && c.tile_m > 64 && c.tile_m / 2 >= p.m) continue;
     if (p.n > 0 && c.tile_n > 64 && c.tile_n / 2 >= p.n) continue;
     if (p.m > 0 && c.cluster_m > 1 && CeilDiv(p.m, c.tile_m) < c.cluster_m) continue;
@@ -133,15 +158,21 @@ std::vector<GemmConfig> Sm90GemmCandidates(const GemmProblem& p) {
     out.push_back(c);
   }
   if (out.empty()) out.push_back(Make(p, 64, 64, 1, 1, KS::kPingpong));  // tiny in M and N
+  for (const GemmConfig& c : all) {
+    if (!c.stream_k || p.k < kStreamKMinK) continue;
+    if (p.n > 0 && c.tile_n > 64 && c.tile_n / 2 >= p.n) continue;
+    out.push_back(c);
+  }
   return out;
 }
 
 GemmConfig HeuristicGemmConfig(const GemmProblem& p) {
   const std::vector<GemmConfig> candidates = Sm90GemmCandidates(p);
-  auto pick = [&](int tm, int tn, int cm, int cn, KernelSchedule s) -> const GemmConfig* {
+  auto pick = [&](int tm, int tn, int cm, int cn, KernelSchedule s,
+                  bool stream_k = false) -> const GemmConfig* {
     for (const GemmConfig& c : candidates) {
       if (c.tile_m == tm && c.tile_n == tn && c.cluster_m == cm && c.cluster_n == cn &&
-          c.schedule == s)
+          c.schedule == s && c.stream_k == stream_k)
         return &c;
     }
     return nullptr;
@@ -160,6 +191,8 @@ GemmConfig HeuristicGemmConfig(const GemmProblem& p) {
       chosen = pick(128, 256, 2, 1, KernelSchedule::kCooperative);
     } else if (tiles(128, 128) >= kSms) {
       chosen = pick(128, 128, 1, 1, KernelSchedule::kCooperative);
+    } else if (p.k >= kStreamKMinK) {
+      chosen = pick(128, 128, 1, 1, KernelSchedule::kCooperative, /*stream_k=*/true);
     } else {
       chosen = pick(64, 128, 1, 1, KernelSchedule::kPingpong);
     }
@@ -178,11 +211,12 @@ std::optional<GemmConfig> SmallGemmConfig(const GemmProblem& p) {
 }
 
 StatusOr<GemmConfig> ParseGemmConfig(const std::string& text, const GemmProblem& p) {
-  static const std::regex re(R"((\d+)x(\d+)x(\d+)_(\d+)x(\d+)_(coop|pingpong)(?:_s(\d+))?)");
+  static const std::regex re(
+      R"((\d+)x(\d+)x(\d+)_(\d+)x(\d+)_(coop|pingpong)(?:_s(\d+))?(_streamk)?)");
   std::smatch m;
   const std::string expected =
-      "expected <tileM>x<tileN>x<tileK>_<clusterM>x<clusterN>_<coop|pingpong>[_s<stages>], e.g. "
-      "128x256x64_2x1_coop, or sm80";
+      "expected <tileM>x<tileN>x<tileK>_<clusterM>x<clusterN>_<coop|pingpong>[_s<stages>][_streamk], e.g. "
+      "128x256x64_2x1_coop or 128x128x64_1x1_coop_streamk, or sm80";
   if (!std::regex_match(text, m, re))
     return InvalidArgument("gemm config \"" + text + "\" does not parse: " + expected);
   GemmConfig c;
@@ -193,13 +227,15 @@ StatusOr<GemmConfig> ParseGemmConfig(const std::string& text, const GemmProblem&
   c.cluster_n = std::stoi(m[5]);
   c.schedule = m[6] == "coop" ? KernelSchedule::kCooperative : KernelSchedule::kPingpong;
   c.stages = m[7].matched ? std::stoi(m[7]) : 0;
+  c.stream_k = m[8].matched;
   c.problem = p;
   if (!ValidSm90Config(c)) {
     return InvalidArgument(
         "gemm config \"" + text +
         "\" is not a valid sm90 kernel: cooperative takes tile M 128 or 256, pingpong 64 or "
         "128; tile N a multiple of 64 up to 256; tile K 32, 64 or 128; at most 128x128 "
-        "accumulators per warp group; clusters of 1, 2 or 4 (4 CTAs at most); stages 2..8");
+        "accumulators per warp group; clusters of 1, 2 or 4 (4 CTAs at most); stages 2..8; "
+        "stream-K with cooperative kernels only");
   }
   return c;
 }

@@ -12,7 +12,7 @@
 //
 // read at compile time by the emitter forces one config for every gemm of the compiled graph, over
 // the tuner's choice (KernelContext::config) and the heuristic. <name> is a GemmConfig::Name():
-// tile MxNxK, cluster MxN, schedule, optional _s<stages>. A forced name that does not parse or is
+// tile MxNxK, cluster MxN, schedule, optional _s<stages>, optional _streamk. A forced name that does not parse or is
 // not a valid kernel is a compile error naming the gemm; a gemm the sm90 kernels cannot implement
 // (see Sm90Unsupported) keeps the 2.x path whatever is forced.
 #ifndef KILN_CODEGEN_CUDA_GEMM_CONFIG_H_
@@ -53,9 +53,14 @@ struct GemmConfig {
   int cluster_m = 1, cluster_n = 1;
   int stages = 0;  // 0: as many as shared memory holds after the epilogue (StageCountAutoCarveout)
   KernelSchedule schedule = KernelSchedule::kCooperative;
+  /// CUTLASS's stream-K tile scheduler (cooperative only): when the output tiles are fewer than
+  /// the SMs, CTAs also split K (stream-K or split-K as CUTLASS's heuristic decides at run time)
+  /// and reduce their partial sums in kernel scratch (StreamKScratchBytes).
+  bool stream_k = false;
   GemmProblem problem;
 
-  /// "128x256x64_2x1_coop" (+ "_s<stages>" when not automatic): the KILN_GEMM_CONFIG spelling.
+  /// "128x256x64_2x1_coop" (+ "_s<stages>" when not automatic, "_streamk"): the KILN_GEMM_CONFIG
+  /// spelling.
   std::string Name() const;
   /// The CUTLASS types, e.g. "cutlass::gemm::KernelTmaWarpSpecializedCooperative".
   std::string KernelScheduleType() const;
@@ -65,7 +70,15 @@ struct GemmConfig {
   std::string ClusterShapeType() const;
   /// "cutlass::gemm::collective::StageCountAutoCarveout<...>" or "...StageCount<4>".
   std::string StageCountType(const std::string& epilogue_shared_storage) const;
+  /// "void" (CUTLASS's default persistent scheduler) or "cutlass::gemm::StreamKScheduler".
+  std::string TileSchedulerType() const;
 };
+
+/// The scratch a stream_k config's kernel may use for `tiles` output tiles: CUTLASS keeps one f32
+/// accumulator tile per split output tile, or with a separate reduction one per worker CTA (a
+/// wave of them at most, kSm90Sms), plus barrier flags. A bound: the kernel falls back to no split when
+/// the GPU asks for more (more SMs than planned for).
+int64_t StreamKScratchBytes(const GemmConfig& config, int64_t tiles);
 
 /// Why the sm90 TMA kernels cannot implement `p` (unsupported dtype, an extent that is not a
 /// multiple of 16 bytes, ...), or "" when they can.
@@ -78,8 +91,8 @@ bool ValidSm90Config(const GemmConfig& config);
 
 /// The configs worth profiling for `p` (empty when Sm90Unsupported(p) is not ""): cooperative
 /// 128x128, 128x256, 256x128 and pingpong 64x128, 128x128, 128x64 (K tile 64, 16-bit inputs)
-/// with clusters 1x1, 2x1, 1x2, less tiles far larger than a static M or N (64x64 pingpong when
-/// that leaves none).
+/// with clusters 1x1, 2x1, 1x2, and cooperative stream-K 128x128 and 128x64, less tiles far
+/// larger than a static M or N (64x64 pingpong when that leaves none).
 std::vector<GemmConfig> Sm90GemmCandidates(const GemmProblem& p);
 
 /// One of Sm90GemmCandidates(p) chosen from the static sizes without a GPU (see gemm_config.cc).
@@ -89,10 +102,15 @@ GemmConfig HeuristicGemmConfig(const GemmProblem& p);
 /// Streaming multiprocessors the heuristics plan for (an H100 / H200 SXM: 132).
 constexpr int64_t kSm90Sms = 132;
 
+/// The K from which the heuristic splits K across CTAs (stream_k) for problems with less than a
+/// wave of output tiles: enough k-steps for the partial sums to pay for their reduction.
+constexpr int64_t kStreamKMinK = 1024;
+
 /// For a problem whose M or batch is symbolic (HeuristicGemmConfig then picks for many rows): the
 /// heuristic's config at a small size (M = 64, one batch), for the runs in which the symbolic-size
 /// config's tiles would not fill the GPU (fewer than kSm90Sms of them); nullopt when the sizes are
-/// static or the two configs are the same.
+/// static or the two configs are the same. With a static K of at least kStreamKMinK that is
+/// 128x128 cooperative stream-K.
 std::optional<GemmConfig> SmallGemmConfig(const GemmProblem& p);
 
 /// Parses a GemmConfig::Name() spelling into the tile/cluster/schedule/stages of a config for

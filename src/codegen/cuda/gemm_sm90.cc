@@ -19,6 +19,7 @@
 // above. The config: $KILN_GEMM_CONFIG, else the tuner's (KernelContext::config), else
 // HeuristicGemmConfig; the generated kernel says which one it uses and why. A heuristic config for
 // a symbolic M or batch comes with SmallGemmConfig's for runs with less than a wave of its tiles.
+#include <algorithm>
 #include <cstdlib>
 #include <optional>
 #include <vector>
@@ -28,6 +29,7 @@
 #include "codegen/cuda/families.h"
 #include "codegen/cuda/gemm.h"
 #include "codegen/cuda/gemm_config.h"
+#include "support/check.h"
 
 namespace kiln::codegen::cuda {
 namespace {
@@ -171,8 +173,30 @@ int WriteSm90GemmType(const Node& node, const GemmConfig& config, const std::str
          layout_b + ", " + tc + ", " + td + ", Tile, Cluster, " + std::to_string(config.stages) +
          ",");
   w.Line("    " + config.KernelScheduleType() + ", " + config.EpilogueScheduleType() + ", E" +
-         std::to_string(root) + ">;");
+         std::to_string(root) + (config.stream_k ? ", " + config.TileSchedulerType() : "") + ">;");
   return root;
+}
+
+void Sm90Scratch::Need(const GemmConfig& config, int64_t tiles) {
+  if (config.stream_k) bytes_ = std::max(bytes_, StreamKScratchBytes(config, tiles));
+}
+
+std::string Sm90Scratch::RunEnd(const GemmConfig& config) const {
+  if (!config.stream_k) return "stream);";
+  return "stream, " + ctx_.ScratchExpr() + ", size[" + std::to_string(size_index_) + "]);";
+}
+
+void Sm90Scratch::AddTo(std::vector<std::string>& sizes) const {
+  if (bytes_ == 0) return;
+  KILN_CHECK(static_cast<int>(sizes.size()) == size_index_) << ctx_.node().Describe();
+  sizes.push_back(std::to_string(bytes_));
+  ctx_.RequestScratch(bytes_);
+}
+
+int64_t TilesUnderOneWaveOf(const GemmConfig& config, const GemmConfig& large) {
+  const int64_t per_large = std::max<int64_t>(1, large.tile_m / config.tile_m) *
+                            std::max<int64_t>(1, large.tile_n / config.tile_n);
+  return kSm90Sms * per_large;
 }
 
 Status EmitGemmSm90(const KernelContext& ctx, CodeWriter& w) {
@@ -231,6 +255,7 @@ Status EmitGemmSm90WithConfig(const KernelContext& ctx, CodeWriter& w, const std
                     bb = plan.b_batch == "full" ? "k * n" : "0";
   const std::string src = plan.source.input >= 0 ? KernelContext::In(plan.source.input) : "nullptr";
   const std::string bc = plan.source.input >= 0 && !plan.source.batch_shared ? "m * n" : "0";
+  Sm90Scratch scratch(ctx, 4);  // size[4]: after m, n, k, batch
   auto body = [&](const GemmConfig& c) {
     CodeWriter sw = SharedBodyWriter(node);
     sw.Line("#include \"kiln_cuda_gemm_sm90.cuh\"");
@@ -239,12 +264,13 @@ Status EmitGemmSm90WithConfig(const KernelContext& ctx, CodeWriter& w, const std
     if (plan.fold_batch) {
       sw.Line("kiln_cuda::sm90::Run<Gemm>(what, batch * m, n, k, 1, in0, k, 0, in1, " + ldb +
               ", 0, " + src + ", n, 0,");
-      sw.Line("                           out0, n, 0, ep" + std::to_string(root) + ", stream);");
+      sw.Line("                           out0, n, 0, ep" + std::to_string(root) + ", " +
+              scratch.RunEnd(c));
     } else {
       sw.Line("kiln_cuda::sm90::Run<Gemm>(what, m, n, k, batch, in0, " + lda + ", " + ba +
               ", in1, " + ldb + ", " + bb + ", " + src + ", n, " + bc + ",");
-      sw.Line("                           out0, n, m * n, ep" + std::to_string(root) +
-              ", stream);");
+      sw.Line("                           out0, n, m * n, ep" + std::to_string(root) + ", " +
+              scratch.RunEnd(c));
     }
     return sw;
   };
@@ -261,11 +287,22 @@ Status EmitGemmSm90WithConfig(const KernelContext& ctx, CodeWriter& w, const std
            small->Name());
     variants.push_back({UnderOneWave(rows, "size[1]", config.tile_m, config.tile_n),
                         body(*small), small->Name()});
+    scratch.Need(*small, TilesUnderOneWaveOf(*small, config));
   }
   if (by_rows.size() < 2) variants.push_back({"", body(config), small.has_value() ? config.Name() : ""});
+  // Stream-K scratch for the static problem's tiles, else (symbolic sizes, tuned row buckets)
+  // for two waves: a run that would need more takes no split (kiln_cuda_gemm_sm90.cuh).
+  const GemmProblem& p = plan.problem;
+  for (const RowsConfig<GemmConfig>& r : by_rows) scratch.Need(r.config, 2 * kSm90Sms);
+  scratch.Need(config, p.m > 0 && p.n > 0 && p.batch > 0
+                           ? p.batch * ((p.m + config.tile_m - 1) / config.tile_m) *
+                                 ((p.n + config.tile_n - 1) / config.tile_n)
+                           : 2 * kSm90Sms);
   const std::string batch = ctx.Product(out, 0, static_cast<int64_t>(rank) - 2);
-  CallSharedFunctions(ctx, "gemm_sm90", CppString(node.Describe() + ": CUTLASS sm90 gemm"),
-                      {ctx.Dim(m), ctx.Dim(n), ctx.Dim(k), batch}, variants, w);
+  std::vector<std::string> sizes = {ctx.Dim(m), ctx.Dim(n), ctx.Dim(k), batch};
+  scratch.AddTo(sizes);
+  CallSharedFunctions(ctx, "gemm_sm90", CppString(node.Describe() + ": CUTLASS sm90 gemm"), sizes,
+                      variants, w);
   return Status::Ok();
 }
 

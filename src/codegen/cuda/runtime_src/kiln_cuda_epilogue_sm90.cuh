@@ -164,28 +164,31 @@ inline int SmCount() {
   return sms;
 }
 
-/// Checks `args` with the CUTLASS 3.x device operator Device (can_implement; kiln provides no
-/// workspace) and enqueues it on `stream`; a refusal or launch failure is reported through
-/// kiln_rt::DeviceReportError with `what`. The last step of the gemm and conv kernels. kPdl: a
-/// programmatic dependent launch (KILN_PDL, see kiln_cuda.cuh), for kernels that wait on
-/// griddepcontrol (CUTLASS's sm90 gemms under CUTLASS_ENABLE_GDC_FOR_SM90; its sm90 convs do not).
+/// Checks `args` with the CUTLASS 3.x device operator Device (can_implement, and a workspace of at
+/// most `workspace_bytes`: kernel scratch, which only stream-K gemms get) and enqueues it on
+/// `stream` (CUTLASS first clears what of the workspace must start zeroed); a refusal or launch
+/// failure is reported through kiln_rt::DeviceReportError with `what`. The last step of the gemm
+/// and conv kernels. kPdl: a programmatic dependent launch (KILN_PDL, see kiln_cuda.cuh), for
+/// kernels that wait on griddepcontrol (CUTLASS's sm90 gemms under CUTLASS_ENABLE_GDC_FOR_SM90;
+/// its sm90 convs do not).
 template <class Device, bool kPdl = false>
-void Launch(const char* what, typename Device::Arguments const& args, void* stream) {
+void Launch(const char* what, typename Device::Arguments const& args, void* stream,
+            void* workspace = nullptr, int64_t workspace_bytes = 0) {
   Device op;
   cutlass::Status status = op.can_implement(args);
   if (status != cutlass::Status::kSuccess) {
     kiln_rt::DeviceReportError(what, cutlass::cutlassGetStatusString(status));
     return;
   }
-  if (Device::get_workspace_size(args) != 0) {
-    kiln_rt::DeviceReportError(what, "the CUTLASS kernel asks for a workspace, which kiln does not provide");
+  if (static_cast<int64_t>(Device::get_workspace_size(args)) > workspace_bytes) {
+    kiln_rt::DeviceReportError(what, "the CUTLASS kernel asks for more workspace than kiln reserved for it");
     return;
   }
   if constexpr (kPdl) {
-    status =
-        op.run(args, nullptr, static_cast<cudaStream_t>(stream), nullptr, /*launch_with_pdl=*/true);
+    status = op.run(args, workspace, static_cast<cudaStream_t>(stream), nullptr,
+                    /*launch_with_pdl=*/true);
   } else {
-    status = op.run(args, nullptr, static_cast<cudaStream_t>(stream));
+    status = op.run(args, workspace, static_cast<cudaStream_t>(stream));
   }
   if (status != cutlass::Status::kSuccess) kiln_rt::DeviceReportError(what, cutlass::cutlassGetStatusString(status));
 }

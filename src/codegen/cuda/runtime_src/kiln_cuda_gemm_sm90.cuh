@@ -27,9 +27,12 @@ namespace kiln_cuda::sm90 {
 /// The CUTLASS 3.x GEMM of A (LayoutA: RowMajor = K contiguous) times B (LayoutB: RowMajor = N
 /// contiguous), f32 accumulation, source C (void: none) and D row-major, epilogue tree Fusion.
 /// Stages: "auto" when Stages == 0 (what shared memory holds after the epilogue's share).
+/// TileScheduler: void (CUTLASS's persistent data-parallel scheduler) or
+/// cutlass::gemm::StreamKScheduler (cooperative kernels: CTAs split K when the output tiles are
+/// fewer than the SMs, partial sums in the scratch Run gets).
 template <class ElementA, class LayoutA, class ElementB, class LayoutB, class ElementC, class ElementD,
           class TileShape, class ClusterShape, int Stages, class KernelSchedule, class EpilogueSchedule,
-          class Fusion>
+          class Fusion, class TileScheduler = void>
 struct Gemm {
   static constexpr int kAlignA = 16 / sizeof(ElementA);
   static constexpr int kAlignB = 16 / sizeof(ElementB);
@@ -48,7 +51,8 @@ struct Gemm {
       cutlass::arch::Sm90, cutlass::arch::OpClassTensorOp, ElementA, LayoutA, kAlignA, ElementB, LayoutB, kAlignB,
       float, TileShape, ClusterShape, StageCount, KernelSchedule>::CollectiveOp;
   using Kernel = cutlass::gemm::kernel::GemmUniversal<cute::Shape<int, int, int, int>, CollectiveMainloop,
-                                                      CollectiveEpilogue>;
+                                                      CollectiveEpilogue, TileScheduler>;
+  static constexpr bool kStreamK = cute::is_same_v<TileScheduler, cutlass::gemm::StreamKScheduler>;
   using Device = cutlass::gemm::device::GemmUniversalAdapter<Kernel>;
 
   using StrideA = typename Kernel::StrideA;
@@ -75,12 +79,15 @@ Stride MakeStride(int64_t ld, int64_t batch_stride) {
 
 /// Enqueues D = Fusion(A @ B, C) for `l` batches of M x N x K on `stream`. `ldX`/`batch_X` are in
 /// elements; c may be null when G::ElementC is void. Failures (CUTLASS refusing the problem, a
-/// misaligned pointer) are reported through kiln_rt::DeviceReportError with `what`.
+/// misaligned pointer) are reported through kiln_rt::DeviceReportError with `what`. A stream-K
+/// kernel gets `scratch_bytes` of scratch (the generated kernel's bound, KernelContext scratch):
+/// CUTLASS decides at run time whether and how CTAs split K (stream-K, split-K or none, from the
+/// tiles and the SMs); a decomposition that would need more scratch than that runs unsplit.
 template <class G>
 void Run(const char* what, int64_t m, int64_t n, int64_t k, int64_t l, const void* a, int64_t lda, int64_t batch_a,
          const void* b, int64_t ldb, int64_t batch_b, const void* c, int64_t ldc, int64_t batch_c, void* d,
          int64_t ldd, int64_t batch_d, typename G::CollectiveEpilogue::FusionCallbacks::Arguments const& fusion,
-         void* stream) {
+         void* stream, void* scratch = nullptr, int64_t scratch_bytes = 0) {
   using Device = typename G::Device;
   if (m <= 0 || n <= 0 || l <= 0) return;
   if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX || l > INT32_MAX) {
@@ -103,7 +110,12 @@ void Run(const char* what, int64_t m, int64_t n, int64_t k, int64_t l, const voi
       {fusion, static_cast<const typename G::ElementCOrD*>(c), MakeStride<typename G::StrideC>(ldc, batch_c),
        static_cast<typename G::CollectiveEpilogue::ElementD*>(d), MakeStride<typename G::StrideD>(ldd, batch_d)},
       hw};
-  Launch<Device, KILN_PDL != 0>(what, args, stream);
+  if constexpr (G::kStreamK) {
+    using Decomposition = typename G::Kernel::TileScheduler::DecompositionMode;
+    if (static_cast<int64_t>(Device::get_workspace_size(args)) > scratch_bytes)
+      args.scheduler.decomposition_mode = Decomposition::DataParallel;
+  }
+  Launch<Device, KILN_PDL != 0>(what, args, stream, scratch, scratch_bytes);
 }
 
 }  // namespace kiln_cuda::sm90
