@@ -5,6 +5,7 @@ scaled_dot_product_attention with the flash and the cuDNN back ends, in one proc
 Shapes (q, k, v [B, S, H, D] in kiln's BSHD layout, self-attention, fp16 by default):
 
     B32 H12 S384  D64    (BERT-base)
+    B64 H12 S197  D64    (ViT-B/16 at batch 64)
     B16 H16 S1024 D128
     B8  H16 S4096 D128
     B2  H8  S4096 D40
@@ -46,6 +47,7 @@ from cuda_timing import median_ms  # noqa: E402
 # (name, B, H, S, D)
 SHAPES = [
     ("B32_H12_S384_D64", 32, 12, 384, 64),
+    ("B64_H12_S197_D64", 64, 12, 197, 64),
     ("B16_H16_S1024_D128", 16, 16, 1024, 128),
     ("B8_H16_S4096_D128", 8, 16, 4096, 128),
     ("B2_H8_S4096_D40", 2, 8, 4096, 40),

@@ -21,7 +21,8 @@ profile the candidate configs on this GPU (slow the first time, cached after), o
 heuristic's config. --configs also compiles every candidate config of each shape
 (KILN_GEMM_CONFIG=<name> with --tune off, see src/codegen/cuda/gemm_config.h) and reports each
 one's time for the plain gemm, bias+ReLU and bias+GELU (which config hides which epilogue, and
-what GELU's math costs beyond reading the bias); expect many minutes of compiling.
+what GELU's math costs beyond reading the bias; --config-epilogues picks fewer); expect many
+minutes of compiling.
 
     python3 bench/gemm_h100.py                         # build/kiln, all shapes
     python3 bench/gemm_h100.py --shapes 4096x4096x4096 --configs --kiln build-gpu/kiln
@@ -137,6 +138,8 @@ def main():
     ap.add_argument("--configs", action="store_true", help="also time every candidate config")
     ap.add_argument("--candidates", nargs="+", default=CANDIDATES, metavar="CONFIG",
                     help="the configs --configs builds (default: all candidates)")
+    ap.add_argument("--config-epilogues", default="plain,bias_relu,bias_gelu",
+                    help="the epilogues --configs builds each candidate with (comma-separated)")
     ap.add_argument("--cuda-graphs", action="store_true", help="kiln compile --cuda-graphs")
     ap.add_argument("--tune", choices=["auto", "cache", "off"], default="auto",
                     help="kiln compile --tune for the default builds (off: the heuristic config; "
@@ -157,7 +160,7 @@ def main():
         builds.append(Build(args, shape, "plain"))
         builds.append(Build(args, shape, "bias_gelu"))
         if args.configs:
-            for epi in ("plain", "bias_relu", "bias_gelu"):
+            for epi in args.config_epilogues.split(","):
                 builds += [Build(args, shape, epi, c) for c in args.candidates]
     print(f"compiling {len(builds)} kiln libraries, {args.jobs} at once ...", flush=True)
     t0 = time.perf_counter()

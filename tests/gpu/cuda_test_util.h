@@ -5,11 +5,14 @@
 //   ExpectCudaMatchesInterpreter(graph);                                  // f16/bf16 tolerances
 //   ExpectCudaMatchesInterpreter(graph, {.rtol = 1e-4, .atol = 1e-5});    // f32
 //   ExpectCudaMatchesInterpreter(graph, {.bindings = {{{"N", 1}}, {{"N", 5}}}});
+//
+// KILN_TEST_PDL=1 in the environment compiles every library of the harness with --pdl (Hopper).
 #ifndef KILN_TESTS_GPU_CUDA_TEST_UTIL_H_
 #define KILN_TESTS_GPU_CUDA_TEST_UTIL_H_
 
 #include <cuda_runtime.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -66,6 +69,10 @@ inline StatusOr<GpuModel> CompileForThisGpu(const Graph& g, CompileOptions copts
                                             const std::string& tag) {
   std::unique_ptr<Graph> copy = g.Clone();
   copts.target = TargetOfThisGpu();
+  // KILN_TEST_PDL=1: every library of the harness with programmatic dependent launch (Hopper),
+  // so that the whole suite can run under it: `KILN_TEST_PDL=1 kiln_gpu_tests`.
+  const char* pdl = std::getenv("KILN_TEST_PDL");
+  if (pdl != nullptr && std::string(pdl) == "1" && copts.target == "cuda-sm90") copts.pdl = true;
   copts.output_dir = FreshCompileDir(g.name() + "_" + tag);
   copts.cache_dir = std::string(KILN_BINARY_DIR) + "/test-object-cache";
   KILN_ASSIGN_OR_RETURN(CompileResult compiled, Compile(*copy, copts));
