@@ -239,6 +239,7 @@ nb::dict CompileModel(const ModelSource& src, const std::string& output_dir,
   d["shared_functions"] = r.shared_functions;
   d["kernel_calls"] = r.kernel_calls;
   d["workspace_bytes"] = r.plan.workspace_bytes;
+  d["scratch_bytes"] = r.plan.scratch_bytes;
   d["objects_compiled"] = r.build.compiled;
   d["objects_cached"] = r.build.cached;
   d["seconds_passes"] = r.seconds_passes;

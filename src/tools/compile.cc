@@ -100,6 +100,7 @@ Status WriteManifest(const Graph& graph, const CompileResult& r, const CompileAr
       {"workspace_bytes", r.plan.workspace_bytes},
       {"workspace_naive_bytes", r.plan.naive_bytes},
       {"workspace_lower_bound_bytes", r.plan.lower_bound_bytes},
+      {"scratch_bytes", r.plan.scratch_bytes},
       {"weights_embedded", args.embed_weights},
       {"cuda_graphs", args.cuda_graphs},
       {"pdl", args.pdl},

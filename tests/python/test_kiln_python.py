@@ -68,6 +68,7 @@ def test_interface(small, tmp_path):
                                                                     ("s", "f32", ("N", 4))]
     assert small.symbols == {"N": (1, 8)}
     assert small.compile_info["nodes_in"] == 4
+    assert small.compile_info["scratch_bytes"] == 0  # the CPU target's kernels ask for none
     assert os.path.exists(small.compile_info["ir_path"])
     assert "kiln.Module" in repr(small)
 
