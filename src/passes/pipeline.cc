@@ -16,6 +16,7 @@
 #include "passes/fold_views.h"
 #include "passes/fuse_elementwise.h"
 #include "passes/fuse_epilogue.h"
+#include "passes/lower_patch_conv.h"
 #include "passes/pack_qkv.h"
 #include "passes/pad_conv_channels.h"
 #include "passes/recognize_attention.h"
@@ -128,11 +129,19 @@ PassPipeline DefaultPipeline(const std::string& target) {
   // Batch-norm folding before epilogue fusion: folding leaves conv/gemm + bias(...), and only
   // then can the following relu/residual add join that epilogue.
   p.Add(std::make_unique<FoldBatchNormPass>());
+  // Patch convs (stride = kernel: ViT's patch embedding) to a copy and a gemm, after batch-norm
+  // folding (which may give the conv its bias epilogue) and before the layout pass, which would
+  // otherwise make the conv NHWC with transposes around it.
+  p.Add(std::make_unique<LowerPatchConvPass>());
   // Layout canonicalization (NCHW conv nets -> NHWC, transposes at the boundary) after batch-norm
   // folding, so the folded batch_norms are gone and need no conversion, and before epilogue
   // fusion, so the bias/relu/residual-add epilogues form on the final NHWC convs (the residual
   // adds are NHWC by then too, and a conv's epilogue operands must share its layout).
   p.Add(std::make_unique<CanonicalizeLayoutPass>());
+  // The boundary transposes it adds fold into what follows: ViT's patch embedding (an NHWC conv,
+  // its transpose back to NCHW, then the model's flatten and transpose to tokens) becomes the NHWC
+  // conv and a view, two copies fewer.
+  p.Add(std::make_unique<FoldViewsPass>());
   // cuda-sm90: channel padding for the TMA implicit GEMM once the convs are NHWC (the padded
   // extent is the contiguous one), and before epilogue fusion, which does not care about the
   // conv's operands. cuda-sm80 runs convs on the direct kernel, where padding only costs.

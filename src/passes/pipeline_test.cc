@@ -51,8 +51,8 @@ TEST(PassPipelineTest, DefaultPipelineCleansUp) {
             (std::vector<std::string>{
                 "constant-folding", "algebraic-simplification", "recognize-norms", "recognize-gelu",
                 "fold-views", "recognize-attention", "common-subexpression-elimination",
-                "fold-views", "fold-batch-norm", "canonicalize-layout", "fuse-epilogue",
-                "fuse-elementwise", "dead-code-elimination"}));
+                "fold-views", "fold-batch-norm", "lower-patch-conv", "canonicalize-layout", "fold-views",
+                "fuse-epilogue", "fuse-elementwise", "dead-code-elimination"}));
   Graph g = ParseVerified(kGraph);
   std::unique_ptr<Graph> before = g.Clone();
   StatusOr<bool> changed = pipeline.Run(g, {.verify_each = true, .dump_dir = ""});
@@ -124,10 +124,12 @@ TEST(PassPipelineTest, DumpsIrAfterEachPass) {
   EXPECT_TRUE(fs::exists(dir / "07-common-subexpression-elimination.kir"));
   EXPECT_TRUE(fs::exists(dir / "08-fold-views.kir"));
   EXPECT_TRUE(fs::exists(dir / "09-fold-batch-norm.kir"));
-  EXPECT_TRUE(fs::exists(dir / "10-canonicalize-layout.kir"));
-  EXPECT_TRUE(fs::exists(dir / "11-fuse-epilogue.kir"));
-  EXPECT_TRUE(fs::exists(dir / "12-fuse-elementwise.kir"));
-  EXPECT_EQ(ReadFile(dir / "13-dead-code-elimination.kir"), PrintGraph(g));
+  EXPECT_TRUE(fs::exists(dir / "10-lower-patch-conv.kir"));
+  EXPECT_TRUE(fs::exists(dir / "11-canonicalize-layout.kir"));
+  EXPECT_TRUE(fs::exists(dir / "12-fold-views.kir"));
+  EXPECT_TRUE(fs::exists(dir / "13-fuse-epilogue.kir"));
+  EXPECT_TRUE(fs::exists(dir / "14-fuse-elementwise.kir"));
+  EXPECT_EQ(ReadFile(dir / "15-dead-code-elimination.kir"), PrintGraph(g));
   // After folding only: %c and %s are constants now, %m is still there.
   std::string folded = ReadFile(dir / "01-constant-folding.kir");
   EXPECT_NE(folded.find("%s = constant [0.0, 1.0, 2.0] : f32[3]"), std::string::npos) << folded;
