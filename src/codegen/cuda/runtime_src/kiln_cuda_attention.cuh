@@ -260,62 +260,53 @@ __global__ void __launch_bounds__(32 * kWarps, 1) FlashAttentionKernel(const Att
       }
     }
 
-    // Scores to log2 units. A tile with neither mask nor hidden keys keeps the raw products: the
-    // scale is folded into the exponent's FFMA below (mul = scale * log2(e), for a positive scale;
-    // the max of raw scores times mul is the max in log2 units). Otherwise the scores are scaled
-    // here, the mask added, and keys past Sk or (causal) past the diagonal set to -inf (mul = 1).
-    // Element e of block j of fragment mf is row row0 + 16 mf + group + 8 (e / 2), key n0 + 8 j +
-    // 2 tig + e % 2.
+    // Scores in log2 units; the mask, the key-length tail and the causal diagonal. Element e of
+    // block j of fragment mf is row row0 + 16 mf + group + 8 (e / 2), key n0 + 8 j + 2 tig + e % 2.
     const bool edge = n0 + kBlockN > sk || (kCausal && n0 + kBlockN - 1 > row0);
-    const bool raw = !kHasMask && !edge && scale_log2 > 0.f;
-    const float mul = raw ? scale_log2 : 1.f;
-    if (!raw) {
 #pragma unroll
-      for (int mf = 0; mf < kMF; ++mf) {
+    for (int mf = 0; mf < kMF; ++mf) {
 #pragma unroll
-        for (int j = 0; j < kNTiles; ++j) {
+      for (int j = 0; j < kNTiles; ++j) {
 #pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            float x = s[mf][j][e] * scale_log2;
-            const int row = row0 + 16 * mf + group + 8 * (e / 2), key = n0 + 8 * j + 2 * tig + e % 2;
-            if constexpr (kHasMask) {
-              if (key < sk) x += MaskT::Load(mask_rows[mf][e / 2][key * mask_key_stride]) * kLog2e;
-            }
-            if (edge && (key >= sk || (kCausal && key > row))) x = -INFINITY;
-            s[mf][j][e] = x;
+        for (int e = 0; e < 4; ++e) {
+          float x = s[mf][j][e] * scale_log2;
+          const int row = row0 + 16 * mf + group + 8 * (e / 2), key = n0 + 8 * j + 2 * tig + e % 2;
+          if constexpr (kHasMask) {
+            if (key < sk) x += MaskT::Load(mask_rows[mf][e / 2][key * mask_key_stride]) * kLog2e;
           }
+          if (edge && (key >= sk || (kCausal && key > row))) x = -INFINITY;
+          s[mf][j][e] = x;
         }
       }
     }
 
-    // Online softmax per row: new max, rescale the partial sum and O, P = 2^(s mul - max). O is
-    // only rescaled when some row of the warp has a new max (corr != 1; after the first tiles that
-    // is rare, and skipping a multiplication by 1 is exact).
+    // Online softmax per row: new max, rescale the partial sum and O, P = 2^(s - max). O is only
+    // rescaled when some row of the warp has a new max (corr != 1; after the first tiles that is
+    // rare, and skipping a multiplication by 1 is exact).
     float corr[kMF][2];
     bool any_corr = false;
 #pragma unroll
     for (int mf = 0; mf < kMF; ++mf) {
 #pragma unroll
       for (int r = 0; r < 2; ++r) {
-        float mx = s[mf][0][2 * r];
+        float mx = row_max[mf][r];
 #pragma unroll
         for (int j = 0; j < kNTiles; ++j) {
           mx = fmaxf(mx, fmaxf(s[mf][j][2 * r], s[mf][j][2 * r + 1]));
         }
-        mx = fmaxf(row_max[mf][r], QuadMax(mx) * mul);
+        mx = QuadMax(mx);
         // A row with no visible key so far keeps max -inf: subtract 0 instead (P = 0, not NaN).
         const float base = mx == -INFINITY ? 0.f : mx;
         corr[mf][r] = Exp2(row_max[mf][r] - base);
         any_corr |= corr[mf][r] != 1.f;
         row_max[mf][r] = mx;
-        float sum = 0.f;
+        row_sum[mf][r] *= corr[mf][r];
 #pragma unroll
         for (int j = 0; j < kNTiles; ++j) {
-          s[mf][j][2 * r] = Exp2(fmaf(s[mf][j][2 * r], mul, -base));
-          s[mf][j][2 * r + 1] = Exp2(fmaf(s[mf][j][2 * r + 1], mul, -base));
-          sum += s[mf][j][2 * r] + s[mf][j][2 * r + 1];
+          s[mf][j][2 * r] = Exp2(s[mf][j][2 * r] - base);
+          s[mf][j][2 * r + 1] = Exp2(s[mf][j][2 * r + 1] - base);
+          row_sum[mf][r] += s[mf][j][2 * r] + s[mf][j][2 * r + 1];
         }
-        row_sum[mf][r] = fmaf(row_sum[mf][r], corr[mf][r], sum);
       }
     }
     if (__any_sync(0xffffffffu, any_corr)) {
