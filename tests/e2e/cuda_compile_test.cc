@@ -90,11 +90,13 @@ TEST(CudaCompileTest, TinyCnnForSm90a) { ExpectCompilesFor(TinyCnn(), "cuda-sm90
 TEST(CudaCompileTest, TinyCnnForSm80) { ExpectCompilesFor(TinyCnn(), "cuda-sm80"); }
 
 // --pdl: kiln's kernels through cudaLaunchKernelEx with griddepcontrol waits, CUTLASS's sm90
-// gemms with CUTLASS_ENABLE_GDC_FOR_SM90, its sm90 conv launched without (the GPU test's graph).
+// gemms with CUTLASS_ENABLE_GDC_FOR_SM90, its sm90 conv launched without (the GPU test's graph);
+// a stream-K gemm, whose file is built without griddepcontrol (CUTLASS 4.2's stream-K scheduler
+// does not compile with it).
 TEST(CudaCompileTest, ProgrammaticDependentLaunchForSm90a) {
   ExpectCompilesFor(
       ParseVerified(
-          R"(graph @pdl(%x: f16[N,64,256], %w1: f16[256,256], %b1: f16[256], %g: f16[256], %be: f16[256], %im: f16[N,16,16,16], %wc: f16[32,3,3,16], %bc: f16[32]) -> (%s, %r, %c) where N in [1, 8] {
+          R"(graph @pdl(%x: f16[N,64,256], %w1: f16[256,256], %b1: f16[256], %g: f16[256], %be: f16[256], %im: f16[N,16,16,16], %wc: f16[32,3,3,16], %bc: f16[32], %l: f16[64,1024], %wl: f16[1024,128]) -> (%s, %r, %c, %k) where N in [1, 8] {
   %h = gemm(%x, %w1) {alpha=0.0625, epilogue=[bias(%b1), gelu]} : f16[N,64,256]
   %n = layer_norm(%h, %g, %be) {axis=-1, eps=1e-5} : f16[N,64,256]
   %t = transpose(%n) {perm=[0,2,1]} : f16[N,256,64]
@@ -103,6 +105,7 @@ TEST(CudaCompileTest, ProgrammaticDependentLaunchForSm90a) {
   %r = reduce_sum(%a) {axes=[1]} : f16[N,64]
   %c1 = conv2d(%im, %wc) {pad=[1,1,1,1], layout=nhwc, epilogue=[bias(%bc), relu]} : f16[N,16,16,32]
   %c = max_pool2d(%c1) {kernel=[2,2], stride=[2,2], layout=nhwc} : f16[N,8,8,32]
+  %k = gemm(%l, %wl) : f16[64,128]
 })"),
       "cuda-sm90", /*pdl=*/true);
 }
@@ -463,7 +466,8 @@ TEST(CudaCompileTest, GemmSm90FusedEpilogueAndBatchedTransposedForSm90a) {
     if (!entry.is_regular_file()) continue;
     std::ifstream in(entry.path());
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (text.find("#include \"kiln_cuda_gemm_sm90.cuh\"") != std::string::npos) ++sm90_kernels;
+    // kiln_cuda_gemm_sm90.cuh, or kiln_cuda_gemm_sm90_streamk.cuh for a stream-K kernel
+    if (text.find("#include \"kiln_cuda_gemm_sm90") != std::string::npos) ++sm90_kernels;
   }
   EXPECT_EQ(sm90_kernels, 5) << "y (symbolic N): the large and the small-batch config; z, k, cv: one";
   EXPECT_GT(r->plan.scratch_bytes, 0) << "k: stream-K";

@@ -84,7 +84,7 @@ Status EmitPointwiseGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90
   Sm90Scratch scratch(ctx, 3);  // size[3]: after m, n, k
   auto body = [&](const GemmConfig& c) {
     CodeWriter sw = SharedBodyWriter(node);
-    sw.Line("#include \"kiln_cuda_gemm_sm90.cuh\"");
+    sw.Line(Sm90GemmInclude(c));
     sw.Line("const int64_t m = size[0], n = size[1], k = size[2];");
     const int root = WriteSm90GemmType(node, c, "cutlass::layout::RowMajor",
                                        "cutlass::layout::ColumnMajor", plan.source, -1, sw);
@@ -147,7 +147,7 @@ CodeWriter Im2colGemmBody(const KernelContext& ctx, const ConvSm90Plan& plan, in
   const int64_t tiles = (max_rows + 127) / 128 * ((a.o + 127) / 128);
   *scratch_bytes = cols_bytes + StreamKScratchBytes(*config, tiles);
   CodeWriter sw = SharedBodyWriter(node);
-  sw.Line("#include \"kiln_cuda_gemm_sm90.cuh\"");
+  sw.Line(Sm90GemmInclude(*config));
   sw.Line("#include \"kiln_cuda_im2col.cuh\"");
   WriteGeometry(sw);
   sw.Line("const int64_t m = g.n * g.p * g.q, n = g.k, k = g.r * g.s * g.c;");

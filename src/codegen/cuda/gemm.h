@@ -91,6 +91,11 @@ class Sm90Scratch {
   int64_t bytes_ = 0;
 };
 
+/// The runtime header a shared function running `config` includes first: stream-K kernels get
+/// kiln_cuda_gemm_sm90_streamk.cuh (built without CUTLASS's griddepcontrol), the rest
+/// kiln_cuda_gemm_sm90.cuh. An `#include "..."` line.
+std::string Sm90GemmInclude(const GemmConfig& config);
+
 /// Output tiles of `config` for runs with fewer than a wave of `large`'s tiles (a symbolic-size
 /// gemm's small variant, see SmallGemmConfig).
 int64_t TilesUnderOneWaveOf(const GemmConfig& config, const GemmConfig& large);

@@ -193,6 +193,11 @@ void Sm90Scratch::AddTo(std::vector<std::string>& sizes) const {
   ctx_.RequestScratch(bytes_);
 }
 
+std::string Sm90GemmInclude(const GemmConfig& config) {
+  return config.stream_k ? "#include \"kiln_cuda_gemm_sm90_streamk.cuh\""
+                         : "#include \"kiln_cuda_gemm_sm90.cuh\"";
+}
+
 int64_t TilesUnderOneWaveOf(const GemmConfig& config, const GemmConfig& large) {
   const int64_t per_large = std::max<int64_t>(1, large.tile_m / config.tile_m) *
                             std::max<int64_t>(1, large.tile_n / config.tile_n);
@@ -258,7 +263,7 @@ Status EmitGemmSm90WithConfig(const KernelContext& ctx, CodeWriter& w, const std
   Sm90Scratch scratch(ctx, 4);  // size[4]: after m, n, k, batch
   auto body = [&](const GemmConfig& c) {
     CodeWriter sw = SharedBodyWriter(node);
-    sw.Line("#include \"kiln_cuda_gemm_sm90.cuh\"");
+    sw.Line(Sm90GemmInclude(c));
     sw.Line("const int64_t m = size[0], n = size[1], k = size[2], batch = size[3];");
     const int root = WriteSm90GemmType(node, c, la, lb, plan.source.input, plan.c_row_vector, sw);
     if (plan.fold_batch) {

@@ -115,7 +115,8 @@ void Run(const char* what, int64_t m, int64_t n, int64_t k, int64_t l, const voi
     if (static_cast<int64_t>(Device::get_workspace_size(args)) > scratch_bytes)
       args.scheduler.decomposition_mode = Decomposition::DataParallel;
   }
-  Launch<Device, KILN_PDL != 0>(what, args, stream, scratch, scratch_bytes);
+  // A stream-K kernel is built without griddepcontrol (kiln_cuda_gemm_sm90_streamk.cuh).
+  Launch<Device, KILN_PDL != 0 && !G::kStreamK>(what, args, stream, scratch, scratch_bytes);
 }
 
 }  // namespace kiln_cuda::sm90
