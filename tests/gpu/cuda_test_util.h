@@ -126,8 +126,9 @@ inline void ExpectCudaMatchesInterpreter(const Graph& graph, const GpuOptions& o
     std::vector<const void*> in_ptrs(device_in.begin(), device_in.end());
     const bool on_stream = options.pdl || options.cuda_graphs;
     cudaStream_t stream = nullptr;
-    if (on_stream)
+    if (on_stream) {
       ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+    }
     for (int rep = 0; rep < (on_stream ? 2 : 1); ++rep) {
       for (size_t o = 0; o < got.size(); ++o) {  // NaN bits: a run that writes nothing fails
         ASSERT_EQ(cudaMemset(device_out[o], 0xff, got[o].nbytes()), cudaSuccess);
