@@ -125,9 +125,10 @@ constexpr int64_t kIm2colMaxTiles = kSm90Sms / 4;
 
 // The im2col + stream-K gemm variant of a conv with few output tiles (see kIm2colMaxTiles), for
 // runs of at most `max_rows` output pixels: the patches go to the start of the kernel scratch,
-// the gemm's partial sums after them (size[17]: their offset, size[18]: their bytes).
+// the gemm's partial sums after them (size[17]: their offset, size[18]: their bytes); the two
+// sizes are returned in `cols_bytes` and `stream_k_bytes`.
 CodeWriter Im2colGemmBody(const KernelContext& ctx, const ConvSm90Plan& plan, int64_t max_rows,
-                          int64_t* scratch_bytes) {
+                          int64_t* cols_bytes, int64_t* stream_k_bytes) {
   const Node& node = ctx.node();
   const ConvAttrs& a = plan.attrs;
   const int64_t k = a.kh * a.kw * a.c;
@@ -143,9 +144,9 @@ CodeWriter Im2colGemmBody(const KernelContext& ctx, const ConvSm90Plan& plan, in
   p.batch = 1;
   StatusOr<GemmConfig> config = ParseGemmConfig("128x128x64_1x1_coop_streamk", p);
   KILN_CHECK(config.ok()) << config.status().ToString();
-  const int64_t cols_bytes = (max_rows * k * DTypeSize(p.a) + 255) / 256 * 256;
   const int64_t tiles = (max_rows + 127) / 128 * ((a.o + 127) / 128);
-  *scratch_bytes = cols_bytes + StreamKScratchBytes(*config, tiles);
+  *cols_bytes = (max_rows * k * DTypeSize(p.a) + 255) / 256 * 256;
+  *stream_k_bytes = StreamKScratchBytes(*config, tiles);
   CodeWriter sw = SharedBodyWriter(node);
   sw.Line(Sm90GemmInclude(*config));
   sw.Line("#include \"kiln_cuda_im2col.cuh\"");
@@ -202,13 +203,12 @@ Status EmitImplicitGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90P
                                                        out_tiles_per_row_tile < kIm2colMaxTiles;
   if (ctx.config().empty() && a.kh * a.kw * a.c >= kStreamKMinK && im2col_rows > 0 &&
       (small_static || !a.n.is_static())) {
-    int64_t bytes = 0;
+    int64_t cols_bytes = 0, stream_k_bytes = 0;
     const int64_t max_rows = small_static ? a.n.value() * a.oh * a.ow : im2col_rows;
-    CodeWriter im2col = Im2colGemmBody(ctx, plan, max_rows, &bytes);
-    const int64_t cols_bytes = (max_rows * a.kh * a.kw * a.c * DTypeSize(node.input(0)->dtype()) + 255) / 256 * 256;
+    CodeWriter im2col = Im2colGemmBody(ctx, plan, max_rows, &cols_bytes, &stream_k_bytes);
     sizes.push_back(Int(cols_bytes));
-    sizes.push_back(Int(bytes - cols_bytes));
-    ctx.RequestScratch(bytes);
+    sizes.push_back(Int(stream_k_bytes));
+    ctx.RequestScratch(cols_bytes + stream_k_bytes);
     w.Line("// fewer than " + Int(kIm2colMaxTiles) + " 128x128 output tiles and a reduction of " +
            Int(a.kh * a.kw * a.c) + ": im2col into scratch and a stream-K gemm (CTAs split the "
            "reduction)" + (small_static ? "" : " for the runs that small"));
