@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "build/build_driver.h"
+#include "tests/scoped_env.h"
 
 namespace kiln {
 namespace {
@@ -15,29 +16,6 @@ namespace fs = std::filesystem;
 bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
-
-// Sets an environment variable for one scope and restores the previous value.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    const char* old = std::getenv(name);
-    had_ = old != nullptr;
-    if (had_) old_ = old;
-    setenv(name, value, 1);
-  }
-  ~ScopedEnv() {
-    if (had_) {
-      setenv(name_, old_.c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  bool had_ = false;
-  std::string old_;
-};
 
 class BuildErrorsTest : public ::testing::Test {
  protected:

@@ -185,19 +185,21 @@ TEST(CudaGemmTest, LargeProblemTakesTheBigClusteredTile) {
         1);
 }
 
-// Few output tiles and a long K: the heuristic's 128x128 cooperative stream-K, whose CTAs split K
-// and reduce partial sums in kernel scratch (static gemms, a batched one, and the small-batch
-// variant of a symbolic-M gemm at N 1 and 8), then the same graph with 128x64 stream-K forced.
+// Few output tiles and a long K: the stream-K configs (tuner candidates there), whose CTAs split K
+// and reduce partial sums in kernel scratch: static gemms, a batched one and a symbolic-M gemm at
+// N 1, 8 and 3, with 128x128 and with 128x64 stream-K forced.
 TEST(CudaGemmTest, StreamKSplitsK) {
+  if (!IsHopper()) GTEST_SKIP() << "KILN_GEMM_CONFIG picks sm90 kernels: needs Hopper";
   const std::string text = R"(graph @streamk(%a: f16[200,2048], %b: f16[2048,256], %bias: f16[256], %x: bf16[3,40,1536], %y: bf16[3,1536,128], %t: f16[N,33,1024], %w: f16[1024,128]) -> (%p, %q, %s) where N in [1, 8] {
   %p = gemm(%a, %b) {epilogue=[bias(%bias), gelu]} : f16[200,256]
   %q = gemm(%x, %y) {epilogue=[relu]} : bf16[3,40,128]
   %s = gemm(%t, %w) : f16[N,33,128]
 })";
-  Check(text, 3, {.bindings = {{{"N", 1}}, {{"N", 8}}}});
-  if (!IsHopper()) return;
-  ForcedConfig forced("128x64x64_1x1_coop_streamk");
-  Check(text, 3, {.bindings = {{{"N", 3}}}});
+  for (const char* config : {"128x128x64_1x1_coop_streamk", "128x64x64_1x1_coop_streamk"}) {
+    SCOPED_TRACE(config);
+    ForcedConfig forced(config);
+    Check(text, 3, {.bindings = {{{"N", 1}}, {{"N", 8}}, {{"N", 3}}}});
+  }
 }
 
 TEST(CudaGemmTest, ForcedConfigs) {

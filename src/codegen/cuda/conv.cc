@@ -103,7 +103,6 @@ Status EmitPointwiseGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90
            " tiles (small batch): the small-size config " + small->Name());
     variants.push_back({UnderOneWave("size[0]", "size[1]", config.tile_m, config.tile_n),
                         body(*small), small->Name()});
-    scratch.Need(*small, TilesUnderOneWaveOf(*small, config));
   }
   if (by_rows.size() < 2) variants.push_back({"", body(config), small.has_value() ? config.Name() : ""});
   for (const RowsConfig<GemmConfig>& r : by_rows) scratch.Need(r.config, 2 * kSm90Sms);

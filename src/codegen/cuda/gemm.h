@@ -96,10 +96,6 @@ class Sm90Scratch {
 /// kiln_cuda_gemm_sm90.cuh. An `#include "..."` line.
 std::string Sm90GemmInclude(const GemmConfig& config);
 
-/// Output tiles of `config` for runs with fewer than a wave of `large`'s tiles (a symbolic-size
-/// gemm's small variant, see SmallGemmConfig).
-int64_t TilesUnderOneWaveOf(const GemmConfig& config, const GemmConfig& large);
-
 }  // namespace kiln::codegen::cuda
 
 #endif  // KILN_CODEGEN_CUDA_GEMM_H_

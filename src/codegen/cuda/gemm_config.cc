@@ -5,9 +5,10 @@
 // CTA pair: highest arithmetic intensity, the CUTLASS profiler's usual winner for large GEMMs)
 // unless K is short; one with a wave of 128x128 tiles takes the 128x128 cooperative kernel;
 // smaller problems take 64x128 pingpong (more, smaller tiles fill more SMs; pingpong hides the
-// epilogue), or with K >= kStreamKMinK 128x128 cooperative stream-K (CTAs split K as well, so
-// that a few output tiles still occupy every SM); N <= 64 takes 128x64 pingpong so that half of
-// every tile is not padding. Short K
+// epilogue), also with a long K: 128x128 cooperative stream-K (CTAs split K, partial sums reduced
+// in scratch) measured 40-45% slower on the H100 for 197x768x3072, 384x768x3072 and 49x512x2048
+// (bench/results/gemm_h100.md), so it is left to the tuner; N <= 64 takes 128x64 pingpong so that
+// half of every tile is not padding. Short K
 // (a mainloop of a few k-steps per tile, so the epilogue weighs as much) takes 128x128 pingpong,
 // whose two consumer warp groups overlap one tile's epilogue with the next one's mainloop:
 // measured on the H100 (bench/results/gemm_configs_h100.md) 6272x2048x512 at 539
@@ -168,11 +169,10 @@ std::vector<GemmConfig> Sm90GemmCandidates(const GemmProblem& p) {
 
 GemmConfig HeuristicGemmConfig(const GemmProblem& p) {
   const std::vector<GemmConfig> candidates = Sm90GemmCandidates(p);
-  auto pick = [&](int tm, int tn, int cm, int cn, KernelSchedule s,
-                  bool stream_k = false) -> const GemmConfig* {
+  auto pick = [&](int tm, int tn, int cm, int cn, KernelSchedule s) -> const GemmConfig* {
     for (const GemmConfig& c : candidates) {
       if (c.tile_m == tm && c.tile_n == tn && c.cluster_m == cm && c.cluster_n == cn &&
-          c.schedule == s && c.stream_k == stream_k)
+          c.schedule == s && !c.stream_k)
         return &c;
     }
     return nullptr;
@@ -191,8 +191,6 @@ GemmConfig HeuristicGemmConfig(const GemmProblem& p) {
       chosen = pick(128, 256, 2, 1, KernelSchedule::kCooperative);
     } else if (tiles(128, 128) >= kSms) {
       chosen = pick(128, 128, 1, 1, KernelSchedule::kCooperative);
-    } else if (p.k >= kStreamKMinK) {
-      chosen = pick(128, 128, 1, 1, KernelSchedule::kCooperative, /*stream_k=*/true);
     } else {
       chosen = pick(64, 128, 1, 1, KernelSchedule::kPingpong);
     }

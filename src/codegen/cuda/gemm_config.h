@@ -102,15 +102,14 @@ GemmConfig HeuristicGemmConfig(const GemmProblem& p);
 /// Streaming multiprocessors the heuristics plan for (an H100 / H200 SXM: 132).
 constexpr int64_t kSm90Sms = 132;
 
-/// The K from which the heuristic splits K across CTAs (stream_k) for problems with less than a
-/// wave of output tiles: enough k-steps for the partial sums to pay for their reduction.
+/// The K from which the stream-K candidates (CTAs split K) are offered to the tuner, for problems
+/// with less than a wave of output tiles; the heuristic does not pick them (measured slower).
 constexpr int64_t kStreamKMinK = 1024;
 
 /// For a problem whose M or batch is symbolic (HeuristicGemmConfig then picks for many rows): the
 /// heuristic's config at a small size (M = 64, one batch), for the runs in which the symbolic-size
 /// config's tiles would not fill the GPU (fewer than kSm90Sms of them); nullopt when the sizes are
-/// static or the two configs are the same. With a static K of at least kStreamKMinK that is
-/// 128x128 cooperative stream-K.
+/// static or the two configs are the same.
 std::optional<GemmConfig> SmallGemmConfig(const GemmProblem& p);
 
 /// Parses a GemmConfig::Name() spelling into the tile/cluster/schedule/stages of a config for

@@ -198,12 +198,6 @@ std::string Sm90GemmInclude(const GemmConfig& config) {
                          : "#include \"kiln_cuda_gemm_sm90.cuh\"";
 }
 
-int64_t TilesUnderOneWaveOf(const GemmConfig& config, const GemmConfig& large) {
-  const int64_t per_large = std::max<int64_t>(1, large.tile_m / config.tile_m) *
-                            std::max<int64_t>(1, large.tile_n / config.tile_n);
-  return kSm90Sms * per_large;
-}
-
 Status EmitGemmSm90(const KernelContext& ctx, CodeWriter& w) {
   const char* forced = std::getenv("KILN_GEMM_CONFIG");
   return EmitGemmSm90WithConfig(ctx, w,
@@ -292,7 +286,6 @@ Status EmitGemmSm90WithConfig(const KernelContext& ctx, CodeWriter& w, const std
            small->Name());
     variants.push_back({UnderOneWave(rows, "size[1]", config.tile_m, config.tile_n),
                         body(*small), small->Name()});
-    scratch.Need(*small, TilesUnderOneWaveOf(*small, config));
   }
   if (by_rows.size() < 2) variants.push_back({"", body(config), small.has_value() ? config.Name() : ""});
   // Stream-K scratch for the static problem's tiles, else (symbolic sizes, tuned row buckets)
