@@ -445,16 +445,14 @@ TEST(CudaModuleEmitter, ConvsOfDifferentShapesShareOneInstantiation) {
 }
 
 // Compiles for sm_90a: a fused bias+gelu gemm with a symbolic M (two instantiations: many rows and
-// small batches), a transposed, batched gemm with a broadcast b and a residual epilogue, a
-// stream-K gemm (a few tiles, K 1024) with kernel scratch, and a conv of one output tile and a
-// reduction of 1152 (im2col and a stream-K gemm); all must take the sm90 kernel.
+// small batches), a transposed, batched gemm with a broadcast b and a residual epilogue, and a
+// stream-K gemm (a few tiles, K 1024) with kernel scratch; all must take the sm90 kernel.
 TEST(CudaCompileTest, GemmSm90FusedEpilogueAndBatchedTransposedForSm90a) {
   KILN_REQUIRE_NVCC();
-  Graph g = ParseVerified(R"(graph @gemm90(%a: f16[N,64], %w: f16[64,128], %bias: f16[128], %x: bf16[4,64,32], %v: bf16[48,64], %r: bf16[4,32,48], %s: f16[64,1024], %t: f16[1024,256], %ci: f16[1,7,7,128], %cw: f16[128,3,3,128]) -> (%y, %z, %k, %cv) where N in [1, 256] {
+  Graph g = ParseVerified(R"(graph @gemm90(%a: f16[N,64], %w: f16[64,128], %bias: f16[128], %x: bf16[4,64,32], %v: bf16[48,64], %r: bf16[4,32,48], %s: f16[64,1024], %t: f16[1024,256]) -> (%y, %z, %k) where N in [1, 256] {
   %y = gemm(%a, %w) {epilogue=[bias(%bias), gelu]} : f16[N,128]
   %z = gemm(%x, %v) {trans_a=true, trans_b=true, epilogue=[add(%r), silu]} : bf16[4,32,48]
   %k = gemm(%s, %t) {epilogue=[relu]} : f16[64,256]
-  %cv = conv2d(%ci, %cw) {pad=[1,1,1,1], layout=nhwc, epilogue=[relu]} : f16[1,7,7,128]
 })");
   CompileOptions options;
   options.target = "cuda-sm90";
@@ -471,7 +469,7 @@ TEST(CudaCompileTest, GemmSm90FusedEpilogueAndBatchedTransposedForSm90a) {
     // kiln_cuda_gemm_sm90.cuh, or kiln_cuda_gemm_sm90_streamk.cuh for a stream-K kernel
     if (text.find("#include \"kiln_cuda_gemm_sm90") != std::string::npos) ++sm90_kernels;
   }
-  EXPECT_EQ(sm90_kernels, 5) << "y (symbolic N): the large and the small-batch config; z, k, cv: one";
+  EXPECT_EQ(sm90_kernels, 4) << "y (symbolic N): the large and the small-batch config; z, k: one";
   EXPECT_GT(r->plan.scratch_bytes, 0) << "k: stream-K";
   StatusOr<std::shared_ptr<Module>> module = Module::Load(r->library_path);
   ASSERT_TRUE(module.ok()) << module.status().ToString();
@@ -521,33 +519,6 @@ TEST(CudaConvEmitter, ChoosesImplicitGemmPointwiseGemmOrDirect) {
   const std::string a80 = KernelBody(g, "a", "cuda-sm80");
   EXPECT_NE(a80.find("direct convolution (cuda-sm80 has no implicit-GEMM kernel yet)"), std::string::npos) << a80;
   EXPECT_NE(a80.find("// epilogue, one pass over the output"), std::string::npos) << a80;
-}
-
-// Few output tiles and a reduction of at least 1024 (ResNet-50's last 3x3 convs at batch 1: 49
-// pixels, 512 channels, 4 tiles): im2col into kernel scratch and a stream-K gemm; with a symbolic
-// batch as a variant for the runs that small, the implicit GEMM for the others.
-TEST(CudaConvEmitter, FewTilesLongReductionTakeIm2colAndStreamK) {
-  Graph g = ParseVerified(R"(graph @c(%x: f16[1,7,7,512], %r: f16[1,7,7,512], %y: f16[N,7,7,512]) -> (%a, %s) where N in [1, 64] {
-  %w = weight "w" : f16[512,3,3,512]
-  %b = weight "b" : f16[512]
-  %a = conv2d(%x, %w) {pad=[1,1,1,1], layout=nhwc, epilogue=[bias(%b), add(%r), relu]} : f16[1,7,7,512]
-  %s = conv2d(%y, %w) {pad=[1,1,1,1], layout=nhwc} : f16[N,7,7,512]
-})");
-  const std::string a = KernelBody(g, "a", "cuda-sm90");
-  EXPECT_NE(a.find("fewer than 33 128x128 output tiles and a reduction of 4608: im2col into scratch and a stream-K gemm"),
-            std::string::npos) << a;
-  // 49 x 4608 f16 patches (451584 bytes), then stream-K scratch for 4 tiles.
-  EXPECT_NE(a.find("size[] = {1, 7, 7, 512, 512, 3, 3, 7, 7, 1, 1, 1, 1, 1, 1, 1, 1, 451584, 8663552};"),
-            std::string::npos) << a;
-  EXPECT_NE(a.find("kiln_cuda::Im2col(in0, cols, g, stream);"), std::string::npos) << a;
-  EXPECT_NE(a.find("Run<Gemm>(what, m, n, k, 1, cols, k, 0, in1, k, 0, in3, n, 0,"), std::string::npos) << a;
-  EXPECT_NE(a.find("out0, n, 0, ep3, stream, cols + size[17], size[18]);"), std::string::npos) << a;
-  EXPECT_EQ(a.find("RunConv"), std::string::npos) << "no implicit GEMM for a static batch 1:\n" << a;
-  const std::string s = KernelBody(g, "s", "cuda-sm90");
-  EXPECT_NE(s.find("if ((size[0] * size[7] * size[8] + 127) / 128 * ((size[4] + 127) / 128) < 33) {  "
-                   "// im2col + 128x128x64_1x1_coop_streamk"),
-            std::string::npos) << s;
-  EXPECT_NE(s.find("RunConv<Conv>"), std::string::npos) << s;
 }
 
 // Convs of 4 input channels: the stem takes kiln's few-channel kernel (filters and input patch in

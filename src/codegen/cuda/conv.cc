@@ -1,4 +1,4 @@
-// CUDA kernel emitters of conv2d, one of five kernels per node:
+// CUDA kernel emitters of conv2d, one of four kernels per node:
 //
 // - a 1x1 conv with stride 1, no padding, on cuda-sm90: the GEMM it is, out[N*H*W, O] =
 //   x[N*H*W, C] @ w[O, C]^T, through the CUTLASS 3.x gemm (kiln_cuda_gemm_sm90.cuh) with a
@@ -8,10 +8,6 @@
 //   (kiln_cuda_conv_sm90.cuh, tile from conv_config.h: tuned or the heuristic's) with the
 //   epilogue fused as a visitor tree: bias per output channel, residual add as the source
 //   operand C, activations, the output cast;
-// - such a conv with fewer than kIm2colMaxTiles 128x128 output tiles and a reduction R*S*C of at
-//   least kStreamKMinK (ResNet's late 3x3 convs at batch 1: 4 tiles of 4608): im2col into kernel
-//   scratch (kiln_cuda_im2col.cuh) and a stream-K gemm whose CTAs split the reduction, same
-//   epilogue tree; with a symbolic batch, as the variant for the runs that small;
 // - a conv of 4 or 8 input channels on cuda-sm90 (the padded stem of an image net): kiln's
 //   few-channel implicit GEMM (kiln_cuda_conv_fixed_channels.cuh: filters and input patch in shared
 //   memory, mma.sync), or where those do not fit (a ViT's 16x16 stride-16 patch embedding: 524 KB)
@@ -39,7 +35,6 @@
 #include "codegen/cuda/gemm.h"
 #include "codegen/cuda/gemm_config.h"
 #include "codegen/pool_plan.h"
-#include "support/check.h"
 
 namespace kiln::codegen::cuda {
 namespace {
@@ -117,52 +112,6 @@ Status EmitPointwiseGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90
   return Status::Ok();
 }
 
-// Output tiles (128x128) below which a conv with a long reduction runs as im2col and a stream-K
-// gemm: the implicit GEMM would keep at most a quarter of the SMs busy, each CTA walking the
-// whole reduction, while copying the patches costs one pass over a small input.
-constexpr int64_t kIm2colMaxTiles = kSm90Sms / 4;
-
-// The im2col + stream-K gemm variant of a conv with few output tiles (see kIm2colMaxTiles), for
-// runs of at most `max_rows` output pixels: the patches go to the start of the kernel scratch,
-// the gemm's partial sums after them (size[17]: their offset, size[18]: their bytes); the two
-// sizes are returned in `cols_bytes` and `stream_k_bytes`.
-CodeWriter Im2colGemmBody(const KernelContext& ctx, const ConvSm90Plan& plan, int64_t max_rows,
-                          int64_t* cols_bytes, int64_t* stream_k_bytes) {
-  const Node& node = ctx.node();
-  const ConvAttrs& a = plan.attrs;
-  const int64_t k = a.kh * a.kw * a.c;
-  GemmProblem p;
-  p.a = node.input(0)->dtype();
-  p.d = node.output()->dtype();
-  if (plan.source >= 0) p.c = node.input(plan.source)->dtype();
-  p.trans_b = true;  // w [O, R*S*C]: the reduction contiguous
-  p.align_a = p.align_b = p.align_c = p.align_d = 8;
-  p.m = a.n.is_static() ? a.n.value() * a.oh * a.ow : -1;
-  p.n = a.o;
-  p.k = k;
-  p.batch = 1;
-  StatusOr<GemmConfig> config = ParseGemmConfig("128x128x64_1x1_coop_streamk", p);
-  KILN_CHECK(config.ok()) << config.status().ToString();
-  const int64_t tiles = (max_rows + 127) / 128 * ((a.o + 127) / 128);
-  *cols_bytes = (max_rows * k * DTypeSize(p.a) + 255) / 256 * 256;
-  *stream_k_bytes = StreamKScratchBytes(*config, tiles);
-  CodeWriter sw = SharedBodyWriter(node);
-  sw.Line(Sm90GemmInclude(*config));
-  sw.Line("#include \"kiln_cuda_im2col.cuh\"");
-  WriteGeometry(sw);
-  sw.Line("const int64_t m = g.n * g.p * g.q, n = g.k, k = g.r * g.s * g.c;");
-  const int root = WriteSm90GemmType(node, *config, "cutlass::layout::RowMajor",
-                                     "cutlass::layout::ColumnMajor", plan.source, -1, sw);
-  const std::string scratch = ctx.ScratchExpr();
-  sw.Line("char* cols = static_cast<char*>(" + scratch + ");  // the patches: [m, k]");
-  sw.Line("kiln_cuda::Im2col(in0, cols, g, stream);");
-  sw.Line("kiln_cuda::sm90::Run<Gemm>(what, m, n, k, 1, cols, k, 0, in1, k, 0, " +
-          SourcePtr(plan.source) + ", n, 0,");
-  sw.Line("                           out0, n, 0, ep" + Int(root) +
-          ", stream, cols + size[17], size[18]);");
-  return sw;
-}
-
 // The implicit GEMM with the tuner's tile or the heuristic's.
 Status EmitImplicitGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90Plan& plan) {
   const Node& node = ctx.node();
@@ -175,6 +124,9 @@ Status EmitImplicitGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90P
     tile = by_rows.back().config;
     why = by_rows.size() > 1 ? "tiles tuned per row count (below)" : "tuned tile " + tile.Name();
   }
+  w.Line("// Hopper CUTLASS 3.x implicit-GEMM conv2d (TMA im2col), " + why +
+         "; epilogue fused (visitor tree in the shared function)");
+  w.Line("// size: n, h, w, c; k, r, s; p, q; pads top, left, bottom, right; strides; dilations");
   auto body = [&](const ConvTile& t) {
     CodeWriter sw = SharedBodyWriter(node);
     sw.Line("#include \"kiln_cuda_conv_sm90.cuh\"");
@@ -189,43 +141,8 @@ Status EmitImplicitGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90P
             ", out0, ep" + Int(root) + ", stream);");
     return sw;
   };
-  const std::string rows = "size[0] * size[7] * size[8]";
-  std::vector<SharedVariant> variants;
-  const std::string size_comment =
-      "// size: n, h, w, c; k, r, s; p, q; pads top, left, bottom, right; strides; dilations";
-  // Few output tiles and a long reduction (K >= kStreamKMinK): im2col and a stream-K gemm, for a
-  // static batch that small or, with a symbolic batch, for the runs that small.
-  std::vector<std::string> sizes = ConvSizes(ctx, a);
-  const int64_t out_tiles_per_row_tile = (a.o + 127) / 128;
-  const int64_t im2col_rows = kIm2colMaxTiles / out_tiles_per_row_tile * 128;
-  const bool small_static = a.n.is_static() && (a.n.value() * a.oh * a.ow + 127) / 128 *
-                                                       out_tiles_per_row_tile < kIm2colMaxTiles;
-  if (ctx.config().empty() && a.kh * a.kw * a.c >= kStreamKMinK && im2col_rows > 0 &&
-      (small_static || !a.n.is_static())) {
-    int64_t cols_bytes = 0, stream_k_bytes = 0;
-    const int64_t max_rows = small_static ? a.n.value() * a.oh * a.ow : im2col_rows;
-    CodeWriter im2col = Im2colGemmBody(ctx, plan, max_rows, &cols_bytes, &stream_k_bytes);
-    sizes.push_back(Int(cols_bytes));
-    sizes.push_back(Int(stream_k_bytes));
-    ctx.RequestScratch(cols_bytes + stream_k_bytes);
-    w.Line("// fewer than " + Int(kIm2colMaxTiles) + " 128x128 output tiles and a reduction of " +
-           Int(a.kh * a.kw * a.c) + ": im2col into scratch and a stream-K gemm (CTAs split the "
-           "reduction)" + (small_static ? "" : " for the runs that small"));
-    if (small_static) {
-      w.Line(size_comment + "; patches' bytes, stream-K scratch bytes");
-      CallSharedFunctions(ctx, "conv_im2col_sm90",
-                          CppString(node.Describe() + ": im2col + CUTLASS sm90 stream-K gemm"),
-                          sizes, {{"", std::move(im2col), ""}}, w);
-      return Status::Ok();
-    }
-    variants.push_back({"(" + rows + " + 127) / 128 * ((size[4] + 127) / 128) < " +
-                            Int(kIm2colMaxTiles),
-                        std::move(im2col), "im2col + 128x128x64_1x1_coop_streamk"});
-  }
-  w.Line("// Hopper CUTLASS 3.x implicit-GEMM conv2d (TMA im2col), " + why +
-         "; epilogue fused (visitor tree in the shared function)");
-  w.Line(size_comment);
-  for (SharedVariant& v : RowsDispatchVariants(by_rows, rows, body, w)) variants.push_back(std::move(v));
+  std::vector<SharedVariant> variants =
+      RowsDispatchVariants(by_rows, "size[0] * size[7] * size[8]", body, w);
   // A symbolic batch takes 128-row tiles; small batches whose N*P*Q rows give less than a wave of
   // them take 64-row tiles, as a static small batch would.
   if (ctx.config().empty() && !a.n.is_static() && tile.m == 128) {
@@ -238,8 +155,8 @@ Status EmitImplicitGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90P
          small.Name()});
   }
   if (by_rows.size() < 2) variants.push_back({"", body(tile), variants.empty() ? "" : tile.Name()});
-  CallSharedFunctions(ctx, "conv_sm90", CppString(node.Describe() + ": CUTLASS sm90 conv"), sizes,
-                      variants, w);
+  CallSharedFunctions(ctx, "conv_sm90", CppString(node.Describe() + ": CUTLASS sm90 conv"),
+                      ConvSizes(ctx, a), variants, w);
   return Status::Ok();
 }
 
