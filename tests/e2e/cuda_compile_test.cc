@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include "build/toolchain.h"
@@ -40,14 +41,16 @@ using codegen::cuda::ValidSm90Config;
     }                                                                                    \
   } while (0)
 
-// Compiles `graph` for `target` (with programmatic dependent launch: `pdl`) and checks the
-// library's interface.
-void ExpectCompilesFor(const Graph& graph, const std::string& target, bool pdl = false) {
+// Compiles `graph` for `target` (with programmatic dependent launch: `pdl`; kernel configs
+// `forced` per output name) and checks the library's interface.
+void ExpectCompilesFor(const Graph& graph, const std::string& target, bool pdl = false,
+                       std::map<std::string, std::string> forced = {}) {
   KILN_REQUIRE_NVCC();
   std::unique_ptr<Graph> copy = graph.Clone();
   CompileOptions options;
   options.target = target;
   options.pdl = pdl;
+  options.forced_configs = std::move(forced);
   options.output_dir = FreshCompileDir(graph.name() + "_" + target);
   options.verify_each_pass = true;
   options.cache_dir = std::string(KILN_BINARY_DIR) + "/test-object-cache";
@@ -92,8 +95,8 @@ TEST(CudaCompileTest, TinyCnnForSm80) { ExpectCompilesFor(TinyCnn(), "cuda-sm80"
 
 // --pdl: kiln's kernels through cudaLaunchKernelEx with griddepcontrol waits, CUTLASS's sm90
 // gemms with CUTLASS_ENABLE_GDC_FOR_SM90, its sm90 conv launched without (the GPU test's graph);
-// a stream-K gemm, whose file is built without griddepcontrol (CUTLASS 4.2's stream-K scheduler
-// does not compile with it).
+// a stream-K gemm (forced: a tuner candidate), whose file is built without griddepcontrol
+// (CUTLASS 4.2's stream-K scheduler does not compile with it).
 TEST(CudaCompileTest, ProgrammaticDependentLaunchForSm90a) {
   ExpectCompilesFor(
       ParseVerified(
@@ -108,7 +111,7 @@ TEST(CudaCompileTest, ProgrammaticDependentLaunchForSm90a) {
   %c = max_pool2d(%c1) {kernel=[2,2], stride=[2,2], layout=nhwc} : f16[N,8,8,32]
   %k = gemm(%l, %wl) : f16[64,128]
 })"),
-      "cuda-sm90", /*pdl=*/true);
+      "cuda-sm90", /*pdl=*/true, {{"k", "128x128x64_1x1_coop_streamk"}});
 }
 
 TEST(CudaCompileTest, ElementwiseFusionWithConstantsForSm90a) {
@@ -446,7 +449,8 @@ TEST(CudaModuleEmitter, ConvsOfDifferentShapesShareOneInstantiation) {
 
 // Compiles for sm_90a: a fused bias+gelu gemm with a symbolic M (two instantiations: many rows and
 // small batches), a transposed, batched gemm with a broadcast b and a residual epilogue, and a
-// stream-K gemm (a few tiles, K 1024) with kernel scratch; all must take the sm90 kernel.
+// stream-K gemm (a few tiles, K 1024; forced: a tuner candidate) with kernel scratch; all must
+// take the sm90 kernel.
 TEST(CudaCompileTest, GemmSm90FusedEpilogueAndBatchedTransposedForSm90a) {
   KILN_REQUIRE_NVCC();
   Graph g = ParseVerified(R"(graph @gemm90(%a: f16[N,64], %w: f16[64,128], %bias: f16[128], %x: bf16[4,64,32], %v: bf16[48,64], %r: bf16[4,32,48], %s: f16[64,1024], %t: f16[1024,256]) -> (%y, %z, %k) where N in [1, 256] {
@@ -458,6 +462,7 @@ TEST(CudaCompileTest, GemmSm90FusedEpilogueAndBatchedTransposedForSm90a) {
   options.target = "cuda-sm90";
   options.output_dir = FreshCompileDir("gemm90");
   options.tune = TuneMode::kOff;  // the heuristic's configs, also where a GPU is present
+  options.forced_configs = {{"k", "128x128x64_1x1_coop_streamk"}};
   options.cache_dir = std::string(KILN_BINARY_DIR) + "/test-object-cache";
   StatusOr<CompileResult> r = Compile(g, options);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
