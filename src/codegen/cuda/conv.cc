@@ -88,22 +88,11 @@ Status EmitPointwiseGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90
     sw.Line("                           out0, n, 0, ep" + Int(root) + ", " + scratch.RunEnd(c));
     return sw;
   };
-  std::vector<SharedVariant> variants = RowsDispatchVariants(by_rows, "size[0]", body, w);
   // A symbolic batch: small batches whose rows give less than a wave of the config's tiles take
   // the heuristic's small-size config.
-  const std::optional<GemmConfig> small =
-      ctx.config().empty() ? SmallGemmConfig(p) : std::nullopt;
-  if (small.has_value()) {
-    w.Line("// fewer than " + Int(kSm90Sms) + " " + Int(config.tile_m) + "x" + Int(config.tile_n) +
-           " tiles (small batch): the small-size config " + small->Name());
-    variants.push_back({UnderOneWave("size[0]", "size[1]", config.tile_m, config.tile_n),
-                        body(*small), small->Name()});
-  }
-  if (by_rows.size() < 2) variants.push_back({"", body(config), small.has_value() ? config.Name() : ""});
-  for (const RowsConfig<GemmConfig>& r : by_rows) scratch.Need(r.config, 2 * kSm90Sms);
-  scratch.Need(config, p.m > 0 ? ((p.m + config.tile_m - 1) / config.tile_m) *
-                                     ((p.n + config.tile_n - 1) / config.tile_n)
-                               : 2 * kSm90Sms);
+  const std::vector<SharedVariant> variants =
+      Sm90GemmVariants(by_rows, config, ctx.config().empty() ? SmallGemmConfig(p) : std::nullopt,
+                       p, "size[0]", "size[1]", body, scratch, w);
   std::vector<std::string> sizes = {ctx.Dim(a.n) + " * " + Int(a.h * a.w), Int(a.o), Int(a.c)};
   scratch.AddTo(sizes);
   CallSharedFunctions(ctx, "gemm_sm90",

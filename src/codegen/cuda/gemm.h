@@ -8,9 +8,12 @@
 #ifndef KILN_CODEGEN_CUDA_GEMM_H_
 #define KILN_CODEGEN_CUDA_GEMM_H_
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "codegen/cuda/emit_util.h"
 #include "codegen/cuda/gemm_config.h"
 #include "codegen/kernel_context.h"
 
@@ -90,6 +93,21 @@ class Sm90Scratch {
   int size_index_;
   int64_t bytes_ = 0;
 };
+
+/// The shared-function variants of an sm90 gemm (a gemm node or a 1x1 conv): one per tuned row
+/// bucket when `by_rows` has two or more, else `config`, preceded, when `small` is set (a
+/// symbolic M or batch on the heuristic's configs: SmallGemmConfig), by `small` for the runs with
+/// fewer than a wave of `config`'s tiles. `rows` and `cols` are the C++ expressions of M (all
+/// batches) and N over size[]; `body(config)` writes one variant; each choice is noted in `w`.
+/// Records the stream-K configs' scratch in `scratch`: `config`'s for the static problem `p`'s
+/// tiles, a tuned or forced one's (and a symbolic problem's) for two waves.
+std::vector<SharedVariant> Sm90GemmVariants(const std::vector<RowsConfig<GemmConfig>>& by_rows,
+                                            const GemmConfig& config,
+                                            const std::optional<GemmConfig>& small,
+                                            const GemmProblem& p, const std::string& rows,
+                                            const std::string& cols,
+                                            const std::function<CodeWriter(const GemmConfig&)>& body,
+                                            Sm90Scratch& scratch, CodeWriter& w);
 
 /// The runtime header a shared function running `config` includes first: stream-K kernels get
 /// kiln_cuda_gemm_sm90_streamk.cuh (built without CUTLASS's griddepcontrol), the rest

@@ -193,6 +193,33 @@ void Sm90Scratch::AddTo(std::vector<std::string>& sizes) const {
   ctx_.RequestScratch(bytes_);
 }
 
+std::vector<SharedVariant> Sm90GemmVariants(const std::vector<RowsConfig<GemmConfig>>& by_rows,
+                                            const GemmConfig& config,
+                                            const std::optional<GemmConfig>& small,
+                                            const GemmProblem& p, const std::string& rows,
+                                            const std::string& cols,
+                                            const std::function<CodeWriter(const GemmConfig&)>& body,
+                                            Sm90Scratch& scratch, CodeWriter& w) {
+  std::vector<SharedVariant> variants = RowsDispatchVariants(by_rows, rows, body, w);
+  if (small.has_value()) {
+    KILN_CHECK(!small->stream_k) << "the small-size config needs no scratch bound";
+    w.Line("// fewer than " + std::to_string(kSm90Sms) + " " + std::to_string(config.tile_m) +
+           "x" + std::to_string(config.tile_n) + " tiles (small batch): the small-size config " +
+           small->Name());
+    variants.push_back({UnderOneWave(rows, cols, config.tile_m, config.tile_n), body(*small),
+                        small->Name()});
+  }
+  if (by_rows.size() < 2) variants.push_back({"", body(config), small.has_value() ? config.Name() : ""});
+  // Stream-K scratch for the static problem's tiles, else (symbolic sizes, tuned row buckets)
+  // for two waves: a run that would need more takes no split (kiln_cuda_gemm_sm90.cuh).
+  for (const RowsConfig<GemmConfig>& r : by_rows) scratch.Need(r.config, 2 * kSm90Sms);
+  scratch.Need(config, p.m > 0 && p.n > 0 && p.batch > 0
+                           ? p.batch * ((p.m + config.tile_m - 1) / config.tile_m) *
+                                 ((p.n + config.tile_n - 1) / config.tile_n)
+                           : 2 * kSm90Sms);
+  return variants;
+}
+
 std::string Sm90GemmInclude(const GemmConfig& config) {
   return config.stream_k ? "#include \"kiln_cuda_gemm_sm90_streamk.cuh\""
                          : "#include \"kiln_cuda_gemm_sm90.cuh\"";
@@ -273,29 +300,12 @@ Status EmitGemmSm90WithConfig(const KernelContext& ctx, CodeWriter& w, const std
     }
     return sw;
   };
-  // Rows of all batches (folded into M or not: about the same count of tiles).
-  const std::string rows = "size[3] * size[0]";
-  std::vector<SharedVariant> variants = RowsDispatchVariants(by_rows, rows, body, w);
-  // A symbolic M or batch: the config above is sized for many rows; runs whose rows give fewer
-  // than a wave of its tiles take the heuristic's small-size config instead.
-  const std::optional<GemmConfig> small =
-      forced.empty() ? SmallGemmConfig(plan.problem) : std::nullopt;
-  if (small.has_value()) {
-    w.Line("// fewer than " + std::to_string(kSm90Sms) + " " + std::to_string(config.tile_m) +
-           "x" + std::to_string(config.tile_n) + " tiles (small batch): the small-size config " +
-           small->Name());
-    variants.push_back({UnderOneWave(rows, "size[1]", config.tile_m, config.tile_n),
-                        body(*small), small->Name()});
-  }
-  if (by_rows.size() < 2) variants.push_back({"", body(config), small.has_value() ? config.Name() : ""});
-  // Stream-K scratch for the static problem's tiles, else (symbolic sizes, tuned row buckets)
-  // for two waves: a run that would need more takes no split (kiln_cuda_gemm_sm90.cuh).
-  const GemmProblem& p = plan.problem;
-  for (const RowsConfig<GemmConfig>& r : by_rows) scratch.Need(r.config, 2 * kSm90Sms);
-  scratch.Need(config, p.m > 0 && p.n > 0 && p.batch > 0
-                           ? p.batch * ((p.m + config.tile_m - 1) / config.tile_m) *
-                                 ((p.n + config.tile_n - 1) / config.tile_n)
-                           : 2 * kSm90Sms);
+  // Rows of all batches (folded into M or not: about the same count of tiles). A symbolic M or
+  // batch: the config above is sized for many rows; runs whose rows give fewer than a wave of its
+  // tiles take the heuristic's small-size config instead.
+  const std::vector<SharedVariant> variants = Sm90GemmVariants(
+      by_rows, config, forced.empty() ? SmallGemmConfig(plan.problem) : std::nullopt,
+      plan.problem, "size[3] * size[0]", "size[1]", body, scratch, w);
   const std::string batch = ctx.Product(out, 0, static_cast<int64_t>(rank) - 2);
   std::vector<std::string> sizes = {ctx.Dim(m), ctx.Dim(n), ctx.Dim(k), batch};
   scratch.AddTo(sizes);
