@@ -7,8 +7,8 @@
 // smaller problems take 64x128 pingpong (more, smaller tiles fill more SMs; pingpong hides the
 // epilogue), also with a long K: 128x128 cooperative stream-K (CTAs split K, partial sums reduced
 // in scratch) measured 40-45% slower on the H100 for 197x768x3072, 384x768x3072 and 49x512x2048
-// (bench/results/gemm_h100.md), so it is left to the tuner; N <= 64 takes 128x64 pingpong so that
-// half of every tile is not padding. Short K
+// (bench/results/gemm_small_m_streamk_h100.md), so it is left to the tuner; N <= 64 takes 128x64
+// pingpong so that half of every tile is not padding. Short K
 // (a mainloop of a few k-steps per tile, so the epilogue weighs as much) takes 128x128 pingpong,
 // whose two consumer warp groups overlap one tile's epilogue with the next one's mainloop:
 // measured on the H100 (bench/results/gemm_configs_h100.md) 6272x2048x512 at 539
