@@ -295,13 +295,21 @@ TEST(CudaGemmSm90Config, ParsesItsNames) {
   EXPECT_EQ(staged->stages, 5);
   EXPECT_EQ(ParseGemmConfig("128x128", p).status().ToString(),
             "invalid argument: gemm config \"128x128\" does not parse: expected "
-            "<tileM>x<tileN>x<tileK>_<clusterM>x<clusterN>_<coop|pingpong>[_s<stages>][_streamk], e.g. "
-            "128x256x64_2x1_coop or 128x128x64_1x1_coop_streamk, or sm80");
+            "<tileM>x<tileN>x<tileK>_<clusterM>x<clusterN>_<coop|pingpong>[_s<stages>][_streamk|_splitk<N>], "
+            "e.g. 128x256x64_2x1_coop, 128x128x64_1x1_coop_streamk or 128x128x64_1x1_coop_splitk4, or sm80");
   StatusOr<GemmConfig> stream_k = ParseGemmConfig("128x64x64_1x1_coop_s4_streamk", p);
   ASSERT_TRUE(stream_k.ok());
   EXPECT_TRUE(stream_k->stream_k);
   EXPECT_EQ(stream_k->TileSchedulerType(), "cutlass::gemm::StreamKScheduler");
   EXPECT_FALSE(ParseGemmConfig("128x128x64_1x1_pingpong_streamk", p).ok());  // cooperative only
+  StatusOr<GemmConfig> split = ParseGemmConfig("128x128x64_1x1_coop_splitk4", p);
+  ASSERT_TRUE(split.ok()) << split.status().ToString();
+  EXPECT_TRUE(split->stream_k);
+  EXPECT_EQ(split->splits, 4);
+  EXPECT_EQ(split->Name(), "128x128x64_1x1_coop_splitk4");
+  EXPECT_FALSE(ParseGemmConfig("128x128x64_1x1_coop_splitk1", p).ok());      // 2..16 splits
+  EXPECT_FALSE(ParseGemmConfig("128x128x64_1x1_coop_splitk17", p).ok());
+  EXPECT_FALSE(ParseGemmConfig("128x128x64_1x1_pingpong_splitk2", p).ok());  // cooperative only
   EXPECT_FALSE(ParseGemmConfig("64x128x64_1x1_coop", p).ok());       // cooperative needs tile M >= 128
   EXPECT_FALSE(ParseGemmConfig("128x256x64_1x1_pingpong", p).ok());  // 256 accumulator registers
 }
@@ -395,6 +403,11 @@ TEST(CudaModuleEmitter, StreamKGemmsGetKernelScratch) {
   EXPECT_EQ(z.find("small-size config"), std::string::npos) << "forced: one config\n" << z;
   EXPECT_NE(z.find("out0, n, 0, ep1, stream, out[1], size[4]);"), std::string::npos) << z;
   EXPECT_NE(z.find(", " + std::to_string(bytes) + "};"), std::string::npos) << z;
+  // Split-K: the same kernel type, the split count passed to Run.
+  ScopedEnv split("KILN_GEMM_CONFIG", "128x128x64_1x1_coop_splitk4");
+  const std::string ys = KernelBody(g, "y", "cuda-sm90");
+  EXPECT_NE(ys.find("config 128x128x64_1x1_coop_splitk4 (forced"), std::string::npos) << ys;
+  EXPECT_NE(ys.find("out0, n, m * n, ep1, stream, out[1], size[4], 4);"), std::string::npos) << ys;
 
   StatusOr<MemoryPlan> plan = PlanMemory(g);
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
@@ -449,8 +462,8 @@ TEST(CudaModuleEmitter, ConvsOfDifferentShapesShareOneInstantiation) {
 
 // Compiles for sm_90a: a fused bias+gelu gemm with a symbolic M (two instantiations: many rows and
 // small batches), a transposed, batched gemm with a broadcast b and a residual epilogue, and a
-// stream-K gemm (a few tiles, K 1024; forced: a tuner candidate) with kernel scratch; all must
-// take the sm90 kernel.
+// split-K gemm (a few tiles, K 1024 in 4 slices; forced) with kernel scratch; all must take the
+// sm90 kernel.
 TEST(CudaCompileTest, GemmSm90FusedEpilogueAndBatchedTransposedForSm90a) {
   KILN_REQUIRE_NVCC();
   Graph g = ParseVerified(R"(graph @gemm90(%a: f16[N,64], %w: f16[64,128], %bias: f16[128], %x: bf16[4,64,32], %v: bf16[48,64], %r: bf16[4,32,48], %s: f16[64,1024], %t: f16[1024,256]) -> (%y, %z, %k) where N in [1, 256] {
@@ -462,7 +475,7 @@ TEST(CudaCompileTest, GemmSm90FusedEpilogueAndBatchedTransposedForSm90a) {
   options.target = "cuda-sm90";
   options.output_dir = FreshCompileDir("gemm90");
   options.tune = TuneMode::kOff;  // the heuristic's configs, also where a GPU is present
-  options.forced_configs = {{"k", "128x128x64_1x1_coop_streamk"}};
+  options.forced_configs = {{"k", "128x128x64_1x1_coop_splitk4"}};
   options.cache_dir = std::string(KILN_BINARY_DIR) + "/test-object-cache";
   StatusOr<CompileResult> r = Compile(g, options);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -475,7 +488,7 @@ TEST(CudaCompileTest, GemmSm90FusedEpilogueAndBatchedTransposedForSm90a) {
     if (text.find("#include \"kiln_cuda_gemm_sm90") != std::string::npos) ++sm90_kernels;
   }
   EXPECT_EQ(sm90_kernels, 4) << "y (symbolic N): the large and the small-batch config; z, k: one";
-  EXPECT_GT(r->plan.scratch_bytes, 0) << "k: stream-K";
+  EXPECT_GT(r->plan.scratch_bytes, 0) << "k: split-K";
   StatusOr<std::shared_ptr<Module>> module = Module::Load(r->library_path);
   ASSERT_TRUE(module.ok()) << module.status().ToString();
   std::filesystem::remove_all(options.output_dir);

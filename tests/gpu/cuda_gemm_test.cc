@@ -187,7 +187,7 @@ TEST(CudaGemmTest, LargeProblemTakesTheBigClusteredTile) {
 
 // Few output tiles and a long K: the stream-K configs (tuner candidates there), whose CTAs split K
 // and reduce partial sums in kernel scratch: static gemms, a batched one and a symbolic-M gemm at
-// N 1, 8 and 3, with 128x128 and with 128x64 stream-K forced.
+// N 1, 8 and 3, with 128x128 and 128x64 stream-K and 128x128 split-K in 3 slices forced.
 TEST(CudaGemmTest, StreamKSplitsK) {
   if (!IsHopper()) GTEST_SKIP() << "KILN_GEMM_CONFIG picks sm90 kernels: needs Hopper";
   const std::string text = R"(graph @streamk(%a: f16[200,2048], %b: f16[2048,256], %bias: f16[256], %x: bf16[3,40,1536], %y: bf16[3,1536,128], %t: f16[N,33,1024], %w: f16[1024,128]) -> (%p, %q, %s) where N in [1, 8] {
@@ -195,7 +195,8 @@ TEST(CudaGemmTest, StreamKSplitsK) {
   %q = gemm(%x, %y) {epilogue=[relu]} : bf16[3,40,128]
   %s = gemm(%t, %w) : f16[N,33,128]
 })";
-  for (const char* config : {"128x128x64_1x1_coop_streamk", "128x64x64_1x1_coop_streamk"}) {
+  for (const char* config : {"128x128x64_1x1_coop_streamk", "128x64x64_1x1_coop_streamk",
+                             "128x128x64_1x1_coop_splitk3"}) {
     SCOPED_TRACE(config);
     ForcedConfig forced(config);
     Check(text, 3, {.bindings = {{{"N", 1}}, {{"N", 8}}, {{"N", 3}}}});

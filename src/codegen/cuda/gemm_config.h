@@ -12,9 +12,10 @@
 //
 // read at compile time by the emitter forces one config for every gemm of the compiled graph, over
 // the tuner's choice (KernelContext::config) and the heuristic. <name> is a GemmConfig::Name():
-// tile MxNxK, cluster MxN, schedule, optional _s<stages>, optional _streamk. A forced name that does not parse or is
-// not a valid kernel is a compile error naming the gemm; a gemm the sm90 kernels cannot implement
-// (see Sm90Unsupported) keeps the 2.x path whatever is forced.
+// tile MxNxK, cluster MxN, schedule, optional _s<stages>, optional _streamk (CUTLASS's stream-K
+// scheduler) or _splitk<N> (the same scheduler, each tile's K in N slices; 2..16). A forced name
+// that does not parse or is not a valid kernel is a compile error naming the gemm; a gemm the
+// sm90 kernels cannot implement (see Sm90Unsupported) keeps the 2.x path whatever is forced.
 #ifndef KILN_CODEGEN_CUDA_GEMM_CONFIG_H_
 #define KILN_CODEGEN_CUDA_GEMM_CONFIG_H_
 
@@ -57,10 +58,13 @@ struct GemmConfig {
   /// the SMs, CTAs also split K (stream-K or split-K as CUTLASS's heuristic decides at run time)
   /// and reduce their partial sums in kernel scratch (StreamKScratchBytes).
   bool stream_k = false;
+  /// With stream_k: 0 lets CUTLASS decide how K is split; 2..16 splits every tile's K into that
+  /// many slices (the scheduler's split-K decomposition), whatever the tile count.
+  int splits = 0;
   GemmProblem problem;
 
-  /// "128x256x64_2x1_coop" (+ "_s<stages>" when not automatic, "_streamk"): the KILN_GEMM_CONFIG
-  /// spelling.
+  /// "128x256x64_2x1_coop" (+ "_s<stages>" when not automatic, "_streamk" or "_splitk<splits>"):
+  /// the KILN_GEMM_CONFIG spelling.
   std::string Name() const;
   /// The CUTLASS types, e.g. "cutlass::gemm::KernelTmaWarpSpecializedCooperative".
   std::string KernelScheduleType() const;

@@ -183,7 +183,8 @@ void Sm90Scratch::Need(const GemmConfig& config, int64_t tiles) {
 
 std::string Sm90Scratch::RunEnd(const GemmConfig& config) const {
   if (!config.stream_k) return "stream);";
-  return "stream, " + ctx_.ScratchExpr() + ", size[" + std::to_string(size_index_) + "]);";
+  return "stream, " + ctx_.ScratchExpr() + ", size[" + std::to_string(size_index_) + "]" +
+         (config.splits > 0 ? ", " + std::to_string(config.splits) : std::string()) + ");";
 }
 
 void Sm90Scratch::AddTo(std::vector<std::string>& sizes) const {

@@ -82,12 +82,13 @@ Stride MakeStride(int64_t ld, int64_t batch_stride) {
 /// misaligned pointer) are reported through kiln_rt::DeviceReportError with `what`. A stream-K
 /// kernel gets `scratch_bytes` of scratch (the generated kernel's bound, KernelContext scratch):
 /// CUTLASS decides at run time whether and how CTAs split K (stream-K, split-K or none, from the
-/// tiles and the SMs); a decomposition that would need more scratch than that runs unsplit.
+/// tiles and the SMs), or with `splits` >= 2 each tile's K in that many slices (split-K); a
+/// decomposition that would need more scratch than that runs unsplit.
 template <class G>
 void Run(const char* what, int64_t m, int64_t n, int64_t k, int64_t l, const void* a, int64_t lda, int64_t batch_a,
          const void* b, int64_t ldb, int64_t batch_b, const void* c, int64_t ldc, int64_t batch_c, void* d,
          int64_t ldd, int64_t batch_d, typename G::CollectiveEpilogue::FusionCallbacks::Arguments const& fusion,
-         void* stream, void* scratch = nullptr, int64_t scratch_bytes = 0) {
+         void* stream, void* scratch = nullptr, int64_t scratch_bytes = 0, int splits = 0) {
   using Device = typename G::Device;
   if (m <= 0 || n <= 0 || l <= 0) return;
   if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX || l > INT32_MAX) {
@@ -112,6 +113,10 @@ void Run(const char* what, int64_t m, int64_t n, int64_t k, int64_t l, const voi
       hw};
   if constexpr (G::kStreamK) {
     using Decomposition = typename G::Kernel::TileScheduler::DecompositionMode;
+    if (splits >= 2) {
+      args.scheduler.splits = splits;
+      args.scheduler.decomposition_mode = Decomposition::SplitK;
+    }
     if (static_cast<int64_t>(Device::get_workspace_size(args)) > scratch_bytes)
       args.scheduler.decomposition_mode = Decomposition::DataParallel;
   }
