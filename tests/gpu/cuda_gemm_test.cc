@@ -18,6 +18,7 @@
 #include <string>
 
 #include "tests/gpu/cuda_test_util.h"
+#include "tests/scoped_env.h"
 
 namespace kiln {
 namespace {
@@ -59,10 +60,9 @@ void Check(const std::string& text, int sm90_kernels, GpuOptions options = {}) {
 }
 
 // Sets KILN_GEMM_CONFIG for the scope (the emitter reads it at compile time).
-class ForcedConfig {
+class ForcedConfig : public ScopedEnv {
  public:
-  explicit ForcedConfig(const std::string& name) { setenv("KILN_GEMM_CONFIG", name.c_str(), 1); }
-  ~ForcedConfig() { unsetenv("KILN_GEMM_CONFIG"); }
+  explicit ForcedConfig(const std::string& name) : ScopedEnv("KILN_GEMM_CONFIG", name.c_str()) {}
 };
 
 TEST(CudaGemmTest, EveryLayoutWithItsOwnEpilogueF16) {
