@@ -240,6 +240,11 @@ nb::dict CompileModel(const ModelSource& src, const std::string& output_dir,
   d["kernel_calls"] = r.kernel_calls;
   d["workspace_bytes"] = r.plan.workspace_bytes;
   d["scratch_bytes"] = r.plan.scratch_bytes;
+  // A workspace that scales with a symbol ("" for none): a run with it at v takes
+  // workspace_unit_bytes * v + workspace_fixed_bytes + scratch_bytes.
+  d["workspace_scale_symbol"] = r.plan.scale_symbol;
+  d["workspace_unit_bytes"] = r.plan.unit_bytes;
+  d["workspace_fixed_bytes"] = r.plan.fixed_bytes;
   d["objects_compiled"] = r.build.compiled;
   d["objects_cached"] = r.build.cached;
   d["seconds_passes"] = r.seconds_passes;

@@ -169,7 +169,7 @@ class Emitter {
       if (it->second->is_view) {
         KILN_ASSIGN_OR_RETURN(loc, Location(it->second->shares_with));
       } else {
-        loc = "ws + " + std::to_string(it->second->offset);
+        loc = WorkspaceAt(it->second->offset, it->second->offset_per_unit);
       }
     } else if (v->producer() != nullptr && IsViewOp(v->producer()->op())) {
       // A view of a value outside the workspace (an input, output, weight or constant).
@@ -222,7 +222,8 @@ class Emitter {
     body.Open("");  // indent the body one level; the brace lines are written below
     KILN_RETURN_IF_ERROR(fn(ctx, body));
     if (ctx.scratch_bytes() > 0) {  // the scratch region after the planned buffers
-      outs.push_back("ws + " + std::to_string(plan_.workspace_bytes));
+      outs.push_back(plan_.scale_symbol.empty() ? WorkspaceAt(plan_.workspace_bytes, 0)
+                                                : WorkspaceAt(plan_.fixed_bytes, plan_.unit_bytes));
       scratch_bytes_ = std::max(scratch_bytes_, ctx.scratch_bytes());
     }
     std::string code;
@@ -269,6 +270,16 @@ class Emitter {
   }
 
   // The scratch region's size: the largest request, rounded up to the plan's alignment.
+  // The pointer expression (in Run) of workspace offset `offset` + `per_unit` times the scale
+  // symbol's value (MemoryPlan::scale_symbol).
+  std::string WorkspaceAt(int64_t offset, int64_t per_unit) const {
+    std::string out = "ws + " + std::to_string(offset);
+    if (per_unit != 0) {
+      out = (offset == 0 ? "ws" : out) + " + " + std::to_string(per_unit) + " * sym_" + plan_.scale_symbol;
+    }
+    return out;
+  }
+
   int64_t ScratchRegion() const {
     return (scratch_bytes_ + plan_.alignment - 1) / plan_.alignment * plan_.alignment;
   }
@@ -386,6 +397,13 @@ class Emitter {
     out += "    " + std::to_string(plan_.workspace_bytes + ScratchRegion()) + ",  // workspace bytes" +
            (scratch_bytes_ > 0 ? " (the last " + std::to_string(ScratchRegion()) + ": kernel scratch)" : "") +
            "\n";
+    int scale_index = -1;
+    for (size_t i = 0; i < symbols_.size(); ++i) {
+      if (symbols_[i] == plan_.scale_symbol) scale_index = static_cast<int>(i);
+    }
+    out += "    " + std::to_string(scale_index) + ", " + std::to_string(plan_.unit_bytes) +
+           (scale_index < 0 ? ",  // static workspace offsets\n"
+                            : ",  // the workspace scales with " + plan_.scale_symbol + ": bytes per unit\n");
     out += "    OutputShape,\n    Run,\n";
     if (options_.embed_weights) {
       out += "    kiln_embedded_weights_begin,\n    static_cast<uint64_t>(kiln_embedded_weights_end - "

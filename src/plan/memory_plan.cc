@@ -111,6 +111,8 @@ struct Storage {
   int64_t size = 0;     // aligned
   int first = 0, last = 0;  // steps, inclusive
   int64_t offset = 0;
+  const Value* value = nullptr;  // the first value in it (the others have its byte size)
+  int64_t offset_per_unit = 0;   // a scaling plan's (BufferAssignment::offset_per_unit)
 };
 
 bool LifetimesIntersect(const Storage& a, const Storage& b) {
@@ -155,6 +157,56 @@ int64_t Place(std::vector<Storage>& storages, bool best_fit) {
     placed.push_back(i);
   }
   return workspace;
+}
+
+// Places `storages` with both gap choices and keeps the tighter (best-fit usually, not always).
+// Returns the workspace size.
+int64_t PlaceTightest(std::vector<Storage>& storages) {
+  std::vector<Storage> lowest = storages;
+  const int64_t best_fit_bytes = Place(storages, /*best_fit=*/true);
+  const int64_t lowest_bytes = Place(lowest, /*best_fit=*/false);
+  if (lowest_bytes < best_fit_bytes) storages = std::move(lowest);
+  return std::min(best_fit_bytes, lowest_bytes);
+}
+
+// The symbol the workspace can scale with (see the header), or "": one the caller did not bind
+// such that each storage's bytes (the other symbols at `bindings`) are c * s (`proportional`) or
+// do not depend on s, with c > 0 somewhere; checked at s = 0, 1, 2, 3 and the range maximum (a
+// size polynomial of degree <= 4 that passes is one of the two). Of several symbols, the one
+// whose range spans the largest factor (max / min).
+StatusOr<std::string> ScaleSymbol(const Graph& graph, const std::vector<Storage>& storages,
+                                  const SymbolBindings& bindings, const SymbolBindings& given,
+                                  std::vector<bool>* proportional) {
+  std::string best;
+  double best_factor = 1.0;
+  for (const auto& [name, range] : graph.symbols()) {
+    if (given.count(name) || range.max <= 1) continue;
+    std::vector<bool> scales(storages.size(), false);
+    bool ok = true, any = false;
+    SymbolBindings at = bindings;
+    for (size_t i = 0; ok && i < storages.size(); ++i) {
+      at[name] = 1;
+      KILN_ASSIGN_OR_RETURN(const int64_t unit, ValueBytes(*storages[i].value, at));
+      bool linear = unit > 0, constant = true;
+      for (int64_t k : {int64_t{0}, int64_t{2}, int64_t{3}, range.max}) {
+        at[name] = k;
+        KILN_ASSIGN_OR_RETURN(const int64_t bytes, ValueBytes(*storages[i].value, at));
+        linear &= bytes == unit * k;
+        constant &= bytes == unit;
+      }
+      ok = linear || constant;
+      scales[i] = linear;
+      any |= linear;
+    }
+    const double factor =
+        static_cast<double>(range.max) / static_cast<double>(std::max<int64_t>(range.min, 1));
+    if (ok && any && factor > best_factor) {
+      best = name;
+      best_factor = factor;
+      *proportional = std::move(scales);
+    }
+  }
+  return best;
 }
 
 std::string Describe(const BufferAssignment& b) {
@@ -214,7 +266,7 @@ StatusOr<MemoryPlan> PlanMemory(const Graph& graph, const PlanOptions& options) 
       }
       if (storage < 0) {
         storage = static_cast<int>(storages.size());
-        storages.push_back({AlignUp(b.size, plan.alignment), step, step, 0});
+        storages.push_back({AlignUp(b.size, plan.alignment), step, step, 0, v});
       }
       storages[storage].last = std::max(storages[storage].last, b.last_use);
       storage_of[v] = storage;
@@ -235,17 +287,83 @@ StatusOr<MemoryPlan> PlanMemory(const Graph& graph, const PlanOptions& options) 
     plan.lower_bound_bytes = std::max(plan.lower_bound_bytes, live);
   }
 
-  // Both gap choices are cheap; keep whichever packs tighter (best-fit usually, not always).
-  std::vector<Storage> lowest = storages;
-  int64_t best_fit_bytes = Place(storages, /*best_fit=*/true);
-  int64_t lowest_bytes = Place(lowest, /*best_fit=*/false);
-  if (lowest_bytes < best_fit_bytes) storages = std::move(lowest);
-  plan.workspace_bytes = std::min(best_fit_bytes, lowest_bytes);
-  for (BufferAssignment& b : plan.buffers) b.offset = storages[storage_of.at(b.value)].offset;
+  std::vector<bool> proportional;
+  if (options.scale) {
+    KILN_ASSIGN_OR_RETURN(plan.scale_symbol, ScaleSymbol(graph, storages, plan.bindings,
+                                                         options.bindings, &proportional));
+  }
+  if (plan.scale_symbol.empty()) {
+    plan.workspace_bytes = PlaceTightest(storages);
+  } else {
+    // Proportional storages placed at one unit of the symbol, the others apart after them.
+    std::vector<Storage> unit, fixed;
+    SymbolBindings one = plan.bindings;
+    one[plan.scale_symbol] = 1;
+    for (size_t i = 0; i < storages.size(); ++i) {
+      Storage s = storages[i];
+      if (proportional[i]) {
+        KILN_ASSIGN_OR_RETURN(const int64_t bytes, ValueBytes(*s.value, one));
+        s.size = AlignUp(bytes, plan.alignment);
+      }
+      (proportional[i] ? unit : fixed).push_back(s);
+    }
+    plan.unit_bytes = PlaceTightest(unit);
+    plan.fixed_bytes = PlaceTightest(fixed);
+    size_t u = 0, f = 0;
+    for (size_t i = 0; i < storages.size(); ++i) {
+      if (proportional[i]) {
+        storages[i].offset = 0;
+        storages[i].offset_per_unit = unit[u++].offset;
+      } else {
+        storages[i].offset = fixed[f++].offset;
+        storages[i].offset_per_unit = plan.unit_bytes;
+      }
+    }
+    plan.workspace_bytes = plan.unit_bytes * plan.bindings.at(plan.scale_symbol) + plan.fixed_bytes;
+  }
+  for (BufferAssignment& b : plan.buffers) {
+    const Storage& s = storages[storage_of.at(b.value)];
+    b.offset = s.offset;
+    b.offset_per_unit = s.offset_per_unit;
+  }
   return plan;
 }
 
+int64_t MemoryPlan::WorkspaceBytesAt(int64_t value) const {
+  if (scale_symbol.empty()) return workspace_bytes;
+  return unit_bytes * value + fixed_bytes + scratch_bytes;
+}
+
+StatusOr<MemoryPlan> MemoryPlan::At(int64_t value) const {
+  if (scale_symbol.empty()) return *this;
+  MemoryPlan at = *this;
+  at.scale_symbol.clear();
+  at.unit_bytes = at.fixed_bytes = 0;
+  at.bindings[scale_symbol] = value;
+  at.workspace_bytes = WorkspaceBytesAt(value);
+  for (BufferAssignment& b : at.buffers) {
+    b.offset += b.offset_per_unit * value;
+    b.offset_per_unit = 0;
+    KILN_ASSIGN_OR_RETURN(b.size, ValueBytes(*b.value, at.bindings));
+  }
+  return at;
+}
+
 Status CheckPlan(const Graph& graph, const MemoryPlan& plan) {
+  if (!plan.scale_symbol.empty()) {
+    auto range = graph.symbols().find(plan.scale_symbol);
+    if (range == graph.symbols().end()) {
+      return InternalError("memory plan: scale symbol " + plan.scale_symbol + " is not a symbol of @" +
+                           graph.name());
+    }
+    const int64_t lo = range->second.min, hi = range->second.max;
+    for (int64_t v : {lo, (lo + hi) / 2, hi}) {
+      KILN_ASSIGN_OR_RETURN(MemoryPlan at, plan.At(v));
+      KILN_RETURN_IF_ERROR(CheckPlan(graph, at).WithContext("with " + plan.scale_symbol + " = " +
+                                                            std::to_string(v)));
+    }
+    return Status::Ok();
+  }
   const Schedule schedule(graph);
   const std::set<const Value*> expected = WorkspaceValues(graph);
   if (plan.alignment <= 0 || (plan.alignment & (plan.alignment - 1)) != 0) {
@@ -358,12 +476,18 @@ std::string FormatPlanSummary(const MemoryPlan& plan) {
                                             : 1.0;
   char ratio_text[32];
   std::snprintf(ratio_text, sizeof(ratio_text), "%.2fx", ratio);
+  std::string scaling;
+  if (!plan.scale_symbol.empty()) {
+    const int64_t rest = plan.fixed_bytes + plan.scratch_bytes;
+    scaling = "; a run takes " + FormatBytes(plan.unit_bytes) + " per unit of " + plan.scale_symbol +
+              (rest > 0 ? " + " + FormatBytes(rest) : "");
+  }
   return "workspace " + FormatBytes(plan.workspace_bytes) + " (naive " +
          FormatBytes(plan.naive_bytes) + ", peak-live lower bound " +
          FormatBytes(plan.lower_bound_bytes) + ", " + ratio_text + " of the bound), " +
          std::to_string(plan.buffers.size()) + " buffers" +
          (plan.scratch_bytes > 0 ? ", incl. " + FormatBytes(plan.scratch_bytes) + " of kernel scratch"
-                                 : "");
+                                 : "") + scaling;
 }
 
 }  // namespace kiln

@@ -19,6 +19,13 @@
 // Dynamic shapes: a graph with symbolic dims is planned once, with every symbol at its range
 // maximum unless PlanOptions::bindings says otherwise, so one workspace of the upper-bound size
 // serves every shape in range and offsets stay static (smaller shapes use a prefix of each slot).
+// Except where the workspace can scale with one symbol s (a dynamic batch, usually): when every
+// storage's size is either c * s bytes or independent of s (the other symbols at their
+// bindings), the proportional storages are placed for s = 1 and the others apart after them, and
+// a run with s = v puts a proportional buffer at v times its offset and the rest after v units.
+// Scaling keeps buffers that are apart at s = 1 apart at every v (and offsets aligned), so a run
+// needs v units of workspace instead of the range maximum's: batch 1 of a library built for
+// 1..256 takes about 1/256 of the memory (MemoryPlan::scale_symbol).
 #ifndef KILN_PLAN_MEMORY_PLAN_H_
 #define KILN_PLAN_MEMORY_PLAN_H_
 
@@ -39,13 +46,18 @@ struct PlanOptions {
   /// Alignment of every offset in bytes (a power of two): 256 B suits coalesced GPU access and
   /// every vector width a CPU kernel uses.
   int64_t alignment = 256;
+  /// Let the workspace scale with a symbol where every storage allows it (see the file comment);
+  /// false: static offsets.
+  bool scale = true;
 };
 
 /// Where one value lives in the workspace.
 struct BufferAssignment {
   const Value* value = nullptr;
-  /// Byte offset in the workspace (a multiple of MemoryPlan::alignment).
+  /// Byte offset in the workspace (a multiple of MemoryPlan::alignment), plus offset_per_unit
+  /// times the scale symbol's value when the workspace scales (MemoryPlan::scale_symbol).
   int64_t offset = 0;
+  int64_t offset_per_unit = 0;
   /// Bytes of the value at the planned bindings (not rounded up).
   int64_t size = 0;
   /// Node steps (indices in graph.nodes()) of the producer and the last user, inclusive.
@@ -62,12 +74,18 @@ struct BufferAssignment {
 struct MemoryPlan {
   /// One entry per value that needs workspace, in node order.
   std::vector<BufferAssignment> buffers;
-  /// Size of the workspace: the end of the highest buffer, rounded up to the alignment (after
-  /// code generation: plus scratch_bytes).
+  /// Size of the workspace at the bindings: the end of the highest buffer, rounded up to the
+  /// alignment (after code generation: plus scratch_bytes).
   int64_t workspace_bytes = 0;
   /// Kernel scratch at the end of the workspace (codegen's KernelContext::Scratch: a split-K
   /// gemm's partial sums), set by the compiler after code generation; 0 when planned.
   int64_t scratch_bytes = 0;
+  /// The symbol the workspace scales with, or "" for static offsets (see the file comment). When
+  /// set, a run with it at v has unit_bytes * v bytes of proportional buffers, then fixed_bytes
+  /// of the others, then the scratch.
+  std::string scale_symbol;
+  int64_t unit_bytes = 0;
+  int64_t fixed_bytes = 0;
   /// Without any reuse: the sum of the buffers' sizes, each rounded up to the alignment (views
   /// excluded, as they never need memory of their own).
   int64_t naive_bytes = 0;
@@ -77,6 +95,13 @@ struct MemoryPlan {
   /// The symbol values the sizes were computed with (every symbol of the graph).
   SymbolBindings bindings;
   int64_t alignment = 256;
+
+  /// Bytes a run with the scale symbol at `value` needs, scratch included (workspace_bytes when
+  /// the plan does not scale).
+  int64_t WorkspaceBytesAt(int64_t value) const;
+  /// The plan of a run with the scale symbol at `value` as a static plan: offsets resolved, sizes
+  /// and bindings at `value`, no scale symbol. A static plan returns itself.
+  StatusOr<MemoryPlan> At(int64_t value) const;
 };
 
 /// True for ops whose result is a view of operand 0 (the same bytes read with another shape):
@@ -91,11 +116,12 @@ StatusOr<MemoryPlan> PlanMemory(const Graph& graph, const PlanOptions& options =
 /// buffer; each buffer's lifetime covers its producer and users; offsets are aligned and every
 /// buffer lies inside workspace_bytes; two buffers whose lifetimes intersect do not overlap in
 /// memory unless they share storage legally (a view, or an in-place result whose earlier
-/// storage-mates all die at its producer). InternalError naming both buffers otherwise.
+/// storage-mates all die at its producer). A scaling plan is checked At() its symbol's minimum,
+/// middle and maximum. InternalError naming both buffers otherwise.
 Status CheckPlan(const Graph& graph, const MemoryPlan& plan);
 
 /// "workspace 12.3 MiB (naive 45.6 MiB, peak-live lower bound 11.9 MiB, 1.03x of the bound),
-/// 152 buffers".
+/// 152 buffers"; a scaling plan adds "; a run takes 48.0 KiB per unit of N + 1.5 KiB".
 std::string FormatPlanSummary(const MemoryPlan& plan);
 
 }  // namespace kiln

@@ -222,11 +222,73 @@ graph @sym(%x: f32[N,64]) -> (%y) where N in [1, 8] {
 
 TEST(MemoryPlanTest, SymbolsDefaultToTheirRangeMaximum) {
   Graph g = ParseVerified(kSymbolic);
-  MemoryPlan plan = PlanChecked(g);
+  MemoryPlan plan = PlanChecked(g, {.scale = false});
   EXPECT_EQ(plan.bindings, (SymbolBindings{{"N", 8}}));
+  EXPECT_EQ(plan.scale_symbol, "");
   EXPECT_EQ(Buffer(plan, "a").size, 64 * 8 * 4);
   EXPECT_EQ(Buffer(plan, "b").offset, 2048);
+  EXPECT_EQ(Buffer(plan, "b").offset_per_unit, 0);
   EXPECT_EQ(plan.workspace_bytes, 4096);
+}
+
+TEST(MemoryPlanTest, WorkspaceScalesWithASymbolEveryBufferIsProportionalTo) {
+  Graph g = ParseVerified(kSymbolic);
+  MemoryPlan plan = PlanChecked(g);  // also checks the plan at N = 1, 4 and 8
+  EXPECT_EQ(plan.scale_symbol, "N");
+  EXPECT_EQ(plan.bindings, (SymbolBindings{{"N", 8}}));
+  // One unit of N: a and b are 64 floats each, 256 bytes apart.
+  EXPECT_EQ(plan.unit_bytes, 512);
+  EXPECT_EQ(plan.fixed_bytes, 0);
+  EXPECT_EQ(plan.workspace_bytes, 4096);  // at N = 8, as the static plan
+  EXPECT_EQ(plan.WorkspaceBytesAt(1), 512);
+  EXPECT_EQ(plan.WorkspaceBytesAt(3), 1536);
+  EXPECT_EQ(Buffer(plan, "a").offset, 0);
+  EXPECT_EQ(Buffer(plan, "a").offset_per_unit + Buffer(plan, "b").offset_per_unit, 256);
+  StatusOr<MemoryPlan> at3 = plan.At(3);
+  ASSERT_TRUE(at3.ok()) << at3.status().ToString();
+  EXPECT_EQ(at3->scale_symbol, "");
+  EXPECT_EQ(at3->bindings, (SymbolBindings{{"N", 3}}));
+  EXPECT_EQ(at3->workspace_bytes, 1536);
+  EXPECT_EQ(Buffer(*at3, "a").size, 64 * 3 * 4);
+  EXPECT_EQ(Buffer(*at3, "a").offset + Buffer(*at3, "b").offset, 768);
+  EXPECT_TRUE(CheckPlan(g, *at3).ok());
+  EXPECT_NE(FormatPlanSummary(plan).find("; a run takes 512 B per unit of N"), std::string::npos)
+      << FormatPlanSummary(plan);
+  // A bound symbol does not scale.
+  EXPECT_EQ(PlanChecked(g, {.bindings = {{"N", 8}}}).scale_symbol, "");
+}
+
+TEST(MemoryPlanTest, BuffersThatDoNotDependOnTheSymbolGoAfterTheScaledOnes) {
+  // %c depends on S only: it is placed after N units, at an offset that moves with N.
+  Graph g = ParseVerified(R"(
+graph @mixed(%x: f32[N,S,16], %p: f32[S,16]) -> (%y) where N in [1, 64], S in [4, 8] {
+  %a = relu(%x) : f32[N,S,16]
+  %c = exp(%p) : f32[S,16]
+  %b = add(%a, %c) : f32[N,S,16]
+  %y = relu(%b) : f32[N,S,16]
+})");
+  MemoryPlan plan = PlanChecked(g);
+  EXPECT_EQ(plan.scale_symbol, "N");  // S only spans a factor of 2
+  EXPECT_EQ(plan.unit_bytes, 512);     // %a (and %b in place of it): 8 x 16 floats
+  EXPECT_EQ(plan.fixed_bytes, 512);    // %c
+  EXPECT_EQ(Buffer(plan, "c").offset, 0);
+  EXPECT_EQ(Buffer(plan, "c").offset_per_unit, 512);
+  EXPECT_EQ(plan.WorkspaceBytesAt(5), 5 * 512 + 512);
+  for (int64_t n : {1, 2, 17, 64}) {
+    StatusOr<MemoryPlan> at = plan.At(n);
+    ASSERT_TRUE(at.ok());
+    EXPECT_TRUE(CheckPlan(g, *at).ok()) << "N = " << n;
+  }
+}
+
+TEST(MemoryPlanTest, NoScalingWhereABufferGrowsOtherwise) {
+  // %o is N x N: not proportional to N, so the offsets stay static.
+  Graph g = ParseVerified(R"(
+graph @outer(%x: f32[N,1], %y: f32[1,N]) -> (%z) where N in [1, 16] {
+  %o = mul(%x, %y) : f32[N,N]
+  %z = relu(%o) : f32[N,N]
+})");
+  EXPECT_EQ(PlanChecked(g).scale_symbol, "");
 }
 
 TEST(MemoryPlanTest, GivenBindingsOverrideTheMaximum) {

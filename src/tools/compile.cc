@@ -101,6 +101,12 @@ Status WriteManifest(const Graph& graph, const CompileResult& r, const CompileAr
       {"workspace_naive_bytes", r.plan.naive_bytes},
       {"workspace_lower_bound_bytes", r.plan.lower_bound_bytes},
       {"scratch_bytes", r.plan.scratch_bytes},
+      // A workspace that scales with a symbol ("" for none): a run with it at v needs
+      // workspace_unit_bytes * v + workspace_fixed_bytes + scratch_bytes (workspace_bytes: at
+      // every symbol's maximum).
+      {"workspace_scale_symbol", r.plan.scale_symbol},
+      {"workspace_unit_bytes", r.plan.unit_bytes},
+      {"workspace_fixed_bytes", r.plan.fixed_bytes},
       {"weights_embedded", args.embed_weights},
       {"cuda_graphs", args.cuda_graphs},
       {"pdl", args.pdl},

@@ -124,6 +124,12 @@ Status PrintCompiled(const std::string& dir) {
               FormatBytes(m.value("workspace_bytes", int64_t{0})).c_str(),
               FormatBytes(m.value("workspace_naive_bytes", int64_t{0})).c_str(),
               FormatBytes(m.value("workspace_lower_bound_bytes", int64_t{0})).c_str());
+  if (const std::string s = m.value("workspace_scale_symbol", ""); !s.empty()) {
+    const int64_t rest = m.value("workspace_fixed_bytes", int64_t{0}) + m.value("scratch_bytes", int64_t{0});
+    std::printf("           at the largest shapes; a run takes %s per unit of %s%s\n",
+                FormatBytes(m.value("workspace_unit_bytes", int64_t{0})).c_str(), s.c_str(),
+                rest > 0 ? (" + " + FormatBytes(rest)).c_str() : "");
+  }
   std::printf("weights: %s\n", m.value("weights_embedded", false) ? "embedded in the library" : (dir + "/model.safetensors").c_str());
   return Status::Ok();
 }

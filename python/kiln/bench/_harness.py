@@ -117,7 +117,13 @@ class _KilnVariant:
         return self.modules[batch] if batch in self.modules else self.modules[-1]
 
     def workspace_bytes(self, batch: int) -> int:
-        return int(self.module(batch).compile_info["workspace_bytes"])
+        """The workspace a run at `batch` takes (the library's at its largest shapes when it
+        does not scale with the batch)."""
+        info = self.module(batch).compile_info
+        if info.get("workspace_scale_symbol") and self.dynamic:
+            return int(info["workspace_unit_bytes"] * batch + info["workspace_fixed_bytes"]
+                       + info["scratch_bytes"])
+        return int(info["workspace_bytes"])
 
     def weights_bytes(self) -> int:
         path = self.infos[0].get("weights_path") or ""

@@ -11,8 +11,9 @@ from typing import Any, Dict, List, Optional
 MEMORY_NOTE = (
     "Peak MB: PyTorch modes: torch.cuda.max_memory_allocated during the mode's first call and "
     "timed runs, above what was allocated before (weights excluded; outputs, workspace and "
-    "CUDA-graph pools included); not measured on the CPU. kiln: the compiler's planned "
-    "workspace (compile_info['workspace_bytes'], for the largest batch its library allows), "
+    "CUDA-graph pools included); not measured on the CPU. kiln: the workspace a run at that "
+    "batch allocates (a dynamic-batch library's workspace scales with the batch: "
+    "compile_info['workspace_unit_bytes'] per item plus the fixed part and kernel scratch), "
     "without weights and outputs: the runtime allocates outside PyTorch's allocator, so "
     "max_memory_allocated cannot see it.")
 

@@ -48,7 +48,7 @@ struct WeightDesc {
 /// Everything Run needs for one execution.
 struct RunArgs {
   const int64_t* sym;          // symbol values in ModelDesc::symbols order (nullptr if none)
-  char* workspace;             // ModelDesc::workspace_bytes, aligned to 256
+  char* workspace;             // WorkspaceBytes(sym) or more, aligned to 256
   const void* const* inputs;   // one per model input
   void* const* outputs;        // one per model output
   const void* const* weights;  // one per ModelDesc::weights entry
@@ -69,6 +69,11 @@ struct ModelDesc {
   /// Workspace size with every symbol at its maximum (a run with smaller symbols uses a prefix
   /// of each buffer, so one allocation serves every shape in range).
   int64_t workspace_bytes;
+  /// A workspace that scales with symbol `workspace_symbol` (index in `symbols`; -1: static
+  /// offsets; src/plan/memory_plan.h): a run with it at v needs workspace_unit_bytes * (v - max)
+  /// bytes fewer than workspace_bytes (WorkspaceBytes).
+  int workspace_symbol;
+  int64_t workspace_unit_bytes;
   /// Writes the concrete dims of output `index` for symbol values `sym`.
   void (*output_shape)(int index, const int64_t* sym, int64_t* dims);
   void (*run)(const RunArgs& args);
@@ -82,6 +87,13 @@ struct ModelDesc {
 
 /// Defined by the generated model.cc.
 extern const ModelDesc kModel;
+
+/// Bytes of workspace a run with symbol values `sym` needs.
+inline int64_t WorkspaceBytes(const int64_t* sym) {
+  if (kModel.workspace_symbol < 0) return kModel.workspace_bytes;
+  const int64_t max = kModel.symbols[kModel.workspace_symbol].max;
+  return kModel.workspace_bytes - kModel.workspace_unit_bytes * (max - sym[kModel.workspace_symbol]);
+}
 
 /// Stores `message` as the calling thread's kiln_last_error() text and returns `code` (a
 /// KILN_ERR_*), so failures read `return Fail(KILN_ERR_..., "...");` (module_main.cc).

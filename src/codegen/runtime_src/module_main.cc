@@ -118,6 +118,19 @@ int CheckRunArgs(const char* fn, kiln_instance_t instance, const void* const* in
   return KILN_OK;
 }
 
+// Grows the instance's workspace to what a run with its symbol values needs (a workspace that
+// scales with a symbol is allocated at the first run and regrown for a larger value, never
+// shrunk; a static one was allocated with the instance). The old buffer is freed first, which
+// waits for the device's queued work on CUDA targets (cudaFree synchronises). CUDA graphs
+// captured with the old buffer stay valid: their key holds its address, and only a buffer at
+// least as large can come back at that address.
+int EnsureWorkspace(kiln_module_instance& instance) {
+  const int64_t needed = kiln_rt::WorkspaceBytes(instance.sym.data());
+  if (static_cast<int64_t>(instance.workspace.bytes) >= needed) return KILN_OK;
+  kiln_rt::DeviceFree(&instance.workspace);
+  return kiln_rt::DeviceAllocate(static_cast<size_t>(needed), &instance.workspace);
+}
+
 kiln_rt::RunArgs MakeRunArgs(const kiln_module_instance& instance, const void* const* inputs,
                              void* const* outputs, void* stream) {
   return kiln_rt::RunArgs{instance.sym.empty() ? nullptr : instance.sym.data(),
@@ -264,11 +277,10 @@ KILN_MODULE_EXPORT int kiln_instance_create(const char* weights_path, kiln_insta
     }
     if (rc != KILN_OK) return rc;
     if ((rc = BindWeights(*inst)) != KILN_OK) return rc;
-    if ((rc = kiln_rt::DeviceAllocate(static_cast<size_t>(kModel.workspace_bytes),
-                                      &inst->workspace)) != KILN_OK) {
-      return rc;
-    }
     inst->sym.assign(kModel.num_symbols, 0);
+    // A static workspace now (an allocation failure shows at creation); a scaling one at the
+    // first run, for its symbol value.
+    if (kModel.workspace_symbol < 0 && (rc = EnsureWorkspace(*inst)) != KILN_OK) return rc;
     inst->dims_set = kModel.num_symbols == 0;
     *out = inst.release();
     return KILN_OK;
@@ -329,6 +341,7 @@ KILN_MODULE_EXPORT int kiln_instance_run(kiln_instance_t instance, const void* c
     if (std::string(kModel.target) == "cpu" && stream != nullptr) {
       return Fail(KILN_ERR_INVALID_ARGUMENT, "kiln_instance_run: stream must be NULL on the cpu target");
     }
+    if (int rc = EnsureWorkspace(*instance); rc != KILN_OK) return rc;
     return kiln_rt::DeviceRun(&instance->device_state,
                               MakeRunArgs(*instance, inputs, outputs, stream));
   });
@@ -354,6 +367,7 @@ KILN_MODULE_EXPORT int kiln_instance_run_host(kiln_instance_t instance, const vo
       for (int64_t v : dims) n *= static_cast<size_t>(v < 0 ? 0 : v);
       output_bytes[i] = n;
     }
+    if (int rc = EnsureWorkspace(*instance); rc != KILN_OK) return rc;
     return kiln_rt::DeviceRunHost(&instance->device_state,
                                   MakeRunArgs(*instance, inputs, outputs, nullptr),
                                   input_bytes.data(), output_bytes.data());
