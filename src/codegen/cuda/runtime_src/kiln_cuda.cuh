@@ -199,6 +199,16 @@ __device__ __forceinline__ void StoreFloats(typename D::Storage* dst, const floa
   StoreVector(dst, raw);
 }
 
+constexpr float kLog2e = 1.4426950408889634f;
+
+/// 2^x (ex2.approx: 2 ulp; 2^-inf = 0; results below 2^-126 flush to 0). exp(x - m) is
+/// Exp2(fmaf(x, kLog2e, -m * kLog2e)): one FFMA and one MUFU op instead of expf's ten.
+__device__ __forceinline__ float Exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
 /// Reduces `v` with `op` over a group of kThreads threads, returned to every thread of the group.
 /// kThreads <= 32: an aligned slice of a warp (every lane of the warp must call it); kThreads > 32:
 /// the whole block (kThreads == blockDim.x, a multiple of 32; every thread must call it), through

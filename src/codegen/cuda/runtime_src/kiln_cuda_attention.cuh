@@ -57,16 +57,8 @@ struct AttentionArgs {
 
 namespace attn {
 
-constexpr float kLog2e = 1.4426950408889634f;
-
 using namespace kiln_cuda::mma;  // cp.async, ldmatrix, mma.sync wrappers
 
-/// 2^x (ex2.approx: 2 ulp; 2^-inf = 0).
-__device__ __forceinline__ float Exp2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-  return y;
-}
 
 __device__ __forceinline__ float QuadMax(float v) {
   v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));

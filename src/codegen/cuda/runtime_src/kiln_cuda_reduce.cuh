@@ -6,7 +6,8 @@
 // rows per 256-thread block) for rows that fit its registers, the whole block for long ones.
 // Softmax keeps kCache values (or 16-byte vectors, where rows and pointers allow) per thread in
 // registers, so a row of up to kThreads * kCache of them is read from memory once; longer rows
-// re-read the uncached tail in each pass.
+// re-read the uncached tail in each pass. exp(x - max) is one FFMA and ex2.approx (Exp2), not
+// expf: softmax of long rows is otherwise bound by instruction issue rather than memory.
 // arg_max / arg_min: one thread per [outer, inner] column walking its axis (any float or integer
 // dtype).
 // Reductions coalesce the operand's dims at run time into alternating kept / reduced groups:
@@ -53,26 +54,28 @@ __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
     for (int64_t j = t + static_cast<int64_t>(kCache) * kThreads; j < n; j += kThreads)
       mx = fmaxf(mx, D::Load(xr[j]));
     mx = GroupReduce<kThreads>(mx, MaxOp{}, smem);
+    const float mx_log2 = mx * kLog2e;
+    auto exp_shifted = [&](float xv) { return Exp2(fmaf(xv, kLog2e, -mx_log2)); };  // exp(x - mx)
     // 2. Sum of exp(x - max).
     float sum = 0.f;
 #pragma unroll
     for (int k = 0; k < kCache; ++k) {
       const int64_t j = t + static_cast<int64_t>(k) * kThreads;
-      if (j < n) sum += expf(v[k] - mx);
+      if (j < n) sum += exp_shifted(v[k]);
     }
     for (int64_t j = t + static_cast<int64_t>(kCache) * kThreads; j < n; j += kThreads)
-      sum += expf(D::Load(xr[j]) - mx);
+      sum += exp_shifted(D::Load(xr[j]));
     sum = GroupReduce<kThreads>(sum, SumOp{}, smem);
     // 3. Normalise and store.
     const float scale = kLog ? mx + logf(sum) : 1.f / sum;
 #pragma unroll
     for (int k = 0; k < kCache; ++k) {
       const int64_t j = t + static_cast<int64_t>(k) * kThreads;
-      if (j < n) yr[j] = D::Store(kLog ? v[k] - scale : expf(v[k] - mx) * scale);
+      if (j < n) yr[j] = D::Store(kLog ? v[k] - scale : exp_shifted(v[k]) * scale);
     }
     for (int64_t j = t + static_cast<int64_t>(kCache) * kThreads; j < n; j += kThreads) {
       const float xv = D::Load(xr[j]);
-      yr[j] = D::Store(kLog ? xv - scale : expf(xv - mx) * scale);
+      yr[j] = D::Store(kLog ? xv - scale : exp_shifted(xv) * scale);
     }
   }
 }
@@ -116,10 +119,12 @@ __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
       for (int e = 0; e < kVec; ++e) mx = fmaxf(mx, D::Load(u[e]));
     }
     mx = GroupReduce<kThreads>(mx, MaxOp{}, smem);
+    const float mx_log2 = mx * kLog2e;
+    auto exp_shifted = [&](float xv) { return Exp2(fmaf(xv, kLog2e, -mx_log2)); };  // exp(x - mx)
     auto exps = [&](const S(&u)[kVec]) {
       float s = 0.f;
 #pragma unroll
-      for (int e = 0; e < kVec; ++e) s += expf(D::Load(u[e]) - mx);
+      for (int e = 0; e < kVec; ++e) s += exp_shifted(D::Load(u[e]));
       return s;
     };
     float sum = 0.f;
@@ -139,7 +144,7 @@ __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
 #pragma unroll
       for (int e = 0; e < kVec; ++e) {
         const float xe = D::Load(xv[e]);
-        r[e] = kLog ? xe - scale : expf(xe - mx) * scale;
+        r[e] = kLog ? xe - scale : exp_shifted(xe) * scale;
       }
       StoreFloats<D>(yr + j * kVec, r);
     };
@@ -167,12 +172,14 @@ __global__ void SoftmaxColumnsKernel(const typename D::Storage* x, typename D::S
     const int64_t base = (c / inner) * len * inner + c % inner;
     float mx = -__int_as_float(0x7f800000);
     for (int64_t l = 0; l < len; ++l) mx = fmaxf(mx, D::Load(x[base + l * inner]));
+    const float mx_log2 = mx * kLog2e;
+    auto exp_shifted = [&](float xv) { return Exp2(fmaf(xv, kLog2e, -mx_log2)); };  // exp(x - mx)
     float sum = 0.f;
-    for (int64_t l = 0; l < len; ++l) sum += expf(D::Load(x[base + l * inner]) - mx);
+    for (int64_t l = 0; l < len; ++l) sum += exp_shifted(D::Load(x[base + l * inner]));
     const float scale = kLog ? mx + logf(sum) : 1.f / sum;
     for (int64_t l = 0; l < len; ++l) {
       const float xv = D::Load(x[base + l * inner]);
-      y[base + l * inner] = D::Store(kLog ? xv - scale : expf(xv - mx) * scale);
+      y[base + l * inner] = D::Store(kLog ? xv - scale : exp_shifted(xv) * scale);
     }
   }
 }
