@@ -222,7 +222,9 @@ graph @sym(%x: f32[N,64]) -> (%y) where N in [1, 8] {
 
 TEST(MemoryPlanTest, SymbolsDefaultToTheirRangeMaximum) {
   Graph g = ParseVerified(kSymbolic);
-  MemoryPlan plan = PlanChecked(g, {.scale = false});
+  PlanOptions static_offsets;
+  static_offsets.scale = false;
+  MemoryPlan plan = PlanChecked(g, static_offsets);
   EXPECT_EQ(plan.bindings, (SymbolBindings{{"N", 8}}));
   EXPECT_EQ(plan.scale_symbol, "");
   EXPECT_EQ(Buffer(plan, "a").size, 64 * 8 * 4);
