@@ -13,7 +13,9 @@
 // read at compile time by the emitter forces one config for every gemm of the compiled graph, over
 // the tuner's choice (KernelContext::config) and the heuristic. <name> is a GemmConfig::Name():
 // tile MxNxK, cluster MxN, schedule, optional _s<stages>, optional _streamk (CUTLASS's stream-K
-// scheduler) or _splitk<N> (the same scheduler, each tile's K in N slices; 2..16). A forced name
+// scheduler) or _splitk<N> (the same scheduler, each tile's K in N slices; 2..16: forced only,
+// 10-21% slower than 64x128 pingpong on small-M long-K gemms, bench/results/
+// gemm_small_m_splitk_h100.md). A forced name
 // that does not parse or is not a valid kernel is a compile error naming the gemm; a gemm the
 // sm90 kernels cannot implement (see Sm90Unsupported) keeps the 2.x path whatever is forced.
 #ifndef KILN_CODEGEN_CUDA_GEMM_CONFIG_H_
