@@ -103,6 +103,39 @@ TEST(CudaAttentionEmitter, ForcedTilingAndItsErrors) {
             "{1, 2, 4, 8}, mf in {1, 2}, keys in {16, 32, 64, 128}, e.g. 4x2x32");
 }
 
+// "wgmma[<rows>x<keys>]": the warp-group-MMA kernel (kiln_cuda_attention_sm90.cuh), head dims
+// padded to 64 or 128; cuda-sm90 only.
+TEST(CudaAttentionEmitter, WgmmaTilingSelectsTheSm90Kernel) {
+  Graph g = ParseVerified(R"(graph @a(%q: f16[2,33,4,128], %m: f32[2,1,1,33], %p: bf16[2,9,4,40]) -> (%y, %z) {
+  %y = attention(%q, %q, %q, %m) {causal=true} : f16[2,33,4,128]
+  %z = attention(%p, %p, %p) : bf16[2,9,4,40]
+})");
+  const auto body = [&](int node, const std::string& config, const std::string& target) {
+    codegen::KernelContext ctx(*g.nodes()[node], {}, config);
+    codegen::CodeWriter w;
+    Status s = codegen::cuda::CudaTarget(target).find(OpKind::kAttention)(ctx, w);
+    return s.ok() ? w.str() : s.ToString();
+  };
+  const int y = static_cast<int>(g.nodes().size()) - 2, z = y + 1;
+  const std::string big = body(y, "wgmma", "cuda-sm90");
+  EXPECT_TRUE(Has(big, "#include \"kiln_cuda_attention_sm90.cuh\"")) << big;
+  EXPECT_TRUE(Has(big, "kiln_cuda::AttentionSm90<kiln_cuda::F16, kiln_cuda::F32, /*kD=*/128, "
+                       "/*kWG=*/2, /*kBlockN=*/128, /*causal=*/true, /*mask=*/true>(a, stream);"))
+      << big;
+  const std::string small = body(z, "wgmma64x64", "cuda-sm90");
+  EXPECT_TRUE(Has(small, "// warp-group MMA kernel: 64 query rows per CTA, 64-key tiles, head dims "
+                         "padded to 64")) << small;
+  EXPECT_TRUE(Has(small, "/*kD=*/64, /*kWG=*/1, /*kBlockN=*/64, /*causal=*/false, /*mask=*/false>"))
+      << small;
+  EXPECT_EQ(body(z, "wgmma32x64", "cuda-sm90"),
+            "invalid argument: %z = attention (line 3): attention tiling \"wgmma32x64\" "
+            "(KILN_ATTENTION_TILING) does not parse: expected wgmma or wgmma<rows>x<keys> with "
+            "rows and keys in {64, 128}, e.g. wgmma64x128");
+  EXPECT_EQ(body(z, "wgmma", "cuda-sm80"),
+            "invalid argument: %z = attention (line 3): attention tiling \"wgmma\" "
+            "(KILN_ATTENTION_TILING) needs the cuda-sm90 target (warp-group MMA)");
+}
+
 TEST(CudaAttentionEmitter, FallbackForOtherHeadDimsAndF32) {
   Graph g = ParseVerified(
       R"(graph @a(%q: f16[1,4,2,20], %v: f16[1,4,2,20], %q2: f16[1,4,2,160], %q3: f32[1,4,2,64]) -> (%y, %z, %w) {

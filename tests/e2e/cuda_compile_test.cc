@@ -114,6 +114,19 @@ TEST(CudaCompileTest, ProgrammaticDependentLaunchForSm90a) {
       "cuda-sm90", /*pdl=*/true, {{"k", "128x128x64_1x1_coop_streamk"}});
 }
 
+// The warp-group-MMA attention kernel (forced: the tiling "wgmma..."), f16 head dim 64 with a
+// padding mask and causal in 128-row CTAs, bf16 head dim 128 with grouped-query heads in 64-row
+// CTAs.
+TEST(CudaCompileTest, AttentionWgmmaForSm90a) {
+  ExpectCompilesFor(
+      ParseVerified(
+          R"(graph @wgmma(%q: f16[N,17,4,64], %m: f32[N,1,1,17], %bq: bf16[N,9,4,128], %bk: bf16[N,9,2,128]) -> (%a, %b) where N in [1, 8] {
+  %a = attention(%q, %q, %q, %m) {causal=true} : f16[N,17,4,64]
+  %b = attention(%bq, %bk, %bk) : bf16[N,9,4,128]
+})"),
+      "cuda-sm90", /*pdl=*/false, {{"a", "wgmma"}, {"b", "wgmma64x128"}});
+}
+
 TEST(CudaCompileTest, ElementwiseFusionWithConstantsForSm90a) {
   ExpectCompilesFor(ParseVerified(R"(graph @ew(%x: f16[N,4,5], %y: f16[4,1]) -> (%z) where N in [1, 8] {
   %c = constant [0.5] : f16[]

@@ -84,7 +84,8 @@ StatusOr<FlashTiling> ParseTiling(const Node& node, const std::string& text) {
   return t;
 }
 
-Status EmitAttention(const KernelContext& ctx, CodeWriter& w) {
+// sm90: the tiling "wgmma" selects the warp-group-MMA kernel (kiln_cuda_attention_sm90.cuh).
+Status EmitAttention(const KernelContext& ctx, CodeWriter& w, bool sm90) {
   const Node& node = ctx.node();
   const Value* q = node.input(0);
   KILN_ASSIGN_OR_RETURN(std::string traits, FloatTraits(node, q));
@@ -189,6 +190,30 @@ Status EmitAttention(const KernelContext& ctx, CodeWriter& w) {
   // The tiling: $KILN_ATTENTION_TILING, else the tuner's (KernelContext::config), else the default.
   const char* env = std::getenv("KILN_ATTENTION_TILING");
   const std::string forced = env != nullptr && *env != '\0' ? env : ctx.config();
+  if (forced.rfind("wgmma", 0) == 0) {  // "wgmma" or "wgmma<rows>x<keys>"
+    if (!sm90) {
+      return InvalidArgument(node.Describe() + ": attention tiling \"" + forced +
+                             "\" (KILN_ATTENTION_TILING) needs the cuda-sm90 target (warp-group MMA)");
+    }
+    int rows = 128, keys = 128;
+    char x = 0, extra = 0;
+    if (forced != "wgmma" &&
+        (std::sscanf(forced.c_str(), "wgmma%d%c%d%c", &rows, &x, &keys, &extra) != 3 || x != 'x' ||
+         (rows != 64 && rows != 128) || (keys != 64 && keys != 128))) {
+      return InvalidArgument(node.Describe() + ": attention tiling \"" + forced +
+                             "\" (KILN_ATTENTION_TILING) does not parse: expected wgmma or "
+                             "wgmma<rows>x<keys> with rows and keys in {64, 128}, e.g. wgmma64x128");
+    }
+    const int64_t d = std::max(flash_d, flash_dv) <= 64 ? 64 : 128;
+    w.Line("#include \"kiln_cuda_attention_sm90.cuh\"");
+    w.Line("// warp-group MMA kernel: " + std::to_string(rows) + " query rows per CTA, " +
+           std::to_string(keys) + "-key tiles, head dims padded to " + std::to_string(d) +
+           " (forced: KILN_ATTENTION_TILING or tuned)");
+    w.Line("kiln_cuda::AttentionSm90<" + traits + ", " + mask_traits + ", /*kD=*/" + std::to_string(d) +
+           ", /*kWG=*/" + std::to_string(rows / 64) + ", /*kBlockN=*/" + std::to_string(keys) + flags +
+           ">(a, stream);");
+    return Status::Ok();
+  }
   FlashTiling tiling = DefaultTiling(flash_d, flash_dv, has_mask);
   if (!forced.empty()) {
     KILN_ASSIGN_OR_RETURN(tiling, ParseTiling(node, forced));
@@ -204,8 +229,14 @@ Status EmitAttention(const KernelContext& ctx, CodeWriter& w) {
   return Status::Ok();
 }
 
+Status EmitAttentionSm80(const KernelContext& ctx, CodeWriter& w) { return EmitAttention(ctx, w, false); }
+Status EmitAttentionSm90(const KernelContext& ctx, CodeWriter& w) { return EmitAttention(ctx, w, true); }
+
 }  // namespace
 
-void RegisterAttentionEmitters() { RegisterEmitter(OpKind::kAttention, EmitAttention); }
+void RegisterAttentionEmitters() {
+  RegisterEmitter(OpKind::kAttention, EmitAttentionSm80);
+  RegisterSm90Emitter(OpKind::kAttention, EmitAttentionSm90);
+}
 
 }  // namespace kiln::codegen::cuda
