@@ -74,12 +74,17 @@ TEST(CudaAttentionEmitter, FlashKernelForHalfHeadDims) {
       << z;
 }
 
-TEST(CudaAttentionEmitter, HeadDim128TakesSixteenRowWarps) {
+// Head dim 128: the warp-group-MMA kernel on sm90, the mma.sync kernel's 16-row warps on sm80.
+TEST(CudaAttentionEmitter, HeadDim128TakesTheWgmmaKernelOnSm90) {
   Graph g = ParseVerified(R"(graph @a(%q: f16[2,33,4,128]) -> (%y) {
   %y = attention(%q, %q, %q) : f16[2,33,4,128]
 })");
   const std::string y = AttentionBody(g, "y");
-  EXPECT_TRUE(Has(y, "/*kD=*/128, /*kDv=*/128, /*kWarps=*/4, /*kMF=*/1, /*kBlockN=*/64")) << y;
+  EXPECT_TRUE(Has(y, "(the sm90 default for head dims over 96)")) << y;
+  EXPECT_TRUE(Has(y, "kiln_cuda::AttentionSm90<kiln_cuda::F16, kiln_cuda::F32, /*kD=*/128, /*kWG=*/2, "
+                     "/*kBlockN=*/128")) << y;
+  const std::string y80 = AttentionBody(g, "y", "cuda-sm80");
+  EXPECT_TRUE(Has(y80, "/*kD=*/128, /*kDv=*/128, /*kWarps=*/4, /*kMF=*/1, /*kBlockN=*/64")) << y80;
 }
 
 TEST(CudaAttentionEmitter, ForcedTilingAndItsErrors) {

@@ -189,8 +189,13 @@ Status EmitAttention(const KernelContext& ctx, CodeWriter& w, bool sm90) {
   }
   // The tiling: $KILN_ATTENTION_TILING, else the tuner's (KernelContext::config), else the default.
   const char* env = std::getenv("KILN_ATTENTION_TILING");
-  const std::string forced = env != nullptr && *env != '\0' ? env : ctx.config();
-  if (forced.rfind("wgmma", 0) == 0) {  // "wgmma" or "wgmma<rows>x<keys>"
+  std::string forced = env != nullptr && *env != '\0' ? env : ctx.config();
+  // sm90 default for head dims in (96, 128]: the warp-group-MMA kernel, 1.7-1.8x the mma.sync
+  // kernel at D 128 (H100: 231 vs 134 TFLOP/s at B16 H16 S1024, 261 vs 143 at B8 H16 S4096;
+  // bench/results/attention_h100.md). At D 64 it is not faster (S 197: 75 vs 86 TFLOP/s).
+  const bool wgmma_default = sm90 && forced.empty() && flash_d > 96 && flash_dv > 96;
+  if (forced.rfind("wgmma", 0) == 0 || wgmma_default) {  // "wgmma" or "wgmma<rows>x<keys>"
+    if (wgmma_default) forced = "wgmma";
     if (!sm90) {
       return InvalidArgument(node.Describe() + ": attention tiling \"" + forced +
                              "\" (KILN_ATTENTION_TILING) needs the cuda-sm90 target (warp-group MMA)");
@@ -208,7 +213,7 @@ Status EmitAttention(const KernelContext& ctx, CodeWriter& w, bool sm90) {
     w.Line("#include \"kiln_cuda_attention_sm90.cuh\"");
     w.Line("// warp-group MMA kernel: " + std::to_string(rows) + " query rows per CTA, " +
            std::to_string(keys) + "-key tiles, head dims padded to " + std::to_string(d) +
-           " (forced: KILN_ATTENTION_TILING or tuned)");
+           (wgmma_default ? " (the sm90 default for head dims over 96)" : " (forced: KILN_ATTENTION_TILING or tuned)"));
     w.Line("kiln_cuda::AttentionSm90<" + traits + ", " + mask_traits + ", /*kD=*/" + std::to_string(d) +
            ", /*kWG=*/" + std::to_string(rows / 64) + ", /*kBlockN=*/" + std::to_string(keys) + flags +
            ">(a, stream);");
