@@ -85,8 +85,8 @@ __device__ __forceinline__ void LoadTile(Smem& s, const uint16_t* src, int64_t s
 
 template <bool kBF16, int kD, int kWG, int kBlockN, bool kCausal, class MaskT, bool kHasMask>
 __global__ void __launch_bounds__(128 * kWG, 1) FlashSm90Kernel(const AttentionArgs p) {
-  using namespace cute;
   GridDependencyWait();
+  using namespace cute;
   using F = Sm90Flash<kBF16, kD, kWG, kBlockN>;
   using T = typename F::T;
   constexpr int kBlockM = F::kBlockM, kThreads = F::kThreads;
