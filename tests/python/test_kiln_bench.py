@@ -93,6 +93,22 @@ def test_end_to_end_on_the_cpu(tmp_path):
         assert not png.exists() and "matplotlib is not installed" in md
 
 
+def test_dynamic_batch_memory_is_the_workspace_of_the_batch(tmp_path):
+    # One library for batch 1..3: its workspace scales with the batch, and so does kiln's
+    # peak-memory column.
+    result = run_benchmark(BenchConfig(
+        model=tiny_cnn, batches=[1, 3], modes=["eager"], target="cpu", warmup=1, reps=2,
+        out=str(tmp_path / "tiny_dyn"), progress=False))
+    assert result["ok"]
+    (build,) = result["kiln_builds"]
+    assert build["dynamic"]
+    unit = build["workspace_unit_bytes"][0]
+    assert unit > 0
+    one, three = (row["peak_mb"]["kiln"] for row in result["rows"])
+    assert three - one == pytest.approx(2 * unit / 2**20)
+    assert three * 2**20 <= build["workspace_bytes"][0]
+
+
 def test_png_skipped_without_matplotlib(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
     out = str(tmp_path / "tiny")

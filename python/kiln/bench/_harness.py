@@ -120,6 +120,7 @@ class _KilnVariant:
         """The workspace a run at `batch` takes (the library's at its largest shapes when it
         does not scale with the batch)."""
         info = self.module(batch).compile_info
+        # A dynamic library's only symbol is the batch, so a scaling workspace scales with it.
         if info.get("workspace_scale_symbol") and self.dynamic:
             return int(info["workspace_unit_bytes"] * batch + info["workspace_fixed_bytes"]
                        + info["scratch_bytes"])
@@ -369,6 +370,7 @@ def run_benchmark(cfg: BenchConfig) -> Dict[str, Any]:
         "kiln_builds": [{"name": v.name, "cuda_graphs": v.cuda_graphs, "pdl": v.pdl, "dynamic": v.dynamic,
                          "compile_s": v.compile_s, "weights_mb": v.weights_bytes() / 2**20,
                          "workspace_bytes": [int(i["workspace_bytes"]) for i in v.infos],
+                         "workspace_unit_bytes": [int(i["workspace_unit_bytes"]) for i in v.infos],
                          "summaries": [i["summary"] for i in v.infos]} for v in variants],
         "check": check, "rows": [], "notes": cfg.notes, "ok": check["ok"],
     }
