@@ -106,8 +106,9 @@ class Module : public std::enable_shared_from_this<Module> {
   std::vector<std::vector<std::shared_ptr<const DimExpr>>> input_exprs_;
 };
 
-/// A module's weights and workspace. Not thread-safe: one thread (and stream) at a time; distinct
-/// instances may run concurrently.
+/// A module's weights and workspace (a workspace that scales with a dynamic batch is allocated at
+/// the first run and regrown for a larger batch; see kiln_instance_run). Not thread-safe: one
+/// thread (and stream) at a time; distinct instances may run concurrently.
 class Instance {
  public:
   ~Instance();

@@ -126,7 +126,11 @@ KILN_MODULE_EXPORT int kiln_instance_output_shape(kiln_instance_t instance, int 
  * caller-allocated buffers of the shape kiln_instance_output_shape reports. Outputs must not
  * alias inputs. `stream` is a cudaStream_t on a CUDA target (NULL: the default stream; the call
  * returns once the work is enqueued) and must be NULL on the cpu target (the call returns when
- * the outputs are written). The caller keeps ownership of every buffer. */
+ * the outputs are written). The caller keeps ownership of every buffer. A library whose
+ * workspace scales with a dynamic batch (`kiln info` says so) allocates it at the first run and
+ * again, larger, at the first run with a larger batch: that run waits for the device's queued
+ * work and cannot be captured into a CUDA graph by the caller (run once outside the capture
+ * first, as CUDA-graph capture usually requires anyway). */
 KILN_MODULE_EXPORT int kiln_instance_run(kiln_instance_t instance, const void* const* inputs,
                                          void* const* outputs, void* stream);
 
