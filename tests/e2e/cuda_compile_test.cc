@@ -438,6 +438,31 @@ TEST(CudaModuleEmitter, StreamKGemmsGetKernelScratch) {
             std::string::npos) << model;
 }
 
+// A dynamic batch scales the workspace (MemoryPlan::scale_symbol): buffers at multiples of the
+// batch, the kernel scratch after the batch's units, ModelDesc's per-unit bytes for the runtime.
+TEST(CudaModuleEmitter, KernelScratchFollowsAScalingWorkspace) {
+  ScopedEnv forced("KILN_GEMM_CONFIG", "128x128x64_1x1_coop_streamk");
+  Graph g = ParseVerified(R"(graph @s(%x: f16[N,64,1024], %w: f16[1024,256]) -> (%y) where N in [1, 8] {
+  %h = relu(%x) : f16[N,64,1024]
+  %y = gemm(%h, %w) : f16[N,64,256]
+})");
+  StatusOr<MemoryPlan> plan = PlanMemory(g);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->scale_symbol, "N");
+  EXPECT_EQ(plan->unit_bytes, 64 * 1024 * 2);  // %h per batch item
+  StatusOr<codegen::GeneratedModule> m =
+      codegen::EmitModule(g, *plan, codegen::cuda::CudaTarget("cuda-sm90"));
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_GT(m->scratch_bytes, 0);
+  const std::string& model = m->model.text;
+  EXPECT_NE(model.find("void* o[] = {a.outputs[0], ws + 131072 * sym_N};"), std::string::npos)
+      << model;
+  EXPECT_NE(model.find(std::to_string(8 * 131072 + m->scratch_bytes) + ",  // workspace bytes"),
+            std::string::npos) << model;
+  EXPECT_NE(model.find("0, 131072,  // the workspace scales with N: bytes per unit"),
+            std::string::npos) << model;
+}
+
 // Convs of different shapes with one tile, dtype and epilogue share one CUTLASS instantiation:
 // one shared function file (the heavy compile) called from each node's light kernel file.
 TEST(CudaModuleEmitter, ConvsOfDifferentShapesShareOneInstantiation) {
