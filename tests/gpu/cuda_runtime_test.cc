@@ -1,6 +1,7 @@
 // The CUDA runtime on a GPU (ctest label gpu; skipped where no GPU is present): CUDA-graph replay
-// (`--cuda-graphs`) and several instances of one library running concurrently on their own
-// streams, each checked against the reference interpreter on an f16 MLP with a dynamic batch.
+// (`--cuda-graphs`), the workspace growing with the batch, and several instances of one library
+// running concurrently on their own streams, each checked against the reference interpreter on an
+// f16 MLP with a dynamic batch.
 // Tolerance: |got - want| <= 2e-2 + 2e-2 * |want| (f16 storage between the layers).
 #include "models/zoo.h"
 #include "tests/gpu/cuda_test_util.h"
@@ -137,6 +138,28 @@ TEST_F(CudaRuntimeTest, GraphReplayMatchesForNewShapesAndBuffers) {
   ASSERT_TRUE(Run(*instance, *a, stream).ok());
   ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
   a->Expect("replay with new input values");
+  cudaStreamDestroy(stream);
+}
+
+// The MLP's workspace scales with the batch (MemoryPlan::scale_symbol): a fresh instance allocates
+// it at the first run and regrows it for each larger batch, here while the earlier runs may still
+// be queued on the stream (freeing the old workspace must wait for them), and smaller batches run
+// in the grown one again.
+TEST_F(CudaRuntimeTest, WorkspaceGrowsWhileEarlierRunsAreQueued) {
+  std::unique_ptr<Instance> instance = NewInstance();
+  ASSERT_NE(instance, nullptr);
+  cudaStream_t stream;
+  ASSERT_EQ(cudaStreamCreate(&stream), cudaSuccess);
+  std::vector<std::unique_ptr<DeviceCase>> cases;
+  for (int64_t batch : {1, 8, 64, 3}) cases.push_back(MakeCase(batch, static_cast<uint32_t>(batch)));
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& c : cases) c->Poison();
+    for (const auto& c : cases) ASSERT_TRUE(Run(*instance, *c, stream).ok());  // no sync between
+    ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+    for (const auto& c : cases) {
+      c->Expect("round " + std::to_string(round) + " batch " + std::to_string(c->dims[0]));
+    }
+  }
   cudaStreamDestroy(stream);
 }
 
