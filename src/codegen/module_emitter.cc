@@ -269,7 +269,6 @@ class Emitter {
     return out;
   }
 
-  // The scratch region's size: the largest request, rounded up to the plan's alignment.
   // The pointer expression (in Run) of workspace offset `offset` + `per_unit` times the scale
   // symbol's value (MemoryPlan::scale_symbol).
   std::string WorkspaceAt(int64_t offset, int64_t per_unit) const {
@@ -280,6 +279,7 @@ class Emitter {
     return out;
   }
 
+  // The scratch region's size: the largest request, rounded up to the plan's alignment.
   int64_t ScratchRegion() const {
     return (scratch_bytes_ + plan_.alignment - 1) / plan_.alignment * plan_.alignment;
   }
