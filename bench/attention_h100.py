@@ -28,6 +28,7 @@ Results: bench/results/attention_h100.{md,json}.
 src/codegen/cuda/attention.cc; "default" = the emitter's choice) and reports the fastest, naming it.
 """
 import argparse
+import concurrent.futures
 import datetime
 import json
 import os
@@ -63,8 +64,9 @@ def kir_for(b, h, s, d, dtype, causal):
             f"  %y = attention(%q, %k, %v) {attrs} : {t}\n}}\n")
 
 
-def compile_case(name, kir, args, workdir, tiling):
-    path = os.path.join(workdir, name + ".kir")
+def build_case(name, kir, args, workdir, tiling):
+    """Compiles one shape with one tiling (a kiln subprocess); returns the library's directory."""
+    path = os.path.join(workdir, f"{name}_{tiling}.kir")
     with open(path, "w") as f:
         f.write(kir)
     out = os.path.join(workdir, f"{name}_{tiling}")
@@ -74,6 +76,10 @@ def compile_case(name, kir, args, workdir, tiling):
         env["KILN_ATTENTION_TILING"] = tiling
     subprocess.run([args.kiln, "compile", path, "-o", out, "--target", "cuda-sm90", "-q"], check=True,
                    env=env)
+    return out
+
+
+def load_case(out):
     module = kiln_ctypes.Module.load(os.path.join(out, "model.so"))
     weights = os.path.join(out, "model.safetensors")
     return module.create_instance(weights if os.path.exists(weights) else None)
@@ -105,6 +111,16 @@ def main():
     wanted = args.shapes.split(",")
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
+        # Every (shape, tiling) library first, in parallel (each is one nvcc run, single-threaded).
+        builds = {}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 4) as pool:
+            for name, b, h, s, d in SHAPES:
+                if name not in wanted:
+                    continue
+                for tiling in args.tilings.split(","):
+                    builds[name, tiling] = pool.submit(build_case, name,
+                                                       kir_for(b, h, s, d, args.dtype, args.causal),
+                                                       args, workdir, tiling)
         for name, b, h, s, d in SHAPES:
             if name not in wanted:
                 continue
@@ -117,8 +133,7 @@ def main():
             per_tiling = {}
             ms, rel, err, best = None, None, None, None
             for tiling in args.tilings.split(","):
-                inst = compile_case(name, kir_for(b, h, s, d, args.dtype, args.causal), args, workdir,
-                                    tiling)
+                inst = load_case(builds[name, tiling].result())
                 run = lambda: inst.run_device([q, k, v], [out], stream)  # noqa: E731
                 out.zero_()
                 run()
