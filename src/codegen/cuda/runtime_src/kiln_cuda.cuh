@@ -221,31 +221,51 @@ __device__ __forceinline__ float GroupReduce(float v, Op op, float* smem) {
   }
   if constexpr (kThreads > 32) {
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    const int first = static_cast<int>(threadIdx.x) / kThreads * (kThreads / 32);  // group's warp 0
     __syncthreads();  // an earlier call's readers are done with smem
     if (lane == 0) smem[warp] = v;
     __syncthreads();
-    v = smem[0];
-    for (int w = 1; w < kThreads / 32; ++w) v = op(v, smem[w]);
+    v = smem[first];
+    for (int w = 1; w < kThreads / 32; ++w) v = op(v, smem[first + w]);
   }
   return v;
 }
 
-/// Calls f(std::integral_constant<int, kCache>{}) with the fewest 16-byte vectors per lane (4, 8
-/// or 16) that hold a row of `vecs` vectors in one warp's registers, and returns true; false (f
-/// not called) when the row is longer than 512 vectors.
+#ifndef KILN_LONG_ROW_THREADS
+// Threads per row of the row-wise kernels (softmax, layer_norm) for rows over 128 16-byte
+// vectors: 32 (a warp), 64, 128 or 256 (a compile-time knob: -DKILN_LONG_ROW_THREADS=N).
+#define KILN_LONG_ROW_THREADS 32
+#endif
+
+/// Calls f(threads, cache) (std::integral_constants) for a row of `vecs` 16-byte vectors that
+/// `threads` threads hold in registers, `cache` vectors each, and returns true: a warp per row with
+/// 4 per lane up to 128 vectors, else KILN_LONG_ROW_THREADS threads with the fewest of 2, 4, 8 or
+/// 16 each; false (f not called) when the row does not fit. Launch with RowBlockThreads(threads)
+/// threads per block and RowsPerBlock(threads) rows per block.
 template <typename F>
-inline bool WithWarpRowCache(int64_t vecs, F f) {
+inline bool WithRowCache(int64_t vecs, F f) {
+  using W = std::integral_constant<int, 32>;
+  using L = std::integral_constant<int, KILN_LONG_ROW_THREADS>;
+  static_assert(L::value == 32 || L::value == 64 || L::value == 128 || L::value == 256,
+                "KILN_LONG_ROW_THREADS: 32, 64, 128 or 256");
   if (vecs <= 32 * 4) {
-    f(std::integral_constant<int, 4>{});
-  } else if (vecs <= 32 * 8) {
-    f(std::integral_constant<int, 8>{});
-  } else if (vecs <= 32 * 16) {
-    f(std::integral_constant<int, 16>{});
+    f(W{}, std::integral_constant<int, 4>{});
+  } else if (L::value >= 64 && vecs <= L::value * 2) {
+    f(L{}, std::integral_constant<int, 2>{});
+  } else if (vecs <= L::value * 4) {
+    f(L{}, std::integral_constant<int, 4>{});
+  } else if (vecs <= L::value * 8) {
+    f(L{}, std::integral_constant<int, 8>{});
+  } else if (vecs <= L::value * 16) {
+    f(L{}, std::integral_constant<int, 16>{});
   } else {
     return false;
   }
   return true;
 }
+/// Threads per block and rows per block of a row-wise kernel with kThreads threads per row.
+constexpr int RowBlockThreads(int threads) { return threads > 256 ? threads : 256; }
+constexpr int RowsPerBlock(int threads) { return threads >= 256 ? 1 : 256 / threads; }
 
 struct SumOp {
   __device__ __forceinline__ float operator()(float a, float b) const { return a + b; }

@@ -196,10 +196,11 @@ void Softmax(const typename D::Storage* x, typename D::Storage* y, int64_t outer
            y, outer, len, inner);
     return;
   }
-  // A warp per row when the row fits its registers (no block barriers; many rows in flight).
-  if (vec && WithWarpRowCache(len / kVec, [&](auto cache) {
-        Launch(SoftmaxRowsVecKernel<D, kLog, 32, decltype(cache)::value>, GridFor(outer, 8), 256, 0,
-               AsStream(stream), x, y, outer, len);
+  // The row in registers: a warp per row for short rows (no block barriers), see WithRowCache.
+  if (vec && WithRowCache(len / kVec, [&](auto threads, auto cache) {
+        constexpr int kT = decltype(threads)::value;
+        Launch(SoftmaxRowsVecKernel<D, kLog, kT, decltype(cache)::value>, GridFor(outer, RowsPerBlock(kT)),
+               RowBlockThreads(kT), 0, AsStream(stream), x, y, outer, len);
       })) {
     return;
   }
