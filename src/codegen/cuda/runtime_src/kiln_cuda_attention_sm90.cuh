@@ -33,6 +33,7 @@ using attn::QuadMax;
 using attn::QuadSum;
 using mma::CpAsync16;
 using mma::CpAsyncCommit;
+using mma::CpAsyncWait;
 using mma::CpAsyncWaitAll;
 using mma::SmemAddr;
 
@@ -43,13 +44,18 @@ struct Sm90Flash {
   using T = std::conditional_t<kBF16, cutlass::bfloat16_t, cutlass::half_t>;
   static constexpr int kBlockM = 64 * kWG;  // kWG warp groups of 64 query rows
   static constexpr int kThreads = 128 * kWG;
+  // K and V stages: tile t is multiplied (S = Q K_t^T) while tile t-1's P V_{t-1} still runs and
+  // tile t+1 loads.
+  static constexpr int kStages = 3;
   using SmemQ = decltype(cute::tile_to_shape(cute::GMMA::Layout_K_SW128_Atom<T>{},
                                              cute::Shape<cute::Int<kBlockM>, cute::Int<kD>>{}));
-  using SmemK = decltype(cute::tile_to_shape(cute::GMMA::Layout_K_SW128_Atom<T>{},
-                                             cute::Shape<cute::Int<kBlockN>, cute::Int<kD>>{}));
+  using SmemK = decltype(cute::tile_to_shape(
+      cute::GMMA::Layout_K_SW128_Atom<T>{},
+      cute::Shape<cute::Int<kBlockN>, cute::Int<kD>, cute::Int<kStages>>{}));
   // V as the B operand of P V: (N = dv, K = keys), dv contiguous (MN-major).
-  using SmemVt = decltype(cute::tile_to_shape(cute::GMMA::Layout_MN_SW128_Atom<T>{},
-                                              cute::Shape<cute::Int<kD>, cute::Int<kBlockN>>{}));
+  using SmemVt = decltype(cute::tile_to_shape(
+      cute::GMMA::Layout_MN_SW128_Atom<T>{},
+      cute::Shape<cute::Int<kD>, cute::Int<kBlockN>, cute::Int<kStages>>{}));
   using MmaS = decltype(cute::make_tiled_mma(
       cute::GMMA::ss_op_selector<T, T, float, cute::Shape<cute::_64, cute::Int<kBlockN>, cute::_16>,
                                  cute::GMMA::Major::K, cute::GMMA::Major::K>(),
@@ -61,15 +67,16 @@ struct Sm90Flash {
   static constexpr int kQElems = cute::cosize_v<SmemQ>;
   static constexpr int kKElems = cute::cosize_v<SmemK>;
   static constexpr int kVElems = cute::cosize_v<SmemVt>;
-  // Q, two K and two V stages, 1024-byte aligned (the swizzle is on address bits 4..9).
-  static constexpr int kSmemBytes = 2 * (kQElems + 2 * kKElems + 2 * kVElems) + 1024;
+  // Q and the K and V stages, 1024-byte aligned (the swizzle is on address bits 4..9).
+  static constexpr int kSmemBytes = 2 * (kQElems + kKElems + kVElems) + 1024;
+  static_assert(kSmemBytes <= 227 * 1024, "shared memory of one sm90 CTA");
 };
 
 /// Loads rows [row0, row0 + rows_tile) of a [rows, cols] b16 matrix (row stride `stride`) into a
 /// CuTe smem tensor `s` addressed s(row, col) (`kTransposed`: s(col, row)); rows >= rows and
 /// columns >= cols are zero-filled.
 template <int kRows, int kCols, bool kTransposed, int kThreads, class Smem>
-__device__ __forceinline__ void LoadTile(Smem& s, const uint16_t* src, int64_t stride, int row0,
+__device__ __forceinline__ void LoadTile(Smem&& s, const uint16_t* src, int64_t stride, int row0,
                                          int rows, int cols) {
   constexpr int kChunks = kCols / 8;
 #pragma unroll
@@ -83,23 +90,37 @@ __device__ __forceinline__ void LoadTile(Smem& s, const uint16_t* src, int64_t s
   }
 }
 
+/// Issues C (+)= A B on the warp group's tensor cores as one wgmma batch and returns without
+/// waiting (warpgroup_wait). A is a register fragment (kRegA: P) or smem descriptors (Q).
+template <bool kZeroInit, bool kRegA, class Mma, class TA, class TB, class TC>
+__device__ __forceinline__ void IssueGemm(Mma& mma, TA& a, const TB& b, TC& c) {
+  using namespace cute;
+  warpgroup_fence_operand(c);
+  if constexpr (kRegA) warpgroup_fence_operand(a);
+  warpgroup_arrive();
+  mma.accumulate_ = kZeroInit ? GMMA::ScaleOut::Zero : GMMA::ScaleOut::One;
+  CUTE_UNROLL
+  for (int kb = 0; kb < size<2>(a); ++kb) {
+    gemm(mma, a(_, _, kb), b(_, _, kb), c);
+    mma.accumulate_ = GMMA::ScaleOut::One;
+  }
+  warpgroup_commit_batch();
+  warpgroup_fence_operand(c);
+  if constexpr (kRegA) warpgroup_fence_operand(a);
+}
+
 template <bool kBF16, int kD, int kWG, int kBlockN, bool kCausal, class MaskT, bool kHasMask>
 __global__ void __launch_bounds__(128 * kWG, 1) FlashSm90Kernel(const AttentionArgs p) {
   GridDependencyWait();
   using namespace cute;
   using F = Sm90Flash<kBF16, kD, kWG, kBlockN>;
   using T = typename F::T;
-  constexpr int kBlockM = F::kBlockM, kThreads = F::kThreads;
+  constexpr int kBlockM = F::kBlockM, kThreads = F::kThreads, kStages = F::kStages;
   extern __shared__ uint8_t flash90_smem_raw[];
   T* smem = reinterpret_cast<T*>((reinterpret_cast<uintptr_t>(flash90_smem_raw) + 1023) & ~uintptr_t{1023});
-  T* q_base = smem;
-  T* k_base = q_base + F::kQElems;
-  T* v_base = k_base + 2 * F::kKElems;
-  Tensor sQ = make_tensor(make_smem_ptr(q_base), typename F::SmemQ{});
-  Tensor sK0 = make_tensor(make_smem_ptr(k_base), typename F::SmemK{});
-  Tensor sK1 = make_tensor(make_smem_ptr(k_base + F::kKElems), typename F::SmemK{});
-  Tensor sV0 = make_tensor(make_smem_ptr(v_base), typename F::SmemVt{});
-  Tensor sV1 = make_tensor(make_smem_ptr(v_base + F::kVElems), typename F::SmemVt{});
+  Tensor sQ = make_tensor(make_smem_ptr(smem), typename F::SmemQ{});
+  Tensor sK = make_tensor(make_smem_ptr(smem + F::kQElems), typename F::SmemK{});
+  Tensor sV = make_tensor(make_smem_ptr(smem + F::kQElems + F::kKElems), typename F::SmemVt{});
 
   const int sq = static_cast<int>(p.sq), sk = static_cast<int>(p.sk);
   const int m_block = kCausal ? static_cast<int>(gridDim.x - 1 - blockIdx.x) : static_cast<int>(blockIdx.x);
@@ -121,27 +142,18 @@ __global__ void __launch_bounds__(128 * kWG, 1) FlashSm90Kernel(const AttentionA
   const int n_tiles = (n_end + kBlockN - 1) / kBlockN;
 
   auto load_kv = [&](int t) {
-    if (t % 2 == 0) {
-      LoadTile<kBlockN, kD, false, kThreads>(sK0, gk, p.k_row, t * kBlockN, sk, p.d);
-      LoadTile<kBlockN, kD, true, kThreads>(sV0, gv, p.v_row, t * kBlockN, sk, p.dv);
-    } else {
-      LoadTile<kBlockN, kD, false, kThreads>(sK1, gk, p.k_row, t * kBlockN, sk, p.d);
-      LoadTile<kBlockN, kD, true, kThreads>(sV1, gv, p.v_row, t * kBlockN, sk, p.dv);
-    }
+    const int stage = t % kStages;
+    LoadTile<kBlockN, kD, false, kThreads>(sK(_, _, stage), gk, p.k_row, t * kBlockN, sk, p.d);
+    LoadTile<kBlockN, kD, true, kThreads>(sV(_, _, stage), gv, p.v_row, t * kBlockN, sk, p.dv);
   };
-  LoadTile<kBlockM, kD, false, kThreads>(sQ, gq, p.q_row, m0, sq, p.d);
-  if (n_tiles > 0) load_kv(0);
-  CpAsyncCommit();
 
   typename F::MmaS mma_s;
   typename F::MmaO mma_o;
   auto thr_s = mma_s.get_thread_slice(tid);
   auto thr_o = mma_o.get_thread_slice(tid);
   Tensor tSrQ = thr_s.make_fragment_A(thr_s.partition_A(sQ));
-  Tensor tSrK0 = thr_s.make_fragment_B(thr_s.partition_B(sK0));
-  Tensor tSrK1 = thr_s.make_fragment_B(thr_s.partition_B(sK1));
-  Tensor tOrV0 = thr_o.make_fragment_B(thr_o.partition_B(sV0));
-  Tensor tOrV1 = thr_o.make_fragment_B(thr_o.partition_B(sV1));
+  Tensor tSrK = thr_s.make_fragment_B(thr_s.partition_B(sK));  // (mma, n, k, stage)
+  Tensor tOrV = thr_o.make_fragment_B(thr_o.partition_B(sV));  // (mma, n, k, stage)
   Tensor tSrS = partition_fragment_C(mma_s, Shape<Int<kBlockM>, Int<kBlockN>>{});
   Tensor tOrO = partition_fragment_C(mma_o, Shape<Int<kBlockM>, Int<kD>>{});
   Tensor tOrP = make_tensor<T>(partition_shape_A(mma_o, Shape<Int<kBlockM>, Int<kBlockN>>{}));
@@ -166,37 +178,11 @@ __global__ void __launch_bounds__(128 * kWG, 1) FlashSm90Kernel(const AttentionA
   float row_max[2] = {-INFINITY, -INFINITY};  // log2 units
   float row_sum[2] = {0.f, 0.f};              // this thread's partial sums
 
-  for (int t = 0; t < n_tiles; ++t) {
+  // The online softmax of tile t's scores in tSrS (in place: P unnormalised, f32); returns each
+  // row's factor for the output accumulated so far. Value i of the thread's accumulators: row
+  // row_base + 8 ((i / 2) % 2), key n0 + 8 (i / 4) + key_lane + i % 2.
+  auto softmax = [&](int t, float (&corr)[2]) {
     const int n0 = t * kBlockN;
-    CpAsyncWaitAll();                         // K and V tile t (and Q)
-    cutlass::arch::fence_view_async_shared();  // cp.async writes -> the wgmma (async proxy) reads
-    __syncthreads();                          // ... by everyone; all are done with tile t-1
-    if (t + 1 < n_tiles) load_kv(t + 1);
-    CpAsyncCommit();
-
-    // S = Q K^T (both warp groups; each its 64 rows).
-    warpgroup_fence_operand(tSrS);
-    warpgroup_arrive();
-    mma_s.accumulate_ = GMMA::ScaleOut::Zero;
-    if (t % 2 == 0) {
-      CUTE_UNROLL
-      for (int kb = 0; kb < size<2>(tSrQ); ++kb) {
-        gemm(mma_s, tSrQ(_, _, kb), tSrK0(_, _, kb), tSrS);
-        mma_s.accumulate_ = GMMA::ScaleOut::One;
-      }
-    } else {
-      CUTE_UNROLL
-      for (int kb = 0; kb < size<2>(tSrQ); ++kb) {
-        gemm(mma_s, tSrQ(_, _, kb), tSrK1(_, _, kb), tSrS);
-        mma_s.accumulate_ = GMMA::ScaleOut::One;
-      }
-    }
-    warpgroup_commit_batch();
-    warpgroup_wait<0>();
-    warpgroup_fence_operand(tSrS);
-
-    // Scores in log2 units; the mask, the key tail and the causal diagonal. Value i of the thread's
-    // accumulators: row row_base + 8 ((i / 2) % 2), key n0 + 8 (i / 4) + key_lane + i % 2.
     const bool edge = n0 + kBlockN > sk || (kCausal && n0 + kBlockN - 1 > m0);
     CUTE_UNROLL
     for (int i = 0; i < size(tSrS); ++i) {
@@ -208,8 +194,6 @@ __global__ void __launch_bounds__(128 * kWG, 1) FlashSm90Kernel(const AttentionA
       if (edge && (key >= sk || (kCausal && key > row_base + 8 * r))) x = -INFINITY;
       tSrS(i) = x;
     }
-    // Online softmax per row.
-    float corr[2];
     CUTE_UNROLL
     for (int r = 0; r < 2; ++r) {
       float mx = row_max[r];
@@ -228,22 +212,51 @@ __global__ void __launch_bounds__(128 * kWG, 1) FlashSm90Kernel(const AttentionA
       }
       row_sum[r] = sum;
     }
-    CUTE_UNROLL
-    for (int i = 0; i < size(tOrO); ++i) tOrO(i) *= corr[(i / 2) % 2];
+  };
+  auto to_p = [&] {
     CUTE_UNROLL
     for (int i = 0; i < size(tSrS); ++i) tOrP(i) = static_cast<T>(tSrS(i));
+  };
 
-    // O += P V.
+  // Prologue: Q and tile 0 (group 0), tile 1 (group 1); S_0 and its softmax.
+  LoadTile<kBlockM, kD, false, kThreads>(sQ, gq, p.q_row, m0, sq, p.d);
+  if (n_tiles > 0) load_kv(0);
+  CpAsyncCommit();
+  if (n_tiles > 1) load_kv(1);
+  CpAsyncCommit();
+  if (n_tiles > 0) {
+    CpAsyncWait<1>();
+    cutlass::arch::fence_view_async_shared();  // cp.async writes -> the wgmma (async proxy) reads
+    __syncthreads();
+    IssueGemm<true, false>(mma_s, tSrQ, tSrK(_, _, _, 0), tSrS);
+    warpgroup_wait<0>();
+    float corr[2];
+    softmax(0, corr);
+    to_p();
+  }
+  // Tile t: S_t = Q K_t^T runs with P_{t-1} V_{t-1}; the softmax of S_t runs while P V does; then
+  // the output is rescaled to S_t's row maxima.
+  for (int t = 1; t < n_tiles; ++t) {
+    CpAsyncWait<0>();  // tile t
+    cutlass::arch::fence_view_async_shared();
+    __syncthreads();  // ... loaded by everyone; everyone is done with tile t-2's stage
+    if (t + 1 < n_tiles) load_kv(t + 1);
+    CpAsyncCommit();
+    IssueGemm<true, false>(mma_s, tSrQ, tSrK(_, _, _, t % kStages), tSrS);
+    IssueGemm<false, true>(mma_o, tOrP, tOrV(_, _, _, (t - 1) % kStages), tOrO);
+    warpgroup_wait<1>();  // S_t
+    warpgroup_fence_operand(tSrS);
+    float corr[2];
+    softmax(t, corr);
+    warpgroup_wait<0>();  // P_{t-1} V_{t-1}
     warpgroup_fence_operand(tOrO);
-    warpgroup_arrive();
-    if (t % 2 == 0) {
-      CUTE_UNROLL
-      for (int kb = 0; kb < size<2>(tOrP); ++kb) gemm(mma_o, tOrP(_, _, kb), tOrV0(_, _, kb), tOrO);
-    } else {
-      CUTE_UNROLL
-      for (int kb = 0; kb < size<2>(tOrP); ++kb) gemm(mma_o, tOrP(_, _, kb), tOrV1(_, _, kb), tOrO);
-    }
-    warpgroup_commit_batch();
+    warpgroup_fence_operand(tOrP);
+    CUTE_UNROLL
+    for (int i = 0; i < size(tOrO); ++i) tOrO(i) *= corr[(i / 2) % 2];
+    to_p();
+  }
+  if (n_tiles > 0) {
+    IssueGemm<false, true>(mma_o, tOrP, tOrV(_, _, _, (n_tiles - 1) % kStages), tOrO);
     warpgroup_wait<0>();
     warpgroup_fence_operand(tOrO);
   }
