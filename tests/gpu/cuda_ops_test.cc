@@ -1,9 +1,11 @@
 // The memory-bound op families of the CUDA targets on a GPU (ctest label gpu; skipped without a
 // GPU): softmax / log_softmax, layer_norm / rms_norm / group_norm, reductions, layout and
 // indexing ops, pools, resize and the vectorised elementwise path, over f32, f16 and bf16, with odd
-// row lengths (1, 17, 1000, 4097 and 9000: past the 8192 values a row kernel keeps in registers;
-// 1536 and 2056: the warp-per-row kernels with 8 and 16 vectors per lane, or a block per row for
-// f32 2056) and a symbolic batch, against the reference interpreter (double precision).
+// row lengths (1, 17, 4097: element accesses; 1000, 1536, 2056, 9000: the vector kernels, softmax
+// with a warp, 128, 256 or 1024 threads per row and 2 or 4 vectors per thread (several rows per
+// block for the symbolic batch), the norms with a warp per row and 4, 8 or 16 vectors per lane or
+// a 256-thread block (9000: the rest re-read); softmax 40000: past what a 1024-thread block keeps
+// in registers) and a symbolic batch, against the reference interpreter (double precision).
 //
 // Tolerances: |got - want| <= atol + rtol * |want| per element. f32: rtol 1e-4, atol 1e-5 (the
 // kernels accumulate in f32 where the reference uses double). f16 / bf16: rtol 2e-2, atol 2e-2
@@ -46,7 +48,7 @@ TEST_P(CudaOpsTest, SoftmaxAndLogSoftmax) {
   const std::string t = GetParam();
   ExpectCudaMatchesInterpreter(
       ParseVerified(WithDType(
-          R"(graph @softmax(%a: $T[N,1], %b: $T[N,17], %c: $T[N,1000], %d: $T[2,4097], %e: $T[3,9000], %f: $T[N,5,7], %k: $T[N,1536], %m: $T[N,2056]) -> (%sa, %sb, %sc, %sd, %se, %sf, %lb, %ld, %lf, %sk, %lm) where N in [1, 8] {
+          R"(graph @softmax(%a: $T[N,1], %b: $T[N,17], %c: $T[N,1000], %d: $T[2,4097], %e: $T[3,9000], %f: $T[N,5,7], %k: $T[N,1536], %m: $T[N,2056], %p: $T[2,40000]) -> (%sa, %sb, %sc, %sd, %se, %sf, %lb, %ld, %lf, %sk, %lm, %sp, %lp) where N in [1, 8] {
   %sa = softmax(%a) {axis=-1} : $T[N,1]
   %sb = softmax(%b) {axis=-1} : $T[N,17]
   %sc = softmax(%c) {axis=-1} : $T[N,1000]
@@ -58,6 +60,8 @@ TEST_P(CudaOpsTest, SoftmaxAndLogSoftmax) {
   %lf = log_softmax(%f) {axis=0} : $T[N,5,7]
   %sk = softmax(%k) {axis=-1} : $T[N,1536]
   %lm = log_softmax(%m) {axis=-1} : $T[N,2056]
+  %sp = softmax(%p) {axis=-1} : $T[2,40000]
+  %lp = log_softmax(%p) {axis=-1} : $T[2,40000]
 })",
           t)),
       OptionsFor(t));

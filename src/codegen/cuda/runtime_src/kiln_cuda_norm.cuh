@@ -181,11 +181,10 @@ void TrailingNorm(const typename D::Storage* x, const typename D::Storage* weigh
   constexpr int kVec = 16 / sizeof(typename D::Storage);
   const bool vec = cols % kVec == 0 && Aligned16(x) && Aligned16(y) &&
                    (weight == nullptr || Aligned16(weight)) && (bias == nullptr || Aligned16(bias));
-  // The row in registers: a warp per row for short rows (no block barriers), see WithRowCache.
-  if (vec && WithRowCache(cols / kVec, [&](auto threads, auto cache) {
-        constexpr int kT = decltype(threads)::value;
-        Launch(TrailingNormVecKernel<D, kRms, kT, decltype(cache)::value>, GridFor(rows, RowsPerBlock(kT)),
-               RowBlockThreads(kT), 0, AsStream(stream), x, weight, bias, y, rows, cols, eps);
+  // A warp per row when the row fits its registers (no block barriers; many rows in flight).
+  if (vec && WithWarpRowCache(cols / kVec, [&](auto cache) {
+        Launch(TrailingNormVecKernel<D, kRms, 32, decltype(cache)::value>, GridFor(rows, 8), 256, 0,
+               AsStream(stream), x, weight, bias, y, rows, cols, eps);
       })) {
     return;
   }

@@ -81,17 +81,17 @@ __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
 }
 
 /// SoftmaxRowsKernel with 16-byte accesses: vectors of kVec elements (len a multiple of kVec,
-/// x and y 16-byte aligned), up to kCache vectors per thread kept in registers as loaded (f16 /
-/// bf16 in half the registers of f32 values).
+/// x and y 16-byte aligned), up to kCache vectors per thread kept in registers as f32 (softmax:
+/// their exponentials once computed, so each is taken once).
 template <class D, bool kLog, int kThreads, int kCache>
-__global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
+__global__ void __launch_bounds__(RowBlockThreads(kThreads))
     SoftmaxRowsVecKernel(const typename D::Storage* x, typename D::Storage* y, int64_t rows,
                          int64_t len) {
   GridDependencyWait();
   using S = typename D::Storage;
   constexpr int kVec = 16 / sizeof(S);
   __shared__ float smem[32];
-  constexpr int kRowsPerBlock = kThreads >= 256 ? 1 : 256 / kThreads;
+  constexpr int kRowsPerBlock = RowsPerBlock(kThreads);
   const int t = threadIdx.x % kThreads;
   const int group = threadIdx.x / kThreads;
   const int64_t vecs = len / kVec;
@@ -102,60 +102,60 @@ __global__ void __launch_bounds__(kThreads > 256 ? kThreads : 256)
     const S* xr = x + row * len;
     S* yr = y + row * len;
     auto cached = [&](int k) { return t + static_cast<int64_t>(k) * kThreads; };
-    alignas(16) S v[kCache][kVec];
+    float v[kCache][kVec];
     float mx = -__int_as_float(0x7f800000);
 #pragma unroll
     for (int k = 0; k < kCache; ++k) {
       if (cached(k) < n) {
-        LoadVector(v[k], xr + cached(k) * kVec);
+        LoadFloats<D>(v[k], xr + cached(k) * kVec);
 #pragma unroll
-        for (int e = 0; e < kVec; ++e) mx = fmaxf(mx, D::Load(v[k][e]));
+        for (int e = 0; e < kVec; ++e) mx = fmaxf(mx, v[k][e]);
       }
     }
     for (int64_t j = cached(kCache); j < n; j += kThreads) {
-      alignas(16) S u[kVec];
-      LoadVector(u, xr + j * kVec);
+      float u[kVec];
+      LoadFloats<D>(u, xr + j * kVec);
 #pragma unroll
-      for (int e = 0; e < kVec; ++e) mx = fmaxf(mx, D::Load(u[e]));
+      for (int e = 0; e < kVec; ++e) mx = fmaxf(mx, u[e]);
     }
     mx = GroupReduce<kThreads>(mx, MaxOp{}, smem);
     const float mx_log2 = mx * kLog2e;
     auto exp_shifted = [&](float xv) { return Exp2(fmaf(xv, kLog2e, -mx_log2)); };  // exp(x - mx)
-    auto exps = [&](const S(&u)[kVec]) {
-      float s = 0.f;
-#pragma unroll
-      for (int e = 0; e < kVec; ++e) s += exp_shifted(D::Load(u[e]));
-      return s;
-    };
     float sum = 0.f;
 #pragma unroll
     for (int k = 0; k < kCache; ++k) {
-      if (cached(k) < n) sum += exps(v[k]);
+      if (cached(k) < n) {
+#pragma unroll
+        for (int e = 0; e < kVec; ++e) {
+          const float ex = exp_shifted(v[k][e]);
+          sum += ex;
+          if (!kLog) v[k][e] = ex;
+        }
+      }
     }
     for (int64_t j = cached(kCache); j < n; j += kThreads) {
-      alignas(16) S u[kVec];
-      LoadVector(u, xr + j * kVec);
-      sum += exps(u);
+      float u[kVec];
+      LoadFloats<D>(u, xr + j * kVec);
+#pragma unroll
+      for (int e = 0; e < kVec; ++e) sum += exp_shifted(u[e]);
     }
     sum = GroupReduce<kThreads>(sum, SumOp{}, smem);
     const float scale = kLog ? mx + logf(sum) : 1.f / sum;
-    auto out = [&](int64_t j, const S(&xv)[kVec]) {
-      float r[kVec];
-#pragma unroll
-      for (int e = 0; e < kVec; ++e) {
-        const float xe = D::Load(xv[e]);
-        r[e] = kLog ? xe - scale : exp_shifted(xe) * scale;
-      }
-      StoreFloats<D>(yr + j * kVec, r);
-    };
 #pragma unroll
     for (int k = 0; k < kCache; ++k) {
-      if (cached(k) < n) out(cached(k), v[k]);
+      if (cached(k) < n) {
+        float r[kVec];
+#pragma unroll
+        for (int e = 0; e < kVec; ++e) r[e] = kLog ? v[k][e] - scale : v[k][e] * scale;
+        StoreFloats<D>(yr + cached(k) * kVec, r);
+      }
     }
     for (int64_t j = cached(kCache); j < n; j += kThreads) {
-      alignas(16) S u[kVec];
-      LoadVector(u, xr + j * kVec);
-      out(j, u);
+      float u[kVec];
+      LoadFloats<D>(u, xr + j * kVec);
+#pragma unroll
+      for (int e = 0; e < kVec; ++e) u[e] = kLog ? u[e] - scale : exp_shifted(u[e]) * scale;
+      StoreFloats<D>(yr + j * kVec, u);
     }
   }
 }
@@ -204,9 +204,9 @@ void Softmax(const typename D::Storage* x, typename D::Storage* y, int64_t outer
       })) {
     return;
   }
-  if (vec) {  // a 256-thread block per row, up to 4 vectors per thread cached
-    Launch(SoftmaxRowsVecKernel<D, kLog, 256, 4>, GridFor(outer, 1), 256, 0, AsStream(stream), x, y,
-           outer, len);
+  if (vec) {  // a 1024-thread block per row, 4 vectors per thread cached, the rest re-read
+    Launch(SoftmaxRowsVecKernel<D, kLog, 1024, 4>, GridFor(outer, 1), 1024, 0, AsStream(stream), x,
+           y, outer, len);
   } else if (len <= 1024) {  // a warp per row, the row in registers (32 x 32 values)
     Launch(SoftmaxRowsKernel<D, kLog, 32, 32>, GridFor(outer, 8), 256, 0, AsStream(stream), x, y,
            outer, len);
