@@ -16,7 +16,7 @@
 # Layout it expects (what travels to the GPU machine, see ../shared/DESIGN.md): .carry/env.sh
 # (CUTLASS headers and the Debian packages, from ../shared/tools/prepare-device-carry),
 # .carry/bin/{kiln,kiln_gpu_tests,kiln_onnx_conformance} and, for kb/pytest, the Python 3.12
-# extension in .carry/pyb/python/kiln. Logs and results go to /tmp/w; at the end they are packed
+# extension in .carry/pyb/python/kiln (bench/gpu/build-carry.sh builds all of it). Logs and results go to /tmp/w; at the end they are packed
 # into $OUT/run.tar.gz with $OUT/summary.txt (the device tool returns at most 8 files).
 set -u
 source .carry/env.sh
