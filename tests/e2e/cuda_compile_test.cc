@@ -4,10 +4,12 @@
 // tests/gpu (label gpu).
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
 
+#include "build/subprocess.h"
 #include "build/toolchain.h"
 #include "codegen/cuda/conv_tuning.h"
 #include "codegen/cuda/cuda_target.h"
@@ -125,6 +127,34 @@ TEST(CudaCompileTest, AttentionWgmmaForSm90a) {
   %b = attention(%bq, %bk, %bk) : bf16[N,9,4,128]
 })"),
       "cuda-sm90", /*pdl=*/false, {{"a", "wgmma"}, {"b", "wgmma64x128"}});
+}
+
+// The wgmma attention kernel's tile loads advance each thread's swizzled shared-memory address by a
+// constant per pass (LoadTile); attention_sm90_layout_check.cu compares that with CuTe's address of
+// every element of every tile the kernel instantiates, in host code (no GPU needed).
+TEST(CudaCompileTest, AttentionSm90TileAddressing) {
+  KILN_REQUIRE_NVCC();
+  std::string cutlass;
+  if (const char* env = std::getenv("KILN_CUTLASS_DIR"); env != nullptr && *env != '\0') cutlass = env;
+#ifdef KILN_CUTLASS_DIR
+  if (cutlass.empty()) cutlass = KILN_CUTLASS_DIR;
+#endif
+  ASSERT_FALSE(cutlass.empty()) << "CUTLASS headers: set KILN_CUTLASS_DIR";
+  const std::string src = KILN_SOURCE_DIR;
+  const std::string dir = FreshCompileDir("attention_sm90_layout_check");
+  std::filesystem::create_directories(dir);
+  const std::string exe = dir + "/check";
+  StatusOr<SubprocessResult> built = RunSubprocess(
+      {FindNvcc()->compiler, "-std=c++17", "-arch=sm_90a", "-O1", "--expt-relaxed-constexpr",
+       "--extended-lambda", "-I" + src + "/src/codegen/cuda/runtime_src",
+       "-I" + src + "/src/codegen/runtime_src", "-I" + cutlass,
+       src + "/tests/e2e/attention_sm90_layout_check.cu", "-o", exe});
+  ASSERT_TRUE(built.ok()) << built.status().ToString();
+  ASSERT_EQ(built->exit_code, 0) << built->output;
+  StatusOr<SubprocessResult> ran = RunSubprocess({exe});
+  ASSERT_TRUE(ran.ok()) << ran.status().ToString();
+  EXPECT_EQ(ran->exit_code, 0) << ran->output;
+  EXPECT_NE(ran->output.find("every tile address matches"), std::string::npos) << ran->output;
 }
 
 TEST(CudaCompileTest, ElementwiseFusionWithConstantsForSm90a) {

@@ -72,21 +72,28 @@ struct Sm90Flash {
   static_assert(kSmemBytes <= 227 * 1024, "shared memory of one sm90 CTA");
 };
 
-/// Loads rows [row0, row0 + rows_tile) of a [rows, cols] b16 matrix (row stride `stride`) into a
+/// Loads rows [row0, row0 + kRows) of a [rows, cols] b16 matrix (row stride `stride`) into a
 /// CuTe smem tensor `s` addressed s(row, col) (`kTransposed`: s(col, row)); rows >= rows and
-/// columns >= cols are zero-filled.
+/// columns >= cols are zero-filled. Each thread moves one 16-byte column chunk of every kStep-th
+/// row: its shared-memory address is computed once and advances by a constant per pass, since a
+/// pass moves whole 8-row (128-byte swizzle) atoms and the swizzle repeats per atom (the identity
+/// is checked for every tile of the kernel by tests/kernels/attention_sm90_layout_check.cu).
 template <int kRows, int kCols, bool kTransposed, int kThreads, class Smem>
 __device__ __forceinline__ void LoadTile(Smem&& s, const uint16_t* src, int64_t stride, int row0,
                                          int rows, int cols) {
   constexpr int kChunks = kCols / 8;
+  constexpr int kStep = kThreads / kChunks;  // rows per pass
+  static_assert(kThreads % kChunks == 0 && kRows % kStep == 0 && kStep % 8 == 0,
+                "whole passes of whole swizzle atoms");
+  const int r = static_cast<int>(threadIdx.x) / kChunks, col = static_cast<int>(threadIdx.x) % kChunks * 8;
+  auto at = [&](int row, int c) { return kTransposed ? &s(c, row) : &s(row, c); };
+  const auto* to = at(r, col);
+  const auto step = at(kStep, 0) - at(0, 0);  // elements per pass (a compile-time constant)
+  const uint16_t* from = src + static_cast<int64_t>(row0 + r) * stride + col;
 #pragma unroll
-  for (int c = static_cast<int>(threadIdx.x); c < kRows * kChunks; c += kThreads) {
-    const int r = c / kChunks, ch = c % kChunks;
-    const bool valid = row0 + r < rows && ch * 8 < cols;
-    const uint16_t* from = valid ? src + (row0 + r) * stride + ch * 8 : src;
-    const void* to = kTransposed ? static_cast<const void*>(&s(ch * 8, r))
-                                 : static_cast<const void*>(&s(r, ch * 8));
-    CpAsync16(SmemAddr(to), from, valid);
+  for (int i = 0; i < kRows / kStep; ++i) {
+    const bool valid = row0 + r + i * kStep < rows && col < cols;
+    CpAsync16(SmemAddr(to + i * step), valid ? from + i * kStep * stride : src, valid);
   }
 }
 
