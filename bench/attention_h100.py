@@ -112,18 +112,15 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         # Every (shape, tiling) library first, in parallel (each is one nvcc run, single-threaded).
+        cases = [shape for shape in SHAPES if shape[0] in wanted]
         builds = {}
         with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 4) as pool:
-            for name, b, h, s, d in SHAPES:
-                if name not in wanted:
-                    continue
+            for name, b, h, s, d in cases:
                 for tiling in args.tilings.split(","):
                     builds[name, tiling] = pool.submit(build_case, name,
                                                        kir_for(b, h, s, d, args.dtype, args.causal),
                                                        args, workdir, tiling)
-        for name, b, h, s, d in SHAPES:
-            if name not in wanted:
-                continue
+        for name, b, h, s, d in cases:
             q, k, v = (torch.randn(b, s, h, d, device="cuda").to(dt) for _ in range(3))
             out = torch.empty_like(q)
             with sdpa_kernel(SDPBackend.MATH):
