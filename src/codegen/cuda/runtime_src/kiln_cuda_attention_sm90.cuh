@@ -29,8 +29,6 @@
 namespace kiln_cuda {
 namespace attn90 {
 
-using attn::QuadMax;
-using attn::QuadSum;
 using mma::CpAsync16;
 using mma::CpAsyncCommit;
 using mma::CpAsyncWait;
@@ -116,6 +114,95 @@ __device__ __forceinline__ void IssueGemm(Mma& mma, TA& a, const TB& b, TC& c) {
   if constexpr (kRegA) warpgroup_fence_operand(a);
 }
 
+/// The online softmax of one thread's rows of a 64-row warp-group MMA accumulator (CuTe's
+/// CLayout_64xN: the thread holds rows row_base and row_base + 8 and, per 8-key block j, keys
+/// 8j + key_lane + {0, 1}; value i of its accumulators is row row_base + 8 ((i / 2) % 2), key
+/// n0 + 8 (i / 4) + key_lane + i % 2), in log2 units with ex2.approx; row statistics are quad
+/// shuffles. Shared by the sm90 kernels.
+template <int kBlockN, bool kCausal, class MaskT, bool kHasMask>
+struct RowSoftmax {
+  using MaskStorage = typename MaskT::Storage;
+  float row_max[2] = {-INFINITY, -INFINITY};  // log2 units
+  float row_sum[2] = {0.f, 0.f};              // this thread's partial sums
+  const MaskStorage* mask_rows[2] = {nullptr, nullptr};
+  int mask_key_stride = 0;
+  float scale_log2;
+  int sk, m0, row_base, key_lane;
+
+  /// m0: the first query row of the CTA (the causal edge test), row_base: this thread's first row.
+  __device__ __forceinline__ RowSoftmax(const AttentionArgs& p, int64_t b, int h, int m0_, int row_base_, int lane)
+      : scale_log2(p.scale * kLog2e), sk(static_cast<int>(p.sk)), m0(m0_), row_base(row_base_), key_lane(2 * (lane % 4)) {
+    if constexpr (kHasMask) {
+      const int sq = static_cast<int>(p.sq);
+      const MaskStorage* mask =
+          static_cast<const MaskStorage*>(p.mask) + b * p.mask_stride[0] + h * p.mask_stride[1];
+      mask_key_stride = static_cast<int>(p.mask_stride[3]);
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        const int row = row_base + 8 * r;
+        mask_rows[r] = mask + static_cast<int64_t>(row < sq ? row : sq - 1) * p.mask_stride[2];
+      }
+    }
+  }
+
+  /// Key tile t's scores in s become P (unnormalised, f32, in place); corr: each row's factor for
+  /// the output accumulated so far.
+  template <class TS>
+  __device__ __forceinline__ void Step(TS& s, int t, float (&corr)[2]) {
+    const int n0 = t * kBlockN;
+    const bool edge = n0 + kBlockN > sk || (kCausal && n0 + kBlockN - 1 > m0);
+    CUTE_UNROLL
+    for (int i = 0; i < cute::size(s); ++i) {
+      float x = s(i) * scale_log2;
+      const int r = (i / 2) % 2, key = n0 + 8 * (i / 4) + key_lane + i % 2;
+      if constexpr (kHasMask) {
+        if (key < sk) x += MaskT::Load(mask_rows[r][key * mask_key_stride]) * kLog2e;
+      }
+      if (edge && (key >= sk || (kCausal && key > row_base + 8 * r))) x = -INFINITY;
+      s(i) = x;
+    }
+    CUTE_UNROLL
+    for (int r = 0; r < 2; ++r) {
+      float mx = row_max[r];
+      CUTE_UNROLL
+      for (int j = 0; j < kBlockN / 8; ++j) mx = fmaxf(mx, fmaxf(s(4 * j + 2 * r), s(4 * j + 2 * r + 1)));
+      mx = attn::QuadMax(mx);
+      const float base = mx == -INFINITY ? 0.f : mx;
+      corr[r] = Exp2(row_max[r] - base);
+      row_max[r] = mx;
+      float sum = row_sum[r] * corr[r];
+      CUTE_UNROLL
+      for (int j = 0; j < kBlockN / 8; ++j) {
+        s(4 * j + 2 * r) = Exp2(s(4 * j + 2 * r) - base);
+        s(4 * j + 2 * r + 1) = Exp2(s(4 * j + 2 * r + 1) - base);
+        sum += s(4 * j + 2 * r) + s(4 * j + 2 * r + 1);
+      }
+      row_sum[r] = sum;
+    }
+  }
+
+  /// O / rowsum (0 for a row that saw no key) stored from the registers of o (column c of row
+  /// r at value i: row row_base + 8 ((i / 2) % 2), column 8 (i / 4) + key_lane + i % 2) to rows
+  /// go + row * o_stride, row < sq, columns < dv.
+  template <bool kBF16, class TO>
+  __device__ __forceinline__ void Store(const TO& o, uint16_t* go, int64_t o_stride, int sq, int dv) {
+    float inv[2];
+    CUTE_UNROLL
+    for (int r = 0; r < 2; ++r) {
+      const float sum = attn::QuadSum(row_sum[r]);
+      inv[r] = sum > 0.f ? 1.f / sum : 0.f;
+    }
+    CUTE_UNROLL
+    for (int i = 0; i < cute::size(o); i += 2) {
+      const int r = (i / 2) % 2, row = row_base + 8 * r, col = 8 * (i / 4) + key_lane;
+      if (row < sq && col < dv) {
+        *reinterpret_cast<uint32_t*>(go + row * o_stride + col) =
+            mma::PackTwo<kBF16>(o(i) * inv[r], o(i + 1) * inv[r]);
+      }
+    }
+  }
+};
+
 template <bool kBF16, int kD, int kWG, int kBlockN, bool kCausal, class MaskT, bool kHasMask>
 __global__ void __launch_bounds__(128 * kWG, 1) FlashSm90Kernel(const AttentionArgs p) {
   GridDependencyWait();
@@ -137,7 +224,6 @@ __global__ void __launch_bounds__(128 * kWG, 1) FlashSm90Kernel(const AttentionA
   const int m0 = m_block * kBlockM;
   const int tid = threadIdx.x, lane = tid % 32;
   const int row_base = m0 + 16 * (tid / 32) + lane / 4;  // this thread's rows: + 0 and + 8
-  const int key_lane = 2 * (lane % 4);                    // its keys in each 8-key block: + 0, + 1
   const uint16_t* gq = static_cast<const uint16_t*>(p.q) + b * p.sq * p.q_row + h * p.d;
   const uint16_t* gk = static_cast<const uint16_t*>(p.k) + b * p.sk * p.k_row + hk * p.d;
   const uint16_t* gv = static_cast<const uint16_t*>(p.v) + b * p.sk * p.v_row + hk * p.dv;
@@ -169,57 +255,7 @@ __global__ void __launch_bounds__(128 * kWG, 1) FlashSm90Kernel(const AttentionA
   static_assert(decltype(size(tOrO))::value == 4 * (kD / 8), "O: rows r, r+8 x 8-column blocks");
   clear(tOrO);
 
-  const float scale_log2 = p.scale * kLog2e;
-  using MaskStorage = typename MaskT::Storage;
-  const MaskStorage* mask_rows[2] = {nullptr, nullptr};
-  const int mask_key_stride = static_cast<int>(p.mask_stride[3]);
-  if constexpr (kHasMask) {
-    const MaskStorage* mask =
-        static_cast<const MaskStorage*>(p.mask) + b * p.mask_stride[0] + h * p.mask_stride[1];
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      const int row = row_base + 8 * r;
-      mask_rows[r] = mask + static_cast<int64_t>(row < sq ? row : sq - 1) * p.mask_stride[2];
-    }
-  }
-  float row_max[2] = {-INFINITY, -INFINITY};  // log2 units
-  float row_sum[2] = {0.f, 0.f};              // this thread's partial sums
-
-  // The online softmax of tile t's scores in tSrS (in place: P unnormalised, f32); returns each
-  // row's factor for the output accumulated so far. Value i of the thread's accumulators: row
-  // row_base + 8 ((i / 2) % 2), key n0 + 8 (i / 4) + key_lane + i % 2.
-  auto softmax = [&](int t, float (&corr)[2]) {
-    const int n0 = t * kBlockN;
-    const bool edge = n0 + kBlockN > sk || (kCausal && n0 + kBlockN - 1 > m0);
-    CUTE_UNROLL
-    for (int i = 0; i < size(tSrS); ++i) {
-      float x = tSrS(i) * scale_log2;
-      const int r = (i / 2) % 2, key = n0 + 8 * (i / 4) + key_lane + i % 2;
-      if constexpr (kHasMask) {
-        if (key < sk) x += MaskT::Load(mask_rows[r][key * mask_key_stride]) * kLog2e;
-      }
-      if (edge && (key >= sk || (kCausal && key > row_base + 8 * r))) x = -INFINITY;
-      tSrS(i) = x;
-    }
-    CUTE_UNROLL
-    for (int r = 0; r < 2; ++r) {
-      float mx = row_max[r];
-      CUTE_UNROLL
-      for (int j = 0; j < kBlockN / 8; ++j) mx = fmaxf(mx, fmaxf(tSrS(4 * j + 2 * r), tSrS(4 * j + 2 * r + 1)));
-      mx = QuadMax(mx);
-      const float base = mx == -INFINITY ? 0.f : mx;
-      corr[r] = Exp2(row_max[r] - base);
-      row_max[r] = mx;
-      float sum = row_sum[r] * corr[r];
-      CUTE_UNROLL
-      for (int j = 0; j < kBlockN / 8; ++j) {
-        tSrS(4 * j + 2 * r) = Exp2(tSrS(4 * j + 2 * r) - base);
-        tSrS(4 * j + 2 * r + 1) = Exp2(tSrS(4 * j + 2 * r + 1) - base);
-        sum += tSrS(4 * j + 2 * r) + tSrS(4 * j + 2 * r + 1);
-      }
-      row_sum[r] = sum;
-    }
-  };
+  RowSoftmax<kBlockN, kCausal, MaskT, kHasMask> softmax(p, b, h, m0, row_base, lane);
   auto to_p = [&] {
     CUTE_UNROLL
     for (int i = 0; i < size(tSrS); ++i) tOrP(i) = static_cast<T>(tSrS(i));
@@ -238,7 +274,7 @@ __global__ void __launch_bounds__(128 * kWG, 1) FlashSm90Kernel(const AttentionA
     IssueGemm<true, false>(mma_s, tSrQ, tSrK(_, _, _, 0), tSrS);
     warpgroup_wait<0>();
     float corr[2];
-    softmax(0, corr);
+    softmax.Step(tSrS, 0, corr);
     to_p();
   }
   // Tile t: S_t = Q K_t^T runs with P_{t-1} V_{t-1}; the softmax of S_t runs while P V does; then
@@ -254,7 +290,7 @@ __global__ void __launch_bounds__(128 * kWG, 1) FlashSm90Kernel(const AttentionA
     warpgroup_wait<1>();  // S_t
     warpgroup_fence_operand(tSrS);
     float corr[2];
-    softmax(t, corr);
+    softmax.Step(tSrS, t, corr);
     warpgroup_wait<0>();  // P_{t-1} V_{t-1}
     warpgroup_fence_operand(tOrO);
     warpgroup_fence_operand(tOrP);
@@ -269,22 +305,7 @@ __global__ void __launch_bounds__(128 * kWG, 1) FlashSm90Kernel(const AttentionA
   }
   CpAsyncWaitAll();
 
-  // O / rowsum (0 for a row that saw no key), stored from registers: value i is row
-  // row_base + 8 ((i / 2) % 2), column 8 (i / 4) + key_lane + i % 2.
-  float inv[2];
-  CUTE_UNROLL
-  for (int r = 0; r < 2; ++r) {
-    const float sum = QuadSum(row_sum[r]);
-    inv[r] = sum > 0.f ? 1.f / sum : 0.f;
-  }
-  CUTE_UNROLL
-  for (int i = 0; i < size(tOrO); i += 2) {
-    const int r = (i / 2) % 2, row = row_base + 8 * r, col = 8 * (i / 4) + key_lane;
-    if (row < sq && col < p.dv) {
-      *reinterpret_cast<uint32_t*>(go + row * o_stride + col) =
-          mma::PackTwo<kBF16>(tOrO(i) * inv[r], tOrO(i + 1) * inv[r]);
-    }
-  }
+  softmax.template Store<kBF16>(tOrO, go, o_stride, sq, p.dv);
 }
 
 template <bool kBF16, int kD, int kWG, int kBlockN, bool kCausal, class MaskT, bool kHasMask>
@@ -304,6 +325,17 @@ void LaunchFlashSm90(const AttentionArgs& a, void* stream) {
 
 }  // namespace attn90
 
+namespace attn90 {
+/// Whether the sm90 kernels take `a` with head dims padded to kD: d, dv <= kD and multiples of 8,
+/// row strides multiples of 8 elements and 16-byte aligned tensors (cp.async / TMA), grid limits.
+inline bool Fits(const AttentionArgs& a, int kD) {
+  return a.d <= kD && a.dv <= kD && a.d % 8 == 0 && a.dv % 8 == 0 && a.q_row % 8 == 0 &&
+         a.k_row % 8 == 0 && a.v_row % 8 == 0 && Aligned16(a.q) && Aligned16(a.k) &&
+         Aligned16(a.v) && Aligned16(a.out) && a.heads <= 65535 && a.batch <= 65535 &&
+         a.sq < (int64_t{1} << 30) && a.sk < (int64_t{1} << 30);
+}
+}  // namespace attn90
+
 /// attention on `stream` by the sm90 kernel where it applies (d, dv <= kD, multiples of 8, row
 /// strides multiples of 8, 16-byte aligned tensors), else the fallback. T: F16 or BF16; kWG warp
 /// groups of 64 query rows per CTA, kBlockN keys per K / V tile.
@@ -311,11 +343,7 @@ template <class T, class MaskT, int kD, int kWG, int kBlockN, bool kCausal, bool
 void AttentionSm90(const AttentionArgs& a, void* stream) {
   static_assert(std::is_same_v<T, F16> || std::is_same_v<T, BF16>, "the sm90 kernel is f16/bf16");
   if (a.batch <= 0 || a.sq <= 0 || a.heads <= 0 || a.dv <= 0) return;
-  const bool fits = a.d <= kD && a.dv <= kD && a.d % 8 == 0 && a.dv % 8 == 0 && a.q_row % 8 == 0 &&
-                    a.k_row % 8 == 0 && a.v_row % 8 == 0 && Aligned16(a.q) && Aligned16(a.k) &&
-                    Aligned16(a.v) && Aligned16(a.out) && a.heads <= 65535 && a.batch <= 65535 &&
-                    a.sq < (int64_t{1} << 30) && a.sk < (int64_t{1} << 30);
-  if (fits) {
+  if (attn90::Fits(a, kD)) {
     attn90::LaunchFlashSm90<std::is_same_v<T, BF16>, kD, kWG, kBlockN, kCausal, MaskT, kHasMask>(a, stream);
   } else {
     AttentionFallback<T, MaskT, kCausal, kHasMask>(a, stream);
