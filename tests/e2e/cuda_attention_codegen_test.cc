@@ -28,6 +28,16 @@ std::string AttentionBody(const Graph& g, const std::string& name,
   return "";
 }
 
+// The body the `target` emitter writes for node `node` of g with the tiling `config`, or the
+// emitter's error.
+std::string ForcedBody(const Graph& g, int node, const std::string& config,
+                       const std::string& target = "cuda-sm90") {
+  codegen::KernelContext ctx(*g.nodes()[node], {}, config);
+  codegen::CodeWriter w;
+  Status s = codegen::cuda::CudaTarget(target).find(OpKind::kAttention)(ctx, w);
+  return s.ok() ? w.str() : s.ToString();
+}
+
 bool Has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -91,13 +101,8 @@ TEST(CudaAttentionEmitter, ForcedTilingAndItsErrors) {
   Graph g = ParseVerified(R"(graph @a(%q: f16[2,33,4,128]) -> (%y) {
   %y = attention(%q, %q, %q) : f16[2,33,4,128]
 })");
-  const Node& node = *g.nodes().back();
-  const auto body = [&](const std::string& config) {
-    codegen::KernelContext ctx(node, {}, config);
-    codegen::CodeWriter w;
-    Status s = codegen::cuda::CudaTarget("cuda-sm90").find(OpKind::kAttention)(ctx, w);
-    return s.ok() ? w.str() : s.ToString();
-  };
+  const int node = static_cast<int>(g.nodes().size()) - 1;
+  const auto body = [&](const std::string& config) { return ForcedBody(g, node, config); };
   const std::string forced = body("8x1x32");
   EXPECT_TRUE(Has(forced, "// tiling 8x1x32: 8 warps of 16 query rows, 32-key tiles (forced"))
       << forced;
@@ -116,10 +121,7 @@ TEST(CudaAttentionEmitter, WgmmaTilingSelectsTheSm90Kernel) {
   %z = attention(%p, %p, %p) : bf16[2,9,4,40]
 })");
   const auto body = [&](int node, const std::string& config, const std::string& target) {
-    codegen::KernelContext ctx(*g.nodes()[node], {}, config);
-    codegen::CodeWriter w;
-    Status s = codegen::cuda::CudaTarget(target).find(OpKind::kAttention)(ctx, w);
-    return s.ok() ? w.str() : s.ToString();
+    return ForcedBody(g, node, config, target);
   };
   const int y = static_cast<int>(g.nodes().size()) - 2, z = y + 1;
   const std::string big = body(y, "wgmma", "cuda-sm90");
@@ -139,6 +141,38 @@ TEST(CudaAttentionEmitter, WgmmaTilingSelectsTheSm90Kernel) {
   EXPECT_EQ(body(z, "wgmma", "cuda-sm80"),
             "invalid argument: %z = attention (line 3): attention tiling \"wgmma\" "
             "(KILN_ATTENTION_TILING) needs the cuda-sm90 target (warp-group MMA)");
+}
+
+// "wgmma-ws[<keys>x<stages>]": the warp-specialized kernel (kiln_cuda_attention_sm90_ws.cuh),
+// 128 query rows per CTA; cuda-sm90 only.
+TEST(CudaAttentionEmitter, WgmmaWsTilingSelectsTheWarpSpecializedKernel) {
+  Graph g = ParseVerified(R"(graph @a(%q: f16[2,33,4,128], %m: f32[2,1,1,33], %p: bf16[2,9,4,40]) -> (%y, %z) {
+  %y = attention(%q, %q, %q, %m) {causal=true} : f16[2,33,4,128]
+  %z = attention(%p, %p, %p) : bf16[2,9,4,40]
+})");
+  const auto body = [&](int node, const std::string& config, const std::string& target) {
+    return ForcedBody(g, node, config, target);
+  };
+  const int y = static_cast<int>(g.nodes().size()) - 2, z = y + 1;
+  const std::string big = body(y, "wgmma-ws", "cuda-sm90");
+  EXPECT_TRUE(Has(big, "#include \"kiln_cuda_attention_sm90_ws.cuh\"")) << big;
+  EXPECT_TRUE(Has(big, "kiln_cuda::AttentionSm90Ws<kiln_cuda::F16, kiln_cuda::F32, /*kD=*/128, "
+                       "/*kBlockN=*/128, /*kStages=*/2, /*kPingPong=*/false, /*causal=*/true, "
+                       "/*mask=*/true>(a, stream);"))
+      << big;
+  const std::string small = body(z, "wgmma-wspp64x3", "cuda-sm90");
+  EXPECT_TRUE(Has(small, "consumers taking turns): 128 query rows per CTA, 64-key tiles in 3 stages, "
+                         "head dims padded to 64")) << small;
+  EXPECT_TRUE(Has(small, "/*kD=*/64, /*kBlockN=*/64, /*kStages=*/3, /*kPingPong=*/true, /*causal=*/false, "
+                         "/*mask=*/false>")) << small;
+  EXPECT_EQ(body(z, "wgmma-ws128x5", "cuda-sm90"),
+            "invalid argument: %z = attention (line 3): attention tiling \"wgmma-ws128x5\" "
+            "(KILN_ATTENTION_TILING) does not parse: expected wgmma-ws[pp] or wgmma-ws[pp]<keys>x<stages> "
+            "with keys in {64, 128} and 2 to 4 stages, e.g. wgmma-ws128x3 (pp: the consumers take turns "
+            "at the tensor cores)");
+  EXPECT_EQ(body(z, "wgmma-ws", "cuda-sm80"),
+            "invalid argument: %z = attention (line 3): attention tiling \"wgmma-ws\" "
+            "(KILN_ATTENTION_TILING) needs the cuda-sm90 target (TMA, warp-group MMA)");
 }
 
 TEST(CudaAttentionEmitter, FallbackForOtherHeadDimsAndF32) {

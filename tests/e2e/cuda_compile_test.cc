@@ -129,6 +129,18 @@ TEST(CudaCompileTest, AttentionWgmmaForSm90a) {
       "cuda-sm90", /*pdl=*/false, {{"a", "wgmma"}, {"b", "wgmma64x128"}});
 }
 
+// The warp-specialized attention kernel (the tiling "wgmma-ws..."): TMA descriptors built on the
+// host, the producer / consumer pipeline, register reallocation; the same graph as above.
+TEST(CudaCompileTest, AttentionWarpSpecializedForSm90a) {
+  ExpectCompilesFor(
+      ParseVerified(
+          R"(graph @ws(%q: f16[N,17,4,64], %m: f32[N,1,1,17], %bq: bf16[N,9,4,128], %bk: bf16[N,9,2,128]) -> (%a, %b) where N in [1, 8] {
+  %a = attention(%q, %q, %q, %m) {causal=true} : f16[N,17,4,64]
+  %b = attention(%bq, %bk, %bk) : bf16[N,9,4,128]
+})"),
+      "cuda-sm90", /*pdl=*/false, {{"a", "wgmma-ws64x3"}, {"b", "wgmma-wspp"}});
+}
+
 // The wgmma attention kernel's tile loads advance each thread's swizzled shared-memory address by a
 // constant per pass (LoadTile); attention_sm90_layout_check.cu compares that with CuTe's address of
 // every element of every tile the kernel instantiates, in host code (no GPU needed).

@@ -194,6 +194,40 @@ Status EmitAttention(const KernelContext& ctx, CodeWriter& w, bool sm90) {
   // kernel at D 128 (H100: 231 vs 134 TFLOP/s at B16 H16 S1024, 261 vs 143 at B8 H16 S4096;
   // bench/results/attention_h100.md). At D 64 it is not faster (S 197: 75 vs 86 TFLOP/s).
   const bool wgmma_default = sm90 && forced.empty() && flash_d > 96 && flash_dv > 96;
+  if (forced.rfind("wgmma-ws", 0) == 0) {  // "wgmma-ws[pp]" or "wgmma-ws[pp]<keys>x<stages>"
+    const bool ping_pong = forced.rfind("wgmma-wspp", 0) == 0;
+    const std::string prefix = ping_pong ? "wgmma-wspp" : "wgmma-ws";
+    if (!sm90) {
+      return InvalidArgument(node.Describe() + ": attention tiling \"" + forced +
+                             "\" (KILN_ATTENTION_TILING) needs the cuda-sm90 target (TMA, warp-group MMA)");
+    }
+    int keys = 128, stages = 2;
+    char x = 0, extra = 0;
+    if (forced != prefix &&
+        (std::sscanf(forced.c_str() + prefix.size(), "%d%c%d%c", &keys, &x, &stages, &extra) != 3 ||
+         x != 'x' || (keys != 64 && keys != 128) || stages < 2 || stages > 4)) {
+      return InvalidArgument(node.Describe() + ": attention tiling \"" + forced +
+                             "\" (KILN_ATTENTION_TILING) does not parse: expected wgmma-ws[pp] or "
+                             "wgmma-ws[pp]<keys>x<stages> with keys in {64, 128} and 2 to 4 stages, "
+                             "e.g. wgmma-ws128x3 (pp: the consumers take turns at the tensor cores)");
+    }
+    const int64_t d = std::max(flash_d, flash_dv) <= 64 ? 64 : 128;
+    const int64_t smem = 2 * (128 * d + 2 * stages * keys * d);  // b16 Q tile, K and V rings
+    if (smem > 225 * 1024) {
+      return InvalidArgument(node.Describe() + ": attention tiling \"" + forced + "\" needs " +
+                             std::to_string(smem / 1024) + " KiB of shared memory at head dim " +
+                             std::to_string(d) + " (an sm90 CTA has 227 KiB)");
+    }
+    w.Line("#include \"kiln_cuda_attention_sm90_ws.cuh\"");
+    w.Line("// warp-specialized kernel (TMA producer, two warp-group-MMA consumers" +
+           std::string(ping_pong ? " taking turns" : "") + "): 128 query rows per CTA, " +
+           std::to_string(keys) + "-key tiles in " + std::to_string(stages) + " stages, head dims padded to " +
+           std::to_string(d) + " (forced: KILN_ATTENTION_TILING or tuned)");
+    w.Line("kiln_cuda::AttentionSm90Ws<" + traits + ", " + mask_traits + ", /*kD=*/" + std::to_string(d) +
+           ", /*kBlockN=*/" + std::to_string(keys) + ", /*kStages=*/" + std::to_string(stages) +
+           ", /*kPingPong=*/" + (ping_pong ? "true" : "false") + flags + ">(a, stream);");
+    return Status::Ok();
+  }
   if (forced.rfind("wgmma", 0) == 0 || wgmma_default) {  // "wgmma" or "wgmma<rows>x<keys>"
     if (wgmma_default) forced = "wgmma";
     if (!sm90) {

@@ -1,0 +1,295 @@
+// kiln_cuda: the warp-specialized Hopper flash-attention kernel (sm90a only), for f16 / bf16 and
+// head dims 64 and 128 (d, dv <= kD), included by generated kernels whose tiling is "wgmma-ws"
+// (src/codegen/cuda/attention.cc). Same semantics and arguments as FlashSm90Kernel
+// (kiln_cuda_attention_sm90.cuh): BSHD, grouped-query heads, additive mask, causal.
+//
+// One CTA of three warp groups per (128 query rows, head, batch entry). Warp group 0 is the
+// producer: one thread issues TMA loads of the CTA's Q tile and of every K and V tile of kBlockN
+// keys into kStages-deep rings, each stage guarded by a full barrier (the TMA's bytes landed) and
+// an empty barrier (both consumers are done with it; CUTLASS's PipelineTmaAsync), and gives its
+// registers to the consumers (setmaxnreg). Warp groups 1 and 2 are the consumers, 64 query rows
+// each, and run FlashSm90Kernel's loop without any block-wide barrier: S_t = Q K_t^T is issued
+// with P_{t-1} V_{t-1}, the online softmax of S_t runs while P V does (RowSoftmax), and each
+// stage is released as soon as its MMA has completed, so the loads of later tiles overlap the
+// math and the two consumers drift apart (one's softmax under the other's MMAs). V is stored like
+// K (key rows, head-dim columns, 128-byte swizzle) and read through a transposed view as the
+// MN-major B operand of P V.
+#ifndef KILN_CUDA_ATTENTION_SM90_WS_CUH_
+#define KILN_CUDA_ATTENTION_SM90_WS_CUH_
+
+#include <cstdint>
+#include <type_traits>
+
+#include "kiln_cuda_attention_sm90.cuh"  // first: cute/tensor.hpp before the TMA atoms
+#include "cute/atom/copy_traits_sm90_tma.hpp"
+#include "cutlass/arch/reg_reconfig.h"
+#include "cutlass/pipeline/sm90_pipeline.hpp"
+
+namespace kiln_cuda {
+namespace attn90 {
+
+template <bool kBF16, int kD, int kBlockN, int kStages_>
+struct Sm90FlashWs {
+  static_assert(kD == 64 || kD == 128, "head dims 64 and 128");
+  static_assert(kBlockN == 64 || kBlockN == 128, "key tiles of 64 or 128");
+  using T = std::conditional_t<kBF16, cutlass::bfloat16_t, cutlass::half_t>;
+  static constexpr int kConsumers = 2;                  // warp groups of 64 query rows
+  static constexpr int kBlockM = 64 * kConsumers;
+  static constexpr int kThreads = 128 * (kConsumers + 1);
+  static constexpr int kStages = kStages_;
+  using SmemQ = decltype(cute::tile_to_shape(cute::GMMA::Layout_K_SW128_Atom<T>{},
+                                             cute::Shape<cute::Int<kBlockM>, cute::Int<kD>>{}));
+  // K and V tiles: (keys, head dim, stage), head dim contiguous; V read as (head dim, keys).
+  using SmemKV = decltype(cute::tile_to_shape(
+      cute::GMMA::Layout_K_SW128_Atom<T>{},
+      cute::Shape<cute::Int<kBlockN>, cute::Int<kD>, cute::Int<kStages>>{}));
+  using SmemVt = decltype(cute::composition(
+      SmemKV{}, cute::make_ordered_layout(
+                    cute::Shape<cute::Int<kD>, cute::Int<kBlockN>, cute::Int<kStages>>{},
+                    cute::Step<cute::_2, cute::_1, cute::_3>{})));
+  using MmaS = decltype(cute::make_tiled_mma(
+      cute::GMMA::ss_op_selector<T, T, float, cute::Shape<cute::_64, cute::Int<kBlockN>, cute::_16>,
+                                 cute::GMMA::Major::K, cute::GMMA::Major::K>(),
+      cute::Layout<cute::Shape<cute::Int<kConsumers>, cute::_1, cute::_1>>{}));
+  using MmaO = decltype(cute::make_tiled_mma(
+      cute::GMMA::rs_op_selector<T, T, float, cute::Shape<cute::_64, cute::Int<kD>, cute::_16>,
+                                 cute::GMMA::Major::K, cute::GMMA::Major::MN>(),
+      cute::Layout<cute::Shape<cute::Int<kConsumers>, cute::_1, cute::_1>>{}));
+  using Pipeline = cutlass::PipelineTmaAsync<kStages>;
+  struct alignas(1024) Shared {
+    cute::array_aligned<T, cute::cosize_v<SmemQ>, 1024> q;
+    cute::array_aligned<T, cute::cosize_v<SmemKV>, 1024> k;
+    cute::array_aligned<T, cute::cosize_v<SmemKV>, 1024> v;
+    typename Pipeline::SharedStorage pipe_k, pipe_v;
+    cutlass::arch::ClusterTransactionBarrier q_full;
+  };
+  static constexpr int kSmemBytes = static_cast<int>(sizeof(Shared)) + 1024;  // + alignment
+  static_assert(kSmemBytes <= 227 * 1024, "shared memory of one sm90 CTA");
+  // Q, K, V in global memory as (rows, head dim, heads, batch); strides in elements.
+  using GmemLayout = cute::Layout<cute::Shape<int32_t, int32_t, int32_t, int32_t>,
+                                  cute::Stride<int64_t, cute::_1, int64_t, int64_t>>;
+  using GmemTensor = decltype(cute::make_tensor(cute::make_gmem_ptr(static_cast<const T*>(nullptr)), GmemLayout{}));
+  using TmaQ = decltype(cute::make_tma_copy(cute::SM90_TMA_LOAD{}, GmemTensor{}, SmemQ{}));
+  using TmaKV = decltype(cute::make_tma_copy(cute::SM90_TMA_LOAD{}, GmemTensor{},
+                                             cute::take<0, 2>(SmemKV{})));
+  struct Params {
+    AttentionArgs a;
+    TmaQ q;
+    TmaKV k, v;
+  };
+  static constexpr uint32_t kKVTileBytes = kBlockN * kD * sizeof(T);
+  static constexpr uint32_t kQTileBytes = kBlockM * kD * sizeof(T);
+};
+
+template <bool kBF16, int kD, int kBlockN, int kStages, bool kPingPong, bool kCausal, class MaskT, bool kHasMask>
+__global__ void __launch_bounds__(384, 1)
+    FlashSm90WsKernel(const __grid_constant__ typename Sm90FlashWs<kBF16, kD, kBlockN, kStages>::Params params) {
+  GridDependencyWait();
+  using namespace cute;
+  using F = Sm90FlashWs<kBF16, kD, kBlockN, kStages>;
+  using T = typename F::T;
+  using Pipeline = typename F::Pipeline;
+  using PipelineState = typename Pipeline::PipelineState;
+  constexpr int kBlockM = F::kBlockM;
+  extern __shared__ uint8_t flash90ws_smem_raw[];
+  auto& shared = *reinterpret_cast<typename F::Shared*>(
+      (reinterpret_cast<uintptr_t>(flash90ws_smem_raw) + 1023) & ~uintptr_t{1023});
+  Tensor sQ = make_tensor(make_smem_ptr(shared.q.data()), typename F::SmemQ{});
+  Tensor sK = make_tensor(make_smem_ptr(shared.k.data()), typename F::SmemKV{});
+  Tensor sV = make_tensor(make_smem_ptr(shared.v.data()), typename F::SmemKV{});
+  Tensor sVt = make_tensor(make_smem_ptr(shared.v.data()), typename F::SmemVt{});
+
+  const AttentionArgs& p = params.a;
+  const int sq = static_cast<int>(p.sq), sk = static_cast<int>(p.sk);
+  const int m_block = kCausal ? static_cast<int>(gridDim.x - 1 - blockIdx.x) : static_cast<int>(blockIdx.x);
+  const int h = blockIdx.y, b = blockIdx.z;
+  const int hk = h / static_cast<int>(p.heads / p.kv_heads);
+  const int m0 = m_block * kBlockM;
+  int n_end = sk;
+  if (kCausal && m0 + kBlockM < n_end) n_end = m0 + kBlockM;
+  const int n_tiles = (n_end + kBlockN - 1) / kBlockN;
+  const int warp_group = threadIdx.x / 128;
+
+  typename Pipeline::Params pipe_params;
+  pipe_params.transaction_bytes = F::kKVTileBytes;
+  pipe_params.role = warp_group == 0 ? Pipeline::ThreadCategory::Producer : Pipeline::ThreadCategory::Consumer;
+  pipe_params.is_leader = threadIdx.x == 0;
+  pipe_params.num_consumers = 128 * F::kConsumers;
+  Pipeline pipe_k(shared.pipe_k, pipe_params, Shape<_1, _1, _1>{});
+  Pipeline pipe_v(shared.pipe_v, pipe_params, Shape<_1, _1, _1>{});
+  if (threadIdx.x == 0) shared.q_full.init(1);
+  cutlass::arch::fence_barrier_init();
+  __syncthreads();
+
+  if (warp_group == 0) {  // the producer
+    cutlass::arch::warpgroup_reg_dealloc<40>();
+    if (threadIdx.x != 0) return;
+    Tensor mQ = params.q.get_tma_tensor(make_shape(sq, static_cast<int>(p.d), static_cast<int>(p.heads),
+                                                   static_cast<int>(p.batch)));
+    Tensor mK = params.k.get_tma_tensor(make_shape(sk, static_cast<int>(p.d), static_cast<int>(p.kv_heads),
+                                                   static_cast<int>(p.batch)));
+    Tensor mV = params.v.get_tma_tensor(make_shape(sk, static_cast<int>(p.dv), static_cast<int>(p.kv_heads),
+                                                   static_cast<int>(p.batch)));
+    Tensor gQ = local_tile(mQ(_, _, h, b), Shape<Int<kBlockM>, Int<kD>>{}, make_coord(m_block, 0));
+    Tensor gK = local_tile(mK(_, _, hk, b), Shape<Int<kBlockN>, Int<kD>>{}, make_coord(_, 0));  // (n, d, tile)
+    Tensor gV = local_tile(mV(_, _, hk, b), Shape<Int<kBlockN>, Int<kD>>{}, make_coord(_, 0));
+    auto [tQg, tQs] = tma_partition(params.q, Int<0>{}, Layout<_1>{}, group_modes<0, 2>(sQ), group_modes<0, 2>(gQ));
+    auto [tKg, tKs] = tma_partition(params.k, Int<0>{}, Layout<_1>{}, group_modes<0, 2>(sK), group_modes<0, 2>(gK));
+    auto [tVg, tVs] = tma_partition(params.v, Int<0>{}, Layout<_1>{}, group_modes<0, 2>(sV), group_modes<0, 2>(gV));
+    shared.q_full.arrive_and_expect_tx(F::kQTileBytes);
+    copy(params.q.with(reinterpret_cast<typename Pipeline::ProducerBarrierType&>(shared.q_full)), tQg, tQs);
+    PipelineState write = cutlass::make_producer_start_state<Pipeline>();
+    for (int t = 0; t < n_tiles; ++t) {
+      pipe_k.producer_acquire(write);
+      copy(params.k.with(*pipe_k.producer_get_barrier(write)), tKg(_, t), tKs(_, write.index()));
+      pipe_v.producer_acquire(write);
+      copy(params.v.with(*pipe_v.producer_get_barrier(write)), tVg(_, t), tVs(_, write.index()));
+      ++write;
+    }
+    pipe_k.producer_tail(write);  // no exit while loads are in flight
+    pipe_v.producer_tail(write);
+    return;
+  }
+
+  // The consumers: warp group 1 + c owns query rows m0 + 64 c ... + 63.
+  cutlass::arch::warpgroup_reg_alloc<232>();
+  const int tid = threadIdx.x - 128, lane = tid % 32;
+  const int row_base = m0 + 16 * (tid / 32) + lane / 4;  // this thread's rows: + 0 and + 8
+  uint16_t* go = static_cast<uint16_t*>(p.out) + (static_cast<int64_t>(b) * p.sq * p.heads + h) * p.dv;
+  const int64_t o_stride = p.heads * p.dv;
+
+  typename F::MmaS mma_s;
+  typename F::MmaO mma_o;
+  auto thr_s = mma_s.get_thread_slice(tid);
+  auto thr_o = mma_o.get_thread_slice(tid);
+  Tensor tSrQ = thr_s.make_fragment_A(thr_s.partition_A(sQ));
+  Tensor tSrK = thr_s.make_fragment_B(thr_s.partition_B(sK));   // (mma, n, k, stage)
+  Tensor tOrV = thr_o.make_fragment_B(thr_o.partition_B(sVt));  // (mma, n, k, stage)
+  Tensor tSrS = partition_fragment_C(mma_s, Shape<Int<kBlockM>, Int<kBlockN>>{});
+  Tensor tOrO = partition_fragment_C(mma_o, Shape<Int<kBlockM>, Int<kD>>{});
+  Tensor tOrP = make_tensor<T>(partition_shape_A(mma_o, Shape<Int<kBlockM>, Int<kBlockN>>{}));
+  static_assert(decltype(size(tSrS))::value == 4 * (kBlockN / 8), "S: rows r, r+8 x 8-key blocks");
+  static_assert(decltype(size(tOrP))::value == decltype(size(tSrS))::value, "P matches S");
+  static_assert(decltype(size(tOrO))::value == 4 * (kD / 8), "O: rows r, r+8 x 8-column blocks");
+  clear(tOrO);
+  RowSoftmax<kBlockN, kCausal, MaskT, kHasMask> softmax(p, b, h, m0, row_base, lane);
+  auto to_p = [&] {
+    CUTE_UNROLL
+    for (int i = 0; i < size(tSrS); ++i) tOrP(i) = static_cast<T>(tSrS(i));
+  };
+
+  // kPingPong: the consumers take turns issuing their MMAs (named barrier c: "consumer c may
+  // issue"), so that one's softmax runs under the other's MMAs (FA3's inter-warp-group schedule).
+  // Consumer 0 goes first; consumer 1's last turn passes to no one (no arrival left pending).
+  const int consumer = warp_group - 1;
+  auto my_turn = [&] {
+    if constexpr (kPingPong) cutlass::arch::NamedBarrier::sync(256, consumer);
+  };
+  auto your_turn = [&](bool last) {
+    if constexpr (kPingPong) {
+      if (!(last && consumer == 1)) cutlass::arch::NamedBarrier::arrive(256, 1 - consumer);
+    }
+  };
+  PipelineState read_k, read_v;
+  shared.q_full.wait(0);
+  if (n_tiles > 0) {
+    if (consumer == 1) your_turn(false);
+    my_turn();
+    pipe_k.consumer_wait(read_k);
+    IssueGemm<true, false>(mma_s, tSrQ, tSrK(_, _, _, read_k.index()), tSrS);
+    your_turn(false);
+    warpgroup_wait<0>();
+    pipe_k.consumer_release(read_k);
+    ++read_k;
+    float corr[2];
+    softmax.Step(tSrS, 0, corr);
+    to_p();
+  }
+  for (int t = 1; t < n_tiles; ++t) {
+    my_turn();
+    pipe_k.consumer_wait(read_k);
+    IssueGemm<true, false>(mma_s, tSrQ, tSrK(_, _, _, read_k.index()), tSrS);
+    pipe_v.consumer_wait(read_v);
+    IssueGemm<false, true>(mma_o, tOrP, tOrV(_, _, _, read_v.index()), tOrO);
+    your_turn(false);
+    warpgroup_wait<1>();  // S_t
+    warpgroup_fence_operand(tSrS);
+    pipe_k.consumer_release(read_k);
+    ++read_k;
+    float corr[2];
+    softmax.Step(tSrS, t, corr);
+    warpgroup_wait<0>();  // P_{t-1} V_{t-1}
+    warpgroup_fence_operand(tOrO);
+    warpgroup_fence_operand(tOrP);
+    pipe_v.consumer_release(read_v);
+    ++read_v;
+    CUTE_UNROLL
+    for (int i = 0; i < size(tOrO); ++i) tOrO(i) *= corr[(i / 2) % 2];
+    to_p();
+  }
+  if (n_tiles > 0) {
+    my_turn();
+    pipe_v.consumer_wait(read_v);
+    IssueGemm<false, true>(mma_o, tOrP, tOrV(_, _, _, read_v.index()), tOrO);
+    your_turn(true);
+    warpgroup_wait<0>();
+    warpgroup_fence_operand(tOrO);
+    pipe_v.consumer_release(read_v);
+  }
+  softmax.template Store<kBF16>(tOrO, go, o_stride, sq, p.dv);
+}
+
+/// Q, K or V of `a` as the TMA's global tensor: (rows, head dim, heads, batch).
+template <class F>
+typename F::GmemTensor GmemQkv(const void* base, int64_t rows, int64_t cols, int64_t heads,
+                               int64_t batch, int64_t row_stride, int64_t head_stride) {
+  using namespace cute;
+  return make_tensor(make_gmem_ptr(static_cast<const typename F::T*>(base)),
+                     make_layout(make_shape(static_cast<int32_t>(rows), static_cast<int32_t>(cols),
+                                            static_cast<int32_t>(heads), static_cast<int32_t>(batch)),
+                                 make_stride(row_stride, _1{}, head_stride, rows * row_stride)));
+}
+
+template <bool kBF16, int kD, int kBlockN, int kStages, bool kPingPong, bool kCausal, class MaskT, bool kHasMask>
+void LaunchFlashSm90Ws(const AttentionArgs& a, void* stream) {
+  using F = Sm90FlashWs<kBF16, kD, kBlockN, kStages>;
+  auto kernel = FlashSm90WsKernel<kBF16, kD, kBlockN, kStages, kPingPong, kCausal, MaskT, kHasMask>;
+  const cudaError_t attr =
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, F::kSmemBytes);
+  if (attr != cudaSuccess) {
+    kiln_rt::DeviceReportError("attention: cudaFuncSetAttribute(shared memory)", cudaGetErrorString(attr));
+    return;
+  }
+  typename F::Params params{
+      a,
+      cute::make_tma_copy(cute::SM90_TMA_LOAD{}, GmemQkv<F>(a.q, a.sq, a.d, a.heads, a.batch, a.q_row, a.d),
+                          typename F::SmemQ{}),
+      cute::make_tma_copy(cute::SM90_TMA_LOAD{}, GmemQkv<F>(a.k, a.sk, a.d, a.kv_heads, a.batch, a.k_row, a.d),
+                          cute::take<0, 2>(typename F::SmemKV{})),
+      cute::make_tma_copy(cute::SM90_TMA_LOAD{}, GmemQkv<F>(a.v, a.sk, a.dv, a.kv_heads, a.batch, a.v_row, a.dv),
+                          cute::take<0, 2>(typename F::SmemKV{}))};
+  const dim3 grid(static_cast<unsigned>((a.sq + F::kBlockM - 1) / F::kBlockM),
+                  static_cast<unsigned>(a.heads), static_cast<unsigned>(a.batch));
+  Launch(kernel, grid, F::kThreads, F::kSmemBytes, AsStream(stream), params);
+}
+
+}  // namespace attn90
+
+/// attention on `stream` by the warp-specialized sm90 kernel where it applies (d, dv <= kD,
+/// multiples of 8, row strides multiples of 8, 16-byte aligned tensors: the TMA's rules), else the
+/// fallback. T: F16 or BF16; kBlockN keys per K / V tile, kStages tiles in flight, kPingPong: the
+/// consumers take turns at the tensor cores.
+template <class T, class MaskT, int kD, int kBlockN, int kStages, bool kPingPong, bool kCausal, bool kHasMask>
+void AttentionSm90Ws(const AttentionArgs& a, void* stream) {
+  static_assert(std::is_same_v<T, F16> || std::is_same_v<T, BF16>, "the sm90 kernel is f16/bf16");
+  if (a.batch <= 0 || a.sq <= 0 || a.heads <= 0 || a.dv <= 0) return;
+  if (attn90::Fits(a, kD)) {
+    attn90::LaunchFlashSm90Ws<std::is_same_v<T, BF16>, kD, kBlockN, kStages, kPingPong, kCausal, MaskT, kHasMask>(a, stream);
+  } else {
+    AttentionFallback<T, MaskT, kCausal, kHasMask>(a, stream);
+  }
+}
+
+}  // namespace kiln_cuda
+
+#endif  // KILN_CUDA_ATTENTION_SM90_WS_CUH_
