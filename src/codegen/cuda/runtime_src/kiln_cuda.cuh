@@ -103,6 +103,27 @@ inline unsigned GridFor(int64_t n, int64_t per_block) {
   return static_cast<unsigned>(blocks < 1 ? 1 : blocks);
 }
 
+/// Blocks for a kernel that loops over n items, per_block at a time: ceil(n / per_block), at most
+/// as many blocks of kThreads threads as fit on the current device at once (its occupancy), so
+/// that each block takes several turns of the loop (for kernels that load per-block state once,
+/// such as the norms' weight and bias).
+template <auto kKernel, int kThreads>
+inline unsigned ResidentGrid(int64_t n, int64_t per_block) {
+  static const int64_t resident = [] {
+    int device = 0, sms = 132, per_sm = 0;
+    cudaGetDevice(&device);
+    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kKernel, kThreads, 0) != cudaSuccess ||
+        per_sm < 1) {
+      per_sm = 1;
+    }
+    return int64_t{sms} * per_sm;
+  }();
+  int64_t blocks = (n + per_block - 1) / per_block;
+  if (blocks > resident) blocks = resident;
+  return static_cast<unsigned>(blocks < 1 ? 1 : blocks);
+}
+
 /// Runs f(i) for i in [0, n) on `stream`: a grid-stride loop, 256 threads per block, at most
 /// 16 blocks per SM worth of blocks (enough to fill the GPU; the loop covers the rest).
 template <typename F>
@@ -132,6 +153,18 @@ template <typename T, int N>
 __device__ __forceinline__ void LoadVector(T (&dst)[N], const T* src) {
   using W = typename VectorWord<N * sizeof(T)>::Type;
   *reinterpret_cast<W*>(dst) = *reinterpret_cast<const W*>(src);
+}
+
+/// dst = src (16 bytes) through opaque register moves, which the compiler cannot hoist out of a
+/// loop: values held across a loop in their packed storage type (norm weights) are then widened
+/// inside it, not once before it into twice the registers.
+template <typename T, int N>
+__device__ __forceinline__ void OpaqueCopy(T (&dst)[N], const T (&src)[N]) {
+  static_assert(N * sizeof(T) == 16, "a 16-byte vector");
+  const auto* from = reinterpret_cast<const unsigned*>(src);
+  auto* to = reinterpret_cast<unsigned*>(dst);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) asm volatile("mov.b32 %0, %1;" : "=r"(to[i]) : "r"(from[i]));
 }
 
 /// dst[0..N) = src[0..N) as one access (the StoreVector of LoadVector).
@@ -231,32 +264,15 @@ __device__ __forceinline__ float GroupReduce(float v, Op op, float* smem) {
   return v;
 }
 
-/// Calls f(std::integral_constant<int, kCache>{}) with the fewest 16-byte vectors per lane (4, 8
-/// or 16) that hold a row of `vecs` vectors in one warp's registers, and returns true; false (f
-/// not called) when the row is longer than 512 vectors. layer_norm / rms_norm's row policy.
-template <typename F>
-inline bool WithWarpRowCache(int64_t vecs, F f) {
-  if (vecs <= 32 * 4) {
-    f(std::integral_constant<int, 4>{});
-  } else if (vecs <= 32 * 8) {
-    f(std::integral_constant<int, 8>{});
-  } else if (vecs <= 32 * 16) {
-    f(std::integral_constant<int, 16>{});
-  } else {
-    return false;
-  }
-  return true;
-}
-
 /// Calls f(threads, cache) (std::integral_constants) for a row of `vecs` 16-byte vectors that
 /// `threads` threads hold in registers as f32, `cache` (2 or 4) vectors each, and returns true;
 /// false (f not called) when the row is longer than 4096 vectors: a warp per row up to 128
-/// vectors, 128 threads up to 512, 256 up to 1024, else 1024. softmax's row policy: with a warp
-/// per 4096-wide f16 row (16 vectors per lane, 128 registers, 16 warps per SM) it ran at 72-83% of
-/// copy bandwidth, with 128 threads per row at 85.5% (H200) and 93.2% (H100), session 14.
-/// layer_norm measured worse this way (74.9% against 79.6% with a warp per row, H100) and keeps
-/// WithWarpRowCache. Launch with RowBlockThreads(threads) threads per block and
-/// RowsPerBlock(threads) rows per block.
+/// vectors, 128 threads up to 512, 256 up to 1024, else 1024. The row policy of softmax and
+/// layer_norm / rms_norm: with a warp per 4096-wide f16 row (16 vectors per lane, 120-128
+/// registers, 16 warps per SM) softmax ran at 72-83% of copy bandwidth and layer_norm at 80%,
+/// with 128 threads per row softmax at 93.2% (session 14) and layer_norm, its weight and bias
+/// staged once per block, at 87.3% (session 15; H100). Launch with RowBlockThreads(threads)
+/// threads per block and RowsPerBlock(threads) rows per block.
 template <typename F>
 inline bool WithRowCache(int64_t vecs, F f) {
   auto with = [&](auto threads) {
