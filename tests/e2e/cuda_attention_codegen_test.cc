@@ -62,15 +62,27 @@ TEST(CudaAttentionEmitter, FlashKernelForHalfHeadDims) {
     EXPECT_TRUE(Has(y, "a.mask_stride[2] = 0;")) << y;
     EXPECT_TRUE(Has(y, "a.mask_stride[3] = 1;")) << y;
     EXPECT_TRUE(Has(y, "a.scale = 0.125f;  // 1/sqrt(D)")) << y;
-    EXPECT_TRUE(Has(y, "// tiling 4x1x64: 4 warps of 16 query rows, 64-key tiles (default)")) << y;
-    EXPECT_TRUE(Has(y,
-                    "kiln_cuda::Attention<kiln_cuda::F16, kiln_cuda::F32, /*kD=*/64, /*kDv=*/64, "
-                    "/*kWarps=*/4, /*kMF=*/1, /*kBlockN=*/64, /*causal=*/false, /*mask=*/true>"
-                    "(a, stream);"))
-        << y;
   }
-  // D=80 stays 80 (five k-steps of 16), Dv=40 is padded to 48; a rank-3 mask [H,Sq,Sk].
-  const std::string z = AttentionBody(g, "z");
+  // sm90: the warp-specialized kernel; sm80: the mma.sync kernel.
+  const std::string y90 = AttentionBody(g, "y", "cuda-sm90");
+  EXPECT_TRUE(Has(y90, "#include \"kiln_cuda_attention_sm90_ws.cuh\"")) << y90;
+  EXPECT_TRUE(Has(y90, "128-key tiles in 2 stages, head dims padded to 64 (the sm90 default)")) << y90;
+  EXPECT_TRUE(Has(y90,
+                  "kiln_cuda::AttentionSm90Ws<kiln_cuda::F16, kiln_cuda::F32, /*kD=*/64, /*kBlockN=*/128, "
+                  "/*kStages=*/2, /*kPingPong=*/true, /*causal=*/false, /*mask=*/true>(a, stream);"))
+      << y90;
+  const std::string y80 = AttentionBody(g, "y", "cuda-sm80");
+  EXPECT_TRUE(Has(y80, "// tiling 4x1x64: 4 warps of 16 query rows, 64-key tiles (default)")) << y80;
+  EXPECT_TRUE(Has(y80,
+                  "kiln_cuda::Attention<kiln_cuda::F16, kiln_cuda::F32, /*kD=*/64, /*kDv=*/64, "
+                  "/*kWarps=*/4, /*kMF=*/1, /*kBlockN=*/64, /*causal=*/false, /*mask=*/true>"
+                  "(a, stream);"))
+      << y80;
+  // mma.sync (sm80): D=80 stays 80 (five k-steps of 16), Dv=40 is padded to 48; a rank-3 mask
+  // [H,Sq,Sk]. sm90 pads both to 128.
+  const std::string z = AttentionBody(g, "z", "cuda-sm80");
+  EXPECT_TRUE(Has(AttentionBody(g, "z", "cuda-sm90"),
+                  "kiln_cuda::AttentionSm90Ws<kiln_cuda::BF16, kiln_cuda::BF16, /*kD=*/128, "));
   EXPECT_TRUE(Has(z, "a.kv_heads = 2;")) << z;
   EXPECT_TRUE(Has(z, "a.dv = 40;")) << z;
   EXPECT_TRUE(Has(z, "a.mask_stride[0] = 0;")) << z;
@@ -84,15 +96,15 @@ TEST(CudaAttentionEmitter, FlashKernelForHalfHeadDims) {
       << z;
 }
 
-// Head dim 128: the warp-group-MMA kernel on sm90, the mma.sync kernel's 16-row warps on sm80.
-TEST(CudaAttentionEmitter, HeadDim128TakesTheWgmmaKernelOnSm90) {
+// Head dim 128: the warp-specialized kernel on sm90, the mma.sync kernel's 16-row warps on sm80.
+TEST(CudaAttentionEmitter, HeadDim128TakesTheWarpSpecializedKernelOnSm90) {
   Graph g = ParseVerified(R"(graph @a(%q: f16[2,33,4,128]) -> (%y) {
   %y = attention(%q, %q, %q) : f16[2,33,4,128]
 })");
   const std::string y = AttentionBody(g, "y");
-  EXPECT_TRUE(Has(y, "(the sm90 default for head dims over 96)")) << y;
-  EXPECT_TRUE(Has(y, "kiln_cuda::AttentionSm90<kiln_cuda::F16, kiln_cuda::F32, /*kD=*/128, /*kWG=*/2, "
-                     "/*kBlockN=*/128")) << y;
+  EXPECT_TRUE(Has(y, "head dims padded to 128 (the sm90 default)")) << y;
+  EXPECT_TRUE(Has(y, "kiln_cuda::AttentionSm90Ws<kiln_cuda::F16, kiln_cuda::F32, /*kD=*/128, /*kBlockN=*/128, "
+                     "/*kStages=*/2, /*kPingPong=*/true")) << y;
   const std::string y80 = AttentionBody(g, "y", "cuda-sm80");
   EXPECT_TRUE(Has(y80, "/*kD=*/128, /*kDv=*/128, /*kWarps=*/4, /*kMF=*/1, /*kBlockN=*/64")) << y80;
 }

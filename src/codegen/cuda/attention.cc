@@ -4,8 +4,11 @@
 // with the sizes, the mask's broadcast strides and the resolved scale. f16 / bf16 with static head
 // dims D, Dv <= 128 that are multiples of 8 get the flash kernel (tensor cores, online softmax),
 // built for the head dims rounded up to multiples of 16 (40 -> 48, 80 stays 80); everything else
-// (f32, larger or odd head dims) the fallback kernel, which is correct for any shape. The same
-// kernels serve cuda-sm80 and cuda-sm90 (mma.sync, ldmatrix and cp.async run on both).
+// (f32, larger or odd head dims) the fallback kernel, which is correct for any shape. On
+// cuda-sm90 the flash kernel is by default the warp-specialized one
+// (runtime_src/kiln_cuda_attention_sm90_ws.cuh: TMA producer, wgmma consumers taking turns);
+// the tilings "wgmma..." (the cp.async wgmma kernel) and "<warps>x<mf>x<keys>" (the mma.sync
+// kernel, the cuda-sm80 default) force the others.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -190,10 +193,12 @@ Status EmitAttention(const KernelContext& ctx, CodeWriter& w, bool sm90) {
   // The tiling: $KILN_ATTENTION_TILING, else the tuner's (KernelContext::config), else the default.
   const char* env = std::getenv("KILN_ATTENTION_TILING");
   std::string forced = env != nullptr && *env != '\0' ? env : ctx.config();
-  // sm90 default for head dims in (96, 128]: the warp-group-MMA kernel, 1.7-1.8x the mma.sync
-  // kernel at D 128 (H100: 231 vs 134 TFLOP/s at B16 H16 S1024, 261 vs 143 at B8 H16 S4096;
-  // bench/results/attention_h100.md). At D 64 it is not faster (S 197: 75 vs 86 TFLOP/s).
-  const bool wgmma_default = sm90 && forced.empty() && flash_d > 96 && flash_dv > 96;
+  // sm90 default: the warp-specialized kernel with ping-pong consumers, 128-key tiles, 2 stages.
+  // H100 (session 15): 188 TFLOP/s at B32 H12 S384 D64 (mma.sync kernel 131), 419 at B16 H16
+  // S1024 D128 and 480 at B8 H16 S4096 D128 (wgmma kernel 350 and 402); bench/results/
+  // attention_h100.md. Head dims up to 64 pad to 64, up to 128 to 128.
+  const bool ws_default = sm90 && forced.empty();
+  if (ws_default) forced = "wgmma-wspp";
   if (forced.rfind("wgmma-ws", 0) == 0) {  // "wgmma-ws[pp]" or "wgmma-ws[pp]<keys>x<stages>"
     const bool ping_pong = forced.rfind("wgmma-wspp", 0) == 0;
     const std::string prefix = ping_pong ? "wgmma-wspp" : "wgmma-ws";
@@ -222,14 +227,13 @@ Status EmitAttention(const KernelContext& ctx, CodeWriter& w, bool sm90) {
     w.Line("// warp-specialized kernel (TMA producer, two warp-group-MMA consumers" +
            std::string(ping_pong ? " taking turns" : "") + "): 128 query rows per CTA, " +
            std::to_string(keys) + "-key tiles in " + std::to_string(stages) + " stages, head dims padded to " +
-           std::to_string(d) + " (forced: KILN_ATTENTION_TILING or tuned)");
+           std::to_string(d) + (ws_default ? " (the sm90 default)" : " (forced: KILN_ATTENTION_TILING or tuned)"));
     w.Line("kiln_cuda::AttentionSm90Ws<" + traits + ", " + mask_traits + ", /*kD=*/" + std::to_string(d) +
            ", /*kBlockN=*/" + std::to_string(keys) + ", /*kStages=*/" + std::to_string(stages) +
            ", /*kPingPong=*/" + (ping_pong ? "true" : "false") + flags + ">(a, stream);");
     return Status::Ok();
   }
-  if (forced.rfind("wgmma", 0) == 0 || wgmma_default) {  // "wgmma" or "wgmma<rows>x<keys>"
-    if (wgmma_default) forced = "wgmma";
+  if (forced.rfind("wgmma", 0) == 0) {  // "wgmma" or "wgmma<rows>x<keys>"
     if (!sm90) {
       return InvalidArgument(node.Describe() + ": attention tiling \"" + forced +
                              "\" (KILN_ATTENTION_TILING) needs the cuda-sm90 target (warp-group MMA)");
@@ -247,7 +251,7 @@ Status EmitAttention(const KernelContext& ctx, CodeWriter& w, bool sm90) {
     w.Line("#include \"kiln_cuda_attention_sm90.cuh\"");
     w.Line("// warp-group MMA kernel: " + std::to_string(rows) + " query rows per CTA, " +
            std::to_string(keys) + "-key tiles, head dims padded to " + std::to_string(d) +
-           (wgmma_default ? " (the sm90 default for head dims over 96)" : " (forced: KILN_ATTENTION_TILING or tuned)"));
+           " (forced: KILN_ATTENTION_TILING or tuned)");
     w.Line("kiln_cuda::AttentionSm90<" + traits + ", " + mask_traits + ", /*kD=*/" + std::to_string(d) +
            ", /*kWG=*/" + std::to_string(rows / 64) + ", /*kBlockN=*/" + std::to_string(keys) + flags +
            ">(a, stream);");
