@@ -24,8 +24,9 @@ Results: bench/results/attention_h100.{md,json}.
     python3 bench/attention_h100.py [--kiln build/kiln] [--dtype f16|bf16] [--causal]
                                     [--tilings default,4x2x32,4x1x64,8x1x64,...]
 
---tilings times kiln once per flash-kernel tiling (KILN_ATTENTION_TILING=<warps>x<mf>x<keys>, see
-src/codegen/cuda/attention.cc; "default" = the emitter's choice) and reports the fastest, naming it.
+--tilings times kiln once per flash-kernel tiling (KILN_ATTENTION_TILING: wgmma-ws[pp][<keys>x<stages>],
+wgmma[<rows>x<keys>] or <warps>x<mf>x<keys>, see src/codegen/cuda/attention.cc; "default" = the
+emitter's choice, on sm90 wgmma-wspp) and reports the fastest, naming it.
 """
 import argparse
 import concurrent.futures
