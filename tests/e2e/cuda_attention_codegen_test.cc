@@ -125,13 +125,19 @@ TEST(CudaAttentionEmitter, ForcedTilingAndItsErrors) {
             "{1, 2, 4, 8}, mf in {1, 2}, keys in {16, 32, 64, 128}, e.g. 4x2x32");
 }
 
-// "wgmma[<rows>x<keys>]": the warp-group-MMA kernel (kiln_cuda_attention_sm90.cuh), head dims
-// padded to 64 or 128; cuda-sm90 only.
-TEST(CudaAttentionEmitter, WgmmaTilingSelectsTheSm90Kernel) {
-  Graph g = ParseVerified(R"(graph @a(%q: f16[2,33,4,128], %m: f32[2,1,1,33], %p: bf16[2,9,4,40]) -> (%y, %z) {
+// Two attention nodes for the forced sm90 tilings: %y f16 head dim 128, causal with a padding
+// mask; %z bf16 head dim 40.
+Graph TwoHeadDims() {
+  return ParseVerified(R"(graph @a(%q: f16[2,33,4,128], %m: f32[2,1,1,33], %p: bf16[2,9,4,40]) -> (%y, %z) {
   %y = attention(%q, %q, %q, %m) {causal=true} : f16[2,33,4,128]
   %z = attention(%p, %p, %p) : bf16[2,9,4,40]
 })");
+}
+
+// "wgmma[<rows>x<keys>]": the warp-group-MMA kernel (kiln_cuda_attention_sm90.cuh), head dims
+// padded to 64 or 128; cuda-sm90 only.
+TEST(CudaAttentionEmitter, WgmmaTilingSelectsTheSm90Kernel) {
+  const Graph g = TwoHeadDims();
   const auto body = [&](int node, const std::string& config, const std::string& target) {
     return ForcedBody(g, node, config, target);
   };
@@ -158,10 +164,7 @@ TEST(CudaAttentionEmitter, WgmmaTilingSelectsTheSm90Kernel) {
 // "wgmma-ws[<keys>x<stages>]": the warp-specialized kernel (kiln_cuda_attention_sm90_ws.cuh),
 // 128 query rows per CTA; cuda-sm90 only.
 TEST(CudaAttentionEmitter, WgmmaWsTilingSelectsTheWarpSpecializedKernel) {
-  Graph g = ParseVerified(R"(graph @a(%q: f16[2,33,4,128], %m: f32[2,1,1,33], %p: bf16[2,9,4,40]) -> (%y, %z) {
-  %y = attention(%q, %q, %q, %m) {causal=true} : f16[2,33,4,128]
-  %z = attention(%p, %p, %p) : bf16[2,9,4,40]
-})");
+  const Graph g = TwoHeadDims();
   const auto body = [&](int node, const std::string& config, const std::string& target) {
     return ForcedBody(g, node, config, target);
   };
