@@ -122,6 +122,8 @@ __global__ void __launch_bounds__(384, 1)
   __syncthreads();
 
   if (warp_group == 0) {  // the producer
+    // 40 registers: ptxas allocates each setmaxnreg region to its count, and the producer's
+    // TMA coordinate code spilled at 24. 40 x 128 + 232 x 256 <= 64 Ki registers.
     cutlass::arch::warpgroup_reg_dealloc<40>();
     if (threadIdx.x != 0) return;
     Tensor mQ = params.q.get_tma_tensor(make_shape(sq, static_cast<int>(p.d), static_cast<int>(p.heads),
