@@ -85,16 +85,19 @@ __global__ void ElementwiseKernel(int64_t n, F f) {
 
 inline cudaStream_t AsStream(void* stream) { return static_cast<cudaStream_t>(stream); }
 
-/// Blocks worth launching at once for grid-stride kernels: 16 per SM of the current device.
-inline int64_t MaxBlocks() {
-  static int max_blocks = [] {
-    int device = 0, sms = 132;
+/// The current device's SM count (queried once per process).
+inline int SmCount() {
+  static const int sms = [] {
+    int device = 0, count = 132;
     cudaGetDevice(&device);
-    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
-    return sms * 16;
+    cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device);
+    return count;
   }();
-  return max_blocks;
+  return sms;
 }
+
+/// Blocks worth launching at once for grid-stride kernels: 16 per SM of the current device.
+inline int64_t MaxBlocks() { return int64_t{SmCount()} * 16; }
 
 /// ceil(n / per_block) blocks, at least 1, at most MaxBlocks() (kernels loop over the rest).
 inline unsigned GridFor(int64_t n, int64_t per_block) {
@@ -110,14 +113,12 @@ inline unsigned GridFor(int64_t n, int64_t per_block) {
 template <auto kKernel, int kThreads>
 inline unsigned ResidentGrid(int64_t n, int64_t per_block) {
   static const int64_t resident = [] {
-    int device = 0, sms = 132, per_sm = 0;
-    cudaGetDevice(&device);
-    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+    int per_sm = 0;
     if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kKernel, kThreads, 0) != cudaSuccess ||
         per_sm < 1) {
       per_sm = 1;
     }
-    return int64_t{sms} * per_sm;
+    return int64_t{SmCount()} * per_sm;
   }();
   int64_t blocks = (n + per_block - 1) / per_block;
   if (blocks > resident) blocks = resident;
