@@ -153,17 +153,6 @@ using Node = cutlass::epilogue::fusion::Sm90EVT<
 
 inline bool Aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
-/// SMs of the current device, queried once (CUTLASS sizes the persistent grid with it).
-inline int SmCount() {
-  static int sms = [] {
-    int device = 0, n = 0;
-    cudaGetDevice(&device);
-    cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device);
-    return n;
-  }();
-  return sms;
-}
-
 /// Checks `args` with the CUTLASS 3.x device operator Device (can_implement, and a workspace of at
 /// most `workspace_bytes`: kernel scratch, which only stream-K gemms get) and enqueues it on
 /// `stream` (CUTLASS first clears what of the workspace must start zeroed); a refusal or launch
