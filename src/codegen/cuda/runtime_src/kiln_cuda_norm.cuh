@@ -3,10 +3,10 @@
 //
 // layer_norm / rms_norm normalise contiguous rows: with 16-byte accesses where rows and pointers
 // allow, a warp per row up to 128 vectors and 128 to 1024 threads per row above (WithRowCache,
-// as softmax), weight and bias held in registers across the rows a block normalises; each
-// thread keeps its values of the first kThreads * kCache in registers, so the two statistics
-// passes (mean, then the sum of squared deviations from it: no cancellation) and the output pass
-// read the row from memory once when it fits.
+// as softmax), weight and bias staged once per block in shared memory for all the rows it
+// normalises; each thread keeps its values of the first kThreads * kCache in registers, so the
+// two statistics passes (mean, then the sum of squared deviations from it: no cancellation) and
+// the output pass read the row from memory once when it fits.
 // group_norm gives each (batch item, group) a 512-thread block and reads its elements three
 // times (sum, squared deviations, output).
 #ifndef KILN_CUDA_NORM_CUH_
