@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -36,6 +37,13 @@ std::string Trim(std::string s) {
   size_t i = 0;
   while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
   return s.substr(i);
+}
+
+// "12.3 us".
+std::string Micros(double us) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f us", us);
+  return text;
 }
 
 // kiln_profile built with nvcc into the object cache directory (once per source and nvcc).
@@ -260,6 +268,7 @@ StatusOr<std::map<const Node*, std::string>> TuneGraph(const Graph& graph, const
       }
     }
     std::map<std::string, std::pair<double, std::string>> best;  // shape -> (us, config)
+    std::map<std::string, std::vector<std::pair<double, std::string>>> timed;  // shape -> all
     if (!order.empty()) {
       KILN_ASSIGN_OR_RETURN(argv[0], ProfilerBinary(options));
       KILN_ASSIGN_OR_RETURN(SubprocessResult r, RunSubprocess(argv));
@@ -272,14 +281,19 @@ StatusOr<std::map<const Node*, std::string>> TuneGraph(const Graph& graph, const
           continue;
         }
         const double us = std::stod(lines[i].second);
+        timed[shape].emplace_back(us, candidates[c]);
         auto it = best.find(shape);
         if (it == best.end() || us < it->second.first) best[shape] = {us, candidates[c]};
       }
     }
     for (const auto& [shape, winner] : best) {
       KILN_RETURN_IF_ERROR(cache.Store({device, signature, shape}, {winner.second, winner.first}));
-      log("tuning: " + signature + " " + shape + ": " + winner.second + " (" +
-          std::to_string(winner.first) + " us)");
+      // The winner, then every candidate's time, fastest first (what a config change would cost).
+      std::vector<std::pair<double, std::string>>& all = timed[shape];
+      std::sort(all.begin(), all.end());
+      std::string times;
+      for (const auto& [us, config] : all) times += (times.empty() ? "" : ", ") + config + " " + Micros(us);
+      log("tuning: " + signature + " " + shape + ": " + winner.second + " (" + times + ")");
     }
     for (const auto& [node, task] : nodes) {
       std::vector<std::string> winners;
