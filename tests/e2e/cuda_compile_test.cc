@@ -667,7 +667,8 @@ TEST(CudaConvTuning, TasksCandidatesAndTunedConfigs) {
   ASSERT_EQ(a->points.size(), 1u);
   EXPECT_EQ(a->points[0].shape, "N=4");
   EXPECT_EQ(a->points[0].up_to, -1);
-  EXPECT_EQ(a->candidates, (std::vector<std::string>{"conv_128x64x16", "conv_64x64x16"}));
+  EXPECT_EQ(a->candidates, (std::vector<std::string>{"conv_128x64x16", "conv_128x64x16_2cta", "conv_64x64x16",
+                                                      "conv_64x64x16_2cta", "conv_64x64x16_3cta"}));
   StatusOr<Graph> profile = ParseGraph(a->profile_graph, "<profile>");
   ASSERT_TRUE(profile.ok()) << profile.status().ToString() << "\n" << a->profile_graph;
   EXPECT_TRUE(Verify(*profile).ok()) << a->profile_graph;
@@ -705,11 +706,21 @@ TEST(CudaConvTuning, TasksCandidatesAndTunedConfigs) {
   ASSERT_EQ(tuned.shared().size(), 1u);
   EXPECT_NE(tuned.shared()[0].code.find("using Tile = cute::Shape<cute::_64, cute::_64, cute::Shape<cute::_16>>;"),
             std::string::npos) << tuned.shared()[0].code;
-  codegen::KernelContext bad(*node_of("a"), {}, "conv_96x64x16");
-  codegen::CodeWriter w2;
-  EXPECT_EQ(codegen::cuda::CudaTarget("cuda-sm90").find(OpKind::kConv2d)(bad, w2).ToString(),
-            "invalid argument: %a = conv2d (line 4): conv config \"conv_96x64x16\" does not parse: expected "
-            "conv_<tileM>x<tileN>x<tileK> with M, N in {64, 128} and K in {16, 32, 64}, e.g. conv_128x64x64");
+  // Two CTAs per SM: the header sizes the stages for it.
+  codegen::KernelContext two(*node_of("a"), {}, "conv_128x64x16_2cta");
+  codegen::CodeWriter w3;
+  ASSERT_TRUE(codegen::cuda::CudaTarget("cuda-sm90").find(OpKind::kConv2d)(two, w3).ok());
+  ASSERT_EQ(two.shared().size(), 1u);
+  EXPECT_NE(two.shared()[0].code.find(", Tile, Cluster, E"), std::string::npos) << two.shared()[0].code;
+  EXPECT_NE(two.shared()[0].code.find(", 2>;  // 2 CTAs per SM"), std::string::npos) << two.shared()[0].code;
+  for (const char* text : {"conv_96x64x16", "conv_128x64x16_4cta", "conv_128x64x16_2ct", "conv_128x64x16_2cta_"}) {
+    codegen::KernelContext bad(*node_of("a"), {}, text);
+    codegen::CodeWriter w2;
+    EXPECT_EQ(codegen::cuda::CudaTarget("cuda-sm90").find(OpKind::kConv2d)(bad, w2).ToString(),
+              "invalid argument: %a = conv2d (line 4): conv config \"" + std::string(text) +
+                  "\" does not parse: expected conv_<tileM>x<tileN>x<tileK>[_<2|3>cta] with M, N in {64, 128} "
+                  "and K in {16, 32, 64}, e.g. conv_128x64x64 or conv_128x64x64_2cta");
+  }
 }
 
 // Gemm tuning (gemm_tuning.cc): a static gemm has one point; a gemm whose rows come from a dynamic

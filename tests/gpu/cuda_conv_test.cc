@@ -34,6 +34,32 @@ TEST(CudaConvTest, ImplicitGemmPointwiseAndStemF16) {
                                {.bindings = {{{"N", 1}}, {{"N", 3}}, {{"N", 8}}}});
 }
 
+// The implicit GEMM with two or three CTAs per SM (conv_config.h: fewer pipeline stages): each
+// tile shape that takes them, with K tiles of 64 and 16, a residual source C, a batch that leaves
+// a partial last tile.
+TEST(CudaConvTest, ImplicitGemmSeveralCtasPerSm) {
+  ExpectCudaMatchesInterpreter(ParseVerified(R"(graph @ctas(%x: f16[N,15,15,64], %r: f16[N,15,15,64], %s: f16[N,12,12,16]) -> (%a, %b, %c, %d, %e) where N in [1, 8] {
+  %w1 = weight "w1" : f16[64,3,3,64]
+  %b1 = weight "b1" : f16[64]
+  %a = conv2d(%x, %w1) {pad=[1,1,1,1], layout=nhwc, epilogue=[bias(%b1), add(%r), relu]} : f16[N,15,15,64]
+  %w2 = weight "w2" : f16[128,3,3,64]
+  %b = conv2d(%x, %w2) {stride=[2,2], pad=[1,1,1,1], layout=nhwc, epilogue=[relu]} : f16[N,8,8,128]
+  %w3 = weight "w3" : f16[64,3,3,64]
+  %c = conv2d(%x, %w3) {pad=[0,0,0,0], layout=nhwc} : f16[N,13,13,64]
+  %w4 = weight "w4" : f16[32,3,3,16]
+  %b4 = weight "b4" : f16[32]
+  %d = conv2d(%s, %w4) {pad=[1,1,1,1], layout=nhwc, epilogue=[bias(%b4)]} : f16[N,12,12,32]
+  %w5 = weight "w5" : f16[64,5,5,16]
+  %e = conv2d(%s, %w5) {pad=[2,2,2,2], layout=nhwc, epilogue=[relu]} : f16[N,12,12,64]
+})"),
+                               {.bindings = {{{"N", 1}}, {{"N", 5}}},
+                                .forced_configs = {{"a", "conv_128x64x64_2cta"},
+                                                   {"b", "conv_64x128x64_2cta"},
+                                                   {"c", "conv_64x64x64_3cta"},
+                                                   {"d", "conv_64x64x16_2cta"},
+                                                   {"e", "conv_128x64x16_2cta"}}});
+}
+
 TEST(CudaConvTest, FixedChannelsKernelAndItsEpilogues) {
   // Few input channels take kiln's few-channel kernel (3 and 2 padded to 4, 8 as is): fused
   // bias+relu, a residual add and gelu+cast (f32 out) as the pass after it, 128 output channels

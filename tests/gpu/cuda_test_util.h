@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,6 +47,8 @@ struct GpuOptions {
   /// captured on non-null streams only), each binding twice (a capture, then a replay).
   bool pdl = false;
   bool cuda_graphs = false;
+  /// CompileOptions::forced_configs: kernel configs by node output name (e.g. a conv tile).
+  std::map<std::string, std::string> forced_configs = {};
 };
 
 /// `graph` with deterministic random data for the weights it lacks (its own weights kept).
@@ -102,6 +105,7 @@ inline void ExpectCudaMatchesInterpreter(const Graph& graph, const GpuOptions& o
   copts.tuning_cache = options.tuning_cache;
   copts.pdl = options.pdl;
   copts.cuda_graphs = options.cuda_graphs;
+  copts.forced_configs = options.forced_configs;
   StatusOr<GpuModel> model = CompileForThisGpu(*g, copts, "gpu");
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   std::unique_ptr<Instance>& instance = model->instance;

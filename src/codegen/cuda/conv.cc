@@ -124,7 +124,8 @@ Status EmitImplicitGemm(const KernelContext& ctx, CodeWriter& w, const ConvSm90P
     const int root = EmitEpilogueTree(node, plan.source, -1, sw);
     sw.Line("using Conv = kiln_cuda::sm90::Conv<" + CutlassType(node.input(0)->dtype()) + ", " +
             SourceType(node, plan.source) + ", " + CutlassType(node.output()->dtype()) +
-            ", Tile, Cluster, E" + Int(root) + ">;");
+            ", Tile, Cluster, E" + Int(root) + (t.ctas_per_sm > 1 ? ", " + Int(t.ctas_per_sm) : "") +
+            ">;" + (t.ctas_per_sm > 1 ? "  // " + Int(t.ctas_per_sm) + " CTAs per SM" : ""));
     WriteGeometry(sw);
     sw.Line("kiln_cuda::sm90::RunConv<Conv>(what, g, in0, in1, " + SourcePtr(plan.source) +
             ", out0, ep" + Int(root) + ", stream);");

@@ -2,7 +2,7 @@
 #include "codegen/cuda/conv_config.h"
 
 #include <algorithm>
-#include <cstdio>
+#include <regex>
 
 #include "ops/epilogue.h"
 #include "support/dtype.h"
@@ -128,7 +128,9 @@ ConvSm90Plan PlanConvSm90(const Node& node) {
   return plan;
 }
 
-std::string ConvTile::Name() const { return "conv_" + Int(m) + "x" + Int(n) + "x" + Int(k); }
+std::string ConvTile::Name() const {
+  return "conv_" + Int(m) + "x" + Int(n) + "x" + Int(k) + (ctas_per_sm > 1 ? "_" + Int(ctas_per_sm) + "cta" : "");
+}
 
 std::string ConvTile::ShapeType() const {
   return "cute::Shape<cute::_" + Int(m) + ", cute::_" + Int(n) + ", cute::Shape<cute::_" + Int(k) + ">>";
@@ -146,6 +148,9 @@ std::vector<ConvTile> ConvTileCandidates(const ConvAttrs& a) {
     for (int n : {128, 64}) {
       if (n == 128 && a.o <= 64) continue;  // half the columns would be padding
       out.push_back({m, n, TileK(a)});
+      for (int ctas = 2; ctas <= 3; ++ctas) {
+        if (m * n <= 8192 * 2 / ctas) out.push_back({m, n, TileK(a), ctas});
+      }
     }
   }
   return out;
@@ -171,16 +176,18 @@ ConvTile HeuristicConvTile(const ConvAttrs& a, std::string* why) {
 }
 
 StatusOr<ConvTile> ParseConvTile(const std::string& text) {
-  ConvTile t;
-  char tail = 0;
-  const bool parsed = std::sscanf(text.c_str(), "conv_%dx%dx%d%c", &t.m, &t.n, &t.k, &tail) == 3;
-  const bool valid = parsed && (t.m == 64 || t.m == 128) && (t.n == 64 || t.n == 128) &&
-                     (t.k == 16 || t.k == 32 || t.k == 64);
-  if (!valid) {
+  static const std::regex kForm(R"(conv_(64|128)x(64|128)x(16|32|64)(?:_([23])cta)?)");
+  std::smatch m;
+  if (!std::regex_match(text, m, kForm)) {
     return InvalidArgument("conv config \"" + text +
-                           "\" does not parse: expected conv_<tileM>x<tileN>x<tileK> with M, N in "
-                           "{64, 128} and K in {16, 32, 64}, e.g. conv_128x64x64");
+                           "\" does not parse: expected conv_<tileM>x<tileN>x<tileK>[_<2|3>cta] with M, N in "
+                           "{64, 128} and K in {16, 32, 64}, e.g. conv_128x64x64 or conv_128x64x64_2cta");
   }
+  ConvTile t;
+  t.m = std::stoi(m[1]);
+  t.n = std::stoi(m[2]);
+  t.k = std::stoi(m[3]);
+  t.ctas_per_sm = m[4].matched ? std::stoi(m[4]) : 1;
   return t;
 }
 

@@ -42,15 +42,23 @@ struct ConvSm90Plan {
 };
 ConvSm90Plan PlanConvSm90(const Node& node);
 
-/// An implicit-GEMM tile (one consumer warp group: at most 128x128; K 16, 32 or 64).
+/// An implicit-GEMM tile (one consumer warp group: at most 128x128; K 16, 32 or 64) and how many
+/// CTAs share an SM. CUTLASS's sm90 conv kernel is not persistent: with one CTA per SM (its
+/// default, every byte of shared memory a pipeline stage) a tile's prologue and epilogue run with
+/// the tensor cores idle; with two or three the stages are sized so that the CTAs fit side by side
+/// and one CTA's epilogue runs under another's mainloop (registers permitting: kiln_cuda_conv_sm90.cuh).
 struct ConvTile {
   int m = 128, n = 128, k = 64;
-  /// "conv_128x64x64": the KILN spelling (KernelContext::config, the tuning cache).
+  int ctas_per_sm = 1;  // 1, 2 or 3
+  /// "conv_128x64x64" (+ "_2cta" when more than one CTA per SM): the KILN spelling
+  /// (KernelContext::config, the tuning cache).
   std::string Name() const;
   /// "cute::Shape<cute::_128, cute::_64, cute::Shape<cute::_64>>".
   std::string ShapeType() const;
 };
-/// The tiles worth timing for `a`: M and N of 64 or 128, K by channel count (see HeuristicConvTile).
+/// The tiles worth timing for `a`: M and N of 64 or 128, K by channel count (see HeuristicConvTile),
+/// each with one CTA per SM and, for tiles of at most 128x64 (64 f32 accumulators per thread, so
+/// that registers allow it), with two (and for 64x64, three).
 std::vector<ConvTile> ConvTileCandidates(const ConvAttrs& a);
 /// The tile chosen without a GPU, and why (a comment of the generated kernel).
 ConvTile HeuristicConvTile(const ConvAttrs& a, std::string* why);

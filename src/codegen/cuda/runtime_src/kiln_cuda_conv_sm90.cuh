@@ -26,8 +26,15 @@ namespace kiln_cuda::sm90 {
 /// The CUTLASS 3.x forward convolution of an NHWC `Element` activation with a KRSC filter, f32
 /// accumulation, source C (void: none) and D NHWC, epilogue tree Fusion. Tile: (M, N, K) with K
 /// wrapped as CUTLASS's conv builder wants it (cute::Shape<_128, _128, cute::Shape<_64>>).
-/// Non-persistent warp-specialized kernel (the only sm90 conv schedule CUTLASS 4.2 has).
-template <class Element, class ElementC, class ElementD, class TileShape, class ClusterShape, class Fusion>
+/// Non-persistent warp-specialized kernel (the only sm90 conv schedule CUTLASS 4.2 has), so a
+/// CTA's prologue (the first loads) and epilogue leave the tensor cores idle unless another CTA
+/// on the SM is in its mainloop: kCtasPerSm 1 gives every byte of shared memory to pipeline
+/// stages (CUTLASS's auto carveout: 9 stages of a 128x64x64 tile, as many as a 3x3 conv of 64
+/// channels has k-blocks); 2 or 3 size the stages so that that many CTAs fit on an SM. Whether
+/// they do also depends on registers: 256 threads x 2 CTAs leave 128 per thread, enough for up
+/// to 64 accumulators per thread (tiles up to 128x64; the candidates, conv_config.cc, stop there).
+template <class Element, class ElementC, class ElementD, class TileShape, class ClusterShape, class Fusion,
+          int kCtasPerSm = 1>
 struct Conv {
   static constexpr int kAlign = 16 / sizeof(Element);
   static constexpr int kAlignD = 16 / sizeof(ElementD);
@@ -38,10 +45,19 @@ struct Conv {
       cutlass::arch::Sm90, cutlass::arch::OpClassTensorOp, TileShape, ClusterShape,
       cutlass::epilogue::collective::EpilogueTileAuto, float, float, ElementC, Layout, kAlignC, ElementD, Layout,
       kAlignD, cutlass::epilogue::TmaWarpSpecialized, Fusion>::CollectiveOp;
+  // The shared memory not given to stages: the epilogue's (kCtasPerSm 1, as before), else all but
+  // this CTA's share of the SM (228 KB, of which each CTA's 1 KB is the system's). The kernel's
+  // epilogue storage is a union with the stages' (it runs after the mainloop), so the share bounds
+  // the stages plus their barriers.
+  static_assert(kCtasPerSm >= 1 && kCtasPerSm <= 3, "1, 2 or 3 CTAs per SM");
+  static constexpr int kSmemPerSm = 228 * 1024, kSmemPerCtaMax = 227 * 1024;
+  static constexpr int kCarveoutBytes = kCtasPerSm == 1
+      ? static_cast<int>(sizeof(typename CollectiveEpilogue::SharedStorage))
+      : kSmemPerCtaMax - (kSmemPerSm / kCtasPerSm - 1024);
   using CollectiveMainloop = typename cutlass::conv::collective::CollectiveBuilder<
       cutlass::arch::Sm90, cutlass::arch::OpClassTensorOp, cutlass::conv::Operator::kFprop, Element, Layout, kAlign,
       Element, Layout, kAlign, float, TileShape, ClusterShape,
-      cutlass::conv::collective::StageCountAutoCarveout<static_cast<int>(sizeof(typename CollectiveEpilogue::SharedStorage))>,
+      cutlass::conv::collective::StageCountAutoCarveout<kCarveoutBytes>,
       cutlass::conv::KernelImplicitTmaWarpSpecializedSm90>::CollectiveOp;
   using ProblemShape = cutlass::conv::ConvProblemShape<cutlass::conv::Operator::kFprop, 2>;
   using Kernel = cutlass::conv::kernel::ConvUniversal<ProblemShape, CollectiveMainloop, CollectiveEpilogue>;
@@ -49,6 +65,9 @@ struct Conv {
   using StrideC = typename Kernel::StrideC;
   using StrideD = typename Kernel::StrideD;
   using ElementCOrD = cute::conditional_t<cute::is_void_v<ElementC>, ElementD, ElementC>;
+  static_assert(kCtasPerSm == 1 || sizeof(typename Kernel::SharedStorage) + 1024 <= kSmemPerSm / kCtasPerSm,
+                "the stages leave no room for the CTAs per SM asked for");
+  static_assert(CollectiveMainloop::DispatchPolicy::Stages >= 2, "a tile too large for the CTAs per SM asked for");
 };
 
 /// The epilogue's (M, N, L) stride of an NHWC tensor of the output's shape: M = (Q, P, N).
