@@ -8,6 +8,7 @@ Each case is one op on fp16 tensors of >= 64 MB, compiled by `kiln compile --tar
     softmax      x[16384, 4096] over the last axis
     add_relu     relu(a + b), a, b [64M elements]
     transpose    x[8192, 8192] -> x^T (perm [1, 0])
+    max_pool     ResNet-50's stem pool at batch 64: 3x3, stride 2, pad 1, nhwc x[64, 112, 112, 64]
 
 Method: the output is checked against PyTorch (fp32 reference) first; then CUDA events around
 --iters calls after --warmup, median of --reps such batches. Bandwidth = bytes that must move
@@ -71,6 +72,16 @@ CASES = {
         "inputs": lambda: [torch.randn(8192, 8192)],
         "torch": lambda x: x.t().contiguous(),
         "out": [(8192, 8192)],
+    },
+    "max_pool": {
+        "kir": """graph @mp(%x: f16[64,112,112,64]) -> (%y) {
+  %y = max_pool2d(%x) {kernel=[3,3], stride=[2,2], pad=[1,1,1,1], layout=nhwc} : f16[64,56,56,64]
+}
+""",
+        "inputs": lambda: [torch.randn(64, 112, 112, 64)],
+        # PyTorch on the same nhwc memory: a channels_last view in, the channels_last result out.
+        "torch": lambda x: torch.nn.functional.max_pool2d(x.permute(0, 3, 1, 2), 3, 2, 1).permute(0, 2, 3, 1),
+        "out": [(64, 56, 56, 64)],
     },
 }
 

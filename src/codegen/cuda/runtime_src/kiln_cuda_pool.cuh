@@ -20,46 +20,62 @@ struct PoolShape {
 };
 
 /// One thread per output element (kVec 1), or per kVec adjacent channels of an nhwc output pixel
-/// (kVec > 1: c % kVec == 0 and x, y 16-byte aligned; one 16-byte load per window tap).
-template <class D, bool kMax, bool kCountIncludePad, int kVec>
-__global__ void Pool2dKernel(const typename D::Storage* x, typename D::Storage* y, PoolShape s) {
+/// (kVec > 1: c % kVec == 0 and x, y 16-byte aligned; one 16-byte load per window tap). Index:
+/// int when every element offset of x and y fits one (Pool2d checks), so that the coordinates
+/// come from 32-bit divisions (a 64-bit one by a runtime divisor is a long software routine, and
+/// four of them per output made ResNet-50's stem max pool issue-bound at ~45% of DRAM bandwidth),
+/// else int64_t.
+template <class D, bool kMax, bool kCountIncludePad, int kVec, class Index>
+__global__ void Pool2dKernel(const typename D::Storage* x, typename D::Storage* y, PoolShape shape) {
   GridDependencyWait();
   using S = typename D::Storage;
-  const int64_t cv = s.c / kVec;  // channel groups
-  const int64_t total = s.n * cv * s.oh * s.ow;
-  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t k = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; k < total;
-       k += stride) {
+  struct {
+    Index n, c, h, w, oh, ow, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw;
+    bool nhwc;
+  } const s = {static_cast<Index>(shape.n),  static_cast<Index>(shape.c),  static_cast<Index>(shape.h),
+               static_cast<Index>(shape.w),  static_cast<Index>(shape.oh), static_cast<Index>(shape.ow),
+               static_cast<Index>(shape.kh), static_cast<Index>(shape.kw), static_cast<Index>(shape.sh),
+               static_cast<Index>(shape.sw), static_cast<Index>(shape.pt), static_cast<Index>(shape.pl),
+               static_cast<Index>(shape.pb), static_cast<Index>(shape.pr), static_cast<Index>(shape.dh),
+               static_cast<Index>(shape.dw), shape.nhwc};
+  const Index cv = s.c / kVec;  // channel groups
+  const Index total = s.n * cv * s.oh * s.ow;
+  const Index stride = static_cast<Index>(gridDim.x) * blockDim.x;
+  for (Index k = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; k < total; k += stride) {
     // Output coordinates from the flat index, in the layout's order.
-    int64_t b, ch, oy, ox;
+    Index b, ch, oy, ox;
     if (s.nhwc) {
-      ch = k % cv * kVec;
-      ox = (k / cv) % s.ow;
-      oy = (k / (cv * s.ow)) % s.oh;
-      b = k / (cv * s.ow * s.oh);
+      const Index pixel = k / cv;
+      ch = (k - pixel * cv) * kVec;
+      const Index row = pixel / s.ow;
+      ox = pixel - row * s.ow;
+      b = row / s.oh;
+      oy = row - b * s.oh;
     } else {
-      ox = k % s.ow;
-      oy = (k / s.ow) % s.oh;
-      ch = (k / (s.ow * s.oh)) % s.c;
-      b = k / (s.ow * s.oh * s.c);
+      const Index plane = k / s.ow;
+      ox = k - plane * s.ow;
+      const Index image = plane / s.oh;
+      oy = plane - image * s.oh;
+      b = image / s.c;
+      ch = image - b * s.c;
     }
-    const int64_t sy = s.nhwc ? s.w * s.c : s.w, sx = s.nhwc ? s.c : 1;  // element strides of h, w
+    const Index sy = s.nhwc ? s.w * s.c : s.w, sx = s.nhwc ? s.c : 1;  // element strides of h, w
     const S* xc = x + (s.nhwc ? b * s.h * s.w * s.c + ch : (b * s.c + ch) * s.h * s.w);
-    const int64_t y0 = oy * s.sh - s.pt, x0 = ox * s.sw - s.pl;
+    const Index y0 = oy * s.sh - s.pt, x0 = ox * s.sw - s.pl;
     float best[kVec], sum[kVec];
 #pragma unroll
     for (int e = 0; e < kVec; ++e) {
       best[e] = -__int_as_float(0x7f800000);
       sum[e] = 0.f;
     }
-    int64_t rows_in = 0, rows_padded = 0, cols_in = 0, cols_padded = 0;
-    for (int64_t i = 0; i < s.kh; ++i) {
-      const int64_t iy = y0 + i * s.dh;
+    Index rows_in = 0, rows_padded = 0, cols_in = 0, cols_padded = 0;
+    for (Index i = 0; i < s.kh; ++i) {
+      const Index iy = y0 + i * s.dh;
       rows_padded += iy < s.h + s.pb ? 1 : 0;  // never beyond the trailing pad (ceil_mode overhang)
       if (iy < 0 || iy >= s.h) continue;
       ++rows_in;
-      for (int64_t j = 0; j < s.kw; ++j) {
-        const int64_t ix = x0 + j * s.dw;
+      for (Index j = 0; j < s.kw; ++j) {
+        const Index ix = x0 + j * s.dw;
         if (ix < 0 || ix >= s.w) continue;
         alignas(16) S raw[kVec];
         if constexpr (kVec == 1) {
@@ -75,12 +91,12 @@ __global__ void Pool2dKernel(const typename D::Storage* x, typename D::Storage* 
         }
       }
     }
-    for (int64_t j = 0; j < s.kw; ++j) {
-      const int64_t ix = x0 + j * s.dw;
+    for (Index j = 0; j < s.kw; ++j) {
+      const Index ix = x0 + j * s.dw;
       cols_padded += ix < s.w + s.pr ? 1 : 0;
       cols_in += ix >= 0 && ix < s.w ? 1 : 0;
     }
-    const int64_t count = kCountIncludePad ? rows_padded * cols_padded : rows_in * cols_in;
+    const Index count = kCountIncludePad ? rows_padded * cols_padded : rows_in * cols_in;
     alignas(16) S r[kVec];
 #pragma unroll
     for (int e = 0; e < kVec; ++e) {
@@ -103,13 +119,24 @@ void Pool2d(const PoolShape& s, const typename D::Storage* x, typename D::Storag
   const int64_t total = s.n * s.c * s.oh * s.ow;
   if (total <= 0) return;
   constexpr int kVec = 16 / sizeof(typename D::Storage);
+  // int offsets when x, y and the grid-stride index (up to total + the grid's threads) fit.
+  const int64_t x_size = s.n * s.c * s.h * s.w;
+  const bool narrow = (x_size > total ? x_size : total) + int64_t{MaxBlocks()} * 256 <= INT32_MAX;
   if (s.nhwc && s.c % kVec == 0 && Aligned16(x) && Aligned16(y)) {
-    Launch(Pool2dKernel<D, kMax, kCountIncludePad, kVec>, GridFor(total / kVec, 256), 256, 0,
-           AsStream(stream), x, y, s);
+    const dim3 grid = GridFor(total / kVec, 256);
+    if (narrow) {
+      Launch(Pool2dKernel<D, kMax, kCountIncludePad, kVec, int>, grid, 256, 0, AsStream(stream), x, y, s);
+    } else {
+      Launch(Pool2dKernel<D, kMax, kCountIncludePad, kVec, int64_t>, grid, 256, 0, AsStream(stream), x, y, s);
+    }
     return;
   }
-  Launch(Pool2dKernel<D, kMax, kCountIncludePad, 1>, GridFor(total, 256), 256, 0, AsStream(stream),
-         x, y, s);
+  if (narrow) {
+    Launch(Pool2dKernel<D, kMax, kCountIncludePad, 1, int>, GridFor(total, 256), 256, 0, AsStream(stream), x, y, s);
+  } else {
+    Launch(Pool2dKernel<D, kMax, kCountIncludePad, 1, int64_t>, GridFor(total, 256), 256, 0, AsStream(stream), x,
+           y, s);
+  }
 }
 
 }  // namespace kiln_cuda
