@@ -594,9 +594,9 @@ TEST(CudaConvEmitter, ChoosesImplicitGemmPointwiseGemmOrDirect) {
 })");
   const std::string a = KernelBody(g, "a", "cuda-sm90");
   EXPECT_NE(a.find("Hopper CUTLASS 3.x implicit-GEMM conv2d (TMA im2col), symbolic batch: 128-row tiles; <= 64 output "
-                   "channels: 64-wide tiles; 16 input channels: K tile 16"), std::string::npos) << a;
+                   "channels: 64-wide tiles, two CTAs per SM; 16 input channels: K tile 16"), std::string::npos) << a;
   EXPECT_NE(a.find("kiln_cuda::sm90::Source<cutlass::half_t>>;  // add(in3), the source operand C"), std::string::npos) << a;
-  EXPECT_NE(a.find("using Conv = kiln_cuda::sm90::Conv<cutlass::half_t, cutlass::half_t, cutlass::half_t, Tile, Cluster, E3>;"),
+  EXPECT_NE(a.find("using Conv = kiln_cuda::sm90::Conv<cutlass::half_t, cutlass::half_t, cutlass::half_t, Tile, Cluster, E3, 2>;"),
             std::string::npos) << a;
   EXPECT_NE(a.find("size[] = {sym_N, 14, 14, 16, 32, 3, 3, 14, 14, 1, 1, 1, 1, 1, 1, 1, 1};"), std::string::npos) << a;
   EXPECT_NE(a.find("(\"%a = conv2d (line 4): CUTLASS sm90 conv\", in, out, size, stream);"), std::string::npos) << a;
