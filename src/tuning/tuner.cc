@@ -267,8 +267,7 @@ StatusOr<std::map<const Node*, std::string>> TuneGraph(const Graph& graph, const
         order.emplace_back(c, shape);
       }
     }
-    std::map<std::string, std::pair<double, std::string>> best;  // shape -> (us, config)
-    std::map<std::string, std::vector<std::pair<double, std::string>>> timed;  // shape -> all
+    std::map<std::string, std::vector<std::pair<double, std::string>>> timed;  // shape -> (us, config)
     if (!order.empty()) {
       KILN_ASSIGN_OR_RETURN(argv[0], ProfilerBinary(options));
       KILN_ASSIGN_OR_RETURN(SubprocessResult r, RunSubprocess(argv));
@@ -282,18 +281,18 @@ StatusOr<std::map<const Node*, std::string>> TuneGraph(const Graph& graph, const
         }
         const double us = std::stod(lines[i].second);
         timed[shape].emplace_back(us, candidates[c]);
-        auto it = best.find(shape);
-        if (it == best.end() || us < it->second.first) best[shape] = {us, candidates[c]};
       }
     }
-    for (const auto& [shape, winner] : best) {
-      KILN_RETURN_IF_ERROR(cache.Store({device, signature, shape}, {winner.second, winner.first}));
-      // The winner, then every candidate's time, fastest first (what a config change would cost).
-      std::vector<std::pair<double, std::string>>& all = timed[shape];
-      std::sort(all.begin(), all.end());
+    // Per shape the fastest candidate (the first of equal times) is the winner; the log lists
+    // every candidate's time, fastest first (what a config change would cost).
+    std::map<std::string, std::pair<double, std::string>> best;  // shape -> (us, config)
+    for (auto& [shape, all] : timed) {
+      std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      best[shape] = all.front();
+      KILN_RETURN_IF_ERROR(cache.Store({device, signature, shape}, {all.front().second, all.front().first}));
       std::string times;
       for (const auto& [us, config] : all) times += (times.empty() ? "" : ", ") + config + " " + Micros(us);
-      log("tuning: " + signature + " " + shape + ": " + winner.second + " (" + times + ")");
+      log("tuning: " + signature + " " + shape + ": " + all.front().second + " (" + times + ")");
     }
     for (const auto& [node, task] : nodes) {
       std::vector<std::string> winners;

@@ -122,20 +122,18 @@ void Pool2d(const PoolShape& s, const typename D::Storage* x, typename D::Storag
   // int offsets when x, y and the grid-stride index (up to total + the grid's threads) fit.
   const int64_t x_size = s.n * s.c * s.h * s.w;
   const bool narrow = (x_size > total ? x_size : total) + int64_t{MaxBlocks()} * 256 <= INT32_MAX;
-  if (s.nhwc && s.c % kVec == 0 && Aligned16(x) && Aligned16(y)) {
-    const dim3 grid = GridFor(total / kVec, 256);
-    if (narrow) {
-      Launch(Pool2dKernel<D, kMax, kCountIncludePad, kVec, int>, grid, 256, 0, AsStream(stream), x, y, s);
-    } else {
-      Launch(Pool2dKernel<D, kMax, kCountIncludePad, kVec, int64_t>, grid, 256, 0, AsStream(stream), x, y, s);
-    }
-    return;
-  }
-  if (narrow) {
-    Launch(Pool2dKernel<D, kMax, kCountIncludePad, 1, int>, GridFor(total, 256), 256, 0, AsStream(stream), x, y, s);
+  auto launch = [&](auto kernel, int64_t threads) {
+    Launch(kernel, GridFor(threads, 256), 256, 0, AsStream(stream), x, y, s);
+  };
+  const bool vectors = s.nhwc && s.c % kVec == 0 && Aligned16(x) && Aligned16(y);
+  if (vectors && narrow) {
+    launch(Pool2dKernel<D, kMax, kCountIncludePad, kVec, int>, total / kVec);
+  } else if (vectors) {
+    launch(Pool2dKernel<D, kMax, kCountIncludePad, kVec, int64_t>, total / kVec);
+  } else if (narrow) {
+    launch(Pool2dKernel<D, kMax, kCountIncludePad, 1, int>, total);
   } else {
-    Launch(Pool2dKernel<D, kMax, kCountIncludePad, 1, int64_t>, GridFor(total, 256), 256, 0, AsStream(stream), x,
-           y, s);
+    launch(Pool2dKernel<D, kMax, kCountIncludePad, 1, int64_t>, total);
   }
 }
 
