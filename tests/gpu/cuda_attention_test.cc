@@ -4,8 +4,9 @@
 // 17, 128, 383 and 385 (Sq == Sk through a symbolic S, and Sq != Sk), causal on and off,
 // grouped-query heads (H=8, Hk=2), a padding (key) mask with a different valid length per batch
 // entry (one entry with none: its rows are all hidden and must be zeros), a per-head additive mask
-// with causal, and an explicit scale; q, k and v packed in one projection (pack-qkv); the
-// fallback kernel for head dims 20 and 160 and for f32.
+// with causal, and an explicit scale; more work tiles than SMs (the persistent sm90 kernel); q, k
+// and v packed in one projection (pack-qkv); the fallback kernel for head dims 20 and 160 and for
+// f32.
 //
 // Inputs are uniform in [-1, 1]. Tolerances |got - want| <= atol + rtol * |want|:
 //   f16:  rtol 5e-3, atol 2e-3. The kernel rounds the probabilities P to f16 before P V (unit
@@ -143,6 +144,20 @@ TEST_P(CudaAttentionTest, CrossLengthsPaddingMaskAndHeadMask) {
       Attn("dv_differs", 1, 128, 17, 8, 2, 40, 128),
   };
   ExpectCudaMatchesInterpreter(BuildGraph("attn_masks", dtype, cases, false), TolerancesFor(dtype));
+}
+
+// More work tiles (128 query rows of one head and batch entry) than an H100 has SMs (132), so
+// that each CTA of the persistent sm90 kernel runs two or three of them: the K / V rings, Q's
+// reload and the consumers' turns carry over from one tile to the next. 288 tiles causal with
+// grouped-query heads and padding (the longest rows first), 240 tiles of head dim 128.
+TEST_P(CudaAttentionTest, SeveralWorkTilesPerPersistentCta) {
+  const DType dtype = DTypeOf(GetParam());
+  const std::vector<Case> cases = {
+      Padded(Causal(Attn("causal_gqa_288_tiles", 3, 700, 700, 16, 4, 64, 64)), {700, 333, 1}),
+      Attn("d128_240_tiles", 4, 520, 520, 12, 12, 128, 128),
+  };
+  ExpectCudaMatchesInterpreter(BuildGraph("attn_persistent", dtype, cases, false),
+                               TolerancesFor(dtype));
 }
 
 // Head dims the flash kernel does not take (20: not a multiple of 8; 160: > 128) run the

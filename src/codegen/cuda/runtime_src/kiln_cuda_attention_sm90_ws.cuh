@@ -3,11 +3,16 @@
 // (src/codegen/cuda/attention.cc). Same semantics and arguments as FlashSm90Kernel
 // (kiln_cuda_attention_sm90.cuh): BSHD, grouped-query heads, additive mask, causal.
 //
-// One CTA of three warp groups per (128 query rows, head, batch entry). Warp group 0 is the
-// producer: one thread issues TMA loads of the CTA's Q tile and of every K and V tile of kBlockN
-// keys into kStages-deep rings, each stage guarded by a full barrier (the TMA's bytes landed) and
-// an empty barrier (both consumers are done with it; CUTLASS's PipelineTmaAsync), and gives its
-// registers to the consumers (setmaxnreg). Warp groups 1 and 2 are the consumers, 64 query rows
+// A persistent grid of one CTA per SM (three warp groups each) walks the work tiles (128 query
+// rows of one head and batch entry) round-robin. Warp group 0 is the producer: one thread issues
+// TMA loads of each tile's Q and of every K and V tile of kBlockN keys into kStages-deep rings,
+// each stage guarded by a full barrier (the TMA's bytes landed) and an empty barrier (both
+// consumers are done with it; CUTLASS's PipelineTmaAsync), and gives its registers to the
+// consumers (setmaxnreg). The rings run on across work tiles, and the next tile's Q is loaded as
+// soon as the consumers' last Q K^T of the current one is done (q_empty), so the next tile's
+// loads overlap the current one's last P V and output store: what short sequences (S = 197, 384:
+// two or three key tiles per work tile) would otherwise spend waiting at every CTA's start.
+// Warp groups 1 and 2 are the consumers, 64 query rows
 // each, and run FlashSm90Kernel's loop without any block-wide barrier: S_t = Q K_t^T is issued
 // with P_{t-1} V_{t-1}, the online softmax of S_t runs while P V does (RowSoftmax), and each
 // stage is released as soon as its MMA has completed, so the loads of later tiles overlap the
@@ -61,7 +66,8 @@ struct Sm90FlashWs {
     cute::array_aligned<T, cute::cosize_v<SmemKV>, 1024> k;
     cute::array_aligned<T, cute::cosize_v<SmemKV>, 1024> v;
     typename Pipeline::SharedStorage pipe_k, pipe_v;
-    cutlass::arch::ClusterTransactionBarrier q_full;
+    cutlass::arch::ClusterTransactionBarrier q_full;  // the work tile's Q landed
+    cutlass::arch::ClusterBarrier q_empty;            // the consumers' last Q K^T of it is done
   };
   static constexpr int kSmemBytes = static_cast<int>(sizeof(Shared)) + 1024;  // + alignment
   static_assert(kSmemBytes <= 227 * 1024, "shared memory of one sm90 CTA");
@@ -79,6 +85,31 @@ struct Sm90FlashWs {
   };
   static constexpr uint32_t kKVTileBytes = kBlockN * kD * sizeof(T);
   static constexpr uint32_t kQTileBytes = kBlockM * kD * sizeof(T);
+};
+
+/// The persistent kernel's work tiles: (query block, head, batch entry) for linear index `i`. The
+/// query blocks of a head are neighbours, so the CTAs that read the same K and V run at the same
+/// time (L2 hits). Causal: in windows of kWindow heads, the longest rows (last query blocks) of
+/// the window's heads first, so that the round-robin mixes long and short tiles on every CTA.
+template <bool kCausal>
+struct WorkTiles {
+  static constexpr int kWindow = 8;
+  int m_blocks, heads, batch;
+  __device__ int Count() const { return m_blocks * heads * batch; }
+  __device__ void Decode(int i, int& m_block, int& h, int& b) const {
+    int rest;
+    if constexpr (kCausal) {
+      const int first = i / (kWindow * m_blocks) * kWindow, hb = heads * batch;
+      const int in_window = hb - first < kWindow ? hb - first : kWindow, j = i - first * m_blocks;
+      m_block = m_blocks - 1 - j / in_window;
+      rest = first + j % in_window;
+    } else {
+      m_block = i % m_blocks;
+      rest = i / m_blocks;
+    }
+    h = rest % heads;
+    b = rest / heads;
+  }
 };
 
 template <bool kBF16, int kD, int kBlockN, int kStages, bool kPingPong, bool kCausal, class MaskT, bool kHasMask>
@@ -101,13 +132,12 @@ __global__ void __launch_bounds__(384, 1)
 
   const AttentionArgs& p = params.a;
   const int sq = static_cast<int>(p.sq), sk = static_cast<int>(p.sk);
-  const int m_block = kCausal ? static_cast<int>(gridDim.x - 1 - blockIdx.x) : static_cast<int>(blockIdx.x);
-  const int h = blockIdx.y, b = blockIdx.z;
-  const int hk = h / static_cast<int>(p.heads / p.kv_heads);
-  const int m0 = m_block * kBlockM;
-  int n_end = sk;
-  if (kCausal && m0 + kBlockM < n_end) n_end = m0 + kBlockM;
-  const int n_tiles = (n_end + kBlockN - 1) / kBlockN;
+  const WorkTiles<kCausal> work{(sq + kBlockM - 1) / kBlockM, static_cast<int>(p.heads), static_cast<int>(p.batch)};
+  const int group = static_cast<int>(p.heads / p.kv_heads);
+  auto key_tiles = [&](int m0) {  // K / V tiles of the work tile whose first query row is m0
+    const int n_end = kCausal && m0 + kBlockM < sk ? m0 + kBlockM : sk;
+    return (n_end + kBlockN - 1) / kBlockN;
+  };
   const int warp_group = threadIdx.x / 128;
 
   typename Pipeline::Params pipe_params;
@@ -117,7 +147,10 @@ __global__ void __launch_bounds__(384, 1)
   pipe_params.num_consumers = 128 * F::kConsumers;
   Pipeline pipe_k(shared.pipe_k, pipe_params, Shape<_1, _1, _1>{});
   Pipeline pipe_v(shared.pipe_v, pipe_params, Shape<_1, _1, _1>{});
-  if (threadIdx.x == 0) shared.q_full.init(1);
+  if (threadIdx.x == 0) {
+    shared.q_full.init(1);
+    shared.q_empty.init(128 * F::kConsumers);
+  }
   cutlass::arch::fence_barrier_init();
   __syncthreads();
 
@@ -132,21 +165,29 @@ __global__ void __launch_bounds__(384, 1)
                                                    static_cast<int>(p.batch)));
     Tensor mV = params.v.get_tma_tensor(make_shape(sk, static_cast<int>(p.dv), static_cast<int>(p.kv_heads),
                                                    static_cast<int>(p.batch)));
-    Tensor gQ = local_tile(mQ(_, _, h, b), Shape<Int<kBlockM>, Int<kD>>{}, make_coord(m_block, 0));
-    Tensor gK = local_tile(mK(_, _, hk, b), Shape<Int<kBlockN>, Int<kD>>{}, make_coord(_, 0));  // (n, d, tile)
-    Tensor gV = local_tile(mV(_, _, hk, b), Shape<Int<kBlockN>, Int<kD>>{}, make_coord(_, 0));
-    auto [tQg, tQs] = tma_partition(params.q, Int<0>{}, Layout<_1>{}, group_modes<0, 2>(sQ), group_modes<0, 2>(gQ));
-    auto [tKg, tKs] = tma_partition(params.k, Int<0>{}, Layout<_1>{}, group_modes<0, 2>(sK), group_modes<0, 2>(gK));
-    auto [tVg, tVs] = tma_partition(params.v, Int<0>{}, Layout<_1>{}, group_modes<0, 2>(sV), group_modes<0, 2>(gV));
-    shared.q_full.arrive_and_expect_tx(F::kQTileBytes);
-    copy(params.q.with(reinterpret_cast<typename Pipeline::ProducerBarrierType&>(shared.q_full)), tQg, tQs);
     PipelineState write = cutlass::make_producer_start_state<Pipeline>();
-    for (int t = 0; t < n_tiles; ++t) {
-      pipe_k.producer_acquire(write);
-      copy(params.k.with(*pipe_k.producer_get_barrier(write)), tKg(_, t), tKs(_, write.index()));
-      pipe_v.producer_acquire(write);
-      copy(params.v.with(*pipe_v.producer_get_barrier(write)), tVg(_, t), tVs(_, write.index()));
-      ++write;
+    int iter = 0;
+    for (int w = blockIdx.x; w < work.Count(); w += gridDim.x, ++iter) {
+      int m_block, h, b;
+      work.Decode(w, m_block, h, b);
+      const int hk = h / group;
+      Tensor gQ = local_tile(mQ(_, _, h, b), Shape<Int<kBlockM>, Int<kD>>{}, make_coord(m_block, 0));
+      Tensor gK = local_tile(mK(_, _, hk, b), Shape<Int<kBlockN>, Int<kD>>{}, make_coord(_, 0));  // (n, d, tile)
+      Tensor gV = local_tile(mV(_, _, hk, b), Shape<Int<kBlockN>, Int<kD>>{}, make_coord(_, 0));
+      auto [tQg, tQs] = tma_partition(params.q, Int<0>{}, Layout<_1>{}, group_modes<0, 2>(sQ), group_modes<0, 2>(gQ));
+      auto [tKg, tKs] = tma_partition(params.k, Int<0>{}, Layout<_1>{}, group_modes<0, 2>(sK), group_modes<0, 2>(gK));
+      auto [tVg, tVs] = tma_partition(params.v, Int<0>{}, Layout<_1>{}, group_modes<0, 2>(sV), group_modes<0, 2>(gV));
+      if (iter > 0) shared.q_empty.wait((iter - 1) & 1);  // the previous tile's Q K^T are done
+      shared.q_full.arrive_and_expect_tx(F::kQTileBytes);
+      copy(params.q.with(reinterpret_cast<typename Pipeline::ProducerBarrierType&>(shared.q_full)), tQg, tQs);
+      const int n_tiles = key_tiles(m_block * kBlockM);
+      for (int t = 0; t < n_tiles; ++t) {
+        pipe_k.producer_acquire(write);
+        copy(params.k.with(*pipe_k.producer_get_barrier(write)), tKg(_, t), tKs(_, write.index()));
+        pipe_v.producer_acquire(write);
+        copy(params.v.with(*pipe_v.producer_get_barrier(write)), tVg(_, t), tVs(_, write.index()));
+        ++write;
+      }
     }
     pipe_k.producer_tail(write);  // no exit while loads are in flight
     pipe_v.producer_tail(write);
@@ -156,8 +197,6 @@ __global__ void __launch_bounds__(384, 1)
   // The consumers: warp group 1 + c owns query rows m0 + 64 c ... + 63.
   cutlass::arch::warpgroup_reg_alloc<232>();
   const int tid = threadIdx.x - 128, lane = tid % 32;
-  const int row_base = m0 + 16 * (tid / 32) + lane / 4;  // this thread's rows: + 0 and + 8
-  uint16_t* go = static_cast<uint16_t*>(p.out) + (static_cast<int64_t>(b) * p.sq * p.heads + h) * p.dv;
   const int64_t o_stride = p.heads * p.dv;
 
   typename F::MmaS mma_s;
@@ -173,8 +212,6 @@ __global__ void __launch_bounds__(384, 1)
   static_assert(decltype(size(tSrS))::value == 4 * (kBlockN / 8), "S: rows r, r+8 x 8-key blocks");
   static_assert(decltype(size(tOrP))::value == decltype(size(tSrS))::value, "P matches S");
   static_assert(decltype(size(tOrO))::value == 4 * (kD / 8), "O: rows r, r+8 x 8-column blocks");
-  clear(tOrO);
-  RowSoftmax<kBlockN, kCausal, MaskT, kHasMask> softmax(p, b, h, m0, row_base, lane);
   auto to_p = [&] {
     CUTE_UNROLL
     for (int i = 0; i < size(tSrS); ++i) tOrP(i) = static_cast<T>(tSrS(i));
@@ -182,7 +219,8 @@ __global__ void __launch_bounds__(384, 1)
 
   // kPingPong: the consumers take turns issuing their MMAs (named barrier c: "consumer c may
   // issue"), so that one's softmax runs under the other's MMAs (FA3's inter-warp-group schedule).
-  // Consumer 0 goes first; consumer 1's last turn passes to no one (no arrival left pending).
+  // Consumer 0 goes first; the turns alternate across work tiles (both consumers take n_tiles + 1
+  // per tile), and consumer 1's last turn passes to no one (no arrival left pending).
   const int consumer = warp_group - 1;
   auto my_turn = [&] {
     if constexpr (kPingPong) cutlass::arch::NamedBarrier::sync(256, consumer);
@@ -193,52 +231,66 @@ __global__ void __launch_bounds__(384, 1)
     }
   };
   PipelineState read_k, read_v;
-  shared.q_full.wait(0);
-  if (n_tiles > 0) {
-    if (consumer == 1) your_turn(false);
-    my_turn();
-    pipe_k.consumer_wait(read_k);
-    IssueGemm<true, false>(mma_s, tSrQ, tSrK(_, _, _, read_k.index()), tSrS);
-    your_turn(false);
-    warpgroup_wait<0>();
-    pipe_k.consumer_release(read_k);
-    ++read_k;
-    float corr[2];
-    softmax.Step(tSrS, 0, corr);
-    to_p();
+  if (kPingPong && consumer == 1 && sk > 0) your_turn(false);
+  int iter = 0;
+  for (int w = blockIdx.x; w < work.Count(); w += gridDim.x, ++iter) {
+    int m_block, h, b;
+    work.Decode(w, m_block, h, b);
+    const int m0 = m_block * kBlockM, n_tiles = key_tiles(m0);
+    const bool last = w + static_cast<int>(gridDim.x) >= work.Count();
+    const int row_base = m0 + 16 * (tid / 32) + lane / 4;  // this thread's rows: + 0 and + 8
+    uint16_t* go = static_cast<uint16_t*>(p.out) + (static_cast<int64_t>(b) * p.sq * p.heads + h) * p.dv;
+    clear(tOrO);
+    RowSoftmax<kBlockN, kCausal, MaskT, kHasMask> softmax(p, b, h, m0, row_base, lane);
+    shared.q_full.wait(iter & 1);
+    if (n_tiles == 0) shared.q_empty.arrive();  // no keys (sk = 0): the output is zeros
+    if (n_tiles > 0) {
+      my_turn();
+      pipe_k.consumer_wait(read_k);
+      IssueGemm<true, false>(mma_s, tSrQ, tSrK(_, _, _, read_k.index()), tSrS);
+      your_turn(false);
+      warpgroup_wait<0>();
+      pipe_k.consumer_release(read_k);
+      ++read_k;
+      if (n_tiles == 1) shared.q_empty.arrive();
+      float corr[2];
+      softmax.Step(tSrS, 0, corr);
+      to_p();
+    }
+    for (int t = 1; t < n_tiles; ++t) {
+      my_turn();
+      pipe_k.consumer_wait(read_k);
+      IssueGemm<true, false>(mma_s, tSrQ, tSrK(_, _, _, read_k.index()), tSrS);
+      pipe_v.consumer_wait(read_v);
+      IssueGemm<false, true>(mma_o, tOrP, tOrV(_, _, _, read_v.index()), tOrO);
+      your_turn(false);
+      warpgroup_wait<1>();  // S_t
+      warpgroup_fence_operand(tSrS);
+      pipe_k.consumer_release(read_k);
+      ++read_k;
+      if (t == n_tiles - 1) shared.q_empty.arrive();
+      float corr[2];
+      softmax.Step(tSrS, t, corr);
+      warpgroup_wait<0>();  // P_{t-1} V_{t-1}
+      warpgroup_fence_operand(tOrO);
+      warpgroup_fence_operand(tOrP);
+      pipe_v.consumer_release(read_v);
+      ++read_v;
+      CUTE_UNROLL
+      for (int i = 0; i < size(tOrO); ++i) tOrO(i) *= corr[(i / 2) % 2];
+      to_p();
+    }
+    if (n_tiles > 0) {
+      my_turn();
+      pipe_v.consumer_wait(read_v);
+      IssueGemm<false, true>(mma_o, tOrP, tOrV(_, _, _, read_v.index()), tOrO);
+      your_turn(last);
+      warpgroup_wait<0>();
+      warpgroup_fence_operand(tOrO);
+      pipe_v.consumer_release(read_v);
+    }
+    softmax.template Store<kBF16>(tOrO, go, o_stride, sq, p.dv);
   }
-  for (int t = 1; t < n_tiles; ++t) {
-    my_turn();
-    pipe_k.consumer_wait(read_k);
-    IssueGemm<true, false>(mma_s, tSrQ, tSrK(_, _, _, read_k.index()), tSrS);
-    pipe_v.consumer_wait(read_v);
-    IssueGemm<false, true>(mma_o, tOrP, tOrV(_, _, _, read_v.index()), tOrO);
-    your_turn(false);
-    warpgroup_wait<1>();  // S_t
-    warpgroup_fence_operand(tSrS);
-    pipe_k.consumer_release(read_k);
-    ++read_k;
-    float corr[2];
-    softmax.Step(tSrS, t, corr);
-    warpgroup_wait<0>();  // P_{t-1} V_{t-1}
-    warpgroup_fence_operand(tOrO);
-    warpgroup_fence_operand(tOrP);
-    pipe_v.consumer_release(read_v);
-    ++read_v;
-    CUTE_UNROLL
-    for (int i = 0; i < size(tOrO); ++i) tOrO(i) *= corr[(i / 2) % 2];
-    to_p();
-  }
-  if (n_tiles > 0) {
-    my_turn();
-    pipe_v.consumer_wait(read_v);
-    IssueGemm<false, true>(mma_o, tOrP, tOrV(_, _, _, read_v.index()), tOrO);
-    your_turn(true);
-    warpgroup_wait<0>();
-    warpgroup_fence_operand(tOrO);
-    pipe_v.consumer_release(read_v);
-  }
-  softmax.template Store<kBF16>(tOrO, go, o_stride, sq, p.dv);
 }
 
 /// Q, K or V of `a` as the TMA's global tensor: (rows, head dim, heads, batch).
@@ -270,8 +322,8 @@ void LaunchFlashSm90Ws(const AttentionArgs& a, void* stream) {
                           cute::take<0, 2>(typename F::SmemKV{})),
       cute::make_tma_copy(cute::SM90_TMA_LOAD{}, GmemQkv<F>(a.v, a.sk, a.dv, a.kv_heads, a.batch, a.v_row, a.dv),
                           cute::take<0, 2>(typename F::SmemKV{}))};
-  const dim3 grid(static_cast<unsigned>((a.sq + F::kBlockM - 1) / F::kBlockM),
-                  static_cast<unsigned>(a.heads), static_cast<unsigned>(a.batch));
+  const int64_t tiles = (a.sq + F::kBlockM - 1) / F::kBlockM * a.heads * a.batch;
+  const dim3 grid(static_cast<unsigned>(tiles < SmCount() ? tiles : SmCount()));  // persistent
   Launch(kernel, grid, F::kThreads, F::kSmemBytes, AsStream(stream), params);
 }
 
