@@ -288,6 +288,7 @@ __global__ void __launch_bounds__(384, 1)
       warpgroup_wait<0>();
       warpgroup_fence_operand(tOrO);
       pipe_v.consumer_release(read_v);
+      ++read_v;  // the rings run on into the next work tile
     }
     softmax.template Store<kBF16>(tOrO, go, o_stride, sq, p.dv);
   }
