@@ -322,6 +322,15 @@ TEST(CudaGemmSm90Config, CandidatesAreValidAndHeuristicPicksOne) {
   EXPECT_EQ(SmallGemmConfig(F16Problem(-1, 768, 3072))->Name(), "64x128x64_1x1_pingpong");
   EXPECT_EQ(HeuristicGemmConfig(F16Problem(6272, 2048, 512)).Name(), "128x128x64_1x1_pingpong");
   EXPECT_EQ(HeuristicGemmConfig(F16Problem(49152, 3072, 768)).Name(), "128x256x64_2x1_coop");
+  // K <= 1024 also takes pingpong with N <= 1024 or a transcendental activation in the epilogue
+  // (which a cooperative kernel cannot overlap with a mainloop); K > 1024 does not.
+  EXPECT_EQ(HeuristicGemmConfig(F16Problem(49152, 768, 768)).Name(), "128x128x64_1x1_pingpong");
+  EXPECT_EQ(HeuristicGemmConfig(F16Problem(49152, 768, 3072)).Name(), "128x256x64_2x1_coop");
+  GemmProblem gelu = F16Problem(49152, 3072, 768);
+  gelu.costly_epilogue = true;
+  EXPECT_EQ(HeuristicGemmConfig(gelu).Name(), "128x128x64_1x1_pingpong");
+  gelu.k = 3072;
+  EXPECT_EQ(HeuristicGemmConfig(gelu).Name(), "128x256x64_2x1_coop");
   EXPECT_EQ(HeuristicGemmConfig(F16Problem(-1, 3072, 768)).Name(), "128x128x64_1x1_pingpong");
   EXPECT_EQ(HeuristicGemmConfig(F16Problem(-1, 768, 3072)).Name(), "128x128x64_1x1_coop");
   // A 24-column problem keeps no 128-wide-or-more N tile.
@@ -384,6 +393,19 @@ std::string KernelBody(const Graph& g, const std::string& name, const std::strin
   }
   ADD_FAILURE() << "no node %" << name;
   return "";
+}
+
+// The FFN's first gemm (K = 768, N = 3072): with GELU (a transcendental activation, which a
+// cooperative kernel cannot overlap with a mainloop) 128x128 pingpong, with ReLU the 128x256 tile.
+TEST(CudaGemmSm90Emitter, TranscendentalEpilogueWithShortKTakesPingpong) {
+  Graph g = ParseVerified(R"(graph @ffn(%x: f16[49152,768], %w: f16[768,3072], %b: f16[3072]) -> (%g, %r) {
+  %g = gemm(%x, %w) {trans_b=false, epilogue=[bias(%b), gelu]} : f16[49152,3072]
+  %r = gemm(%x, %w) {trans_b=false, epilogue=[bias(%b), relu]} : f16[49152,3072]
+})");
+  const std::string gelu = KernelBody(g, "g", "cuda-sm90"), relu = KernelBody(g, "r", "cuda-sm90");
+  EXPECT_NE(gelu.find("config 128x128x64_1x1_pingpong"), std::string::npos) << gelu;
+  EXPECT_NE(gelu.find("a transcendental activation"), std::string::npos) << gelu;
+  EXPECT_NE(relu.find("config 128x256x64_2x1_coop"), std::string::npos) << relu;
 }
 
 TEST(CudaGemmSm90Emitter, FusesTheEpilogueAndFallsBackForOddExtents) {

@@ -13,7 +13,11 @@
 // whose two consumer warp groups overlap one tile's epilogue with the next one's mainloop:
 // measured on the H100 (bench/results/gemm_configs_h100.md) 6272x2048x512 at 539
 // TFLOP/s against 402 for 128x256 cooperative, 12608x3072x768 at 607 against 564 (symbolic M)
-// and 540 (128x128 cooperative). Symbolic sizes take 128x128, pingpong when K <= 1024.
+// and 540 (128x128 cooperative). Up to K = 512 always; up to K = 1024 when N <= 1024
+// (49152x768x768: 621 against 556) or the epilogue has a transcendental activation, whose cost a
+// cooperative kernel pays in full (bias+GELU, bench/results/gemm_epilogue_h100.md:
+// 12608x3072x768 at 586 against 475, 49152x3072x768 at 554 against 530); a plain 49152x3072x768
+// stays cooperative (557 against 529). Symbolic sizes take 128x128, pingpong when K <= 1024.
 #include "codegen/cuda/gemm_config.h"
 
 #include <algorithm>
@@ -186,7 +190,8 @@ GemmConfig HeuristicGemmConfig(const GemmProblem& p) {
     auto tiles = [&](int tm, int tn) { return p.batch * CeilDiv(p.m, tm) * CeilDiv(p.n, tn); };
     if (p.n <= 64) {
       chosen = pick(128, 64, 1, 1, KernelSchedule::kPingpong);
-    } else if (p.k <= 512 && tiles(128, 128) >= kSms) {
+    } else if (tiles(128, 128) >= kSms &&
+               (p.k <= 512 || (short_k && (p.n <= 1024 || p.costly_epilogue)))) {
       chosen = pick(128, 128, 1, 1, KernelSchedule::kPingpong);
     } else if (tiles(128, 256) >= kSms) {
       chosen = pick(128, 256, 2, 1, KernelSchedule::kCooperative);

@@ -44,6 +44,9 @@ struct GemmProblem {
   int align_a = 1, align_b = 1, align_c = 1, align_d = 1;
   /// Sizes after batch folding; -1 where symbolic.
   int64_t m = -1, n = -1, k = -1, batch = -1;
+  /// The epilogue computes a transcendental activation per element (gelu, silu, sigmoid, tanh):
+  /// with a short K it costs as much as the mainloop, which only pingpong overlaps.
+  bool costly_epilogue = false;
 };
 
 enum class KernelSchedule {

@@ -91,6 +91,10 @@ Sm90Plan PlanSm90(const Node& node) {
   }
   int operand = node.num_explicit_inputs();
   for (const EpilogueOp& step : node.GetEpilogue()) {
+    using K = EpilogueOp::Kind;
+    if (step.kind == K::kGelu || step.kind == K::kGeluTanh || step.kind == K::kSilu ||
+        step.kind == K::kSigmoid || step.kind == K::kTanh)
+      plan.problem.costly_epilogue = true;
     if (step.kind == EpilogueOp::Kind::kBias) ++operand;
     if (step.kind != EpilogueOp::Kind::kAdd) continue;
     const Value* r = node.input(operand);
@@ -145,7 +149,8 @@ std::string Reason(const GemmConfig& c) {
                ? "symbolic sizes, K <= 1024: the middle-sized tile, pingpong hides the epilogue"
                : "symbolic sizes: the middle-sized cooperative tile";
   if (c.tile_m == 128 && c.tile_n == 128 && c.schedule == KernelSchedule::kPingpong)
-    return "K <= 512: pingpong overlaps each tile's epilogue with the next tile's mainloop";
+    return "short K (<= 512; <= 1024 with N <= 1024 or a transcendental activation): pingpong "
+           "overlaps each tile's epilogue with the next tile's mainloop";
   if (c.tile_m == 64 && c.tile_n == 64) return "M and N small: the smallest tile";
   if (c.tile_n == 64) return "N <= 64: a 64-wide tile wastes no columns";
   if (c.tile_n == 256)
