@@ -211,13 +211,16 @@ def main():
              f"PyTorch's peak allocation above the weights.", "",
              "| batch | " + " | ".join(f"{m} ms" for m in ["kiln", "kiln+graphs"] + args.modes) +
              " | best PyTorch | kiln+graphs speedup | img/s | % of roofline | activation MB kiln / eager |",
-             "|" + " --- |" * (len(args.modes) + 7)]
+             "|" + " --- |" * (len(args.modes) + 8)]
+    def eager_mb(r):  # "-" where eager was not among the modes run
+        return f"{r['peak_mb']['eager']:.0f}" if "eager" in r["peak_mb"] else "-"
+
     for r in rows:
         cells = [f"{r['ms'][m]:.3f}" if m in r["ms"] else "-" for m in ["kiln", "kiln+graphs"] + args.modes]
         lines.append(f"| {r['batch']} | " + " | ".join(cells) + f" | {r['best_torch']} | "
                      f"{r['kiln+graphs speedup']:.2f}x | {r['kiln+graphs img/s']:.0f} | "
                      f"{r['kiln+graphs roofline%']:.1f} | {r['peak_mb']['kiln']:.0f} / "
-                     f"{r['peak_mb'].get('eager', float('nan')):.0f} |")
+                     f"{eager_mb(r)} |")
     lines += ["", "Correctness (fp16 kiln vs fp32 PyTorch, same images):", ""]
     for c in checks:
         lines.append(f"- batch {c['batch']}: max |err| {c['max_abs_err']:.4f} / logit range "
