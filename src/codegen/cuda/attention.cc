@@ -193,10 +193,10 @@ Status EmitAttention(const KernelContext& ctx, CodeWriter& w, bool sm90) {
   // The tiling: $KILN_ATTENTION_TILING, else the tuner's (KernelContext::config), else the default.
   const char* env = std::getenv("KILN_ATTENTION_TILING");
   std::string forced = env != nullptr && *env != '\0' ? env : ctx.config();
-  // sm90 default: the warp-specialized kernel with ping-pong consumers, 128-key tiles, 2 stages.
-  // H100 (session 15): 188 TFLOP/s at B32 H12 S384 D64 (mma.sync kernel 131), 419 at B16 H16
-  // S1024 D128 and 480 at B8 H16 S4096 D128 (wgmma kernel 350 and 402); bench/results/
-  // attention_h100.md. Head dims up to 64 pad to 64, up to 128 to 128.
+  // sm90 default: the warp-specialized kernel with ping-pong consumers, 128-key tiles, 2 stages,
+  // on a persistent grid. H100 (session 18): 231 TFLOP/s at B32 H12 S384 D64 (mma.sync kernel
+  // 131), 457 at B16 H16 S1024 D128 and 508 at B8 H16 S4096 D128 (cp.async wgmma kernel 350 and
+  // 402); bench/results/attention_h100.md. Head dims up to 64 pad to 64, up to 128 to 128.
   const bool ws_default = sm90 && forced.empty();
   if (ws_default) forced = "wgmma-wspp";
   if (forced.rfind("wgmma-ws", 0) == 0) {  // "wgmma-ws[pp]" or "wgmma-ws[pp]<keys>x<stages>"
