@@ -95,8 +95,8 @@ Sm90Plan PlanSm90(const Node& node) {
     if (step.kind == K::kGelu || step.kind == K::kGeluTanh || step.kind == K::kSilu ||
         step.kind == K::kSigmoid || step.kind == K::kTanh)
       plan.problem.costly_epilogue = true;
-    if (step.kind == EpilogueOp::Kind::kBias) ++operand;
-    if (step.kind != EpilogueOp::Kind::kAdd) continue;
+    if (step.kind == K::kBias) ++operand;
+    if (step.kind != K::kAdd) continue;
     const Value* r = node.input(operand);
     if (r->shape() != out) {
       plan.unsupported =
