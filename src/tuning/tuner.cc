@@ -1,11 +1,12 @@
 #include "tuning/tuner.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <future>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -218,28 +219,26 @@ StatusOr<std::map<const Node*, std::string>> TuneGraph(const Graph& graph, const
         std::to_string(sig.shapes.size()) + " shapes");
     sigs.push_back(std::move(sig));
   }
-  // Build every signature's candidate libraries, ParallelBuilds() at a time across signatures.
+  // Every signature's candidate libraries, built together.
   std::vector<std::pair<size_t, size_t>> builds;  // (signature, candidate)
   for (size_t s = 0; s < sigs.size(); ++s) {
     for (size_t c = 0; c < sigs[s].candidates.size(); ++c) builds.emplace_back(s, c);
   }
-  const size_t parallel = ParallelBuilds();
+  // A pool of ParallelBuilds() workers takes the next build as soon as one finishes (CUTLASS
+  // instantiations differ in compile time by 2-3x, so fixed rounds would leave cores idle).
+  const size_t parallel = std::min(ParallelBuilds(), builds.size());
   log("tuning: building " + std::to_string(builds.size()) + " candidate kernels, " +
       std::to_string(parallel) + " at a time");
-  for (size_t begin = 0; begin < builds.size(); begin += parallel) {
-    const size_t end = std::min(builds.size(), begin + parallel);
-    std::vector<std::future<StatusOr<std::string>>> running;
-    for (size_t i = begin; i < end; ++i) {
+  std::atomic<size_t> next{0};
+  std::mutex done_mu;  // guards the libraries, the report and the log
+  size_t done = 0;
+  auto worker = [&] {
+    for (size_t i = next++; i < builds.size(); i = next++) {
       const auto [s, c] = builds[i];
       const TuneTask& first = *sigs[s].nodes->front().second;
       const std::string dir = (work / ("sig" + std::to_string(s) + "_c" + std::to_string(c))).string();
-      running.push_back(std::async(std::launch::async, [&build, &first, &sigs, s = s, c = c, dir] {
-        return build(first.profile_graph, first.profile_node, sigs[s].candidates[c], dir);
-      }));
-    }
-    for (size_t i = begin; i < end; ++i) {
-      const auto [s, c] = builds[i];
-      StatusOr<std::string> lib = running[i - begin].get();
+      StatusOr<std::string> lib = build(first.profile_graph, first.profile_node, sigs[s].candidates[c], dir);
+      std::lock_guard<std::mutex> lock(done_mu);
       if (lib.ok()) {
         sigs[s].libs[c] = *lib;
         ++rep.candidates_built;
@@ -247,9 +246,12 @@ StatusOr<std::map<const Node*, std::string>> TuneGraph(const Graph& graph, const
         log("tuning: candidate " + sigs[s].candidates[c] + " does not build: " +
             lib.status().message().substr(0, 300));
       }
+      log("tuning: built " + std::to_string(++done) + " / " + std::to_string(builds.size()));
     }
-    log("tuning: built " + std::to_string(end) + " / " + std::to_string(builds.size()));
-  }
+  };
+  std::vector<std::thread> workers;
+  for (size_t w = 0; w < parallel; ++w) workers.emplace_back(worker);
+  for (std::thread& t : workers) t.join();
   for (Signature& sig : sigs) {
     const std::string& signature = *sig.name;
     const auto& nodes = *sig.nodes;

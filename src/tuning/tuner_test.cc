@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 
 #include "ir/parser.h"
@@ -60,7 +61,7 @@ class TunerTest : public ::testing::Test {
   TuneOptions options_;
   std::unique_ptr<Graph> graph_;
   // Counts builds; never succeeds (these tests have no GPU to profile on).
-  int builds_ = 0;
+  std::atomic<int> builds_{0};  // the tuner builds from several threads
   TuneBuildFn build_ = [this](const std::string&, const std::string&, const std::string&,
                               const std::string&) -> StatusOr<std::string> {
     ++builds_;
@@ -77,7 +78,7 @@ TEST_F(TunerTest, OffLeavesEveryChoiceToTheHeuristic) {
   EXPECT_TRUE(configs->empty());
   EXPECT_EQ(report.tunable, 2);
   EXPECT_EQ(report.heuristic, 2);
-  EXPECT_EQ(builds_, 0);
+  EXPECT_EQ(builds_.load(), 0);
   EXPECT_FALSE(fs::exists(options_.cache_path));  // not even opened
 }
 
@@ -99,7 +100,7 @@ TEST_F(TunerTest, CachedWinnersAreUsedWithoutBuilding) {
   EXPECT_EQ(configs->at(NodeNamed("a")), "slow");
   EXPECT_EQ(report.cached, 1);
   EXPECT_EQ(report.heuristic, 1);
-  EXPECT_EQ(builds_, 0);
+  EXPECT_EQ(builds_.load(), 0);
 }
 
 TEST_F(TunerTest, CandidatesThatFailToBuildAreSkipped) {
@@ -113,15 +114,20 @@ TEST_F(TunerTest, CandidatesThatFailToBuildAreSkipped) {
       TuneGraph(*graph_, FakeTask, build_, options_, &report);
   ASSERT_TRUE(configs.ok()) << configs.status().ToString();
   EXPECT_TRUE(configs->empty());
-  EXPECT_EQ(builds_, 2);
+  EXPECT_EQ(builds_.load(), 2);
   EXPECT_EQ(report.candidates_built, 0);
   EXPECT_EQ(report.heuristic, 2);
   StatusOr<TuningCache> cache = TuningCache::Open(options_.cache_path);
   ASSERT_TRUE(cache.ok());
   EXPECT_EQ(*cache->Size(), 0);
   bool said = false;
-  for (const std::string& line : log) said |= line.find("candidate fast does not build") != std::string::npos;
+  bool all_built = false;  // the progress line after the last build
+  for (const std::string& line : log) {
+    said |= line.find("candidate fast does not build") != std::string::npos;
+    all_built |= line == "tuning: built 2 / 2";
+  }
   EXPECT_TRUE(said);
+  EXPECT_TRUE(all_built);
 }
 
 TEST_F(TunerTest, SymbolicRowsComposeARowsDispatchFromTheirPoints) {
@@ -145,14 +151,14 @@ TEST_F(TunerTest, SymbolicRowsComposeARowsDispatchFromTheirPoints) {
   options_.log = [&](std::string_view line) { log.emplace_back(line); };
   TuneReport report;
   ASSERT_TRUE(TuneGraph(*graph_, three_points, build_, options_, &report).ok());
-  EXPECT_EQ(builds_, 0);
+  EXPECT_EQ(builds_.load(), 0);
   EXPECT_EQ(report.heuristic, 2);
   ASSERT_FALSE(log.empty());
   EXPECT_NE(log.back().find("--tune full"), std::string::npos) << log.back();
   // kFull builds the candidates (which fail here: no GPU).
   options_.mode = TuneMode::kFull;
   ASSERT_TRUE(TuneGraph(*graph_, three_points, build_, options_, &report).ok());
-  EXPECT_EQ(builds_, 2);
+  EXPECT_EQ(builds_.load(), 2);
   builds_ = 0;
   options_.mode = TuneMode::kCacheOnly;
   {
@@ -177,7 +183,7 @@ TEST_F(TunerTest, SymbolicRowsComposeARowsDispatchFromTheirPoints) {
   ASSERT_EQ(configs->size(), 2u);
   EXPECT_EQ(configs->at(NodeNamed("a")), "rows<=2:slow;fast");
   EXPECT_EQ(report.cached, 2);
-  EXPECT_EQ(builds_, 0);
+  EXPECT_EQ(builds_.load(), 0);
 }
 
 }  // namespace
