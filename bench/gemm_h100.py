@@ -16,9 +16,10 @@ kiln / torch (throughput; > 1: kiln faster), % of the H100 SXM dense fp16/bf16 p
 and the geometric mean of the ratios. The kernel config kiln chose is read from the generated
 source ("Hopper CUTLASS 3.x GEMM, config ...").
 
---tune (auto, cache, off) is passed to kiln compile for the default builds: auto lets kiln's tuner
-profile the candidate configs on this GPU (slow the first time, cached after), off takes the
-heuristic's config. --configs also compiles every candidate config of each shape
+--tune (auto, cache, off) chooses the default builds' configs: auto first compiles one graph of
+every shape's gemms with `kiln compile --tune auto` (kiln's tuner profiles the candidate configs on
+this GPU; slow the first time, cached after) and builds each shape with `--tune cache`; off takes
+the heuristic's config. --configs also compiles every candidate config of each shape
 (KILN_GEMM_CONFIG=<name> with --tune off, see src/codegen/cuda/gemm_config.h) and reports each
 one's time for the plain gemm, bias+ReLU and bias+GELU (which config hides which epilogue, and
 what GELU's math costs beyond reading the bias; --config-epilogues picks fewer); expect many
@@ -73,6 +74,43 @@ def parse_shape(text):
 EPILOGUES = {"bias_gelu": "gelu", "bias_relu": "relu"}
 
 
+def tuning_kir_text(shapes, dtype):
+    """One graph holding the plain and the bias+GELU gemm of every shape, each on its own inputs (so
+    that no pass merges two of them): one `kiln compile --tune auto` of it profiles every shape's
+    candidates once, sharing each signature's candidate libraries, one profile at a time on the GPU."""
+    params, outs, body = [], [], []
+    for i, (m, n, k) in enumerate(shapes):
+        params += [f"%a{i}: {dtype}[{m},{k}]", f"%b{i}: {dtype}[{k},{n}]", f"%c{i}: {dtype}[{m},{k}]",
+                   f"%d{i}: {dtype}[{k},{n}]", f"%bias{i}: {dtype}[{n}]"]
+        outs += [f"%y{i}", f"%g{i}"]
+        body += [f"  %y{i} = gemm(%a{i}, %b{i}) : {dtype}[{m},{n}]",
+                 f"  %g{i} = gemm(%c{i}, %d{i}) {{epilogue=[bias(%bias{i}), {EPILOGUES['bias_gelu']}]}} : {dtype}[{m},{n}]"]
+    return (f"graph @gemm_tuning({', '.join(params)}) -> ({', '.join(outs)}) {{\n" + "\n".join(body) + "\n}\n")
+
+
+def tune_all(args):
+    """--tune auto: profiles every shape in one kiln compile (see tuning_kir_text); the default
+    builds then take the winners from the cache. Running the per-shape compiles' tuners at once
+    would start --jobs x cores nvcc processes and time candidates on a GPU shared with the others."""
+    kir = os.path.join(args.workdir, "tuning.kir")
+    with open(kir, "w") as f:
+        f.write(tuning_kir_text(args.shapes, args.dtype))
+    out = os.path.join(args.workdir, "tuning")
+    shutil.rmtree(out, ignore_errors=True)
+    print(f"tuning {2 * len(args.shapes)} gemms in one kiln compile --tune auto ...", flush=True)
+    t0 = time.perf_counter()
+    proc = subprocess.run([args.kiln, "compile", kir, "--target", "cuda-sm90", "-o", out, "--tune", "auto"],
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "tuning:" in ln and " us" in ln]
+    print("\n".join(lines[-2 * len(args.shapes):]), flush=True)
+    if proc.returncode != 0:
+        print((proc.stdout + proc.stderr)[-3000:], flush=True)
+        sys.exit("kiln compile --tune auto of the tuning graph failed")
+    print(f"tuned in {seconds:.0f} s", flush=True)
+    return seconds
+
+
 def kir_text(m, n, k, dtype, epi):
     if epi != "plain":
         return (f"graph @gemm_{epi}(%a: {dtype}[{m},{k}], %b: {dtype}[{k},{n}], %bias: {dtype}[{n}]) -> (%y) {{\n"
@@ -92,8 +130,9 @@ class Build:
         self.kir = self.dir + ".kir"
         with open(self.kir, "w") as f:
             f.write(kir_text(m, n, k, args.dtype, epi))
+        tune = "cache" if args.tune == "auto" else args.tune  # auto: tune_all filled the cache
         self.cmd = [args.kiln, "compile", self.kir, "--target", "cuda-sm90", "-o", self.dir, "-j", "2",
-                    "--tune", "off" if config else args.tune]
+                    "--tune", "off" if config else tune]
         if args.cuda_graphs:
             self.cmd.append("--cuda-graphs")
         self.env = dict(os.environ)
@@ -155,6 +194,7 @@ def main():
     os.makedirs(args.workdir, exist_ok=True)
     tdtype = torch.float16 if args.dtype == "f16" else torch.bfloat16
 
+    tune_s = tune_all(args) if args.tune == "auto" else None
     builds = []
     for shape in args.shapes:
         builds.append(Build(args, shape, "plain"))
@@ -260,7 +300,7 @@ def main():
         "kiln": args.kiln, "kiln_git": subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
                                                       capture_output=True, text=True).stdout.strip(),
         "dtype": args.dtype, "warmup": args.warmup, "reps": args.reps, "inner": args.inner,
-        "cuda_graphs": args.cuda_graphs, "tune": args.tune, "peak_tflops": PEAK_TFLOPS,
+        "cuda_graphs": args.cuda_graphs, "tune": args.tune, "tune_s": tune_s, "peak_tflops": PEAK_TFLOPS,
     }
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out + ".json", "w") as f:
@@ -284,6 +324,9 @@ def main():
                      f"{fmt(r.get('fused_ratio'), '.2f')} |")
     lines += ["", f"Geomean ratio {fmt(summary['geomean_ratio'], '.3f')}, fused {fmt(summary['geomean_fused_ratio'], '.3f')}; "
               f"geomean % of peak {fmt(summary['geomean_pct_peak'], '.1f')}."]
+    if tune_s is not None:
+        lines += ["", f"--tune auto: the {2 * len(args.shapes)} gemms were tuned in one kiln compile of {tune_s:.0f} s "
+                  "(a warm tuning cache makes it a build with the cached winners)."]
     if args.configs:
         lines += ["", "## Candidate configs (TF/s of each config, --tune off, per epilogue)", "",
                   "| M x N x K | epilogue | default | best | " + " | ".join(args.candidates) + " |",
