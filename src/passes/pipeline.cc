@@ -16,6 +16,7 @@
 #include "passes/fold_views.h"
 #include "passes/fuse_elementwise.h"
 #include "passes/fuse_epilogue.h"
+#include "passes/hoist_slice.h"
 #include "passes/lower_patch_conv.h"
 #include "passes/pack_qkv.h"
 #include "passes/pad_conv_channels.h"
@@ -126,6 +127,11 @@ PassPipeline DefaultPipeline(const std::string& target) {
   // recognize-attention leaves around BSHD attention) fold into the fewest copies; after CSE, so
   // each chain is folded once.
   p.Add(std::make_unique<FoldViewsPass>());
+  // Slices of few rows climb above the row-wise ops that feed them (ViT's class token: the last
+  // block's tail then runs on one row per image); after fold-views, which has merged each layout
+  // chain into its fewest copies (so a slice is a node of its own, next to its real producer), and
+  // before the fusion passes, which would hide the row-wise ops in epilogues and fusion nodes.
+  p.Add(std::make_unique<HoistSlicePass>());
   // Batch-norm folding before epilogue fusion: folding leaves conv/gemm + bias(...), and only
   // then can the following relu/residual add join that epilogue.
   p.Add(std::make_unique<FoldBatchNormPass>());

@@ -51,7 +51,8 @@ TEST(PassPipelineTest, DefaultPipelineCleansUp) {
             (std::vector<std::string>{
                 "constant-folding", "algebraic-simplification", "recognize-norms", "recognize-gelu",
                 "fold-views", "recognize-attention", "common-subexpression-elimination",
-                "fold-views", "fold-batch-norm", "lower-patch-conv", "canonicalize-layout", "fold-views",
+                "fold-views", "hoist-slice", "fold-batch-norm", "lower-patch-conv", "canonicalize-layout",
+                "fold-views",
                 "fuse-epilogue", "fuse-elementwise", "dead-code-elimination"}));
   Graph g = ParseVerified(kGraph);
   std::unique_ptr<Graph> before = g.Clone();
@@ -123,13 +124,14 @@ TEST(PassPipelineTest, DumpsIrAfterEachPass) {
   EXPECT_TRUE(fs::exists(dir / "06-recognize-attention.kir"));
   EXPECT_TRUE(fs::exists(dir / "07-common-subexpression-elimination.kir"));
   EXPECT_TRUE(fs::exists(dir / "08-fold-views.kir"));
-  EXPECT_TRUE(fs::exists(dir / "09-fold-batch-norm.kir"));
-  EXPECT_TRUE(fs::exists(dir / "10-lower-patch-conv.kir"));
-  EXPECT_TRUE(fs::exists(dir / "11-canonicalize-layout.kir"));
-  EXPECT_TRUE(fs::exists(dir / "12-fold-views.kir"));
-  EXPECT_TRUE(fs::exists(dir / "13-fuse-epilogue.kir"));
-  EXPECT_TRUE(fs::exists(dir / "14-fuse-elementwise.kir"));
-  EXPECT_EQ(ReadFile(dir / "15-dead-code-elimination.kir"), PrintGraph(g));
+  EXPECT_TRUE(fs::exists(dir / "09-hoist-slice.kir"));
+  EXPECT_TRUE(fs::exists(dir / "10-fold-batch-norm.kir"));
+  EXPECT_TRUE(fs::exists(dir / "11-lower-patch-conv.kir"));
+  EXPECT_TRUE(fs::exists(dir / "12-canonicalize-layout.kir"));
+  EXPECT_TRUE(fs::exists(dir / "13-fold-views.kir"));
+  EXPECT_TRUE(fs::exists(dir / "14-fuse-epilogue.kir"));
+  EXPECT_TRUE(fs::exists(dir / "15-fuse-elementwise.kir"));
+  EXPECT_EQ(ReadFile(dir / "16-dead-code-elimination.kir"), PrintGraph(g));
   // After folding only: %c and %s are constants now, %m is still there.
   std::string folded = ReadFile(dir / "01-constant-folding.kir");
   EXPECT_NE(folded.find("%s = constant [0.0, 1.0, 2.0] : f32[3]"), std::string::npos) << folded;
@@ -198,6 +200,13 @@ TEST(PassPipelineTest, DefaultPipelineKeepsZooModelsEquivalent) {
       EXPECT_EQ(nchw_convs, 0);
       EXPECT_EQ(transposes, 1);
     }
+    if (entry.name == "vit") {  // hoist-slice: the last block's second norm and the final norm
+      int one_row_norms = 0;    // run on the class token only
+      for (const auto& node : g->nodes()) {
+        one_row_norms += node->op() == OpKind::kLayerNorm && node->output()->shape()[1] == Dim(1);
+      }
+      EXPECT_EQ(one_row_norms, 2);
+    }
   }
 }
 
@@ -206,7 +215,8 @@ TEST(PassRegistryTest, CreatesEveryPassByName) {
        {"dead-code-elimination", "common-subexpression-elimination", "constant-folding",
         "algebraic-simplification", "fold-batch-norm", "canonicalize-layout", "pad-conv-channels",
         "constants-to-weights", "fuse-epilogue", "fuse-elementwise", "recognize-attention",
-        "recognize-norms", "recognize-gelu", "fold-views", "pack-qkv"}) {
+        "recognize-norms", "recognize-gelu", "fold-views", "pack-qkv", "lower-patch-conv",
+        "hoist-slice"}) {
     std::unique_ptr<Pass> pass = CreatePass(name);
     ASSERT_NE(pass, nullptr) << name;
     EXPECT_EQ(pass->name(), name);

@@ -11,6 +11,7 @@
 #include "passes/fold_views.h"
 #include "passes/fuse_elementwise.h"
 #include "passes/fuse_epilogue.h"
+#include "passes/hoist_slice.h"
 #include "passes/lower_patch_conv.h"
 #include "passes/pack_qkv.h"
 #include "passes/pad_conv_channels.h"
@@ -34,6 +35,7 @@ const std::vector<PassEntry>& Entries() {
       {"common-subexpression-elimination", [] { return std::make_unique<CsePass>(); }},
       {"constant-folding", [] { return std::make_unique<ConstantFoldPass>(); }},
       {"algebraic-simplification", [] { return std::make_unique<SimplifyPass>(); }},
+      {"hoist-slice", [] { return std::make_unique<HoistSlicePass>(); }},
       {"fold-batch-norm", [] { return std::make_unique<FoldBatchNormPass>(); }},
       {"lower-patch-conv", [] { return std::make_unique<LowerPatchConvPass>(); }},
       {"fold-views", [] { return std::make_unique<FoldViewsPass>(); }},
