@@ -333,6 +333,19 @@ TEST(CudaGemmSm90Config, CandidatesAreValidAndHeuristicPicksOne) {
   EXPECT_EQ(HeuristicGemmConfig(gelu).Name(), "128x256x64_2x1_coop");
   EXPECT_EQ(HeuristicGemmConfig(F16Problem(-1, 3072, 768)).Name(), "128x128x64_1x1_pingpong");
   EXPECT_EQ(HeuristicGemmConfig(F16Problem(-1, 768, 3072)).Name(), "128x128x64_1x1_coop");
+  // A residual (source C) with K <= 256 stays cooperative: ResNet-50's 1x1 expansions. Without
+  // the residual, or with K = 512, pingpong as above.
+  for (int64_t k : {64, 128, 256, 512}) {
+    GemmProblem residual = F16Problem(-1, 4 * k, k);
+    residual.c = DType::kF16;
+    residual.align_c = 8;
+    const char* want = k <= 256 ? "128x128x64_1x1_coop" : "128x128x64_1x1_pingpong";
+    EXPECT_EQ(HeuristicGemmConfig(residual).Name(), want) << "symbolic M, K " << k;
+    residual.m = 64 * 56 * 56;
+    EXPECT_EQ(HeuristicGemmConfig(residual).Name(), want) << "static M, K " << k;
+    residual.c.reset();
+    EXPECT_EQ(HeuristicGemmConfig(residual).Name(), "128x128x64_1x1_pingpong") << "no residual, K " << k;
+  }
   // A 24-column problem keeps no 128-wide-or-more N tile.
   for (const GemmConfig& c : Sm90GemmCandidates(F16Problem(16, 24, 32, 4))) EXPECT_EQ(c.tile_n, 64) << c.Name();
 }

@@ -17,7 +17,14 @@
 // (49152x768x768: 621 against 556) or the epilogue has a transcendental activation, whose cost a
 // cooperative kernel pays in full (bias+GELU, bench/results/gemm_epilogue_h100.md:
 // 12608x3072x768 at 586 against 475, 49152x3072x768 at 554 against 530); a plain 49152x3072x768
-// stays cooperative (557 against 529). Symbolic sizes take 128x128, pingpong when K <= 1024.
+// stays cooperative (557 against 529). But a K <= 256 whose epilogue reads a residual (C) stays on
+// 128x128 cooperative: pingpong orders the two warp groups' epilogues one after the other, and
+// with so short a mainloop the C load and D store are the tile's cost. ResNet-50's 1x1 expansion
+// convs with the residual add (batch 64, symbolic M; bench/results/resnet50_b64_ncu_h100.txt,
+// session 12 cooperative against session 18 pingpong) took 80.5 -> 97.7 us at K = 64, 41.0 ->
+// 47.9 at K = 128 and 25.3 -> 27.7 at K = 256 as pingpong, while at K = 512 pingpong was faster
+// (23.7 -> 22.5) and so were the ones without a residual (K = 64: 49.3 -> 44.7). Symbolic sizes
+// take 128x128, pingpong when K <= 1024 unless the residual rule says cooperative.
 #include "codegen/cuda/gemm_config.h"
 
 #include <algorithm>
@@ -184,12 +191,19 @@ GemmConfig HeuristicGemmConfig(const GemmProblem& p) {
   };
   const GemmConfig* chosen = nullptr;
   const bool short_k = p.k > 0 && p.k <= 1024;
+  // The epilogue reads a full-size source (a residual) after a mainloop of at most 4 k-steps: its
+  // load of C and store of D are the tile's whole cost, and cooperative runs both warp groups'
+  // halves of them at once where pingpong takes turns.
+  const bool source_bound = p.c.has_value() && p.k > 0 && p.k <= 256;
   if (p.m < 0 || p.n < 0 || p.batch < 0) {
-    chosen = pick(128, 128, 1, 1, short_k ? KernelSchedule::kPingpong : KernelSchedule::kCooperative);
+    chosen = pick(128, 128, 1, 1,
+                  short_k && !source_bound ? KernelSchedule::kPingpong : KernelSchedule::kCooperative);
   } else {
     auto tiles = [&](int tm, int tn) { return p.batch * CeilDiv(p.m, tm) * CeilDiv(p.n, tn); };
     if (p.n <= 64) {
       chosen = pick(128, 64, 1, 1, KernelSchedule::kPingpong);
+    } else if (source_bound && tiles(128, 128) >= kSms) {
+      chosen = pick(128, 128, 1, 1, KernelSchedule::kCooperative);
     } else if (tiles(128, 128) >= kSms &&
                (p.k <= 512 || (short_k && (p.n <= 1024 || p.costly_epilogue)))) {
       chosen = pick(128, 128, 1, 1, KernelSchedule::kPingpong);
