@@ -30,6 +30,8 @@
 #include <algorithm>
 #include <regex>
 
+#include "support/check.h"
+
 namespace kiln::codegen::cuda {
 namespace {
 
@@ -181,6 +183,7 @@ std::vector<GemmConfig> Sm90GemmCandidates(const GemmProblem& p) {
 
 GemmConfig HeuristicGemmConfig(const GemmProblem& p) {
   const std::vector<GemmConfig> candidates = Sm90GemmCandidates(p);
+  KILN_CHECK(!candidates.empty()) << "no sm90 gemm config for an unsupported problem: " << Sm90Unsupported(p);
   auto pick = [&](int tm, int tn, int cm, int cn, KernelSchedule s) -> const GemmConfig* {
     for (const GemmConfig& c : candidates) {
       if (c.tile_m == tm && c.tile_n == tn && c.cluster_m == cm && c.cluster_n == cn &&
