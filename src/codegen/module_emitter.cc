@@ -171,7 +171,7 @@ class Emitter {
       } else {
         loc = WorkspaceAt(it->second->offset, it->second->offset_per_unit);
       }
-    } else if (v->producer() != nullptr && IsViewOp(v->producer()->op())) {
+    } else if (v->producer() != nullptr && IsViewNode(*v->producer())) {
       // A view of a value outside the workspace (an input, output, weight or constant).
       KILN_ASSIGN_OR_RETURN(loc, Location(v->producer()->input(0)));
     } else {
@@ -207,7 +207,7 @@ class Emitter {
       outs.push_back(loc);
     }
     std::string comment = CommentLines(PrintNode(node), "  // ");
-    if (IsViewOp(node.op()) && ins[0] == outs[0]) {
+    if (IsViewNode(node) && ins[0] == outs[0]) {
       return comment + "  // (a view: shares its operand's buffer, nothing to run)\n";
     }
     KernelEmitFn fn = target_.find(node.op());

@@ -16,6 +16,29 @@ bool IsViewOp(OpKind op) {
          op == OpKind::kFlatten;
 }
 
+bool IsViewNode(const Node& node) {
+  if (IsViewOp(node.op())) return true;
+  if (node.op() != OpKind::kSlice) return false;
+  for (const Dim& start : node.GetDims("starts")) {
+    if (!start.is_static() || start.value() != 0) return false;
+  }
+  for (int64_t step : node.GetInts("steps")) {
+    if (step != 1) return false;
+  }
+  const Shape& in = node.input(0)->shape();
+  const Shape& out = node.output()->shape();
+  size_t shortened = in.size();
+  for (size_t a = 0; a < in.size(); ++a) {
+    if (out[a] == in[a]) continue;
+    if (shortened != in.size()) return false;
+    shortened = a;
+  }
+  for (size_t a = 0; a < shortened && a < in.size(); ++a) {
+    if (!in[a].is_static() || in[a].value() != 1) return false;
+  }
+  return true;
+}
+
 namespace {
 
 bool IsSourceOp(OpKind op) { return op == OpKind::kWeight || op == OpKind::kConstant; }
@@ -99,7 +122,7 @@ std::set<const Value*> WorkspaceValues(const Graph& graph) {
     if (IsSourceOp(node->op())) continue;
     for (const Value* v : node->outputs()) {
       if (outputs.count(v)) continue;
-      if (IsViewOp(node->op()) && !result.count(node->input(0))) continue;
+      if (IsViewNode(*node) && !result.count(node->input(0))) continue;
       result.insert(v);
     }
   }
@@ -243,10 +266,11 @@ StatusOr<MemoryPlan> PlanMemory(const Graph& graph, const PlanOptions& options) 
       b.last_use = schedule.Death(v);
 
       int storage = -1;
-      if (IsViewOp(node.op())) {
-        // WorkspaceValues() only keeps views of workspace values.
+      if (IsViewNode(node)) {
+        // WorkspaceValues() only keeps views of workspace values. A prefix slice (or a view of
+        // one) covers less than the whole storage.
         storage = storage_of.at(node.input(0));
-        KILN_CHECK(AlignUp(b.size, plan.alignment) == storages[storage].size);
+        KILN_CHECK(AlignUp(b.size, plan.alignment) <= storages[storage].size);
         b.is_view = true;
         b.shares_with = node.input(0);
       } else if (CanRunInPlace(node)) {
@@ -414,9 +438,10 @@ Status CheckPlan(const Graph& graph, const MemoryPlan& plan) {
     auto shared = buffer_of.find(b.shares_with);
     const std::vector<Value*>& ins = producer.inputs();
     bool operand = std::find(ins.begin(), ins.end(), b.shares_with) != ins.end();
+    const bool prefix = b.is_view && producer.op() == OpKind::kSlice;  // its operand's first bytes
     bool legal = shared != buffer_of.end() && shared->second->offset == b.offset &&
-                 shared->second->size == b.size &&
-                 (b.is_view ? IsViewOp(producer.op()) && producer.input(0) == b.shares_with
+                 (prefix ? b.size <= shared->second->size : shared->second->size == b.size) &&
+                 (b.is_view ? IsViewNode(producer) && producer.input(0) == b.shares_with
                             : CanRunInPlace(producer) && operand);
     if (!legal) {
       return InternalError("memory plan: " + Describe(b) + " cannot share memory with " +

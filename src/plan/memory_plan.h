@@ -2,13 +2,13 @@
 //
 // Which values get workspace: every node result except weights and constants (bound separately),
 // graph inputs and graph outputs (the caller's buffers), and views (reshape, squeeze, unsqueeze,
-// flatten) of those. Planning runs on the graph after the passes, over its node order (the
+// flatten, prefix slices: IsViewNode) of those. Planning runs on the graph after the passes, over its node order (the
 // schedule):
 //
 //   1. Liveness: a value lives from its producer's step to its last user's step, inclusive (a
 //      value nobody uses lives only at its producer's step).
 //   2. Sharing: a view shares its operand's storage (same offset, the storage's lifetime grows
-//      to cover the view's). An elementwise/broadcast node may write its result over an operand
+//      to cover the view's; a prefix slice covers the storage's first bytes). An elementwise/broadcast node may write its result over an operand
 //      whose storage dies at this node when both have the same element count and element size
 //      (each output element reads only the same element of that operand, so an elementwise
 //      kernel can run in place).
@@ -65,7 +65,8 @@ struct BufferAssignment {
   int last_use = 0;
   /// The producer writes this value over `shares_with`, an operand that dies at this node.
   bool in_place_of_input = false;
-  /// The value is a view (reshape/squeeze/unsqueeze/flatten) of `shares_with`.
+  /// The value is a view (IsViewNode: reshape, squeeze, unsqueeze, flatten, prefix slice) of
+  /// `shares_with`.
   bool is_view = false;
   /// The value whose memory this one reuses (in place or as a view); nullptr otherwise.
   const Value* shares_with = nullptr;
@@ -107,6 +108,11 @@ struct MemoryPlan {
 /// True for ops whose result is a view of operand 0 (the same bytes read with another shape):
 /// reshape, flatten, squeeze, unsqueeze.
 bool IsViewOp(OpKind op);
+
+/// True for nodes whose result is a view of operand 0's first bytes: those ops, and a slice that
+/// keeps a prefix of its operand (every start 0 and step 1, at most one axis shortened, every axis
+/// before it of extent 1: BERT's position-embedding rows [0, S) of a [512, 768] table).
+bool IsViewNode(const Node& node);
 
 /// Plans the workspace of `graph` (a verified graph, in its final node order). InvalidArgument
 /// for a binding of an unknown symbol, a binding outside its range, or a bad alignment.

@@ -187,6 +187,60 @@ graph @views(%x: f32[16,16]) -> (%y, %o) {
   EXPECT_EQ(plan.naive_bytes, 2048);  // views need no memory of their own
 }
 
+TEST(MemoryPlanTest, PrefixSlicesAreViews) {
+  // A slice of an operand's first bytes is a view (BERT's position rows [0, S) of a table);
+  // other slices copy: a start past 0, a shortened axis after one of extent > 1, two shortened
+  // axes, a step.
+  Graph g = ParseVerified(R"(
+graph @slices(%x: f32[4,8], %p: f32[1,6,8], %q: f32[16,8]) -> (%y) where S in [1, 16] {
+  %a = relu(%x) : f32[4,8]
+  %rows = slice(%a) {starts=[0], ends=[2], axes=[0]} : f32[2,8]
+  %flat = reshape(%rows) {shape=[16]} : f32[16]
+  %later = slice(%a) {starts=[1], ends=[3], axes=[0]} : f32[2,8]
+  %cols = slice(%a) {starts=[0], ends=[4], axes=[1]} : f32[4,4]
+  %both = slice(%a) {starts=[0, 0], ends=[2, 4], axes=[0, 1]} : f32[2,4]
+  %odd = slice(%a) {starts=[0], ends=[4], axes=[0], steps=[2]} : f32[2,8]
+  %b = exp(%p) : f32[1,6,8]
+  %tokens = slice(%b) {starts=[0], ends=[3], axes=[1]} : f32[1,3,8]
+  %pos = slice(%q) {starts=[0], ends=[S], axes=[0]} : f32[S,8]
+  %s1 = reduce_sum(%flat) {axes=[0]} : f32[]
+  %s2 = reduce_sum(%later) {axes=[0, 1]} : f32[]
+  %s3 = reduce_sum(%cols) {axes=[0, 1]} : f32[]
+  %s4 = reduce_sum(%both) {axes=[0, 1]} : f32[]
+  %s5 = reduce_sum(%odd) {axes=[0, 1]} : f32[]
+  %s6 = reduce_sum(%tokens) {axes=[0, 1, 2]} : f32[]
+  %s7 = reduce_sum(%pos) {axes=[0, 1]} : f32[]
+  %t1 = add(%s1, %s2) : f32[]
+  %t2 = add(%s3, %s4) : f32[]
+  %t3 = add(%s5, %s6) : f32[]
+  %t4 = add(%t1, %t2) : f32[]
+  %t5 = add(%t3, %s7) : f32[]
+  %y = add(%t4, %t5) : f32[]
+})");
+  for (const char* name : {"rows", "flat", "tokens"}) {
+    EXPECT_TRUE(IsViewNode(*g.FindValue(name)->producer())) << name;
+  }
+  for (const char* name : {"later", "cols", "both", "odd"}) {
+    EXPECT_FALSE(IsViewNode(*g.FindValue(name)->producer())) << name;
+  }
+  MemoryPlan plan = PlanChecked(g);
+  for (const char* name : {"rows", "flat"}) {
+    const BufferAssignment& v = Buffer(plan, name);
+    EXPECT_TRUE(v.is_view) << name;
+    EXPECT_EQ(v.offset, Buffer(plan, "a").offset) << name;
+  }
+  EXPECT_EQ(Buffer(plan, "tokens").shares_with, g.FindValue("b"));
+  EXPECT_FALSE(Buffer(plan, "later").is_view);
+  // %pos views the graph input %q: no workspace of its own.
+  for (const std::string& name : BufferNames(plan)) EXPECT_NE(name, "pos");
+  // A prefix view shares its operand's storage, so its size may be below it, not above.
+  MemoryPlan bad = plan;
+  MutableBuffer(bad, "later").is_view = true;
+  MutableBuffer(bad, "later").shares_with = g.FindValue("a");
+  MutableBuffer(bad, "later").offset = Buffer(plan, "a").offset;
+  EXPECT_FALSE(CheckPlan(g, bad).ok());
+}
+
 TEST(MemoryPlanTest, SplitOutputsAndAnUnusedValue) {
   Graph g = ParseVerified(R"(
 graph @split(%x: f32[512]) -> (%y) {
