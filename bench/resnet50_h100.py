@@ -5,11 +5,12 @@
    constant-initialised parameters re-randomised) and saves its state_dict as safetensors.
 2. Compiles `kiln compile zoo:resnet50 --dtype f16 --target cuda-sm90 --dynamic batch=1..<max>
    --weights ...` twice into fresh object/tuning caches (cold) and once more with them warm, plus
-   a --cuda-graphs library; reports the compile times.
+   a --cuda-graphs library (and with --pdl one built with --cuda-graphs --pdl: programmatic
+   dependent launch); reports the compile times.
 3. Correctness on --check-batch random images: kiln's fp16 logits vs PyTorch fp32 eager on the same
    input (max |err| / (max logit - min logit), --tolerance) and top-1 agreement; also at batch 3
    and 77 (sizes no bucket was tuned for).
-4. Times, for each batch: kiln (plain and CUDA graphs) and the PyTorch modes in --modes (fp16):
+4. Times, for each batch: kiln (plain, CUDA graphs, with --pdl also graphs + PDL) and the PyTorch modes in --modes (fp16):
    eager NCHW, eager channels_last, torch.compile default, reduce-overhead (CUDA graphs) and
    max-autotune, each on channels_last input where that is the mode's layout. CUDA events,
    --warmup calls, median of --reps repetitions of --inner calls (bench/cuda_timing.py).
@@ -47,12 +48,14 @@ GFLOP_PER_IMAGE = 8.2
 MODES = ["eager", "channels_last", "compile", "reduce-overhead", "max-autotune"]
 
 
-def compile_kiln(args, out_dir, weights, cache_dir, tuning_cache, cuda_graphs):
+def compile_kiln(args, out_dir, weights, cache_dir, tuning_cache, cuda_graphs, pdl=False):
     cmd = [args.kiln, "compile", "zoo:resnet50", "--dtype", "f16", "--target", "cuda-sm90",
            "--dynamic", f"batch=1..{args.max_batch}", "--weights", weights, "-o", out_dir,
            "--cache-dir", cache_dir, "--tuning-cache", tuning_cache, "--tune", args.tune]
     if cuda_graphs:
         cmd.append("--cuda-graphs")
+    if pdl:
+        cmd.append("--pdl")
     t0 = time.perf_counter()
     r = subprocess.run(cmd, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
@@ -109,6 +112,8 @@ def main():
     ap.add_argument("--compile-batches", type=int, nargs="*", default=None,
                     help="batches at which the torch.compile modes run (default: all)")
     ap.add_argument("--tune", choices=["auto", "full", "cache", "off"], default="auto")
+    ap.add_argument("--pdl", action="store_true",
+                    help="also build and time kiln+graphs+pdl (kiln compile --cuda-graphs --pdl)")
     ap.add_argument("--check-batch", type=int, default=64)
     ap.add_argument("--tolerance", type=float, default=2e-2, help="max |err| / logit range")
     ap.add_argument("--warmup", type=int, default=10)
@@ -134,11 +139,12 @@ def main():
     print("kiln compile (warm caches) ...", flush=True)
     warm_s, _ = compile_kiln(args, lib, exported.weights_path, cache, tuning, False)
     compile_kiln(args, lib_graphs, exported.weights_path, cache, tuning, True)
-
-    module = kiln_ctypes.Module.load(os.path.join(lib, "model.so"))
-    instance = module.create_instance(os.path.join(lib, "model.safetensors"))
-    graphs_instance = kiln_ctypes.Module.load(os.path.join(lib_graphs, "model.so")).create_instance(
-        os.path.join(lib_graphs, "model.safetensors"))
+    libs = {"kiln": lib, "kiln+graphs": lib_graphs}
+    if args.pdl:
+        libs["kiln+graphs+pdl"] = os.path.join(args.workdir, "kiln_graphs_pdl")
+        compile_kiln(args, libs["kiln+graphs+pdl"], exported.weights_path, cache, tuning, True, pdl=True)
+    instances = {name: kiln_ctypes.Module.load(os.path.join(d, "model.so")).create_instance(
+        os.path.join(d, "model.safetensors")) for name, d in libs.items()}
 
     # Correctness: fp16 kiln vs fp32 PyTorch on the same images.
     checks = []
@@ -147,17 +153,20 @@ def main():
         x32 = torch.randn(batch, 3, 224, 224, device="cuda")
         with torch.inference_mode():
             want = model32(x32).float()
-        got = torch.empty(batch, 1000, device="cuda", dtype=torch.float16)
-        instance.run_device([x32.half()], [got], torch.cuda.current_stream().cuda_stream)
-        torch.cuda.synchronize()
-        got = got.float()
-        err = (got - want).abs().max().item()
-        span = (want.max() - want.min()).item()
-        top1 = (got.argmax(1) == want.argmax(1)).float().mean().item()
-        checks.append({"batch": batch, "max_abs_err": err, "logit_range": span, "rel_err": err / span,
-                       "top1_agreement": top1})
-        print(f"  check b{batch}: max |err| {err:.4f} over a logit range {span:.2f} "
-              f"({err / span:.2e}), top-1 agreement {top1 * 100:.1f}%", flush=True)
+        for name, inst in instances.items():
+            if name == "kiln+graphs":
+                continue  # the same kernels as kiln's library, replayed
+            got = torch.empty(batch, 1000, device="cuda", dtype=torch.float16)
+            inst.run_device([x32.half()], [got], torch.cuda.current_stream().cuda_stream)
+            torch.cuda.synchronize()
+            got = got.float()
+            err = (got - want).abs().max().item()
+            span = (want.max() - want.min()).item()
+            top1 = (got.argmax(1) == want.argmax(1)).float().mean().item()
+            checks.append({"build": name, "batch": batch, "max_abs_err": err, "logit_range": span,
+                           "rel_err": err / span, "top1_agreement": top1})
+            print(f"  check {name} b{batch}: max |err| {err:.4f} over a logit range {span:.2f} "
+                  f"({err / span:.2e}), top-1 agreement {top1 * 100:.1f}%", flush=True)
     failed = [c for c in checks if c["rel_err"] > args.tolerance or c["top1_agreement"] < 0.98]
 
     model16 = copy.deepcopy(model32).half().eval()
@@ -167,7 +176,7 @@ def main():
     for batch in args.batches:
         row = {"batch": batch, "ms": {}, "peak_mb": {}}
         side = torch.cuda.Stream()
-        for name, inst in (("kiln", instance), ("kiln+graphs", graphs_instance)):
+        for name, inst in instances.items():
             with torch.cuda.stream(side):
                 row["ms"][name] = median_ms(torch, kiln_runner(inst, batch), args.warmup, args.reps, args.inner)
         row["peak_mb"]["kiln"] = workspace_mb(batch)
@@ -189,7 +198,7 @@ def main():
             print(f"  b{batch} {mode}: {row['ms'][mode]:.3f} ms (first call {setup_s:.1f} s)", flush=True)
         best_mode = min((m for m in row["ms"] if not m.startswith("kiln")), key=lambda m: row["ms"][m])
         row["best_torch"] = best_mode
-        for name in ("kiln", "kiln+graphs"):
+        for name in instances:
             ms = row["ms"][name]
             row[f"{name} speedup"] = row["ms"][best_mode] / ms
             row[f"{name} img/s"] = batch / ms * 1e3
@@ -201,7 +210,7 @@ def main():
     result = {"workspace_mb_max_batch": workspace_mb(args.max_batch), "date": datetime.datetime.now().isoformat(timespec="seconds"),
               "gpu": torch.cuda.get_device_name(), "torch": torch.__version__,
               "compile_cold_s": cold_s, "compile_warm_s": warm_s, "checks": checks, "rows": rows,
-              "peak_tflops": args.peak_tflops, "tune": args.tune, "max_batch": args.max_batch}
+              "peak_tflops": args.peak_tflops, "tune": args.tune, "max_batch": args.max_batch, "pdl": args.pdl}
     with open(args.out + ".json", "w") as f:
         json.dump(result, f, indent=1)
     lines = [f"# ResNet-50 fp16, kiln vs PyTorch ({result['gpu']}, torch {result['torch']}, {result['date']})", "",
@@ -209,21 +218,23 @@ def main():
              f"1..{args.max_batch} (`--tune {args.tune}`); compile {cold_s:.1f} s cold, {warm_s:.1f} s warm. "
              f"Activation memory: the workspace kiln allocates for the batch (it scales with the batch), "
              f"PyTorch's peak allocation above the weights.", "",
-             "| batch | " + " | ".join(f"{m} ms" for m in ["kiln", "kiln+graphs"] + args.modes) +
-             " | best PyTorch | kiln+graphs speedup | img/s | % of roofline | activation MB kiln / eager |",
-             "|" + " --- |" * (len(args.modes) + 8)]
+             "| batch | " + " | ".join(f"{m} ms" for m in list(instances) + args.modes) +
+             " | best PyTorch | kiln+graphs speedup | " + ("kiln+graphs+pdl speedup | " if args.pdl else "") +
+             "img/s | % of roofline | activation MB kiln / eager |",
+             "|" + " --- |" * (len(instances) + len(args.modes) + 6 + args.pdl)]
     def eager_mb(r):  # "-" where eager was not among the modes run
         return f"{r['peak_mb']['eager']:.0f}" if "eager" in r["peak_mb"] else "-"
 
     for r in rows:
-        cells = [f"{r['ms'][m]:.3f}" if m in r["ms"] else "-" for m in ["kiln", "kiln+graphs"] + args.modes]
+        cells = [f"{r['ms'][m]:.3f}" if m in r["ms"] else "-" for m in list(instances) + args.modes]
+        pdl = f"{r['kiln+graphs+pdl speedup']:.2f}x | " if args.pdl else ""
         lines.append(f"| {r['batch']} | " + " | ".join(cells) + f" | {r['best_torch']} | "
-                     f"{r['kiln+graphs speedup']:.2f}x | {r['kiln+graphs img/s']:.0f} | "
+                     f"{r['kiln+graphs speedup']:.2f}x | {pdl}{r['kiln+graphs img/s']:.0f} | "
                      f"{r['kiln+graphs roofline%']:.1f} | {r['peak_mb']['kiln']:.0f} / "
                      f"{eager_mb(r)} |")
     lines += ["", "Correctness (fp16 kiln vs fp32 PyTorch, same images):", ""]
     for c in checks:
-        lines.append(f"- batch {c['batch']}: max |err| {c['max_abs_err']:.4f} / logit range "
+        lines.append(f"- {c['build']}, batch {c['batch']}: max |err| {c['max_abs_err']:.4f} / logit range "
                      f"{c['logit_range']:.2f} = {c['rel_err']:.2e}; top-1 agreement {c['top1_agreement'] * 100:.1f}%")
     with open(args.out + ".md", "w") as f:
         f.write("\n".join(lines) + "\n")
