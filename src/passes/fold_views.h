@@ -4,7 +4,8 @@
 // through reshape, unsqueeze, a 5-D transpose, squeeze, select, reshape, transpose, reshape and
 // transpose (four copies) on the way from the in-projection to the attention; composed, it is a
 // slice of the projection's last axis and a transpose. Reshapes are free (views); transposes and
-// slices each copy the tensor.
+// slices each copy the tensor (a slice keeping its operand's first bytes is a view too, see
+// IsViewNode in plan/memory_plan.h; this pass still counts it as a copy).
 //
 // How: for each value made by a layout op and read by something else, the pass composes the
 // chain back to its first non-layout producer (the root) into one strided view of the root:
