@@ -200,15 +200,7 @@ Status Hoist(Graph& graph, Node* slice) {
 }  // namespace
 
 StatusOr<bool> HoistSlicePass::Run(Graph& graph) {
-  return RewriteEachMatch(
-      graph,
-      [](Graph& g) -> std::optional<Node*> {
-        for (const auto& node : g.nodes()) {
-          if (Movable(g, *node)) return node.get();
-        }
-        return std::nullopt;
-      },
-      [](Graph& g, Node* slice) { return Hoist(g, slice); });
+  return RewriteEachNode(graph, Movable, Hoist);
 }
 
 }  // namespace kiln

@@ -107,15 +107,8 @@ Status Lower(Graph& graph, Node* conv) {
 }  // namespace
 
 StatusOr<bool> LowerPatchConvPass::Run(Graph& graph) {
-  return RewriteEachMatch(
-      graph,
-      [](Graph& g) -> std::optional<Node*> {
-        for (const auto& node : g.nodes()) {
-          if (Lowerable(*node)) return node.get();
-        }
-        return std::nullopt;
-      },
-      [](Graph& g, Node* conv) { return Lower(g, conv); });
+  return RewriteEachNode(
+      graph, [](const Graph&, const Node& node) { return Lowerable(node); }, Lower);
 }
 
 }  // namespace kiln

@@ -59,6 +59,21 @@ StatusOr<bool> RewriteEachMatch(Graph& graph, Find find, Rewrite rewrite) {
   return changed;
 }
 
+/// RewriteEachMatch over single nodes: rewrites the first node (in graph order) that
+/// `matches(graph, node)` accepts, then searches again, until none does.
+template <class Matches, class Rewrite>
+StatusOr<bool> RewriteEachNode(Graph& graph, Matches matches, Rewrite rewrite) {
+  return RewriteEachMatch(
+      graph,
+      [&](Graph& g) -> std::optional<Node*> {
+        for (const auto& node : g.nodes()) {
+          if (matches(g, *node)) return node.get();
+        }
+        return std::nullopt;
+      },
+      rewrite);
+}
+
 /// A one-element float constant (any rank of static 1s): its literal value as written and the
 /// value it rounds to in its dtype (what arithmetic with it uses; may be infinite).
 struct FloatScalar {
