@@ -151,6 +151,54 @@ bool Movable(const Graph& graph, const Node& slice) {
   return graph_outputs <= 1;
 }
 
+// A select (gather of one constant index along a static axis, ONNX's `x[:, 0]`) as the slice of
+// that index; nullopt for any other node.
+std::optional<SliceSpec> SelectAsSlice(const Graph& graph, const Node& gather) {
+  if (gather.op() != OpKind::kGather) return std::nullopt;
+  const Value* x = gather.input(0);
+  const Value* index = gather.input(1);
+  if (index->rank() != 0 || !IsSource(index)) return std::nullopt;
+  StatusOr<std::optional<std::vector<double>>> values = SourceValues(graph, index);
+  if (!values.ok() || !*values || (*values)->size() != 1) return std::nullopt;
+  int64_t a = gather.GetInt("axis");
+  if (a < 0) a += x->rank();
+  if (a < 0 || a >= x->rank() || !x->shape()[a].is_static()) return std::nullopt;
+  const int64_t dim = x->shape()[a].value();
+  int64_t i = static_cast<int64_t>((**values)[0]);
+  if (i < 0) i += dim;
+  if (i < 0 || i >= dim || dim < 2) return std::nullopt;
+  return SliceSpec{{a}, {Dim(i)}, {Dim(i + 1)}, {1}};
+}
+
+// A select whose operand's only reader it is, made by an op the slice of that index can move
+// above.
+bool SelectToSlice(const Graph& graph, const Node& gather) {
+  std::optional<SliceSpec> spec = SelectAsSlice(graph, gather);
+  if (!spec) return false;
+  const Value* x = gather.input(0);
+  return x->producer() != nullptr && SoleUser(graph, x) == &gather && Plan(*x->producer(), *spec);
+}
+
+// gather(x, i) {axis=a} -> squeeze(slice(x) {starts=[i], ends=[i+1], axes=[a]}) {axes=[a]}.
+Status RewriteSelect(Graph& graph, Node* gather) {
+  const SliceSpec spec = *SelectAsSlice(graph, *gather);
+  Attrs attrs{{"starts", spec.starts}, {"ends", spec.ends}, {"axes", spec.axes}};
+  KILN_ASSIGN_OR_RETURN(Node * cut, graph.AddNode(OpKind::kSlice, {gather->input(0)}, std::move(attrs),
+                                                  {graph.FreshName(gather->input(0)->name() + ".slice")}));
+  graph.MoveBefore(cut, gather);
+  KILN_ASSIGN_OR_RETURN(Node * squeeze, graph.AddNode(OpKind::kSqueeze, {cut->output()},
+                                                      Attrs{{"axes", spec.axes}},
+                                                      {graph.FreshName(gather->output()->name() + ".row")}));
+  graph.MoveBefore(squeeze, gather);
+  if (squeeze->output()->type() != gather->output()->type() ||
+      !CanReplaceNode(graph, *gather, {squeeze->output()})) {
+    return InternalError("hoist-slice: " + gather->Describe() + " as a slice gives " +
+                         squeeze->output()->type().ToString());
+  }
+  ReplaceNode(graph, gather, {squeeze->output()});
+  return Status::Ok();
+}
+
 Status Hoist(Graph& graph, Node* slice) {
   Value* v = slice->input(0);
   Node* p = v->producer();
@@ -200,7 +248,9 @@ Status Hoist(Graph& graph, Node* slice) {
 }  // namespace
 
 StatusOr<bool> HoistSlicePass::Run(Graph& graph) {
-  return RewriteEachNode(graph, Movable, Hoist);
+  KILN_ASSIGN_OR_RETURN(bool selects, RewriteEachNode(graph, SelectToSlice, RewriteSelect));
+  KILN_ASSIGN_OR_RETURN(bool moved, RewriteEachNode(graph, Movable, Hoist));
+  return selects || moved;
 }
 
 }  // namespace kiln

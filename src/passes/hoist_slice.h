@@ -17,7 +17,9 @@
 //   when it ends up as a copy in front of P.
 // P's operands are sliced on the axes they have (numpy broadcasting: an operand of extent 1 or
 // without the axis is read as it is, as are a gemm's b for a row axis and the norms' weights).
-// Those slices then climb on in turn; where one stops it is a copy of the kept rows.
+// Those slices then climb on in turn; where one stops it is a copy of the kept rows. A select
+// (gather of one constant index, ONNX's `x[:, 0]`) that such a slice could leave becomes that
+// slice and a squeeze first.
 //
 // Postconditions: a verified graph computing the same values; the slices' result names move to
 // the sliced producers (graph outputs keep their names). Returns false when nothing moved.

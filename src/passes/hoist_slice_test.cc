@@ -63,6 +63,28 @@ TEST(HoistSliceTest, ClassTokenOfATransformerBlockTail) {
   ExpectNumericallyEquivalent(*before, g, 1e-5, 1e-5);
 }
 
+TEST(HoistSliceTest, SelectOfTheClassTokenAsExportedToOnnx) {
+  // torchvision's `x[:, 0]` exports as a gather of the constant index 0: it becomes a slice and a
+  // squeeze, and the slice climbs. A select of a graph input has nothing to climb over and stays.
+  Graph g = ParseVerified(R"(graph @g(%h: f32[N,6,8], %z: f32[N,6,8]) -> (%cls, %other) where N in [1, 4] {
+  %g1 = weight "g1" : f32[8]
+  %r = relu(%h) : f32[N,6,8]
+  %n = layer_norm(%r, %g1) : f32[N,6,8]
+  %i = constant [-6] : i64[]
+  %cls = gather(%n, %i) {axis=1} : f32[N,8]
+  %other = gather(%z, %i) {axis=1} : f32[N,8]
+})");
+  std::unique_ptr<Graph> before = g.Clone();
+  HoistSlicePass pass;
+  EXPECT_TRUE(RunPassChecked(pass, g));
+  const std::string text = PrintGraph(g);
+  EXPECT_EQ(CountOps(g, OpKind::kGather), 1) << text;
+  EXPECT_NE(text.find("slice(%h) {starts=[0], ends=[1], axes=[1]} : f32[N,1,8]"), std::string::npos) << text;
+  EXPECT_NE(text.find("layer_norm(%r.rows, %g1) : f32[N,1,8]"), std::string::npos) << text;
+  EXPECT_EQ(g.outputs()[0]->name(), "cls");
+  ExpectNumericallyEquivalent(*before, g, 1e-6, 1e-6);
+}
+
 TEST(HoistSliceTest, BroadcastOperandsBatchAxesAndSoftmax) {
   // A slice of batch rows 1..2 of 8 through a batched gemm (both operands batched), a
   // broadcast add (one operand has the axis, one has extent 1 there, one lacks it) and a
