@@ -1,5 +1,6 @@
 #include "passes/hoist_slice.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -151,6 +152,18 @@ bool Movable(const Graph& graph, const Node& slice) {
   return graph_outputs <= 1;
 }
 
+// slice(x) with `spec`'s attributes (steps only where one is not 1), placed before `before`.
+StatusOr<Value*> AddSlice(Graph& graph, Value* x, const SliceSpec& spec, Node* before) {
+  Attrs attrs{{"starts", spec.starts}, {"ends", spec.ends}, {"axes", spec.axes}};
+  if (std::any_of(spec.steps.begin(), spec.steps.end(), [](int64_t step) { return step != 1; })) {
+    attrs.Set("steps", spec.steps);
+  }
+  KILN_ASSIGN_OR_RETURN(Node * cut, graph.AddNode(OpKind::kSlice, {x}, std::move(attrs),
+                                                  {graph.FreshName(x->name() + ".slice")}));
+  graph.MoveBefore(cut, before);
+  return cut->output();
+}
+
 // A select (gather of one constant index along a static axis, ONNX's `x[:, 0]`) as the slice of
 // that index; nullopt for any other node.
 std::optional<SliceSpec> SelectAsSlice(const Graph& graph, const Node& gather) {
@@ -182,11 +195,8 @@ bool SelectToSlice(const Graph& graph, const Node& gather) {
 // gather(x, i) {axis=a} -> squeeze(slice(x) {starts=[i], ends=[i+1], axes=[a]}) {axes=[a]}.
 Status RewriteSelect(Graph& graph, Node* gather) {
   const SliceSpec spec = *SelectAsSlice(graph, *gather);
-  Attrs attrs{{"starts", spec.starts}, {"ends", spec.ends}, {"axes", spec.axes}};
-  KILN_ASSIGN_OR_RETURN(Node * cut, graph.AddNode(OpKind::kSlice, {gather->input(0)}, std::move(attrs),
-                                                  {graph.FreshName(gather->input(0)->name() + ".slice")}));
-  graph.MoveBefore(cut, gather);
-  KILN_ASSIGN_OR_RETURN(Node * squeeze, graph.AddNode(OpKind::kSqueeze, {cut->output()},
+  KILN_ASSIGN_OR_RETURN(Value * cut, AddSlice(graph, gather->input(0), spec, gather));
+  KILN_ASSIGN_OR_RETURN(Node * squeeze, graph.AddNode(OpKind::kSqueeze, {cut},
                                                       Attrs{{"axes", spec.axes}},
                                                       {graph.FreshName(gather->output()->name() + ".row")}));
   graph.MoveBefore(squeeze, gather);
@@ -206,28 +216,20 @@ Status Hoist(Graph& graph, Node* slice) {
   const OperandAxes plan = *Plan(*p, spec);
   std::vector<Value*> operands;
   for (int i = 0; i < p->num_inputs(); ++i) {
-    Value* operand = p->input(i);
-    std::vector<int64_t> axes, steps;
-    std::vector<Dim> starts, ends;
-    bool unit_steps = true;
+    SliceSpec own;  // the spec's entries for the axes this operand has, in its numbering
     for (size_t k = 0; k < spec.axes.size(); ++k) {
       if (plan[i][k] < 0) continue;
-      axes.push_back(plan[i][k]);
-      starts.push_back(spec.starts[k]);
-      ends.push_back(spec.ends[k]);
-      steps.push_back(spec.steps[k]);
-      unit_steps = unit_steps && spec.steps[k] == 1;
+      own.axes.push_back(plan[i][k]);
+      own.starts.push_back(spec.starts[k]);
+      own.ends.push_back(spec.ends[k]);
+      own.steps.push_back(spec.steps[k]);
     }
-    if (axes.empty()) {
-      operands.push_back(operand);
+    if (own.axes.empty()) {
+      operands.push_back(p->input(i));
       continue;
     }
-    Attrs attrs{{"starts", starts}, {"ends", ends}, {"axes", axes}};
-    if (!unit_steps) attrs.Set("steps", steps);
-    KILN_ASSIGN_OR_RETURN(Node * cut, graph.AddNode(OpKind::kSlice, {operand}, std::move(attrs),
-                                                    {graph.FreshName(operand->name() + ".slice")}));
-    graph.MoveBefore(cut, p);
-    operands.push_back(cut->output());
+    KILN_ASSIGN_OR_RETURN(Value * cut, AddSlice(graph, p->input(i), own, p));
+    operands.push_back(cut);
   }
   Attrs attrs = p->attrs();
   const Shape& sliced = slice->output()->shape();
