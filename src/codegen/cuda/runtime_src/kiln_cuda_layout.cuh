@@ -5,7 +5,9 @@
 //
 // - StridedCopy: dst[dst offset of i] = src[src offset of i] over an index space of up to 8 dims,
 //   each side with its own element strides (transpose, expand with stride 0, slice with start
-//   offset and step strides, concat / split as copies into / out of a column block).
+//   offset and step strides, concat / split as copies into / out of a column block); the space
+//   coalesced, and moved in 16-, 8- or 4-byte words where its last axis is contiguous on both
+//   sides (kiln_cuda_copy_geometry.h).
 // - Transpose: a permutation that moves the last axis goes through tiles in shared memory, so
 //   both the reads (along the input's last axis) and the writes (along the output's) are
 //   coalesced: 16-byte vectors where both extents are multiples of one (f16: 64x64 tiles), else
@@ -22,6 +24,8 @@
 
 #include <cstdint>
 #include <cstring>
+
+#include "kiln_cuda_copy_geometry.h"
 
 namespace kiln_cuda {
 
@@ -51,14 +55,10 @@ struct alignas(sizeof(T) * kLen) Pack {
   T v[kLen];
 };
 
-constexpr int kMaxCopyDims = 8;
-
-/// An index space (dims, outermost first) and the element strides of each dim in src and dst.
-struct CopyGeometry {
-  int rank = 0;
-  int64_t dims[kMaxCopyDims];
-  int64_t src_strides[kMaxCopyDims];
-  int64_t dst_strides[kMaxCopyDims];
+/// 16 bytes, moved as one vector (a StridedCopy widened to 16-byte words).
+template <>
+struct Word<16> {
+  using Type = Pack<uint32_t, 4>;
 };
 
 /// I: the index type, int32_t where every index and offset fits (the common case: 64-bit integer
@@ -86,32 +86,41 @@ __global__ void StridedCopyKernel(const T* src, T* dst, int64_t n, CopyGeometry 
   }
 }
 
-/// Whether every index of g's space and every offset it reaches fits in int32_t.
-inline bool FitsInt32(const CopyGeometry& g) {
-  int64_t n = 1, src_span = 0, dst_span = 0;
-  for (int a = 0; a < g.rank; ++a) {
-    n *= g.dims[a];
-    src_span += (g.dims[a] - 1) * (g.src_strides[a] < 0 ? -g.src_strides[a] : g.src_strides[a]);
-    dst_span += (g.dims[a] - 1) * (g.dst_strides[a] < 0 ? -g.dst_strides[a] : g.dst_strides[a]);
-  }
-  constexpr int64_t kMax = int64_t{1} << 31;
-  return n < kMax && src_span < kMax && dst_span < kMax;
-}
-
-/// Copies every index of g's space: dst[sum idx*dst_strides] = src[sum idx*src_strides] (element
-/// units, from the given base pointers). Pre: g.rank <= 8; the written elements are distinct.
+/// StridedCopyKernel over g as it is, in words of kBytes.
 template <int kBytes>
-void StridedCopy(const void* src, void* dst, const CopyGeometry& g, void* stream) {
+void LaunchStridedCopy(const void* src, void* dst, const CopyGeometry& g, int64_t n, void* stream) {
   using T = typename Word<kBytes>::Type;
-  int64_t n = 1;
-  for (int a = 0; a < g.rank; ++a) n *= g.dims[a];
-  if (n <= 0) return;
   const auto* s = static_cast<const T*>(src);
   auto* d = static_cast<T*>(dst);
   if (FitsInt32(g)) {
     Launch(StridedCopyKernel<T, int32_t>, GridFor(n, 256), 256, 0, AsStream(stream), s, d, n, g);
   } else {
     Launch(StridedCopyKernel<T, int64_t>, GridFor(n, 256), 256, 0, AsStream(stream), s, d, n, g);
+  }
+}
+
+/// Copies every index of g's space: dst[sum idx*dst_strides] = src[sum idx*src_strides] (element
+/// units, from the given base pointers). Pre: g.rank <= 8; the written elements are distinct.
+/// The space is coalesced first, and moved in 16-, 8- or 4-byte words where its contiguous last
+/// axis and alignment allow (kiln_cuda_copy_geometry.h).
+template <int kBytes>
+void StridedCopy(const void* src, void* dst, const CopyGeometry& geometry, void* stream) {
+  int64_t n = 1;
+  for (int a = 0; a < geometry.rank; ++a) n *= geometry.dims[a];
+  if (n <= 0) return;
+  CopyGeometry g = CoalesceCopy(geometry);
+  int words = 0;  // bytes per moved word, when wider than an element
+  for (int w : {16, 8, 4}) {
+    if (w > kBytes && WidenCopy(kBytes, w, src, dst, &g)) {
+      words = w;
+      break;
+    }
+  }
+  switch (words) {
+    case 16: return LaunchStridedCopy<16>(src, dst, g, n * kBytes / 16, stream);
+    case 8: return LaunchStridedCopy<8>(src, dst, g, n * kBytes / 8, stream);
+    case 4: return LaunchStridedCopy<4>(src, dst, g, n * kBytes / 4, stream);
+    default: return LaunchStridedCopy<kBytes>(src, dst, g, n, stream);
   }
 }
 
