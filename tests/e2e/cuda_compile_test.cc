@@ -173,6 +173,15 @@ TEST(CudaCompileTest, ElementwiseFusionWithConstantsForSm90a) {
                     "cuda-sm90");
 }
 
+TEST(CudaCompileTest, ElementwiseBroadcastVectorsForSm90a) {
+  // A table added to every image and a per-row scale: vectors along the innermost dim.
+  ExpectCompilesFor(ParseVerified(R"(graph @ew(%x: f16[N,3,40], %pos: f16[1,3,40], %r: f32[N,16,24], %s: f32[N,16,1]) -> (%y, %z) where N in [1, 8] {
+  %y = add(%x, %pos) : f16[N,3,40]
+  %z = mul(%r, %s) : f32[N,16,24]
+})"),
+                    "cuda-sm90");
+}
+
 TEST(CudaCompileTest, GemmOddShapesForSm90a) {
   // K=7, N=10: contiguous extents without a 2-element vector width, and bf16 with N=6.
   ExpectCompilesFor(ParseVerified(R"(graph @odd(%a: f16[3,7], %b: f16[10,7], %c: bf16[5,8], %d: bf16[8,6]) -> (%y, %z) {
@@ -300,6 +309,26 @@ std::string KernelBody(const Graph& g, const std::string& name, const std::strin
   }
   ADD_FAILURE() << "no node %" << name;
   return "";
+}
+
+// Elementwise spaces of several dims take 16-byte vectors along the innermost dim when its
+// extent and every outer stride of the contiguous operands are multiples of a vector; operands
+// constant along that dim are read per element; anything else stays on the scalar path.
+TEST(CudaElementwiseEmitter, VectorsAlongTheInnermostDimOfABroadcast) {
+  const Graph g = ParseVerified(R"(graph @ew(%x: f16[N,3,40], %pos: f16[1,3,40], %r: f32[N,16,24], %s: f32[N,16,1], %o: f16[N,3,5], %op: f16[1,3,5]) -> (%y, %z, %w) where N in [1, 8] {
+  %y = add(%x, %pos) : f16[N,3,40]
+  %z = mul(%r, %s) : f32[N,16,24]
+  %w = add(%o, %op) : f16[N,3,5]
+})");
+  const std::string y = KernelBody(g, "y", "cuda-sm90");
+  EXPECT_NE(y.find("8-element (16-byte) vectors along the innermost dim"), std::string::npos) << y;
+  EXPECT_NE(y.find("kiln_cuda::LoadVector(vec_in0, in0 + (i0 * 120 + i1));"), std::string::npos) << y;
+  EXPECT_NE(y.find("kiln_cuda::LoadVector(vec_in1, in1 + i1);"), std::string::npos) << y;
+  const std::string z = KernelBody(g, "z", "cuda-sm90");
+  EXPECT_NE(z.find("4-element (16-byte) vectors along the innermost dim"), std::string::npos) << z;
+  EXPECT_NE(z.find("in1[i0]"), std::string::npos) << "the per-row scale, read per element:\n" << z;
+  // 5 elements per row: a vector would cross rows.
+  EXPECT_EQ(KernelBody(g, "w", "cuda-sm90").find("kVec"), std::string::npos);
 }
 
 // The FFN's first gemm (K = 768, N = 3072): with GELU (a transcendental activation, which a

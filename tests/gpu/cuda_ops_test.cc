@@ -140,11 +140,17 @@ TEST_P(CudaOpsTest, TransposeConcatSplitSliceExpand) {
   // %nhwc4 and %t5: new last axes of 4 and 2 elements, written as one word per row; %t6: even
   // extents, which 16-bit elements move as pairs through 64x64 tiles (partial tiles at both edges);
   // %t7: extents that are multiples of 8, moved as 16-byte vectors (partial tiles at both edges,
-  // an axis between the two transposed ones).
+  // an axis between the two transposed ones). StridedCopy in words wider than an element: %pt
+  // (a patch-extraction transpose keeping rows of 16), %pc (a concat of 192-element blocks), %pr
+  // (a row expanded over the batch); %ps (a slice starting one element in) stays per element.
   const std::string t = GetParam();
   ExpectCudaMatchesInterpreter(
       ParseVerified(WithDType(
-          R"(graph @layout(%x: $T[N,33,65], %y: $T[N,2,3,17], %v: $T[5,1], %w: $T[N,7,65], %im: $T[N,3,5,40], %e: $T[N,70,130], %q: $T[N,72,3,136]) -> (%t1, %t2, %t3, %t4, %t5, %t6, %t7, %c, %s1, %s2, %s3, %sl, %sy, %ex, %nhwc, %nhwc4) where N in [1, 8] {
+          R"(graph @layout(%x: $T[N,33,65], %y: $T[N,2,3,17], %v: $T[5,1], %w: $T[N,7,65], %im: $T[N,3,5,40], %e: $T[N,70,130], %q: $T[N,72,3,136], %p: $T[N,3,2,16,2,16], %row: $T[1,1,24]) -> (%t1, %t2, %t3, %t4, %t5, %t6, %t7, %c, %s1, %s2, %s3, %sl, %sy, %ex, %nhwc, %nhwc4, %pt, %pc, %pr, %ps) where N in [1, 8] {
+  %pt = transpose(%p) {perm=[0,2,4,1,3,5]} : $T[N,2,2,3,16,16]
+  %pc = concat(%pt, %pt) {axis=3} : $T[N,2,2,6,16,16]
+  %pr = expand(%row) {shape=[N,2,24]} : $T[N,2,24]
+  %ps = slice(%w) {starts=[1], ends=[65], axes=[2]} : $T[N,7,64]
   %t1 = transpose(%x) {perm=[0,2,1]} : $T[N,65,33]
   %nhwc = transpose(%im) {perm=[0,2,3,1]} : $T[N,5,40,3]
   %im4 = pad(%im) {pads=[0,0,0,0,0,1,0,0]} : $T[N,4,5,40]
@@ -247,11 +253,13 @@ TEST_P(CudaOpsTest, Resize) {
 
 TEST_P(CudaOpsTest, VectorisedElementwise) {
   // [N, 1000] and [N, 37] (a tail after the last full vector); a broadcast scalar operand keeps
-  // the vector path, a broadcast row takes the scalar one; a cast mixes element sizes.
+  // the vector path, a broadcast row of 37 takes the scalar one; a cast mixes element sizes.
+  // %pe: a [1, 3, 40] table added to every image, %rs: a per-row scale (constant along the
+  // innermost dim): vectors along the innermost dim of a two-dim space.
   const std::string t = GetParam();
   ExpectCudaMatchesInterpreter(
       ParseVerified(WithDType(
-          R"(graph @ew(%a: $T[N,1000], %b: $T[N,1000], %c: $T[], %d: $T[N,37], %r: $T[37]) -> (%y, %z, %w) where N in [1, 8] {
+          R"(graph @ew(%a: $T[N,1000], %b: $T[N,1000], %c: $T[], %d: $T[N,37], %r: $T[37], %x: $T[N,3,40], %pos: $T[1,3,40], %h: $T[N,16,24], %sc: $T[N,16,1]) -> (%y, %z, %w, %pe, %rs) where N in [1, 8] {
   %s = add(%a, %b) : $T[N,1000]
   %m = mul(%s, %c) : $T[N,1000]
   %y = gelu(%m) : $T[N,1000]
@@ -259,6 +267,8 @@ TEST_P(CudaOpsTest, VectorisedElementwise) {
   %z = exp(%e) : $T[N,37]
   %q = mul(%d, %d) : $T[N,37]
   %w = cast(%q) {to=f32} : f32[N,37]
+  %pe = add(%x, %pos) : $T[N,3,40]
+  %rs = mul(%h, %sc) : $T[N,16,24]
 })",
           t)),
       OptionsFor(t));
