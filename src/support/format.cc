@@ -21,4 +21,20 @@ std::string FormatBytes(int64_t bytes) {
   return buf;
 }
 
+std::string FormatFlops(double flops) {
+  static constexpr const char* kUnits[] = {"FLOP", "KFLOP", "MFLOP", "GFLOP", "TFLOP", "PFLOP"};
+  int unit = 0;
+  while (flops >= 1000.0 && unit < 5) {
+    flops /= 1000.0;
+    ++unit;
+  }
+  char buf[32];
+  if (unit == 0) {
+    std::snprintf(buf, sizeof(buf), "%.0f FLOP", flops);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.3g %s", flops, kUnits[unit]);
+  }
+  return buf;
+}
+
 }  // namespace kiln

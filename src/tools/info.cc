@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "models/zoo.h"
+#include "ops/flops.h"
 #include "passes/pass.h"
 #include "support/format.h"
 #include "passes/pipeline.h"
@@ -158,6 +159,11 @@ Status RunInfo(const InfoArgs& args) {
   KILN_RETURN_IF_ERROR(CheckPlan(*optimized, plan));
   std::printf("plan:    %s%s\n", FormatPlanSummary(plan).c_str(),
               graph.symbols().empty() ? "" : " (symbols at their range maximum)");
+  KILN_ASSIGN_OR_RETURN(FlopCount flops, CountFlops(graph, MaxBindings(graph)));
+  std::printf("compute: %s per run (gemm %s, conv %s, attention %s; 2 per multiply-add%s)\n",
+              FormatFlops(flops.total()).c_str(), FormatFlops(flops.gemm).c_str(),
+              FormatFlops(flops.conv).c_str(), FormatFlops(flops.attention).c_str(),
+              graph.symbols().empty() ? "" : ", symbols at their range maximum");
   return Status::Ok();
 }
 

@@ -254,6 +254,11 @@ TEST_F(CliErrorsTest, InfoSummarisesAModel) {
   EXPECT_NE(r.stdout_text.find("weights: 4 tensors, 101770 parameters, 397.5 KiB\n"),
             std::string::npos)
       << r.stdout_text;
+  // 2 x 64 rows x (784 x 128 + 128 x 10) multiply-adds = 13.0 M.
+  EXPECT_NE(r.stdout_text.find("compute: 13 MFLOP per run (gemm 13 MFLOP, conv 0 FLOP, attention 0 "
+                               "FLOP; 2 per multiply-add, symbols at their range maximum)\n"),
+            std::string::npos)
+      << r.stdout_text;
 }
 
 }  // namespace

@@ -207,6 +207,9 @@ TEST_F(CompileRunErrorsTest, RunCheckPassesAndBenchPrintsATable) {
   r = Run("bench " + dir + " --batch 1,4 --iters 3");
   EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_NE(r.stdout_text.find("p50 ms"), std::string::npos) << r.stdout_text;
+  // No gemm, conv or attention: no TFLOP/s figure ("-").
+  EXPECT_NE(r.stdout_text.find("TFLOP/s"), std::string::npos) << r.stdout_text;
+  EXPECT_NE(r.stdout_text.find("  -\n"), std::string::npos) << r.stdout_text;
 }
 
 }  // namespace
