@@ -75,6 +75,10 @@ def test_end_to_end_on_the_cpu(tmp_path):
     assert best != "kiln" and row["vs_best_torch"][best] == 1.0
     assert row["vs_best_torch"]["kiln"] == pytest.approx(row["ms"][best] / row["ms"]["kiln"])
     assert row["items_per_s"]["eager"] == pytest.approx(3 / row["ms"]["eager"] * 1e3)
+    # 3 images x (conv 16 x 16 x 8 outputs x 27 + fc 8 x 10) multiply-adds, 2 FLOPs each.
+    assert row["flops"] == 3 * 2 * (16 * 16 * 8 * 27 + 8 * 10)
+    assert row["tflops"]["kiln"] == pytest.approx(row["flops"] / row["ms"]["kiln"] / 1e9)
+    assert result["peak_tflops"] > 0
     (build,) = result["kiln_builds"]  # one batch: one static library
     assert build["compile_s"] > 0 and not build["dynamic"] and build["workspace_bytes"][0] > 0
     assert row["peak_mb"]["kiln"] == build["workspace_bytes"][0] / 2**20
@@ -83,7 +87,8 @@ def test_end_to_end_on_the_cpu(tmp_path):
     assert saved["rows"][0]["ms"] == row["ms"] and saved["ok"] is True
     with open(out + ".md") as f:
         md = f.read()
-    assert "## Correctness: passed" in md
+    assert "## Correctness: passed" in md and "| TFLOP/s | % of roofline |" in md
+    assert "0.000111 GFLOP per item" in md
     for mode in ("kiln", "eager", "channels_last", "compile"):
         assert f"| 3 | {mode}" in md
     png = tmp_path / "results" / "tiny_cpu.png"

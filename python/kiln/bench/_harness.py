@@ -242,6 +242,42 @@ def _check(torch: Any, cfg: BenchConfig, bm: BenchModel, variants: List[_KilnVar
                          if top1 is not None and top1 < cfg.min_top1 else [])}
 
 
+def _model_flops(torch: Any, model: Any, inputs: tuple) -> Optional[float]:
+    """FLOPs of one forward of the PyTorch model (torch.utils.flop_counter: matmuls,
+    convolutions and scaled-dot-product attention, 2 per multiply-add), None where it cannot
+    count them (a PyTorch without flop_counter, or an op it fails on). nn.MultiheadAttention's
+    inference fast path (one fused op the counter does not know: ViT's projections and
+    attention) is switched off while counting."""
+    mha = getattr(torch.backends, "mha", None)
+    fastpath = mha.get_fastpath_enabled() if mha else None
+    try:
+        from torch.utils.flop_counter import FlopCounterMode
+
+        if mha:
+            mha.set_fastpath_enabled(False)
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(*inputs)
+        return float(counter.get_total_flops()) or None
+    except Exception as e:  # noqa: BLE001 (a figure for the report, never a reason to stop)
+        print(f"flop count unavailable: {e}", flush=True)
+        return None
+    finally:
+        if mha:
+            mha.set_fastpath_enabled(fastpath)
+
+
+def _matmul_peak_tflops(torch: Any, device: str, dtype: Any) -> float:
+    """The roofline: TFLOP/s of a large square torch.matmul in the benchmark's dtype, measured
+    here (8192^3 on a GPU, 1024^3 on the CPU)."""
+    n = 8192 if device == "cuda" else 1024
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
+    median = cuda_median_ms if device == "cuda" else cpu_median_ms
+    with torch.inference_mode():
+        ms = median(lambda: torch.matmul(a, b), 3, 10, 1)
+    return 2.0 * n ** 3 / (ms * 1e-3) / 1e12
+
+
 def _torch_runner(torch: Any, models: Dict[str, Any], mode: str, inputs: tuple,
                   convolutional: bool) -> Any:
     use_cl = mode == "channels_last" or (mode in COMPILE_MODES and convolutional)
@@ -302,6 +338,9 @@ def _time_batch(torch: Any, cfg: BenchConfig, bm: BenchModel, variants: List[_Ki
         row["best_torch"] = best
         row["vs_best_torch"] = {k: row["ms"][best] / ms for k, ms in row["ms"].items()}
     row["items_per_s"] = {k: b / ms * 1e3 for k, ms in row["ms"].items()}
+    row["flops"] = _model_flops(torch, models["eager"], inputs)
+    if row["flops"]:
+        row["tflops"] = {k: row["flops"] / (ms * 1e-3) / 1e12 for k, ms in row["ms"].items()}
     return row
 
 
@@ -384,5 +423,7 @@ def run_benchmark(cfg: BenchConfig) -> Dict[str, Any]:
         for b in batches:
             result["rows"].append(_time_batch(torch, cfg, bm, variants, models, modes, b,
                                               run_dtype, device, stream))
+        result["peak_tflops"] = _matmul_peak_tflops(torch, device, run_dtype)
+        print(f"roofline: torch.matmul peak {result['peak_tflops']:.1f} TFLOP/s", flush=True)
     result["files"] = write_reports(result, cfg.out)
     return result

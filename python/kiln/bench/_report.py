@@ -18,6 +18,13 @@ MEMORY_NOTE = (
     "max_memory_allocated cannot see it.")
 
 
+ROOFLINE_NOTE = (
+    "TFLOP/s: the model's FLOPs per call (torch.utils.flop_counter on the PyTorch model: "
+    "matmuls, convolutions and attention, 2 per multiply-add; {gflops} GFLOP per item at the "
+    "first batch) over the median ms, the same count for every mode. % of roofline: of the "
+    "{dtype} torch.matmul peak measured in this process, {peak} TFLOP/s.")
+
+
 def _fmt(value: Optional[float], spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
@@ -53,17 +60,26 @@ def markdown(result: Dict[str, Any]) -> str:
                   f"{result['warmup']} warm-up calls. vs best PyTorch: the best PyTorch mode's "
                   "ms / this ms (> 1: faster). First call: setup + first run (torch.compile "
                   "compiles there).", "",
-                  "| batch | mode | ms | vs best PyTorch | items/s | peak MB | first call s |",
-                  "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+                  "| batch | mode | ms | vs best PyTorch | items/s | TFLOP/s | % of roofline "
+                  "| peak MB | first call s |",
+                  "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        peak = result.get("peak_tflops")
         for row in result["rows"]:
             for mode, ms in row["ms"].items():
                 best = " (best)" if row.get("best_torch") == mode else ""
+                tflops = row.get("tflops", {}).get(mode)
                 lines.append(
                     f"| {row['batch']} | {mode}{best} | {ms:.3f} | "
                     f"{_fmt(row.get('vs_best_torch', {}).get(mode), '.2f')} | "
-                    f"{row['items_per_s'][mode]:.1f} | {_fmt(row['peak_mb'].get(mode), '.3g')} "
+                    f"{row['items_per_s'][mode]:.1f} | {_fmt(tflops, '.3g')} | "
+                    f"{_fmt(100 * tflops / peak if tflops and peak else None, '.1f')} | "
+                    f"{_fmt(row['peak_mb'].get(mode), '.3g')} "
                     f"| {_fmt(row['first_call_s'].get(mode), '.1f')} |")
-        lines += ["", MEMORY_NOTE]
+        flops = [r["flops"] for r in result["rows"] if r.get("flops")]
+        lines += ["", MEMORY_NOTE, "",
+                  ROOFLINE_NOTE.format(gflops=f"{flops[0] / result['rows'][0]['batch'] / 1e9:.3g}"
+                                       if flops else "-",
+                                       peak=_fmt(peak, ".1f"), dtype=result["dtype"])]
     if result["notes"]:
         lines += ["", "Notes:", ""] + [f"- {n}" for n in result["notes"]]
     return "\n".join(lines) + "\n"
