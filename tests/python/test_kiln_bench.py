@@ -100,11 +100,14 @@ def test_end_to_end_on_the_cpu(tmp_path):
 
 def test_dynamic_batch_memory_is_the_workspace_of_the_batch(tmp_path):
     # One library for batch 1..3: its workspace scales with the batch, and so does kiln's
-    # peak-memory column.
+    # peak-memory column. torch.compile runs at batch 3 only (compile_batches).
     result = run_benchmark(BenchConfig(
-        model=tiny_cnn, batches=[1, 3], modes=["eager"], target="cpu", warmup=1, reps=2,
-        out=str(tmp_path / "tiny_dyn"), progress=False))
+        model=tiny_cnn, batches=[1, 3], modes=["eager", "compile"], compile_batches=[3],
+        target="cpu", warmup=1, reps=2, out=str(tmp_path / "tiny_dyn"), progress=False))
     assert result["ok"]
+    assert [set(row["ms"]) for row in result["rows"]] == [{"kiln", "eager"},
+                                                          {"kiln", "eager", "compile"}]
+    assert "torch.compile modes not run at batch 1 (--compile-batches)" in result["notes"]
     (build,) = result["kiln_builds"]
     assert build["dynamic"]
     unit = build["workspace_unit_bytes"][0]

@@ -28,6 +28,10 @@ def parse_args(argv: Optional[List[str]] = None) -> BenchConfig:
                     help="sequence length for models that take one (bert: default 128)")
     ap.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES),
                     help="PyTorch modes to time (default: all; channels_last only for conv nets)")
+    ap.add_argument("--compile-batches", type=int, nargs="*",
+                    help="batches at which the torch.compile modes (compile, reduce-overhead, "
+                    "max-autotune) run, each compiling per batch (minutes for max-autotune); "
+                    "default: every batch")
     ap.add_argument("--target", choices=["cpu", "cuda-sm90", "cuda-sm80"],
                     help="kiln target (default: cuda-sm90 with a CUDA device (cuda-sm80 below "
                     "Hopper), else cpu)")
@@ -54,6 +58,7 @@ def parse_args(argv: Optional[List[str]] = None) -> BenchConfig:
     command = "python -m kiln.bench " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     return BenchConfig(model=args.model, batches=args.batches, seq=args.seq, modes=args.modes,
+                       compile_batches=args.compile_batches,
                        target=args.target, dtype=args.dtype, warmup=args.warmup,
                        reps=args.reps, inner=args.inner, out=args.out, tolerance=args.tolerance,
                        min_top1=args.min_top1, cuda_graphs=args.cuda_graphs, pdl=args.pdl, tune=args.tune,

@@ -48,6 +48,7 @@ class BenchConfig:
     batches: Sequence[int] = (1, 8, 64)
     seq: Optional[int] = None  # sequence length of a model whose factory takes `seq` (bert)
     modes: Sequence[str] = MODES
+    compile_batches: Optional[Sequence[int]] = None  # where the torch.compile modes run (None: all)
     target: Optional[str] = None  # default: cuda-sm90 (sm80 below Hopper) with CUDA, else cpu
     dtype: Optional[str] = None  # default: f16 on a GPU, f32 on the CPU
     warmup: int = 10
@@ -372,6 +373,11 @@ def run_benchmark(cfg: BenchConfig) -> Dict[str, Any]:
     batches = list(dict.fromkeys(int(b) for b in cfg.batches))
     if not batches or min(batches) < 1:
         raise ValueError(f"batches {cfg.batches}: expected positive integers")
+    if cfg.compile_batches is not None:
+        skipped = [b for b in batches if b not in cfg.compile_batches]
+        if skipped and any(m in COMPILE_MODES for m in cfg.modes):
+            cfg.notes.append(f"torch.compile modes not run at batch {', '.join(map(str, skipped))} "
+                             "(--compile-batches)")
     run_dtype = getattr(torch, TORCH_DTYPES[cfg.dtype])
 
     bm = build_model(cfg.model, max(batches), seq=cfg.seq)
@@ -421,7 +427,9 @@ def run_benchmark(cfg: BenchConfig) -> Dict[str, Any]:
         if bm.convolutional and any(m in modes for m in ("channels_last",) + COMPILE_MODES):
             models["channels_last"] = copy.deepcopy(model).to(memory_format=torch.channels_last)
         for b in batches:
-            result["rows"].append(_time_batch(torch, cfg, bm, variants, models, modes, b,
+            at_b = [m for m in modes if m not in COMPILE_MODES or cfg.compile_batches is None
+                    or b in cfg.compile_batches]
+            result["rows"].append(_time_batch(torch, cfg, bm, variants, models, at_b, b,
                                               run_dtype, device, stream))
         result["peak_tflops"] = _matmul_peak_tflops(torch, device, run_dtype)
         print(f"roofline: torch.matmul peak {result['peak_tflops']:.1f} TFLOP/s", flush=True)
