@@ -270,19 +270,23 @@ StatusOr<EwKernel> PlanElementwise(const KernelContext& ctx) {
   return kernel;
 }
 
+std::string LoadOffset(const EwLoad& load, const std::vector<std::string>& index) {
+  std::string offset;
+  for (size_t k = 0; k < index.size(); ++k) {
+    if (load.strides[k] == "0") continue;
+    std::string term = index[k] + (load.strides[k] == "1" ? "" : " * " + load.strides[k]);
+    offset += (offset.empty() ? "" : " + ") + term;
+  }
+  return offset.empty() ? "0" : offset;
+}
+
 Status EmitElement(const EwNest& nest, const std::vector<std::string>& index, const std::string& flat,
                    CodeWriter& w) {
   const std::string ns = "kiln_scalar";
   std::map<const Value*, std::string> local;
   for (size_t l = 0; l < nest.loads.size(); ++l) {
     const EwLoad& load = nest.loads[l];
-    std::string offset;
-    for (size_t k = 0; k < index.size(); ++k) {
-      if (load.strides[k] == "0") continue;
-      std::string term = index[k] + (load.strides[k] == "1" ? "" : " * " + load.strides[k]);
-      offset += (offset.empty() ? "" : " + ") + term;
-    }
-    if (offset.empty()) offset = "0";
+    const std::string offset = LoadOffset(load, index);
     std::string name = "x" + std::to_string(l);
     DType d = load.value->dtype();
     w.Line("const " + ComputeType(d) + " " + name + " = " + Load(d, load.pointer + "[" + offset + "]", ns) + ";");

@@ -60,6 +60,10 @@ struct EwKernel {
 /// node for what cannot be planned.
 StatusOr<EwKernel> PlanElementwise(const KernelContext& ctx);
 
+/// The element offset of `load` at `index` (index expressions per merged dim): the sum of
+/// index x stride over its non-zero strides, "0" when every stride is 0.
+std::string LoadOffset(const EwLoad& load, const std::vector<std::string>& index);
+
 /// Writes the statements of one element of `nest`: loads into locals, one local per body value,
 /// and the stores `out<k>[flat] = ...`. `index[k]` is the index expression of merged dim k.
 Status EmitElement(const EwNest& nest, const std::vector<std::string>& index, const std::string& flat,

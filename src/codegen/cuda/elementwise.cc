@@ -81,17 +81,6 @@ std::vector<std::string> EmitIndices(const EwNest& nest, const std::string& flat
   return index;
 }
 
-// The element offset of `load` at `index` (a sum of index x stride over its non-zero strides).
-std::string Offset(const EwLoad& load, const std::vector<std::string>& index) {
-  std::string offset;
-  for (size_t k = 0; k < index.size(); ++k) {
-    if (load.strides[k] == "0") continue;
-    offset += (offset.empty() ? "" : " + ") + index[k] +
-              (load.strides[k] == "1" ? "" : " * " + load.strides[k]);
-  }
-  return offset.empty() ? "0" : offset;
-}
-
 // The scalar launch over elements [first, first + count) of `nest` (first, count: C++ exprs).
 Status EmitScalarLaunch(const EwNest& nest, const std::string& first, const std::string& count,
                         CodeWriter& w) {
@@ -147,7 +136,7 @@ Status EmitVectorLaunch(const EwNest& nest, int64_t vec, const std::string& tota
     done.push_back(load.pointer);
     std::vector<std::string> at = index;
     if (last > 0) at[last] = "i" + std::to_string(last);
-    const std::string start = last == 0 ? "o" : Offset(load, at);
+    const std::string start = last == 0 ? "o" : LoadOffset(load, at);
     w.Line("alignas(16) " + CpuStorageType(load.value->dtype()) + " vec_" + load.pointer +
            "[kVec];");
     w.Line("kiln_cuda::LoadVector(vec_" + load.pointer + ", " + load.pointer + " + " +
