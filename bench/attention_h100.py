@@ -33,6 +33,7 @@ import concurrent.futures
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -56,6 +57,14 @@ SHAPES = [
 ]
 BACKENDS = {"flash": SDPBackend.FLASH_ATTENTION, "cudnn": SDPBackend.CUDNN_ATTENTION}
 TORCH_DTYPES = {"f16": torch.float16, "bf16": torch.bfloat16}
+
+
+def parse_shape(name):
+    """A --shapes entry: B<batch>_H<heads>_S<seq>_D<head dim>, e.g. B1_H12_S384_D64 (BERT at batch 1)."""
+    m = re.fullmatch(r"B(\d+)_H(\d+)_S(\d+)_D(\d+)", name)
+    if m is None:
+        raise SystemExit(f"attention_h100.py: shape {name!r} is not B<batch>_H<heads>_S<seq>_D<dim>")
+    return (name, *(int(x) for x in m.groups()))
 
 
 def kir_for(b, h, s, d, dtype, causal):
@@ -99,7 +108,8 @@ def main():
     p.add_argument("--out", default=os.path.join(BENCH, "results", "attention_h100"))
     p.add_argument("--dtype", choices=sorted(TORCH_DTYPES), default="f16")
     p.add_argument("--causal", action="store_true", help="causal attention (top-left aligned)")
-    p.add_argument("--shapes", default=",".join(s[0] for s in SHAPES))
+    p.add_argument("--shapes", default=",".join(s[0] for s in SHAPES),
+                   help="comma-separated B<batch>_H<heads>_S<seq>_D<dim> (default: the issue's shapes)")
     p.add_argument("--tilings", default="default", help="comma-separated flash tilings to try")
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--iters", type=int, default=20)
@@ -113,7 +123,7 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         # Every (shape, tiling) library first, in parallel (each is one nvcc run, single-threaded).
-        cases = [shape for shape in SHAPES if shape[0] in wanted]
+        cases = [parse_shape(name) for name in wanted]
         builds = {}
         with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 4) as pool:
             for name, b, h, s, d in cases:
