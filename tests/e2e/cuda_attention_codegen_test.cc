@@ -186,7 +186,7 @@ TEST(CudaAttentionEmitter, WgmmaWsTilingSelectsTheWarpSpecializedKernel) {
   EXPECT_EQ(body(z, "wgmma-ws128x5", "cuda-sm90"),
             "invalid argument: %z = attention (line 3): attention tiling \"wgmma-ws128x5\" "
             "(KILN_ATTENTION_TILING) does not parse: expected wgmma-ws[pp] or wgmma-ws[pp]<keys>x<stages> "
-            "with keys in {64, 128, 160, 176} and 2 to 4 stages, e.g. wgmma-ws128x3 (pp: the consumers take turns "
+            "with keys in {64, 96, 112, 128, 160, 176} and 2 to 4 stages, e.g. wgmma-ws128x3 (pp: the consumers take turns "
             "at the tensor cores)");
   EXPECT_EQ(body(z, "wgmma-ws", "cuda-sm80"),
             "invalid argument: %z = attention (line 3): attention tiling \"wgmma-ws\" "
