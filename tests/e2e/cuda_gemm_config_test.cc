@@ -52,17 +52,20 @@ TEST(CudaGemmSm90Config, CandidatesAreValidAndHeuristicPicksOne) {
   EXPECT_EQ(SmallGemmConfig(F16Problem(-1, 768, 3072))->Name(), "64x128x64_1x1_pingpong");
   EXPECT_EQ(HeuristicGemmConfig(F16Problem(6272, 2048, 512)).Name(), "128x128x64_1x1_pingpong");
   EXPECT_EQ(HeuristicGemmConfig(F16Problem(49152, 3072, 768)).Name(), "128x256x64_2x1_coop");
-  // K <= 1024 also takes pingpong with N <= 1024 or a transcendental activation in the epilogue
-  // (which a cooperative kernel cannot overlap with a mainloop); K > 1024 does not.
+  // N <= 1024 takes pingpong at any K; K <= 1024 also takes it with a transcendental activation
+  // in the epilogue (which a cooperative kernel cannot overlap with a mainloop); K > 1024 with a
+  // wide N does not.
   EXPECT_EQ(HeuristicGemmConfig(F16Problem(49152, 768, 768)).Name(), "128x128x64_1x1_pingpong");
-  EXPECT_EQ(HeuristicGemmConfig(F16Problem(49152, 768, 3072)).Name(), "128x256x64_2x1_coop");
+  EXPECT_EQ(HeuristicGemmConfig(F16Problem(49152, 768, 3072)).Name(), "128x128x64_1x1_pingpong");
+  EXPECT_EQ(HeuristicGemmConfig(F16Problem(49152, 2048, 3072)).Name(), "128x256x64_2x1_coop");
   GemmProblem gelu = F16Problem(49152, 3072, 768);
   gelu.costly_epilogue = true;
   EXPECT_EQ(HeuristicGemmConfig(gelu).Name(), "128x128x64_1x1_pingpong");
   gelu.k = 3072;
   EXPECT_EQ(HeuristicGemmConfig(gelu).Name(), "128x256x64_2x1_coop");
   EXPECT_EQ(HeuristicGemmConfig(F16Problem(-1, 3072, 768)).Name(), "128x128x64_1x1_pingpong");
-  EXPECT_EQ(HeuristicGemmConfig(F16Problem(-1, 768, 3072)).Name(), "128x128x64_1x1_coop");
+  EXPECT_EQ(HeuristicGemmConfig(F16Problem(-1, 768, 3072)).Name(), "128x128x64_1x1_pingpong");
+  EXPECT_EQ(HeuristicGemmConfig(F16Problem(-1, 2048, 3072)).Name(), "128x128x64_1x1_coop");
   // A residual (source C) with K <= 256 stays cooperative: ResNet-50's 1x1 expansions. Without
   // the residual, or with K = 512, pingpong as above.
   for (int64_t k : {64, 128, 256, 512}) {

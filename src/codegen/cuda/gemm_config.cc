@@ -24,7 +24,9 @@
 // session 12 cooperative against session 18 pingpong) took 80.5 -> 97.7 us at K = 64, 41.0 ->
 // 47.9 at K = 128 and 25.3 -> 27.7 at K = 256 as pingpong, while at K = 512 pingpong was faster
 // (23.7 -> 22.5) and so were the ones without a residual (K = 64: 49.3 -> 44.7). Symbolic sizes
-// take 128x128, pingpong when K <= 1024 unless the residual rule says cooperative.
+// take 128x128, pingpong when K <= 1024 or N <= 1024 unless the residual rule says cooperative.
+// N <= 1024 takes 128x128 pingpong at any K (FFN2-like 12608x768x3072: 648 TFLOP/s against 591
+// as 128x128 cooperative and 569 as 128x256 cooperative; bench/results/gemm_ffn2_h100.md).
 #include "codegen/cuda/gemm_config.h"
 
 #include <algorithm>
@@ -198,9 +200,12 @@ GemmConfig HeuristicGemmConfig(const GemmProblem& p) {
   // load of C and store of D are the tile's whole cost, and cooperative runs both warp groups'
   // halves of them at once where pingpong takes turns.
   const bool source_bound = p.c.has_value() && p.k > 0 && p.k <= 256;
+  // A narrow output (N <= 1024) takes pingpong at any K (see the file comment).
+  const bool narrow = p.n > 0 && p.n <= 1024;
   if (p.m < 0 || p.n < 0 || p.batch < 0) {
     chosen = pick(128, 128, 1, 1,
-                  short_k && !source_bound ? KernelSchedule::kPingpong : KernelSchedule::kCooperative);
+                  (short_k || narrow) && !source_bound ? KernelSchedule::kPingpong
+                                                       : KernelSchedule::kCooperative);
   } else {
     auto tiles = [&](int tm, int tn) { return p.batch * CeilDiv(p.m, tm) * CeilDiv(p.n, tn); };
     if (p.n <= 64) {
@@ -208,7 +213,7 @@ GemmConfig HeuristicGemmConfig(const GemmProblem& p) {
     } else if (source_bound && tiles(128, 128) >= kSms) {
       chosen = pick(128, 128, 1, 1, KernelSchedule::kCooperative);
     } else if (tiles(128, 128) >= kSms &&
-               (p.k <= 512 || (short_k && (p.n <= 1024 || p.costly_epilogue)))) {
+               (p.k <= 512 || narrow || (short_k && p.costly_epilogue))) {
       chosen = pick(128, 128, 1, 1, KernelSchedule::kPingpong);
     } else if (tiles(128, 256) >= kSms) {
       chosen = pick(128, 256, 2, 1, KernelSchedule::kCooperative);

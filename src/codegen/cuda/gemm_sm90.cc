@@ -146,10 +146,11 @@ std::string Reason(const GemmConfig& c) {
   const GemmProblem& p = c.problem;
   if (p.m < 0 || p.n < 0 || p.batch < 0)
     return c.schedule == KernelSchedule::kPingpong
-               ? "symbolic sizes, K <= 1024: the middle-sized tile, pingpong hides the epilogue"
+               ? "symbolic sizes, K <= 1024 or N <= 1024: the middle-sized tile, pingpong hides the "
+                 "epilogue"
                : "symbolic sizes: the middle-sized cooperative tile";
   if (c.tile_m == 128 && c.tile_n == 128 && c.schedule == KernelSchedule::kPingpong)
-    return "short K (<= 512; <= 1024 with N <= 1024 or a transcendental activation): pingpong "
+    return "short K (<= 512; <= 1024 with a transcendental activation) or N <= 1024: pingpong "
            "overlaps each tile's epilogue with the next tile's mainloop";
   if (c.tile_m == 64 && c.tile_n == 64) return "M and N small: the smallest tile";
   if (c.tile_n == 64) return "N <= 64: a 64-wide tile wastes no columns";
