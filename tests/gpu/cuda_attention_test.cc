@@ -21,7 +21,6 @@
 
 #include "ir/builder.h"
 #include "tests/gpu/cuda_test_util.h"
-#include "tests/scoped_env.h"
 
 namespace kiln {
 namespace {
@@ -159,22 +158,6 @@ TEST_P(CudaAttentionTest, SeveralWorkTilesPerPersistentCta) {
   };
   ExpectCudaMatchesInterpreter(BuildGraph("attn_persistent", dtype, cases, false),
                                TolerancesFor(dtype));
-}
-
-// The ws kernel with key tiles of 112, 160 and 176 keys (KILN_ATTENTION_TILING): sequence lengths that
-// are no multiple of them (a partial last key tile), causal with padding, head dims 64 and 128.
-TEST_P(CudaAttentionTest, WideKeyTiles) {
-  if (!HasGpu() || TargetOfThisGpu() != "cuda-sm90") GTEST_SKIP() << "the ws kernel needs Hopper";
-  const DType dtype = DTypeOf(GetParam());
-  const std::vector<Case> cases = {
-      Padded(Causal(Attn("causal_pad", 2, 385, 385, 4, 2, 128, 128)), {385, 200}),
-      Attn("d64_cross", 2, 130, 500, 3, 3, 64, 64),
-  };
-  for (const char* tiling : {"wgmma-wspp112x2", "wgmma-wspp160x2", "wgmma-wspp176x2", "wgmma-ws176x2"}) {
-    SCOPED_TRACE(tiling);
-    ScopedEnv env("KILN_ATTENTION_TILING", tiling);
-    ExpectCudaMatchesInterpreter(BuildGraph("attn_wide_keys", dtype, cases, false), TolerancesFor(dtype));
-  }
 }
 
 // Head dims the flash kernel does not take (20: not a multiple of 8; 160: > 128) run the

@@ -210,10 +210,10 @@ Status EmitAttention(const KernelContext& ctx, CodeWriter& w, bool sm90) {
     char x = 0, extra = 0;
     if (forced != prefix &&
         (std::sscanf(forced.c_str() + prefix.size(), "%d%c%d%c", &keys, &x, &stages, &extra) != 3 ||
-         x != 'x' || (keys != 64 && keys != 96 && keys != 112 && keys != 128 && keys != 160 && keys != 176) || stages < 2 || stages > 4)) {
+         x != 'x' || (keys != 64 && keys != 128) || stages < 2 || stages > 4)) {
       return InvalidArgument(node.Describe() + ": attention tiling \"" + forced +
                              "\" (KILN_ATTENTION_TILING) does not parse: expected wgmma-ws[pp] or "
-                             "wgmma-ws[pp]<keys>x<stages> with keys in {64, 96, 112, 128, 160, 176} and 2 to 4 stages, "
+                             "wgmma-ws[pp]<keys>x<stages> with keys in {64, 128} and 2 to 4 stages, "
                              "e.g. wgmma-ws128x3 (pp: the consumers take turns at the tensor cores)");
     }
     const int64_t d = std::max(flash_d, flash_dv) <= 64 ? 64 : 128;

@@ -1,5 +1,5 @@
 // kiln_cuda: the warp-specialized Hopper flash-attention kernel (sm90a only), for f16 / bf16 and
-// head dims 64 and 128 (d, dv <= kD), key tiles of 64 to 176 keys, included by generated kernels whose tiling is "wgmma-ws"
+// head dims 64 and 128 (d, dv <= kD), included by generated kernels whose tiling is "wgmma-ws"
 // (src/codegen/cuda/attention.cc). Same semantics and arguments as FlashSm90Kernel
 // (kiln_cuda_attention_sm90.cuh): BSHD, grouped-query heads, additive mask, causal.
 //
@@ -36,7 +36,7 @@ namespace attn90 {
 template <bool kBF16, int kD, int kBlockN, int kStages_>
 struct Sm90FlashWs {
   static_assert(kD == 64 || kD == 128, "head dims 64 and 128");
-  static_assert(kBlockN % 16 == 0 && kBlockN >= 64 && kBlockN <= 192, "key tiles of 64 to 192 keys, multiples of 16");
+  static_assert(kBlockN == 64 || kBlockN == 128, "key tiles of 64 or 128");
   using T = std::conditional_t<kBF16, cutlass::bfloat16_t, cutlass::half_t>;
   static constexpr int kConsumers = 2;                  // warp groups of 64 query rows
   static constexpr int kBlockM = 64 * kConsumers;
