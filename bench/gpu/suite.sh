@@ -16,8 +16,8 @@
 # Layout it expects (what travels to the GPU machine, see ../shared/DESIGN.md): .carry/env.sh
 # (CUTLASS headers and the Debian packages, from ../shared/tools/prepare-device-carry),
 # .carry/bin/{kiln,kiln_gpu_tests,kiln_onnx_conformance} and, for kb/pytest, the Python 3.12
-# extension in .carry/pyb/python/kiln (bench/gpu/build-carry.sh builds all of it). Logs and results go to /tmp/w; at the end they are packed
-# into $OUT/run.tar.gz with $OUT/summary.txt (the device tool returns at most 8 files).
+# extension in .carry/pyb/python/kiln (bench/gpu/build-carry.sh builds all of it). Logs and results go to /tmp/w; after every
+# stage they are packed into $OUT/run.tar.gz with $OUT/summary.txt (the device tool returns at most 8 files).
 set -u
 source .carry/env.sh
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -74,13 +74,19 @@ st_tune() {  # $2: zoo model (default vit); TUNE_ARGS: more compile flags (defau
 }
 st_cmd() { eval "${CMD:-true}" >$W/cmd.log 2>&1; echo "cmd rc=$?" >>$W/summary.txt; tail -30 $W/cmd.log | tee -a $W/summary.txt; }
 
+# $OUT after every stage, so that a command the device tool cuts short (its time limit, the
+# session's device time running out) still returns the stages that finished.
+save() {
+  cp /tmp/tuning.sqlite $OUT/ 2>/dev/null
+  cp $W/summary.txt $OUT/
+  tar czf $OUT/run.tar.gz -C $W . 2>/dev/null
+}
 for s in "$@"; do
   IFS=: read -r name secs arg <<<"$s"; secs=${secs:-300}
   stamp "stage $name (limit ${secs}s) $arg"
   st_$name "$secs" "$arg"  # quoted: a gtest filter of * must not glob
+  save
 done
 stamp done
-cp /tmp/tuning.sqlite $OUT/ 2>/dev/null
-cp $W/summary.txt $OUT/
-tar czf $OUT/run.tar.gz -C $W . 2>/dev/null
+save
 ls -la $OUT
