@@ -13,9 +13,10 @@
 // whose two consumer warp groups overlap one tile's epilogue with the next one's mainloop:
 // measured on the H100 (bench/results/gemm_configs_h100.md) 6272x2048x512 at 539
 // TFLOP/s against 402 for 128x256 cooperative, 12608x3072x768 at 607 against 564 (symbolic M)
-// and 540 (128x128 cooperative). Up to K = 512 always; up to K = 1024 when N <= 1024
-// (49152x768x768: 621 against 556) or the epilogue has a transcendental activation, whose cost a
-// cooperative kernel pays in full (bias+GELU, bench/results/gemm_epilogue_h100.md:
+// and 540 (128x128 cooperative). Up to K = 512 always; at any K when N <= 1024 (49152x768x768:
+// 621 against 556; 12608x768x3072: 648 against 591 as 128x128 and 569 as 128x256 cooperative,
+// bench/results/gemm_ffn2_h100.md); up to K = 1024 when the epilogue has a transcendental
+// activation, whose cost a cooperative kernel pays in full (bias+GELU, gemm_epilogue_h100.md:
 // 12608x3072x768 at 586 against 475, 49152x3072x768 at 554 against 530); a plain 49152x3072x768
 // stays cooperative (557 against 529). But a K <= 256 whose epilogue reads a residual (C) stays on
 // 128x128 cooperative: pingpong orders the two warp groups' epilogues one after the other, and
@@ -25,8 +26,6 @@
 // 47.9 at K = 128 and 25.3 -> 27.7 at K = 256 as pingpong, while at K = 512 pingpong was faster
 // (23.7 -> 22.5) and so were the ones without a residual (K = 64: 49.3 -> 44.7). Symbolic sizes
 // take 128x128, pingpong when K <= 1024 or N <= 1024 unless the residual rule says cooperative.
-// N <= 1024 takes 128x128 pingpong at any K (FFN2-like 12608x768x3072: 648 TFLOP/s against 591
-// as 128x128 cooperative and 569 as 128x256 cooperative; bench/results/gemm_ffn2_h100.md).
 #include "codegen/cuda/gemm_config.h"
 
 #include <algorithm>
@@ -200,7 +199,7 @@ GemmConfig HeuristicGemmConfig(const GemmProblem& p) {
   // load of C and store of D are the tile's whole cost, and cooperative runs both warp groups'
   // halves of them at once where pingpong takes turns.
   const bool source_bound = p.c.has_value() && p.k > 0 && p.k <= 256;
-  // A narrow output (N <= 1024) takes pingpong at any K (see the file comment).
+  // A narrow output takes pingpong at any K (see the file comment).
   const bool narrow = p.n > 0 && p.n <= 1024;
   if (p.m < 0 || p.n < 0 || p.batch < 0) {
     chosen = pick(128, 128, 1, 1,
