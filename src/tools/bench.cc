@@ -1,7 +1,8 @@
 // `kiln bench DIR`: times a compiled model on random inputs: warm-up runs, then timed runs on
 // preallocated host outputs (Instance::RunHost); prints latency percentiles, throughput per
-// batch size and the TFLOP/s of the compiled graph's matrix ops (ops/flops.h) at the median. On a CUDA target each timed run includes copying the inputs to the device and the
-// outputs back (the library stages them through device buffers it keeps) and the synchronisation.
+// batch size and the TFLOP/s of the compiled graph's matrix ops (ops/flops.h) at the median. On
+// a CUDA target each timed run includes copying the inputs to the device and the outputs back
+// (the library stages them through device buffers it keeps) and the synchronisation.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
