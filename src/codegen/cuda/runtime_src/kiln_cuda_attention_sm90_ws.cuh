@@ -13,7 +13,9 @@
 // loads overlap the current one's last P V and output store: what short sequences (S = 197, 384:
 // two or three key tiles per work tile) would otherwise spend waiting at every CTA's start.
 // Warp groups 1 and 2 are the consumers, 64 query rows
-// each, and run FlashSm90Kernel's loop without any block-wide barrier: S_t = Q K_t^T is issued
+// each (one consumer and 64-row work tiles when 128-row tiles would leave SMs idle and 64-row
+// ones fit in one wave: BERT at batch 1), and run FlashSm90Kernel's loop without any block-wide
+// barrier: S_t = Q K_t^T is issued
 // with P_{t-1} V_{t-1}, the online softmax of S_t runs while P V does (RowSoftmax), and each
 // stage is released as soon as its MMA has completed, so the loads of later tiles overlap the
 // math and the two consumers drift apart (one's softmax under the other's MMAs). V is stored like
@@ -33,12 +35,13 @@
 namespace kiln_cuda {
 namespace attn90 {
 
-template <bool kBF16, int kD, int kBlockN, int kStages_>
+template <bool kBF16, int kD, int kBlockN, int kStages_, int kConsumers_ = 2>
 struct Sm90FlashWs {
   static_assert(kD == 64 || kD == 128, "head dims 64 and 128");
   static_assert(kBlockN == 64 || kBlockN == 128, "key tiles of 64 or 128");
   using T = std::conditional_t<kBF16, cutlass::bfloat16_t, cutlass::half_t>;
-  static constexpr int kConsumers = 2;                  // warp groups of 64 query rows
+  static_assert(kConsumers_ == 1 || kConsumers_ == 2, "one or two consumer warp groups");
+  static constexpr int kConsumers = kConsumers_;        // warp groups of 64 query rows
   static constexpr int kBlockM = 64 * kConsumers;
   static constexpr int kThreads = 128 * (kConsumers + 1);
   static constexpr int kStages = kStages_;
@@ -112,12 +115,13 @@ struct WorkTiles {
   }
 };
 
-template <bool kBF16, int kD, int kBlockN, int kStages, bool kPingPong, bool kCausal, class MaskT, bool kHasMask>
-__global__ void __launch_bounds__(384, 1)
-    FlashSm90WsKernel(const __grid_constant__ typename Sm90FlashWs<kBF16, kD, kBlockN, kStages>::Params params) {
+template <bool kBF16, int kD, int kBlockN, int kStages, int kConsumers, bool kPingPong, bool kCausal, class MaskT,
+          bool kHasMask>
+__global__ void __launch_bounds__(128 * (kConsumers + 1), 1)
+    FlashSm90WsKernel(const __grid_constant__ typename Sm90FlashWs<kBF16, kD, kBlockN, kStages, kConsumers>::Params params) {
   GridDependencyWait();
   using namespace cute;
-  using F = Sm90FlashWs<kBF16, kD, kBlockN, kStages>;
+  using F = Sm90FlashWs<kBF16, kD, kBlockN, kStages, kConsumers>;
   using T = typename F::T;
   using Pipeline = typename F::Pipeline;
   using PipelineState = typename Pipeline::PipelineState;
@@ -220,18 +224,20 @@ __global__ void __launch_bounds__(384, 1)
   // kPingPong: the consumers take turns issuing their MMAs (named barrier c: "consumer c may
   // issue"), so that one's softmax runs under the other's MMAs (FA3's inter-warp-group schedule).
   // Consumer 0 goes first; the turns alternate across work tiles (both consumers take n_tiles + 1
-  // per tile), and consumer 1's last turn passes to no one (no arrival left pending).
+  // per tile), and consumer 1's last turn passes to no one (no arrival left pending). A single
+  // consumer has no one to take turns with.
+  constexpr bool kTurns = kPingPong && kConsumers == 2;
   const int consumer = warp_group - 1;
   auto my_turn = [&] {
-    if constexpr (kPingPong) cutlass::arch::NamedBarrier::sync(256, consumer);
+    if constexpr (kTurns) cutlass::arch::NamedBarrier::sync(256, consumer);
   };
   auto your_turn = [&](bool last) {
-    if constexpr (kPingPong) {
+    if constexpr (kTurns) {
       if (!(last && consumer == 1)) cutlass::arch::NamedBarrier::arrive(256, 1 - consumer);
     }
   };
   PipelineState read_k, read_v;
-  if (kPingPong && consumer == 1 && sk > 0) your_turn(false);
+  if (kTurns && consumer == 1 && sk > 0) your_turn(false);
   int iter = 0;
   for (int w = blockIdx.x; w < work.Count(); w += gridDim.x, ++iter) {
     int m_block, h, b;
@@ -305,10 +311,11 @@ typename F::GmemTensor GmemQkv(const void* base, int64_t rows, int64_t cols, int
                                  make_stride(row_stride, _1{}, head_stride, rows * row_stride)));
 }
 
-template <bool kBF16, int kD, int kBlockN, int kStages, bool kPingPong, bool kCausal, class MaskT, bool kHasMask>
+template <bool kBF16, int kD, int kBlockN, int kStages, int kConsumers, bool kPingPong, bool kCausal, class MaskT,
+          bool kHasMask>
 void LaunchFlashSm90Ws(const AttentionArgs& a, void* stream) {
-  using F = Sm90FlashWs<kBF16, kD, kBlockN, kStages>;
-  auto kernel = FlashSm90WsKernel<kBF16, kD, kBlockN, kStages, kPingPong, kCausal, MaskT, kHasMask>;
+  using F = Sm90FlashWs<kBF16, kD, kBlockN, kStages, kConsumers>;
+  auto kernel = FlashSm90WsKernel<kBF16, kD, kBlockN, kStages, kConsumers, kPingPong, kCausal, MaskT, kHasMask>;
   const cudaError_t attr =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, F::kSmemBytes);
   if (attr != cudaSuccess) {
@@ -338,13 +345,20 @@ template <class T, class MaskT, int kD, int kBlockN, int kStages, bool kPingPong
 void AttentionSm90Ws(const AttentionArgs& a, void* stream) {
   static_assert(std::is_same_v<T, F16> || std::is_same_v<T, BF16>, "the sm90 kernel is f16/bf16");
   if (a.batch <= 0 || a.sq <= 0 || a.heads <= 0 || a.dv <= 0) return;
-  if (attn90::Fits(a, kD)) {
-    attn90::LaunchFlashSm90Ws<std::is_same_v<T, BF16>, kD, kBlockN, kStages, kPingPong, kCausal, MaskT, kHasMask>(a, stream);
-  } else {
+  if (!attn90::Fits(a, kD)) {
     AttentionFallback<T, MaskT, kCausal, kHasMask>(a, stream);
+    return;
+  }
+  // Fewer 128-row work tiles than SMs (BERT at batch 1: 36 on 132): CTAs of one consumer and 64
+  // query rows, twice as many, while they still fit in one wave.
+  constexpr bool kBF = std::is_same_v<T, BF16>;
+  const int64_t tiles64 = (a.sq + 63) / 64 * a.heads * a.batch;
+  if (tiles64 <= SmCount() && (a.sq + 127) / 128 * a.heads * a.batch < SmCount()) {
+    attn90::LaunchFlashSm90Ws<kBF, kD, kBlockN, kStages, 1, kPingPong, kCausal, MaskT, kHasMask>(a, stream);
+  } else {
+    attn90::LaunchFlashSm90Ws<kBF, kD, kBlockN, kStages, 2, kPingPong, kCausal, MaskT, kHasMask>(a, stream);
   }
 }
-
 }  // namespace kiln_cuda
 
 #endif  // KILN_CUDA_ATTENTION_SM90_WS_CUH_
