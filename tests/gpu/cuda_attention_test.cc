@@ -160,6 +160,21 @@ TEST_P(CudaAttentionTest, SeveralWorkTilesPerPersistentCta) {
                                TolerancesFor(dtype));
 }
 
+// The sm90 ws kernel's one-consumer form (64-row work tiles, for grids whose 128-row tiles leave
+// SMs idle and whose 64-row ones fit in one wave; the small cases of the tests above take it too):
+// BERT-base at batch 1 with a padding mask (72 tiles of 64 rows), and a full wave of them on an
+// H100 (11 x 12 = 132 tiles of 64 rows at S 704). The two-consumer form: the test above.
+TEST_P(CudaAttentionTest, OneConsumerSmallGrids) {
+  const DType dtype = DTypeOf(GetParam());
+  const std::vector<Case> cases = {
+      Padded(Attn("bert_b1", 1, 384, 384, 12, 12, 64, 64), {300}),
+      Causal(Attn("full_wave_of_64_rows", 1, 704, 704, 12, 12, 64, 64)),
+      Attn("d128_small", 1, 257, 257, 4, 4, 128, 128),
+  };
+  ExpectCudaMatchesInterpreter(BuildGraph("attn_one_consumer", dtype, cases, false),
+                               TolerancesFor(dtype));
+}
+
 // Head dims the flash kernel does not take (20: not a multiple of 8; 160: > 128) run the
 // fallback kernel.
 TEST_P(CudaAttentionTest, FallbackHeadDims) {
