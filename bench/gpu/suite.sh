@@ -10,8 +10,9 @@
 # of one run of a compiled library, ARG: its directory, default the resnet stage's; NCU_BATCH,
 # NCU_COUNT), kb (python -m kiln.bench $KB_ARGS, output name KB_OUT), onnxcheck
 # (bench/onnx_import_check.py $OC_ARGS), conf (ONNX node tests on cuda-sm90; CONF_MAX), pytest
-# (tests/python -m gpu), tune (ARG: a zoo model compiled with --tune full, its winners and time;
-# TUNE_ARGS), cmd ($CMD).
+# (all of tests/python: the GPU tests and the PyTorch-frontend tests, which the CI venv, without
+# PyTorch, skips; PYTEST_ARGS, e.g. -m gpu), tune (ARG: a zoo model compiled with --tune full,
+# its winners and time; TUNE_ARGS), cmd ($CMD).
 #
 # Layout it expects (what travels to the GPU machine, see ../shared/DESIGN.md): .carry/env.sh
 # (CUTLASS headers and the Debian packages, from ../shared/tools/prepare-device-carry),
@@ -55,7 +56,7 @@ st_conf() {
   timeout $1 bash tests/onnx_conformance/target_conformance.sh /tmp/cb /tmp/sysroot/usr/share/libonnx-testdata/data/node \
     --target cuda-sm90 --jobs 16 --max ${CONF_MAX:-0} >$W/conf.log 2>&1; echo "conf rc=$?" >>$W/summary.txt; tail -6 $W/conf.log | tee -a $W/summary.txt
 }
-st_pytest() { timeout $1 python3 -m pytest -q -m gpu tests/python -x -p no:cacheprovider >$W/pytest.log 2>&1; echo "pytest rc=$?" >>$W/summary.txt; tail -8 $W/pytest.log | tee -a $W/summary.txt; }
+st_pytest() { timeout $1 python3 -m pytest -q ${PYTEST_ARGS:-} tests/python -p no:cacheprovider >$W/pytest.log 2>&1; echo "pytest rc=$?" >>$W/summary.txt; tail -8 $W/pytest.log | tee -a $W/summary.txt; }
 st_kb() { timeout $1 python3 -m kiln.bench ${KB_ARGS:-} --out $W/results/${KB_OUT:-kb} >$W/kb_${KB_OUT:-kb}.log 2>&1; echo "kb rc=$?" >>$W/summary.txt; tail -20 $W/kb_${KB_OUT:-kb}.log | tee -a $W/summary.txt; }
 st_onnxcheck() { timeout $1 python3 bench/onnx_import_check.py --kiln $B/kiln ${OC_ARGS:-} --out $W/results/onnx_import_check${OC_SUFFIX:-} >$W/onnxcheck.log 2>&1; echo "onnxcheck rc=$?" >>$W/summary.txt; tail -10 $W/onnxcheck.log | tee -a $W/summary.txt; }
 st_ncu() {  # $2: library dir (default the resnet bench's), NCU_BATCH
