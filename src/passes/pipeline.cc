@@ -24,6 +24,7 @@
 #include "passes/recognize_gelu.h"
 #include "passes/recognize_norms.h"
 #include "passes/simplify.h"
+#include "passes/sink_broadcasts.h"
 #include "support/check.h"
 
 namespace kiln {
@@ -119,6 +120,10 @@ PassPipeline DefaultPipeline(const std::string& target) {
   // that only fold into the one BHSD transpose recognize-attention matches.
   p.Add(std::make_unique<FoldViewsPass>());
   p.Add(std::make_unique<RecognizeAttentionPass>());
+  // Broadcasts sink after attention recognition, so the attention node exists to read a mask
+  // in its small form (transformers' SDPA masks: [B,1,1,S] instead of [B,1,S,S]); before CSE,
+  // which then merges the small masks the layers compute alike, and before the fusion passes.
+  p.Add(std::make_unique<SinkBroadcastsPass>());
   // CSE after simplification: two chains that simplify to the same expression (e.g. a reshape
   // of a reshape of %x and a reshape of %x) only become identical now. It also merges repeated
   // weight and constant nodes, so later passes see shared operands.

@@ -50,7 +50,8 @@ TEST(PassPipelineTest, DefaultPipelineCleansUp) {
   EXPECT_EQ(pipeline.Names(),
             (std::vector<std::string>{
                 "constant-folding", "algebraic-simplification", "recognize-norms", "recognize-gelu",
-                "fold-views", "recognize-attention", "common-subexpression-elimination",
+                "fold-views", "recognize-attention", "sink-broadcasts",
+                "common-subexpression-elimination",
                 "fold-views", "hoist-slice", "fold-batch-norm", "lower-patch-conv", "canonicalize-layout",
                 "fold-views",
                 "fuse-epilogue", "fuse-elementwise", "dead-code-elimination"}));
@@ -122,16 +123,17 @@ TEST(PassPipelineTest, DumpsIrAfterEachPass) {
   EXPECT_TRUE(fs::exists(dir / "04-recognize-gelu.kir"));
   EXPECT_TRUE(fs::exists(dir / "05-fold-views.kir"));
   EXPECT_TRUE(fs::exists(dir / "06-recognize-attention.kir"));
-  EXPECT_TRUE(fs::exists(dir / "07-common-subexpression-elimination.kir"));
-  EXPECT_TRUE(fs::exists(dir / "08-fold-views.kir"));
-  EXPECT_TRUE(fs::exists(dir / "09-hoist-slice.kir"));
-  EXPECT_TRUE(fs::exists(dir / "10-fold-batch-norm.kir"));
-  EXPECT_TRUE(fs::exists(dir / "11-lower-patch-conv.kir"));
-  EXPECT_TRUE(fs::exists(dir / "12-canonicalize-layout.kir"));
-  EXPECT_TRUE(fs::exists(dir / "13-fold-views.kir"));
-  EXPECT_TRUE(fs::exists(dir / "14-fuse-epilogue.kir"));
-  EXPECT_TRUE(fs::exists(dir / "15-fuse-elementwise.kir"));
-  EXPECT_EQ(ReadFile(dir / "16-dead-code-elimination.kir"), PrintGraph(g));
+  EXPECT_TRUE(fs::exists(dir / "07-sink-broadcasts.kir"));
+  EXPECT_TRUE(fs::exists(dir / "08-common-subexpression-elimination.kir"));
+  EXPECT_TRUE(fs::exists(dir / "09-fold-views.kir"));
+  EXPECT_TRUE(fs::exists(dir / "10-hoist-slice.kir"));
+  EXPECT_TRUE(fs::exists(dir / "11-fold-batch-norm.kir"));
+  EXPECT_TRUE(fs::exists(dir / "12-lower-patch-conv.kir"));
+  EXPECT_TRUE(fs::exists(dir / "13-canonicalize-layout.kir"));
+  EXPECT_TRUE(fs::exists(dir / "14-fold-views.kir"));
+  EXPECT_TRUE(fs::exists(dir / "15-fuse-epilogue.kir"));
+  EXPECT_TRUE(fs::exists(dir / "16-fuse-elementwise.kir"));
+  EXPECT_EQ(ReadFile(dir / "17-dead-code-elimination.kir"), PrintGraph(g));
   // After folding only: %c and %s are constants now, %m is still there.
   std::string folded = ReadFile(dir / "01-constant-folding.kir");
   EXPECT_NE(folded.find("%s = constant [0.0, 1.0, 2.0] : f32[3]"), std::string::npos) << folded;

@@ -20,6 +20,7 @@
 #include "passes/recognize_gelu.h"
 #include "passes/recognize_norms.h"
 #include "passes/simplify.h"
+#include "passes/sink_broadcasts.h"
 
 namespace kiln {
 namespace {
@@ -36,6 +37,7 @@ const std::vector<PassEntry>& Entries() {
       {"constant-folding", [] { return std::make_unique<ConstantFoldPass>(); }},
       {"algebraic-simplification", [] { return std::make_unique<SimplifyPass>(); }},
       {"hoist-slice", [] { return std::make_unique<HoistSlicePass>(); }},
+      {"sink-broadcasts", [] { return std::make_unique<SinkBroadcastsPass>(); }},
       {"fold-batch-norm", [] { return std::make_unique<FoldBatchNormPass>(); }},
       {"lower-patch-conv", [] { return std::make_unique<LowerPatchConvPass>(); }},
       {"fold-views", [] { return std::make_unique<FoldViewsPass>(); }},

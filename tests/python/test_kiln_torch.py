@@ -147,6 +147,10 @@ def test_tiny_bert_with_padding_mask(tmp_path):
     module = kiln.compile(model, (ids, mask), dynamic_shapes=dyn, output_dir=tmp_path,
                           progress=False)
     assert module.symbols == {"batch": (1, 4), "seq": (2, 32)}
+    # transformers' SDPA path broadcasts the padding mask to [batch, 1, seq, seq]; sink-broadcasts
+    # hands the attention the [batch, 1, 1, seq] form instead.
+    kir = (tmp_path / "model.kir").read_text()
+    assert "f32[batch,1,1,seq]" in kir and "[batch,1,seq,seq]" not in kir, kir
     with torch.no_grad():
         want = model(ids, mask)
         hidden, pooled = module(ids, mask)
