@@ -440,6 +440,20 @@ TEST(CudaModuleEmitter, StreamKGemmsGetKernelScratch) {
 
 // A dynamic batch scales the workspace (MemoryPlan::scale_symbol): buffers at multiples of the
 // batch, the kernel scratch after the batch's units, ModelDesc's per-unit bytes for the runtime.
+TEST(CudaModuleEmitter, SwizzledConfigNamesItsSwizzle) {
+  // The swizzle is a run-time argument of the same kernel: the Gemm type carries it after the
+  // (default) tile scheduler, and Run passes it to CUTLASS's scheduler.
+  ScopedEnv forced("KILN_GEMM_CONFIG", "128x128x64_1x1_pingpong_sw8");
+  Graph g = ParseVerified(R"(graph @s(%x: f16[4096,768]) -> (%y) {
+  %w = weight "w" : f16[768,768]
+  %y = gemm(%x, %w) : f16[4096,768]
+})");
+  const std::string y = KernelBody(g, "y", "cuda-sm90");
+  EXPECT_NE(y.find("config 128x128x64_1x1_pingpong_sw8 (forced"), std::string::npos) << y;
+  EXPECT_NE(y.find("cutlass::gemm::KernelTmaWarpSpecializedPingpong, cutlass::epilogue::TmaWarpSpecialized, E1, void, 8>;"),
+            std::string::npos) << y;
+}
+
 TEST(CudaModuleEmitter, KernelScratchFollowsAScalingWorkspace) {
   ScopedEnv forced("KILN_GEMM_CONFIG", "128x128x64_1x1_coop_streamk");
   Graph g = ParseVerified(R"(graph @s(%x: f16[N,64,1024], %w: f16[1024,256]) -> (%y) where N in [1, 8] {
@@ -513,7 +527,7 @@ TEST(CudaCompileTest, GemmSm90FusedEpilogueAndBatchedTransposedForSm90a) {
   options.target = "cuda-sm90";
   options.output_dir = FreshCompileDir("gemm90");
   options.tune = TuneMode::kOff;  // the heuristic's configs, also where a GPU is present
-  options.forced_configs = {{"k", "128x128x64_1x1_coop_splitk4"}};
+  options.forced_configs = {{"k", "128x128x64_1x1_coop_splitk4"}, {"z", "128x128x64_1x1_coop_sw4"}};
   options.cache_dir = std::string(KILN_BINARY_DIR) + "/test-object-cache";
   StatusOr<CompileResult> r = Compile(g, options);
   ASSERT_TRUE(r.ok()) << r.status().ToString();

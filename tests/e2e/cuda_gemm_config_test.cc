@@ -105,8 +105,9 @@ TEST(CudaGemmSm90Config, ParsesItsNames) {
   EXPECT_EQ(staged->stages, 5);
   EXPECT_EQ(ParseGemmConfig("128x128", p).status().ToString(),
             "invalid argument: gemm config \"128x128\" does not parse: expected "
-            "<tileM>x<tileN>x<tileK>_<clusterM>x<clusterN>_<coop|pingpong>[_s<stages>][_streamk|_splitk<N>], "
-            "e.g. 128x256x64_2x1_coop, 128x128x64_1x1_coop_streamk or 128x128x64_1x1_coop_splitk4, or sm80");
+            "<tileM>x<tileN>x<tileK>_<clusterM>x<clusterN>_<coop|pingpong>[_s<stages>][_sw<swizzle>]"
+            "[_streamk|_splitk<N>], e.g. 128x256x64_2x1_coop, 128x128x64_1x1_pingpong_sw8, "
+            "128x128x64_1x1_coop_streamk or 128x128x64_1x1_coop_splitk4, or sm80");
   StatusOr<GemmConfig> stream_k = ParseGemmConfig("128x64x64_1x1_coop_s4_streamk", p);
   ASSERT_TRUE(stream_k.ok());
   EXPECT_TRUE(stream_k->stream_k);
@@ -120,6 +121,15 @@ TEST(CudaGemmSm90Config, ParsesItsNames) {
   EXPECT_FALSE(ParseGemmConfig("128x128x64_1x1_coop_splitk1", p).ok());      // 2..16 splits
   EXPECT_FALSE(ParseGemmConfig("128x128x64_1x1_coop_splitk17", p).ok());
   EXPECT_FALSE(ParseGemmConfig("128x128x64_1x1_pingpong_splitk2", p).ok());  // cooperative only
+  StatusOr<GemmConfig> swizzled = ParseGemmConfig("256x128x64_1x2_coop_s4_sw8_streamk", p);
+  ASSERT_TRUE(swizzled.ok()) << swizzled.status().ToString();
+  EXPECT_EQ(swizzled->swizzle, 8);
+  EXPECT_EQ(swizzled->stages, 4);
+  EXPECT_TRUE(swizzled->stream_k);
+  EXPECT_EQ(swizzled->Name(), "256x128x64_1x2_coop_s4_sw8_streamk");
+  EXPECT_EQ(ParseGemmConfig("128x128x64_1x1_pingpong", p)->swizzle, 1);
+  EXPECT_FALSE(ParseGemmConfig("128x128x64_1x1_pingpong_sw3", p).ok());  // 1, 2, 4 or 8
+  EXPECT_FALSE(ParseGemmConfig("128x128x64_1x1_pingpong_sw16", p).ok());
   EXPECT_FALSE(ParseGemmConfig("64x128x64_1x1_coop", p).ok());       // cooperative needs tile M >= 128
   EXPECT_FALSE(ParseGemmConfig("128x256x64_1x1_pingpong", p).ok());  // 256 accumulator registers
 }

@@ -211,7 +211,8 @@ TEST(CudaGemmTest, ForcedConfigs) {
   const std::string text = R"(graph @forced(%a: f16[320,192], %b: f16[264,192], %bias: f16[264]) -> (%y) {
   %y = gemm(%a, %b) {trans_b=true, epilogue=[bias(%bias), relu]} : f16[320,264]
 })";
-  for (const char* config : {"256x128x64_1x2_coop", "128x128x64_2x1_pingpong", "128x64x64_1x1_coop_s3"}) {
+  for (const char* config : {"256x128x64_1x2_coop", "128x128x64_2x1_pingpong", "128x64x64_1x1_coop_s3",
+                             "128x128x64_1x1_pingpong_sw8", "256x128x64_1x2_coop_sw4"}) {
     SCOPED_TRACE(config);
     ForcedConfig forced(config);
     Check(text, 1);

@@ -69,6 +69,7 @@ std::string GemmConfig::Name() const {
                   std::to_string(cluster_n) + "_" +
                   (schedule == KernelSchedule::kCooperative ? "coop" : "pingpong");
   if (stages != 0) s += "_s" + std::to_string(stages);
+  if (swizzle != 1) s += "_sw" + std::to_string(swizzle);
   if (stream_k) s += splits > 0 ? "_splitk" + std::to_string(splits) : std::string("_streamk");
   return s;
 }
@@ -147,6 +148,7 @@ bool ValidSm90Config(const GemmConfig& c) {
   if (!pow2(c.cluster_m) || !pow2(c.cluster_n) || c.cluster_m * c.cluster_n > 4) return false;
   if (c.stream_k && !coop) return false;  // CUTLASS's stream-K scheduler: cooperative kernels
   if (c.splits != 0 && (!c.stream_k || c.splits < 2 || c.splits > 16)) return false;
+  if (c.swizzle != 1 && c.swizzle != 2 && c.swizzle != 4 && c.swizzle != 8) return false;
   return c.stages == 0 || (c.stages >= 2 && c.stages <= 8);
 }
 
@@ -237,11 +239,12 @@ std::optional<GemmConfig> SmallGemmConfig(const GemmProblem& p) {
 
 StatusOr<GemmConfig> ParseGemmConfig(const std::string& text, const GemmProblem& p) {
   static const std::regex re(
-      R"((\d+)x(\d+)x(\d+)_(\d+)x(\d+)_(coop|pingpong)(?:_s(\d+))?(_streamk|_splitk(\d+))?)");
+      R"((\d+)x(\d+)x(\d+)_(\d+)x(\d+)_(coop|pingpong)(?:_s(\d+))?(?:_sw(\d+))?(_streamk|_splitk(\d+))?)");
   std::smatch m;
   const std::string expected =
-      "expected <tileM>x<tileN>x<tileK>_<clusterM>x<clusterN>_<coop|pingpong>[_s<stages>][_streamk|_splitk<N>], "
-      "e.g. 128x256x64_2x1_coop, 128x128x64_1x1_coop_streamk or 128x128x64_1x1_coop_splitk4, or sm80";
+      "expected <tileM>x<tileN>x<tileK>_<clusterM>x<clusterN>_<coop|pingpong>[_s<stages>][_sw<swizzle>]"
+      "[_streamk|_splitk<N>], e.g. 128x256x64_2x1_coop, 128x128x64_1x1_pingpong_sw8, "
+      "128x128x64_1x1_coop_streamk or 128x128x64_1x1_coop_splitk4, or sm80";
   if (!std::regex_match(text, m, re))
     return InvalidArgument("gemm config \"" + text + "\" does not parse: " + expected);
   GemmConfig c;
@@ -252,8 +255,9 @@ StatusOr<GemmConfig> ParseGemmConfig(const std::string& text, const GemmProblem&
   c.cluster_n = std::stoi(m[5]);
   c.schedule = m[6] == "coop" ? KernelSchedule::kCooperative : KernelSchedule::kPingpong;
   c.stages = m[7].matched ? std::stoi(m[7]) : 0;
-  c.stream_k = m[8].matched;
-  c.splits = m[9].matched ? std::stoi(m[9]) : 0;
+  c.swizzle = m[8].matched ? std::stoi(m[8]) : 1;
+  c.stream_k = m[9].matched;
+  c.splits = m[10].matched ? std::stoi(m[10]) : 0;
   c.problem = p;
   if (!ValidSm90Config(c)) {
     return InvalidArgument(
@@ -261,7 +265,7 @@ StatusOr<GemmConfig> ParseGemmConfig(const std::string& text, const GemmProblem&
         "\" is not a valid sm90 kernel: cooperative takes tile M 128 or 256, pingpong 64 or "
         "128; tile N a multiple of 64 up to 256; tile K 32, 64 or 128; at most 128x128 "
         "accumulators per warp group; clusters of 1, 2 or 4 (4 CTAs at most); stages 2..8; "
-        "stream-K and split-K (2 to 16 splits) with cooperative kernels only");
+        "swizzle 1, 2, 4 or 8; stream-K and split-K (2 to 16 splits) with cooperative kernels only");
   }
   return c;
 }

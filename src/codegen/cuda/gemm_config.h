@@ -66,10 +66,14 @@ struct GemmConfig {
   /// With stream_k: 0 lets CUTLASS decide how K is split; 2..16 splits every tile's K into that
   /// many slices (the scheduler's split-K decomposition), whatever the tile count.
   int splits = 0;
+  /// CUTLASS's persistent tile scheduler walks the output tiles in strips this many tiles wide
+  /// across its raster direction (max_swizzle_size: 1, 2, 4 or 8), so that the CTAs of a wave
+  /// share A and B tiles in L2 instead of each wave streaming all of A (or B) again.
+  int swizzle = 1;
   GemmProblem problem;
 
-  /// "128x256x64_2x1_coop" (+ "_s<stages>" when not automatic, "_streamk" or "_splitk<splits>"):
-  /// the KILN_GEMM_CONFIG spelling.
+  /// "128x256x64_2x1_coop" (+ "_s<stages>" when not automatic, "_sw<swizzle>" when not 1,
+  /// "_streamk" or "_splitk<splits>"): the KILN_GEMM_CONFIG spelling.
   std::string Name() const;
   /// The CUTLASS types, e.g. "cutlass::gemm::KernelTmaWarpSpecializedCooperative".
   std::string KernelScheduleType() const;

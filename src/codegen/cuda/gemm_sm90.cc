@@ -178,8 +178,12 @@ int WriteSm90GemmType(const Node& node, const GemmConfig& config, const std::str
   w.Line("using Gemm = " + std::string(kNs) + "Gemm<" + ta + ", " + layout_a + ", " + ta + ", " +
          layout_b + ", " + tc + ", " + td + ", Tile, Cluster, " + std::to_string(config.stages) +
          ",");
+  // The tile scheduler and swizzle only where they are not the defaults (void, 1).
+  std::string scheduler;
+  if (config.stream_k || config.swizzle != 1) scheduler = ", " + config.TileSchedulerType();
+  if (config.swizzle != 1) scheduler += ", " + std::to_string(config.swizzle);
   w.Line("    " + config.KernelScheduleType() + ", " + config.EpilogueScheduleType() + ", E" +
-         std::to_string(root) + (config.stream_k ? ", " + config.TileSchedulerType() : "") + ">;");
+         std::to_string(root) + scheduler + ">;");
   return root;
 }
 

@@ -29,10 +29,12 @@ namespace kiln_cuda::sm90 {
 /// Stages: "auto" when Stages == 0 (what shared memory holds after the epilogue's share).
 /// TileScheduler: void (CUTLASS's persistent data-parallel scheduler) or
 /// cutlass::gemm::StreamKScheduler (cooperative kernels: CTAs split K when the output tiles are
-/// fewer than the SMs, partial sums in the scratch Run gets).
+/// fewer than the SMs, partial sums in the scratch Run gets). Swizzle: the scheduler's
+/// max_swizzle_size (1, 2, 4, 8), a run-time argument of the same kernel: the CTAs of a wave
+/// cover strips of that many tiles across the raster direction, sharing A and B tiles in L2.
 template <class ElementA, class LayoutA, class ElementB, class LayoutB, class ElementC, class ElementD,
           class TileShape, class ClusterShape, int Stages, class KernelSchedule, class EpilogueSchedule,
-          class Fusion, class TileScheduler = void>
+          class Fusion, class TileScheduler = void, int Swizzle = 1>
 struct Gemm {
   static constexpr int kAlignA = 16 / sizeof(ElementA);
   static constexpr int kAlignB = 16 / sizeof(ElementB);
@@ -53,6 +55,7 @@ struct Gemm {
   using Kernel = cutlass::gemm::kernel::GemmUniversal<cute::Shape<int, int, int, int>, CollectiveMainloop,
                                                       CollectiveEpilogue, TileScheduler>;
   static constexpr bool kStreamK = cute::is_same_v<TileScheduler, cutlass::gemm::StreamKScheduler>;
+  static constexpr int kSwizzle = Swizzle;
   using Device = cutlass::gemm::device::GemmUniversalAdapter<Kernel>;
 
   using StrideA = typename Kernel::StrideA;
@@ -111,6 +114,7 @@ void Run(const char* what, int64_t m, int64_t n, int64_t k, int64_t l, const voi
       {fusion, static_cast<const typename G::ElementCOrD*>(c), MakeStride<typename G::StrideC>(ldc, batch_c),
        static_cast<typename G::CollectiveEpilogue::ElementD*>(d), MakeStride<typename G::StrideD>(ldd, batch_d)},
       hw};
+  args.scheduler.max_swizzle_size = G::kSwizzle;
   if constexpr (G::kStreamK) {
     using Decomposition = typename G::Kernel::TileScheduler::DecompositionMode;
     if (splits >= 2) {
