@@ -143,3 +143,46 @@ def test_mismatch_exits_1_without_timings(tmp_path, capsys):
         md = f.read()
     assert "## Correctness: FAILED" in md and "timings skipped" in md
     assert "correctness check FAILED" in capsys.readouterr().out
+
+
+class TinyMlp(torch.nn.Module):
+    def __init__(self, split=False):
+        super().__init__()
+        self.split = split
+        self.fc = torch.nn.Linear(16, 8)
+
+    def forward(self, x):
+        if self.split:  # the same function, another PyTorch form
+            return torch.relu(x @ self.fc.weight.t() + self.fc.bias)
+        return torch.relu(self.fc(x))
+
+
+def tiny_mlp_with_a_form(batch):
+    torch.manual_seed(0)
+    model = TinyMlp()
+    other = TinyMlp(split=True)
+    other.load_state_dict(model.state_dict())
+    return model, (torch.randn(batch, 16),), {"matmul": other}
+
+
+def test_other_pytorch_forms_are_timed_and_count_for_the_best(tmp_path):
+    result = run_benchmark(BenchConfig(
+        model=tiny_mlp_with_a_form, batches=[2], modes=["eager"], target="cpu", warmup=1,
+        reps=3, out=str(tmp_path / "mlp"), progress=False))
+    assert result["ok"]
+    (row,) = result["rows"]
+    assert set(row["ms"]) == {"kiln", "eager", "eager [matmul]"}
+    assert row["best_torch"] == min(("eager", "eager [matmul]"), key=lambda k: row["ms"][k])
+    assert "eager [matmul]" in open(str(tmp_path / "mlp.md")).read()
+
+
+def test_a_form_that_computes_something_else_is_refused():
+    def factory(batch):
+        model, inputs, forms = tiny_mlp_with_a_form(batch)
+        torch.nn.init.zeros_(forms["matmul"].fc.bias)
+        torch.nn.init.ones_(forms["matmul"].fc.weight)
+        return model, inputs, forms
+
+    from kiln.bench._models import build_model
+    with pytest.raises(ValueError, match="form 'matmul' computes something else"):
+        build_model(factory, 2)

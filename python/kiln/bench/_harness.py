@@ -16,7 +16,9 @@ run_benchmark(config):
      the CPU with time.perf_counter; medians of reps x inner calls after warmup calls;
   5. writes <out>.md, <out>.json and <out>.png (_report).
 PyTorch modes: eager (NCHW), channels_last (conv nets only), compile, reduce-overhead,
-max-autotune (torch.compile, dynamic=False, channels_last for conv nets), under inference_mode.
+max-autotune (torch.compile, dynamic=False, channels_last for conv nets), under inference_mode;
+each also on the model's other PyTorch forms ("reduce-overhead [eager attention]" for BERT,
+_models), and "best PyTorch" is the fastest of them all.
 """
 from __future__ import annotations
 
@@ -294,8 +296,8 @@ def _torch_runner(torch: Any, models: Dict[str, Any], mode: str, inputs: tuple,
 
 
 def _time_batch(torch: Any, cfg: BenchConfig, bm: BenchModel, variants: List[_KilnVariant],
-                models: Dict[str, Any], modes: Sequence[str], b: int, run_dtype: Any,
-                device: str, stream: Any) -> Dict[str, Any]:
+                models: Dict[str, Any], forms: Dict[str, Any], modes: Sequence[str], b: int,
+                run_dtype: Any, device: str, stream: Any) -> Dict[str, Any]:
     cuda = device == "cuda"
     median = cuda_median_ms if cuda else cpu_median_ms
     inputs = _cast_inputs(torch, [resize_batch(x, b) for x in bm.inputs], run_dtype, device)
@@ -314,7 +316,13 @@ def _time_batch(torch: Any, cfg: BenchConfig, bm: BenchModel, variants: List[_Ki
                                        cfg.reps, cfg.inner)
         row["peak_mb"][v.name] = v.workspace_bytes(b) / 2**20
         print(f"b{b} {v.name}: {row['ms'][v.name]:.3f} ms", flush=True)
-    for mode in modes:
+    # PyTorch: every mode on the model, then on each of its other forms ("<mode> [<form>]").
+    runs = [(mode, models, bm.convolutional) for mode in modes]
+    for form, module in forms.items():
+        runs += [(f"{mode} [{form}]", {"eager": module}, False) for mode in modes
+                 if mode != "channels_last"]
+    for key, run_models, convolutional in runs:
+        mode = key.split(" [")[0]
         torch._dynamo.reset()
         if cuda:
             torch.cuda.synchronize()
@@ -322,18 +330,18 @@ def _time_batch(torch: Any, cfg: BenchConfig, bm: BenchModel, variants: List[_Ki
             torch.cuda.reset_peak_memory_stats()
             base = torch.cuda.memory_allocated()
         t0 = time.perf_counter()
-        run = _torch_runner(torch, models, mode, inputs, bm.convolutional)
+        run = _torch_runner(torch, run_models, mode, inputs, convolutional)
         run()
         if cuda:
             torch.cuda.synchronize()
-        row["first_call_s"][mode] = time.perf_counter() - t0
-        row["ms"][mode] = median(run, cfg.warmup, cfg.reps, cfg.inner)
+        row["first_call_s"][key] = time.perf_counter() - t0
+        row["ms"][key] = median(run, cfg.warmup, cfg.reps, cfg.inner)
         if cuda:
-            row["peak_mb"][mode] = (torch.cuda.max_memory_allocated() - base) / 2**20
-        print(f"b{b} {mode}: {row['ms'][mode]:.3f} ms (first call "
-              f"{row['first_call_s'][mode]:.1f} s)", flush=True)
+            row["peak_mb"][key] = (torch.cuda.max_memory_allocated() - base) / 2**20
+        print(f"b{b} {key}: {row['ms'][key]:.3f} ms (first call "
+              f"{row['first_call_s'][key]:.1f} s)", flush=True)
     torch._dynamo.reset()
-    torch_modes = [m for m in modes if m in row["ms"]]
+    torch_modes = [key for key, _, _ in runs]
     if torch_modes:
         best = min(torch_modes, key=lambda m: row["ms"][m])
         row["best_torch"] = best
@@ -424,12 +432,14 @@ def run_benchmark(cfg: BenchConfig) -> Dict[str, Any]:
         result["notes"].append("timings skipped: the correctness check failed")
     else:
         models = {"eager": model}
+        forms = {name: copy.deepcopy(m).to(device=device, dtype=run_dtype).eval()
+                 for name, m in bm.torch_forms.items()}
         if bm.convolutional and any(m in modes for m in ("channels_last",) + COMPILE_MODES):
             models["channels_last"] = copy.deepcopy(model).to(memory_format=torch.channels_last)
         for b in batches:
             at_b = [m for m in modes if m not in COMPILE_MODES or cfg.compile_batches is None
                     or b in cfg.compile_batches]
-            result["rows"].append(_time_batch(torch, cfg, bm, variants, models, at_b, b,
+            result["rows"].append(_time_batch(torch, cfg, bm, variants, models, forms, at_b, b,
                                               run_dtype, device, stream))
         result["peak_tflops"] = _matmul_peak_tflops(torch, device, run_dtype)
         print(f"roofline: torch.matmul peak {result['peak_tflops']:.1f} TFLOP/s", flush=True)

@@ -3,15 +3,18 @@
 A model spec is "resnet50", "vit", "bert" (torchvision / transformers with seeded random weights:
 no downloads) or "package.module:function". A factory is called as factory(batch) when it takes
 an argument, else factory(); it returns (model, example_inputs): a torch.nn.Module and a tuple of
-tensors whose dim 0 is the batch. The harness builds a model once, at the largest batch, and
-derives the inputs of the other batches with resize_batch (rows repeated or dropped).
+tensors whose dim 0 is the batch, or (model, example_inputs, forms) with forms a dict name ->
+torch.nn.Module of other PyTorch forms of the same model (same weights, same outputs, e.g. BERT
+with eager instead of SDPA attention): the harness times PyTorch in each form too and takes the
+best over all of them. The harness builds a model once, at the largest batch, and derives the
+inputs of the other batches with resize_batch (rows repeated or dropped).
 """
 from __future__ import annotations
 
 import importlib
 import inspect
-from dataclasses import dataclass
-from typing import Any, Callable, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Optional, Tuple
 
 BUILTIN_MODELS = ("resnet50", "vit", "bert")
 
@@ -25,6 +28,8 @@ class BenchModel:
     inputs: Tuple[Any, ...]  # torch tensors, dim 0 = batch
     classifier: bool  # one [batch, classes] output: top-1 agreement is checked
     convolutional: bool  # has Conv2d layers: the channels_last mode applies
+    # Other PyTorch forms of the model (fp32, eval, CPU), timed as "<mode> [<form>]"
+    torch_forms: Dict[str, Any] = field(default_factory=dict)
 
 
 def _randomize_constant_params(model: Any) -> None:
@@ -68,23 +73,27 @@ def _bert(batch: int, seq: int = 128) -> Tuple[Any, Tuple[Any, ...]]:
     class Bert(torch.nn.Module):
         """BertModel with positional inputs and a tuple of outputs."""
 
-        def __init__(self) -> None:
+        def __init__(self, attention: Optional[str] = None) -> None:
             super().__init__()
-            # transformers' default attention (SDPA), what a PyTorch user runs: 1.5x faster
-            # than attn_implementation="eager" at s384 batch 64 (bert_s384_h200.md)
-            self.bert = BertModel(BertConfig())
+            self.bert = (BertModel(BertConfig()) if attention is None else
+                         BertModel._from_config(BertConfig(), attn_implementation=attention))
 
         def forward(self, input_ids: Any, attention_mask: Any) -> Tuple[Any, Any]:
             out = self.bert(input_ids=input_ids, attention_mask=attention_mask)
             return out.last_hidden_state, out.pooler_output
 
     torch.manual_seed(0)
+    # transformers' default attention (SDPA), what kiln compiles; eager (matmul + softmax)
+    # attention is PyTorch's other form: 1.5x slower at s384 batch 64, faster at batch 1 with
+    # CUDA graphs (bert_s384_h200.md), so both are timed.
     model = Bert().eval()
     _randomize_constant_params(model)
+    eager_attention = Bert("eager").eval()
+    eager_attention.load_state_dict(model.state_dict())
     ids = torch.randint(0, model.bert.config.vocab_size, (batch, seq), dtype=torch.int64)
     mask = torch.ones(batch, seq, dtype=torch.int64)
     mask[0, (3 * seq) // 4:] = 0  # the first row is padded (the row every batch keeps)
-    return model, (ids, mask)
+    return model, (ids, mask), {"eager attention": eager_attention}
 
 
 def resolve_factory(spec: str) -> Tuple[str, Callable[..., Any]]:
@@ -131,7 +140,9 @@ def build_model(spec: Any, batch: int, seq: Optional[int] = None) -> BenchModel:
         if "seq" not in params:
             raise ValueError(f"model {name}: its factory takes no sequence length (seq={seq})")
         kwargs["seq"] = seq
-    model, inputs = factory(batch, **kwargs) if params else factory()
+    built = factory(batch, **kwargs) if params else factory()
+    model, inputs = built[0], built[1]
+    forms = built[2] if len(built) > 2 else {}
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model {name}: the factory returned a {type(model).__name__}, "
                         "expected (torch.nn.Module, example_inputs)")
@@ -141,11 +152,27 @@ def build_model(spec: Any, batch: int, seq: Optional[int] = None) -> BenchModel:
     model = model.float().eval().cpu()
     inputs = tuple(x.cpu() for x in inputs)
     convolutional = any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
+    two_rows = tuple(x[:2] for x in inputs)
     with torch.no_grad():  # the output structure, from two rows (cheap at any batch)
-        outs = flatten_outputs(model(*(x[:2] for x in inputs)))
+        outs = flatten_outputs(model(*two_rows))
     classifier = len(outs) == 1 and outs[0].dim() == 2 and outs[0].shape[1] > 1
+    torch_forms = {}
+    for form, module in forms.items():
+        module = module.float().eval().cpu()
+        with torch.no_grad():
+            got = flatten_outputs(module(*two_rows))
+        if len(got) != len(outs):
+            raise ValueError(f"model {name}: its form {form!r} has {len(got)} outputs, the "
+                             f"model {len(outs)}")
+        for g, w in zip(got, outs):
+            err = float((g - w).abs().max()) / max(float(w.abs().max()), 1e-6)
+            if g.shape != w.shape or err > 1e-4:
+                raise ValueError(f"model {name}: its form {form!r} computes something else "
+                                 f"(max |err| / max |ref| {err:.3g}, shapes {tuple(g.shape)} "
+                                 f"vs {tuple(w.shape)})")
+        torch_forms[form] = module
     return BenchModel(name=name, module=model, inputs=inputs, classifier=classifier,
-                      convolutional=convolutional)
+                      convolutional=convolutional, torch_forms=torch_forms)
 
 
 def flatten_outputs(out: Any) -> list:
