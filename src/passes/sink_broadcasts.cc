@@ -195,18 +195,23 @@ bool BypassExpands(Node* node) {
   return changed;
 }
 
+// Rules 1-3 before 4: an op of two expands runs small as a whole (rule 3) rather than reading
+// one of them unexpanded (rule 4 alone would keep the other expand).
 StatusOr<bool> RewriteNode(Graph& graph, Node* node) {
-  if (BypassExpands(node)) return true;
-  if (!IsElementwise(*node)) return false;
-  if (Compare(node->op(), 0, 0).has_value()) {  // a comparison
-    KILN_ASSIGN_OR_RETURN(bool done, FoldUniformComparison(graph, node));
+  if (IsElementwise(*node)) {
+    bool done = false;
+    if (Compare(node->op(), 0, 0).has_value()) {  // a comparison
+      KILN_ASSIGN_OR_RETURN(done, FoldUniformComparison(graph, node));
+    }
+    if (!done && node->op() == OpKind::kWhere) {
+      KILN_ASSIGN_OR_RETURN(done, FoldUniformWhere(graph, node));
+    }
+    if (!done) {
+      KILN_ASSIGN_OR_RETURN(done, SinkBelowElementwise(graph, node));
+    }
     if (done) return true;
   }
-  if (node->op() == OpKind::kWhere) {
-    KILN_ASSIGN_OR_RETURN(bool done, FoldUniformWhere(graph, node));
-    if (done) return true;
-  }
-  return SinkBelowElementwise(graph, node);
+  return BypassExpands(node);
 }
 
 }  // namespace

@@ -87,6 +87,26 @@ TEST(SinkBroadcastsTest, ElementwiseOfExpandsRunsSmallAndBinaryOpsReadTheSmallOp
   ExpectNumericallyEquivalent(*before, g, 0, 0);
 }
 
+TEST(SinkBroadcastsTest, BinaryOpOfTwoExpandsRunsOnTheirOperands) {
+  // Both sides broadcast along axis 1 of [N,3,4]:
+  // the add runs at [N,1,4] and is expanded after, rather than reading one side unexpanded.
+  Graph g = ParseVerified(R"(graph @g(%a: f32[N,1,4], %b: f32[4]) -> (%y) where N in [1, 4] {
+  %ea = expand(%a) {shape=[N,3,4]} : f32[N,3,4]
+  %eb = expand(%b) {shape=[N,3,4]} : f32[N,3,4]
+  %s = add(%ea, %eb) : f32[N,3,4]
+  %y = neg(%s) : f32[N,3,4]
+})");
+  std::unique_ptr<Graph> before = g.Clone();
+  SinkBroadcastsPass pass;
+  EXPECT_TRUE(RunPassChecked(pass, g));
+  const std::string text = PrintGraph(g);
+  const Node* y = Producer(g, "y");
+  ASSERT_NE(y, nullptr) << text;
+  EXPECT_EQ(y->op(), OpKind::kExpand) << text;  // neg ran small too
+  EXPECT_EQ(y->input(0)->shape(), (Shape{Dim::Symbol("N"), Dim(1), Dim(4)})) << text;
+  ExpectNumericallyEquivalent(*before, g, 0, 0);
+}
+
 TEST(SinkBroadcastsTest, WhereWithAConstantConditionPicksAnOperand) {
   // where(false, x, y) is y, expanded to the result's shape; a graph output keeps its name.
   Graph g = ParseVerified(R"(graph @g(%x: f32[N,4], %y: f32[4]) -> (%w) where N in [1, 4] {
