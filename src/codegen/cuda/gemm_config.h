@@ -67,8 +67,10 @@ struct GemmConfig {
   /// many slices (the scheduler's split-K decomposition), whatever the tile count.
   int splits = 0;
   /// CUTLASS's persistent tile scheduler walks the output tiles in strips this many tiles wide
-  /// across its raster direction (max_swizzle_size: 1, 2, 4 or 8), so that the CTAs of a wave
-  /// share A and B tiles in L2 instead of each wave streaming all of A (or B) again.
+  /// across its raster direction (max_swizzle_size: 1, 2, 4 or 8). It rasters along the shorter
+  /// side (along N when there are at least as many M tiles), so a wave re-reads the other
+  /// operand's tiles only when that side is long: square-ish problems (8192^3: 32 N tiles per
+  /// row of 64), where a strip keeps the wave's A and B tiles together in L2.
   int swizzle = 1;
   GemmProblem problem;
 
