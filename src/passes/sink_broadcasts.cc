@@ -58,6 +58,20 @@ bool IsElementwise(const Node& node) {
   return (f == FusionKind::kElementwise || f == FusionKind::kBroadcast) && node.num_outputs() == 1;
 }
 
+bool IsComparison(OpKind op) {
+  switch (op) {
+    case OpKind::kEqual:
+    case OpKind::kNotEqual:
+    case OpKind::kGreater:
+    case OpKind::kGreaterEqual:
+    case OpKind::kLess:
+    case OpKind::kLessEqual:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // a <op> b for the comparison ops; nullopt for any other op.
 std::optional<bool> Compare(OpKind op, double a, double b) {
   switch (op) {
@@ -200,7 +214,7 @@ bool BypassExpands(Node* node) {
 StatusOr<bool> RewriteNode(Graph& graph, Node* node) {
   if (IsElementwise(*node)) {
     bool done = false;
-    if (Compare(node->op(), 0, 0).has_value()) {  // a comparison
+    if (IsComparison(node->op())) {
       KILN_ASSIGN_OR_RETURN(done, FoldUniformComparison(graph, node));
     }
     if (!done && node->op() == OpKind::kWhere) {

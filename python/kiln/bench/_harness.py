@@ -317,12 +317,11 @@ def _time_batch(torch: Any, cfg: BenchConfig, bm: BenchModel, variants: List[_Ki
         row["peak_mb"][v.name] = v.workspace_bytes(b) / 2**20
         print(f"b{b} {v.name}: {row['ms'][v.name]:.3f} ms", flush=True)
     # PyTorch: every mode on the model, then on each of its other forms ("<mode> [<form>]").
-    runs = [(mode, models, bm.convolutional) for mode in modes]
+    runs = [(mode, mode, models, bm.convolutional) for mode in modes]
     for form, module in forms.items():
-        runs += [(f"{mode} [{form}]", {"eager": module}, False) for mode in modes
+        runs += [(f"{mode} [{form}]", mode, {"eager": module}, False) for mode in modes
                  if mode != "channels_last"]
-    for key, run_models, convolutional in runs:
-        mode = key.split(" [")[0]
+    for key, mode, run_models, convolutional in runs:
         torch._dynamo.reset()
         if cuda:
             torch.cuda.synchronize()
@@ -341,7 +340,7 @@ def _time_batch(torch: Any, cfg: BenchConfig, bm: BenchModel, variants: List[_Ki
         print(f"b{b} {key}: {row['ms'][key]:.3f} ms (first call "
               f"{row['first_call_s'][key]:.1f} s)", flush=True)
     torch._dynamo.reset()
-    torch_modes = [key for key, _, _ in runs]
+    torch_modes = [key for key, _, _, _ in runs]
     if torch_modes:
         best = min(torch_modes, key=lambda m: row["ms"][m])
         row["best_torch"] = best
