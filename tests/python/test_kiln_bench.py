@@ -176,6 +176,14 @@ def test_other_pytorch_forms_are_timed_and_count_for_the_best(tmp_path):
     assert "eager [matmul]" in open(str(tmp_path / "mlp.md")).read()
 
 
+def test_form_modes_limit_the_modes_timed_on_other_forms(tmp_path):
+    result = run_benchmark(BenchConfig(
+        model=tiny_mlp_with_a_form, batches=[2], modes=["eager"], form_modes=[], target="cpu",
+        warmup=1, reps=3, out=str(tmp_path / "mlp"), progress=False))
+    (row,) = result["rows"]
+    assert set(row["ms"]) == {"kiln", "eager"}
+
+
 def test_a_form_that_computes_something_else_is_refused():
     def factory(batch):
         model, inputs, forms = tiny_mlp_with_a_form(batch)

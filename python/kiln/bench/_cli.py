@@ -28,6 +28,9 @@ def parse_args(argv: Optional[List[str]] = None) -> BenchConfig:
                     help="sequence length for models that take one (bert: default 128)")
     ap.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES),
                     help="PyTorch modes to time (default: all; channels_last only for conv nets)")
+    ap.add_argument("--form-modes", nargs="*", choices=MODES,
+                    help="modes of --modes also timed on the model's other PyTorch forms (BERT: "
+                    "eager attention); default: all of them")
     ap.add_argument("--compile-batches", type=int, nargs="*",
                     help="batches at which the torch.compile modes (compile, reduce-overhead, "
                     "max-autotune) run, each compiling per batch (minutes for max-autotune); "
@@ -58,6 +61,7 @@ def parse_args(argv: Optional[List[str]] = None) -> BenchConfig:
     command = "python -m kiln.bench " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     return BenchConfig(model=args.model, batches=args.batches, seq=args.seq, modes=args.modes,
+                       form_modes=args.form_modes,
                        compile_batches=args.compile_batches,
                        target=args.target, dtype=args.dtype, warmup=args.warmup,
                        reps=args.reps, inner=args.inner, out=args.out, tolerance=args.tolerance,

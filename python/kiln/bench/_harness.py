@@ -50,6 +50,9 @@ class BenchConfig:
     batches: Sequence[int] = (1, 8, 64)
     seq: Optional[int] = None  # sequence length of a model whose factory takes `seq` (bert)
     modes: Sequence[str] = MODES
+    # PyTorch modes timed on the model's other forms (None: every mode of `modes`); e.g. only
+    # eager and reduce-overhead, to spare the minutes of max-autotune on a slower form
+    form_modes: Optional[Sequence[str]] = None
     compile_batches: Optional[Sequence[int]] = None  # where the torch.compile modes run (None: all)
     target: Optional[str] = None  # default: cuda-sm90 (sm80 below Hopper) with CUDA, else cpu
     dtype: Optional[str] = None  # default: f16 on a GPU, f32 on the CPU
@@ -320,7 +323,7 @@ def _time_batch(torch: Any, cfg: BenchConfig, bm: BenchModel, variants: List[_Ki
     runs = [(mode, mode, models, bm.convolutional) for mode in modes]
     for form, module in forms.items():
         runs += [(f"{mode} [{form}]", mode, {"eager": module}, False) for mode in modes
-                 if mode != "channels_last"]
+                 if mode != "channels_last" and (cfg.form_modes is None or mode in cfg.form_modes)]
     for key, mode, run_models, convolutional in runs:
         torch._dynamo.reset()
         if cuda:
@@ -370,7 +373,7 @@ def run_benchmark(cfg: BenchConfig) -> Dict[str, Any]:
     if cfg.dtype not in TORCH_DTYPES:
         raise ValueError(f"dtype {cfg.dtype!r}: expected one of {', '.join(TORCH_DTYPES)}")
     cfg.tolerance = cfg.tolerance if cfg.tolerance is not None else TOLERANCES[cfg.dtype]
-    unknown = [m for m in cfg.modes if m not in MODES]
+    unknown = [m for m in list(cfg.modes) + list(cfg.form_modes or []) if m not in MODES]
     if unknown:
         raise ValueError(f"modes {unknown}: expected some of {', '.join(MODES)}")
     if cfg.cuda_graphs not in ("off", "on", "both"):
