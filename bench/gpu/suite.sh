@@ -4,7 +4,8 @@
 #
 #   bash bench/gpu/suite.sh STAGE[:SECONDS[:ARG]] ...
 #
-# Stages (in the order given): tests (kiln_gpu_tests in $TEST_SHARDS shards, default 4; ARG: gtest filter), sanitizer
+# Stages (in the order given): tests (kiln_gpu_tests in $TEST_SHARDS shards, default 4, of which
+# TEST_RUN run; ARG: gtest filter), sanitizer
 # (compute-sanitizer memcheck on small tests; ARG: filter), mem, attn, gemm, resnet (the bench/
 # scripts; extra arguments in MEM_ARGS, ATTN_ARGS, GEMM_ARGS, RESNET_ARGS), ncu (per-kernel profile
 # of one run of a compiled library, ARG: its directory, default the resnet stage's; NCU_BATCH,
@@ -34,9 +35,13 @@ T0=$(date +%s)
 stamp() { echo "== [$(( $(date +%s) - T0 ))s] $*" | tee -a $W/summary.txt; }
 
 st_tests() {  # $1 timeout, $2 gtest filter; TEST_SHARDS processes (default 4: most of a test's
-  # time is one nvcc compile of a CUTLASS instantiation, single-threaded)
+  # time is one nvcc compile of a CUTLASS instantiation, single-threaded). TEST_RUN="0 1 2 3"
+  # runs only those of the TEST_SHARDS shards (the suite split over two commands), each test's
+  # compile with KILN_TEST_JOBS nvcc jobs (default: the cores over the shards that run).
   local f=${2:-*} n=${TEST_SHARDS:-4} i
-  for ((i = 0; i < n; i++)); do
+  local run=${TEST_RUN:-$(seq -s ' ' 0 $((n - 1)))}
+  export KILN_TEST_JOBS=${KILN_TEST_JOBS:-$(( $(nproc) / $(wc -w <<<"$run") ))}
+  for i in $run; do
     GTEST_TOTAL_SHARDS=$n GTEST_SHARD_INDEX=$i timeout $1 $B/kiln_gpu_tests --gtest_filter="$f" >$W/gpu_tests$i.log 2>&1 &
   done
   wait
