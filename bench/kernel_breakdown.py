@@ -9,7 +9,8 @@ gaps.
     python3 bench/kernel_breakdown.py --model bert --seq 384 --batch 64 \\
         [--modes eager compile] [--out bench/results/bert_s384_b64_kernels_h100]
 
-kiln runs without CUDA graphs (the same kernels as with them); PyTorch runs in each mode of
+kiln compiles as kiln.bench does (dynamic batch 1..batch, --tune auto) and runs without CUDA
+graphs (the same kernels as with them); PyTorch runs in each mode of
 --modes (torch.compile modes compile first: a minute or more), on the model's default form
 (BERT: SDPA attention). Writes <out>.md when --out is given, always prints the tables.
 """
@@ -79,6 +80,8 @@ def main() -> int:
     ap.add_argument("--calls", type=int, default=5, help="profiled calls per build")
     ap.add_argument("--top", type=int, default=12, help="kernels listed per build")
     ap.add_argument("--pdl", action="store_true", help="compile kiln with --pdl")
+    ap.add_argument("--tune", default="auto", choices=["auto", "full", "cache", "off"],
+                    help="kiln's tuning (default auto, as kiln.bench)")
     ap.add_argument("--out", help="write <out>.md")
     args = ap.parse_args()
     if not torch.cuda.is_available():
@@ -89,7 +92,14 @@ def main() -> int:
     model = bm.module.to(device="cuda", dtype=torch.half)
     inputs = tuple(x.cuda().half() if x.is_floating_point() else x.cuda() for x in bm.inputs)
     print(f"kiln: compiling {bm.name} at batch {args.batch} ...", flush=True)
-    module = kiln.compile(model, inputs, target="cuda-sm90", pdl=args.pdl)
+    # As kiln.bench compiles it: one library with a dynamic batch 1..batch (same kernels, same
+    # configs as the bench's timed library).
+    dynamic = None
+    if args.batch > 1:
+        dim = torch.export.Dim("batch", min=1, max=args.batch)
+        dynamic = tuple({0: dim} for _ in inputs)
+    module = kiln.compile(model, inputs, dynamic_shapes=dynamic, target="cuda-sm90",
+                          pdl=args.pdl, tune=args.tune)
     outs = module(*inputs)
     outs = list(outs) if isinstance(outs, tuple) else [outs]
 
