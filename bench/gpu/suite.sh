@@ -13,7 +13,8 @@
 # (bench/onnx_import_check.py $OC_ARGS), conf (ONNX node tests on cuda-sm90; CONF_MAX), pytest
 # (all of tests/python: the GPU tests and the PyTorch-frontend tests, which the CI venv, without
 # PyTorch, skips; PYTEST_ARGS, e.g. -m gpu), tune (ARG: a zoo model compiled with --tune full,
-# its winners and time; TUNE_ARGS), cmd ($CMD).
+# its winners and time; TUNE_ARGS), cmd ($CMD in bash under the stage's limit; $W: the results
+# folder, $B: the carried binaries).
 #
 # Layout it expects (what travels to the GPU machine, see ../shared/DESIGN.md): .carry/env.sh
 # (CUTLASS headers and the Debian packages, from ../shared/tools/prepare-device-carry),
@@ -78,7 +79,7 @@ st_tune() {  # $2: zoo model (default vit); TUNE_ARGS: more compile flags (defau
   echo "tune $m rc=$?" | tee -a $W/summary.txt
   grep -h "tuning: \(building\|.* us)\|[0-9]* kernels:\)\|^real" $W/tune_$m.log | tail -40 | tee -a $W/summary.txt
 }
-st_cmd() { eval "${CMD:-true}" >$W/cmd.log 2>&1; echo "cmd rc=$?" >>$W/summary.txt; tail -30 $W/cmd.log | tee -a $W/summary.txt; }
+st_cmd() { W=$W B=$B timeout $1 bash -c "${CMD:-true}" >$W/cmd.log 2>&1; echo "cmd rc=$?" >>$W/summary.txt; tail -30 $W/cmd.log | tee -a $W/summary.txt; }
 
 # $OUT after every stage, so that a command the device tool cuts short (its time limit, the
 # session's device time running out) still returns the stages that finished.
