@@ -3,7 +3,8 @@
 
 For each MxNxK shape (fp16 by default; --dtype bf16):
   1. writes two KIR graphs: a plain gemm  y = a[M,K] @ b[K,N]  and a fused one
-     y = gelu(a @ b + bias)  (epilogue=[bias(%bias), gelu], erf gelu);
+     y = gelu(a @ b + bias)  (epilogue=[bias(%bias), gelu], erf gelu); with --trans-b, b is
+     stored [N,K] as a transformer's nn.Linear weight (trans_b=true; torch.matmul(a, w.t()));
   2. compiles them with `kiln compile x.kir --target cuda-sm90 -o DIR` (--jobs compiles at once)
      and loads DIR/model.so through bench/kiln_ctypes.py;
   3. checks kiln's output against torch (fp32 math on the GPU: max |err| / max |ref|, --tolerance);
@@ -74,17 +75,30 @@ def parse_shape(text):
 EPILOGUES = {"bias_gelu": "gelu", "bias_relu": "relu"}
 
 
-def tuning_kir_text(shapes, dtype):
+def b_type(n, k, dtype, trans_b):
+    """b's KIR type: [K, N] (N contiguous), or [N, K] with --trans-b (nn.Linear's weight layout)."""
+    return f"{dtype}[{n},{k}]" if trans_b else f"{dtype}[{k},{n}]"
+
+
+def gemm_attrs(trans_b, epilogue=None):
+    """The gemm's attribute block: trans_b and the epilogue list, or "" when neither."""
+    attrs = (["trans_b=true"] if trans_b else []) + ([f"epilogue=[{epilogue}]"] if epilogue else [])
+    return f" {{{', '.join(attrs)}}}" if attrs else ""
+
+
+def tuning_kir_text(shapes, dtype, trans_b=False):
     """One graph holding the plain and the bias+GELU gemm of every shape, each on its own inputs (so
     that no pass merges two of them): one `kiln compile --tune auto` of it profiles every shape's
     candidates once, sharing each signature's candidate libraries, one profile at a time on the GPU."""
     params, outs, body = [], [], []
     for i, (m, n, k) in enumerate(shapes):
-        params += [f"%a{i}: {dtype}[{m},{k}]", f"%b{i}: {dtype}[{k},{n}]", f"%c{i}: {dtype}[{m},{k}]",
-                   f"%d{i}: {dtype}[{k},{n}]", f"%bias{i}: {dtype}[{n}]"]
+        bt = b_type(n, k, dtype, trans_b)
+        params += [f"%a{i}: {dtype}[{m},{k}]", f"%b{i}: {bt}", f"%c{i}: {dtype}[{m},{k}]",
+                   f"%d{i}: {bt}", f"%bias{i}: {dtype}[{n}]"]
         outs += [f"%y{i}", f"%g{i}"]
-        body += [f"  %y{i} = gemm(%a{i}, %b{i}) : {dtype}[{m},{n}]",
-                 f"  %g{i} = gemm(%c{i}, %d{i}) {{epilogue=[bias(%bias{i}), {EPILOGUES['bias_gelu']}]}} : {dtype}[{m},{n}]"]
+        fused = gemm_attrs(trans_b, f"bias(%bias{i}), {EPILOGUES['bias_gelu']}")
+        body += [f"  %y{i} = gemm(%a{i}, %b{i}){gemm_attrs(trans_b)} : {dtype}[{m},{n}]",
+                 f"  %g{i} = gemm(%c{i}, %d{i}){fused} : {dtype}[{m},{n}]"]
     return (f"graph @gemm_tuning({', '.join(params)}) -> ({', '.join(outs)}) {{\n" + "\n".join(body) + "\n}\n")
 
 
@@ -94,7 +108,7 @@ def tune_all(args):
     would start --jobs x cores nvcc processes and time candidates on a GPU shared with the others."""
     kir = os.path.join(args.workdir, "tuning.kir")
     with open(kir, "w") as f:
-        f.write(tuning_kir_text(args.shapes, args.dtype))
+        f.write(tuning_kir_text(args.shapes, args.dtype, args.trans_b))
     out = os.path.join(args.workdir, "tuning")
     shutil.rmtree(out, ignore_errors=True)
     print(f"tuning {2 * len(args.shapes)} gemms in one kiln compile --tune auto ...", flush=True)
@@ -111,12 +125,14 @@ def tune_all(args):
     return seconds
 
 
-def kir_text(m, n, k, dtype, epi):
+def kir_text(m, n, k, dtype, epi, trans_b=False):
+    bt = b_type(n, k, dtype, trans_b)
     if epi != "plain":
-        return (f"graph @gemm_{epi}(%a: {dtype}[{m},{k}], %b: {dtype}[{k},{n}], %bias: {dtype}[{n}]) -> (%y) {{\n"
-                f"  %y = gemm(%a, %b) {{epilogue=[bias(%bias), {EPILOGUES[epi]}]}} : {dtype}[{m},{n}]\n}}\n")
-    return (f"graph @gemm(%a: {dtype}[{m},{k}], %b: {dtype}[{k},{n}]) -> (%y) {{\n"
-            f"  %y = gemm(%a, %b) : {dtype}[{m},{n}]\n}}\n")
+        return (f"graph @gemm_{epi}(%a: {dtype}[{m},{k}], %b: {bt}, %bias: {dtype}[{n}]) -> (%y) {{\n"
+                f"  %y = gemm(%a, %b){gemm_attrs(trans_b, f'bias(%bias), {EPILOGUES[epi]}')} : "
+                f"{dtype}[{m},{n}]\n}}\n")
+    return (f"graph @gemm(%a: {dtype}[{m},{k}], %b: {bt}) -> (%y) {{\n"
+            f"  %y = gemm(%a, %b){gemm_attrs(trans_b)} : {dtype}[{m},{n}]\n}}\n")
 
 
 class Build:
@@ -129,7 +145,7 @@ class Build:
         self.dir = os.path.join(args.workdir, tag)
         self.kir = self.dir + ".kir"
         with open(self.kir, "w") as f:
-            f.write(kir_text(m, n, k, args.dtype, epi))
+            f.write(kir_text(m, n, k, args.dtype, epi, args.trans_b))
         tune = "cache" if args.tune == "auto" else args.tune  # auto: tune_all filled the cache
         self.cmd = [args.kiln, "compile", self.kir, "--target", "cuda-sm90", "-o", self.dir, "-j", "2",
                     "--tune", "off" if config else tune]
@@ -180,6 +196,9 @@ def main():
     ap.add_argument("--config-epilogues", default="plain,bias_relu,bias_gelu",
                     help="the epilogues --configs builds each candidate with (comma-separated)")
     ap.add_argument("--cuda-graphs", action="store_true", help="kiln compile --cuda-graphs")
+    ap.add_argument("--trans-b", action="store_true",
+                    help="b stored [N, K] (nn.Linear's weight, what transformer gemms multiply: "
+                    "kiln's trans_b=true, torch.matmul(a, w.t())) instead of [K, N]")
     ap.add_argument("--tune", choices=["auto", "cache", "off"], default="auto",
                     help="kiln compile --tune for the default builds (off: the heuristic config; "
                          "--configs builds always use off)")
@@ -220,6 +239,8 @@ def main():
         torch.manual_seed(0)
         a = (torch.rand(m, k, device="cuda") * 2 - 1).to(tdtype)
         b = (torch.rand(k, n, device="cuda") * 2 - 1).to(tdtype) / math.sqrt(k)
+        if args.trans_b:  # stored [N, K] (kiln's input), multiplied as its transpose (a view)
+            b = b.t().contiguous().t()
         bias = (torch.rand(n, device="cuda") * 2 - 1).to(tdtype)
         y = torch.empty(m, n, device="cuda", dtype=tdtype)
         ref_plain = torch.matmul(a.float(), b.float())
@@ -300,7 +321,8 @@ def main():
         "kiln": args.kiln, "kiln_git": subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
                                                       capture_output=True, text=True).stdout.strip(),
         "dtype": args.dtype, "warmup": args.warmup, "reps": args.reps, "inner": args.inner,
-        "cuda_graphs": args.cuda_graphs, "tune": args.tune, "tune_s": tune_s, "peak_tflops": PEAK_TFLOPS,
+        "cuda_graphs": args.cuda_graphs, "trans_b": args.trans_b, "tune": args.tune, "tune_s": tune_s,
+        "peak_tflops": PEAK_TFLOPS,
     }
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out + ".json", "w") as f:
@@ -312,7 +334,8 @@ def main():
     lines = [f"# kiln cuda-sm90 gemm vs torch.matmul ({args.dtype})", "",
              f"{meta['gpu']}, torch {meta['torch']} (CUDA {meta['cuda']}), kiln {meta['kiln_git']}, "
              f"{meta['date']}. Median of {args.reps} x {args.inner} calls after {args.warmup} warm-up calls, "
-             f"CUDA events. Ratio = torch time / kiln time (> 1: kiln faster); % peak of {PEAK_TFLOPS:.0f} TF/s.", "",
+             f"CUDA events. B is {'[N, K] (trans_b)' if args.trans_b else '[K, N]'}. Ratio = torch time / kiln time "
+             f"(> 1: kiln faster); % peak of {PEAK_TFLOPS:.0f} TF/s.", "",
              "| M x N x K | kiln TF/s | config | torch TF/s | ratio | % peak | fused kiln TF/s | fused config | "
              "bias+GELU cost | fused torch TF/s | fused ratio |",
              "| --- | ---: | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"]
