@@ -142,10 +142,7 @@ class LayoutConverter {
   // Adds a node before `before` whose single result is named after `hint`.
   StatusOr<Node*> AddBefore(OpKind op, std::vector<Value*> inputs, Attrs attrs,
                             const std::string& hint, Node* before) {
-    KILN_ASSIGN_OR_RETURN(Node * n, graph_.AddNode(op, std::move(inputs), std::move(attrs),
-                                                   {graph_.FreshName(hint)}));
-    graph_.MoveBefore(n, before);
-    return n;
+    return AddNodeBefore(graph_, before, op, std::move(inputs), std::move(attrs), hint);
   }
 
   // `v` (rank 4, NCHW) in NHWC: the cached form, the operand of a transpose back, a permuted

@@ -413,8 +413,8 @@ class Folder {
   }
 
   StatusOr<Value*> Add(OpKind op, Value* in, Attrs attrs, const std::string& hint, Node* before) {
-    KILN_ASSIGN_OR_RETURN(Node * n, graph_.AddNode(op, {in}, std::move(attrs), {graph_.FreshName(hint)}));
-    graph_.MoveBefore(n, before);
+    KILN_ASSIGN_OR_RETURN(Node * n,
+                          AddNodeBefore(graph_, before, op, {in}, std::move(attrs), hint));
     return n->output();
   }
 

@@ -158,9 +158,8 @@ StatusOr<Value*> AddSlice(Graph& graph, Value* x, const SliceSpec& spec, Node* b
   if (std::any_of(spec.steps.begin(), spec.steps.end(), [](int64_t step) { return step != 1; })) {
     attrs.Set("steps", spec.steps);
   }
-  KILN_ASSIGN_OR_RETURN(Node * cut, graph.AddNode(OpKind::kSlice, {x}, std::move(attrs),
-                                                  {graph.FreshName(x->name() + ".slice")}));
-  graph.MoveBefore(cut, before);
+  KILN_ASSIGN_OR_RETURN(Node * cut, AddNodeBefore(graph, before, OpKind::kSlice, {x},
+                                                  std::move(attrs), x->name() + ".slice"));
   return cut->output();
 }
 
@@ -196,10 +195,9 @@ bool SelectToSlice(const Graph& graph, const Node& gather) {
 Status RewriteSelect(Graph& graph, Node* gather) {
   const SliceSpec spec = *SelectAsSlice(graph, *gather);
   KILN_ASSIGN_OR_RETURN(Value * cut, AddSlice(graph, gather->input(0), spec, gather));
-  KILN_ASSIGN_OR_RETURN(Node * squeeze, graph.AddNode(OpKind::kSqueeze, {cut},
-                                                      Attrs{{"axes", spec.axes}},
-                                                      {graph.FreshName(gather->output()->name() + ".row")}));
-  graph.MoveBefore(squeeze, gather);
+  KILN_ASSIGN_OR_RETURN(
+      Node * squeeze, AddNodeBefore(graph, gather, OpKind::kSqueeze, {cut},
+                                    Attrs{{"axes", spec.axes}}, gather->output()->name() + ".row"));
   if (squeeze->output()->type() != gather->output()->type() ||
       !CanReplaceNode(graph, *gather, {squeeze->output()})) {
     return InternalError("hoist-slice: " + gather->Describe() + " as a slice gives " +
@@ -234,9 +232,8 @@ Status Hoist(Graph& graph, Node* slice) {
   Attrs attrs = p->attrs();
   const Shape& sliced = slice->output()->shape();
   if (p->op() == OpKind::kReshape) attrs.Set("shape", std::vector<Dim>(sliced.begin(), sliced.end()));
-  KILN_ASSIGN_OR_RETURN(Node * q, graph.AddNode(p->op(), std::move(operands), std::move(attrs),
-                                                {graph.FreshName(v->name() + ".rows")}));
-  graph.MoveBefore(q, p);
+  KILN_ASSIGN_OR_RETURN(Node * q, AddNodeBefore(graph, p, p->op(), std::move(operands),
+                                                std::move(attrs), v->name() + ".rows"));
   if (q->output()->type() != slice->output()->type()) {
     return InternalError("hoist-slice: " + p->Describe() + " on the sliced operands gives " +
                          q->output()->type().ToString() + ", not the slice's " +

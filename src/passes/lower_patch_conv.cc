@@ -40,9 +40,8 @@ bool Lowerable(const Node& conv) {
 // `op(input)` with `attrs`, named after `base`, placed before `before`.
 StatusOr<Value*> Add(Graph& graph, OpKind op, Value* input, Attrs attrs, const std::string& base,
                      Node* before) {
-  KILN_ASSIGN_OR_RETURN(Node * n, graph.AddNode(op, {input}, std::move(attrs),
-                                                {graph.FreshName(base)}));
-  graph.MoveBefore(n, before);
+  KILN_ASSIGN_OR_RETURN(Node * n,
+                        AddNodeBefore(graph, before, op, {input}, std::move(attrs), base));
   return n->output();
 }
 
@@ -84,10 +83,8 @@ Status Lower(Graph& graph, Node* conv) {
   }
   Attrs attrs{{"trans_b", AttrValue(true)}};
   if (!conv->GetEpilogue().empty()) attrs.Set("epilogue", conv->GetEpilogue());
-  KILN_ASSIGN_OR_RETURN(Node * gemm, graph.AddNode(OpKind::kGemm, std::move(operands),
-                                                   std::move(attrs),
-                                                   {graph.FreshName(base + ".gemm")}));
-  graph.MoveBefore(gemm, conv);
+  KILN_ASSIGN_OR_RETURN(Node * gemm, AddNodeBefore(graph, conv, OpKind::kGemm, std::move(operands),
+                                                   std::move(attrs), base + ".gemm"));
   KILN_ASSIGN_OR_RETURN(
       Value * y, Add(graph, OpKind::kReshape, gemm->output(),
                      Attrs{{"shape", std::vector<Dim>{n, Dim(p), Dim(q), Dim(o)}}},

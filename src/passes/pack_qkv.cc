@@ -133,9 +133,8 @@ StatusOr<Value*> MergeGemms(Graph& graph, const std::array<Value*, 3>& parts, No
                                                   {static_cast<int64_t>(bcat.size())}, bcat, before));
     inputs.push_back(bnew);
   }
-  KILN_ASSIGN_OR_RETURN(Node * gemm, graph.AddNode(OpKind::kGemm, std::move(inputs), g[0]->attrs(),
-                                                   {graph.FreshName(parts[0]->name() + "_qkv")}));
-  graph.MoveBefore(gemm, before);
+  KILN_ASSIGN_OR_RETURN(Node * gemm, AddNodeBefore(graph, before, OpKind::kGemm, std::move(inputs),
+                                                   g[0]->attrs(), parts[0]->name() + "_qkv"));
   return gemm->output();
 }
 
@@ -157,17 +156,15 @@ StatusOr<bool> Pack(Graph& graph, Node* att) {
   }
   Attrs shape;
   shape.Set("shape", std::vector<Dim>{qs[0], qs[1], Dim(3), qs[2], qs[3]});
-  KILN_ASSIGN_OR_RETURN(Node * packed, graph.AddNode(OpKind::kReshape, {x}, std::move(shape),
-                                                     {graph.FreshName(x->name() + "_packed")}));
-  graph.MoveBefore(packed, att);
+  KILN_ASSIGN_OR_RETURN(Node * packed, AddNodeBefore(graph, att, OpKind::kReshape, {x},
+                                                     std::move(shape), x->name() + "_packed"));
   std::vector<Value*> inputs = {packed->output()};
   if (att->num_inputs() == 4) inputs.push_back(att->input(3));
   Attrs attrs = att->attrs();
   attrs.Set("packed", true);
   KILN_ASSIGN_OR_RETURN(Node * replacement,
-                        graph.AddNode(OpKind::kAttention, std::move(inputs), std::move(attrs),
-                                      {graph.FreshName(att->output()->name())}));
-  graph.MoveBefore(replacement, att);
+                        AddNodeBefore(graph, att, OpKind::kAttention, std::move(inputs),
+                                      std::move(attrs), att->output()->name()));
   std::vector<Node*> chain;
   for (int i = 0; i < 3; ++i) chain.push_back(qkv[i]->producer());
   for (int i = 0; i < 3; ++i) {

@@ -42,9 +42,8 @@ StatusOr<Value*> PadAxis(Graph& graph, Value* v, int64_t axis, int64_t extra, No
   Attrs attrs;
   attrs.Set("pads", pads);
   KILN_ASSIGN_OR_RETURN(Node * pad,
-                        graph.AddNode(OpKind::kPad, {v}, std::move(attrs),
-                                      {graph.FreshName(v->name() + ".padded_channels")}));
-  graph.MoveBefore(pad, before);
+                        AddNodeBefore(graph, before, OpKind::kPad, {v}, std::move(attrs),
+                                      v->name() + ".padded_channels"));
   return pad->output();
 }
 
@@ -75,10 +74,8 @@ StatusOr<Value*> PadInput(Graph& graph, Node* conv, int64_t extra) {
   }
   KILN_ASSIGN_OR_RETURN(Value * padded,
                         PadAxis(graph, t->input(0), t->GetInts("perm").back(), extra, conv));
-  KILN_ASSIGN_OR_RETURN(Node * tp,
-                        graph.AddNode(OpKind::kTranspose, {padded}, t->attrs(),
-                                      {graph.FreshName(x->name() + ".padded_channels")}));
-  graph.MoveBefore(tp, conv);
+  KILN_ASSIGN_OR_RETURN(Node * tp, AddNodeBefore(graph, conv, OpKind::kTranspose, {padded},
+                                                 t->attrs(), x->name() + ".padded_channels"));
   return tp->output();
 }
 

@@ -21,6 +21,14 @@ Node* SoleUser(const Graph& graph, const Value* v) {
   return std::count(in.begin(), in.end(), v) == 1 ? users[0] : nullptr;
 }
 
+StatusOr<Node*> AddNodeBefore(Graph& graph, Node* before, OpKind op, std::vector<Value*> inputs,
+                              Attrs attrs, const std::string& hint) {
+  KILN_ASSIGN_OR_RETURN(
+      Node * n, graph.AddNode(op, std::move(inputs), std::move(attrs), {graph.FreshName(hint)}));
+  graph.MoveBefore(n, before);
+  return n;
+}
+
 Status ReplaceChain(Graph& graph, std::string_view pass, Node* last, OpKind op,
                     std::vector<Value*> operands, Attrs attrs, const std::vector<Node*>& chain) {
   Value* replaced = last->output();

@@ -37,6 +37,11 @@ Node* SoleUser(const Graph& graph, const Value* v);
 /// gone. Nodes still in use stay.
 void RemoveDeadChainNodes(Graph& graph, std::vector<Node*> nodes);
 
+/// Adds op(inputs) {attrs} just before `before` in graph order, its one result named after `hint`
+/// (Graph::FreshName); an error when the node does not verify.
+StatusOr<Node*> AddNodeBefore(Graph& graph, Node* before, OpKind op, std::vector<Value*> inputs,
+                              Attrs attrs, const std::string& hint);
+
 /// Replaces a matched chain by one new node: builds `op(operands)` with `attrs` just before
 /// `last` (the chain's final node; every operand is read inside the chain, so defined before it),
 /// redirects the uses of last's result to the new node's result, which takes its name, and

@@ -88,9 +88,8 @@ std::optional<bool> Compare(OpKind op, double a, double b) {
 // Adds op(inputs) {attrs} just before `before`; its result is named after `hint`.
 StatusOr<Value*> AddBefore(Graph& graph, OpKind op, std::vector<Value*> inputs, Attrs attrs,
                            const std::string& hint, Node* before) {
-  KILN_ASSIGN_OR_RETURN(Node * n, graph.AddNode(op, std::move(inputs), std::move(attrs),
-                                                 {graph.FreshName(hint)}));
-  graph.MoveBefore(n, before);
+  KILN_ASSIGN_OR_RETURN(
+      Node * n, AddNodeBefore(graph, before, op, std::move(inputs), std::move(attrs), hint));
   return n->output();
 }
 
