@@ -46,8 +46,9 @@ def category(name: str) -> str:
     return "other"
 
 
-def kernel_times(fn, calls: int) -> dict:
-    """Kernel name -> (microseconds per call, launches per call) over `calls` calls of fn."""
+def kernel_times(fn, calls: int) -> tuple:
+    """(kernel name -> (microseconds per call, launches per call) over `calls` calls of fn,
+    [(name, microseconds)] of the last call's kernels in launch order)."""
     for _ in range(3):
         fn()
     torch.cuda.synchronize()
@@ -55,12 +56,18 @@ def kernel_times(fn, calls: int) -> dict:
         for _ in range(calls):
             fn()
         torch.cuda.synchronize()
+    def kernel(key: str) -> bool:
+        return not (key.startswith("Memset") or key.startswith("Memcpy"))
+
     out = {}
     for e in p.key_averages():
-        if e.device_type.name != "CUDA" or e.key.startswith("Memset") or e.key.startswith("Memcpy"):
-            continue
-        out[e.key] = (e.device_time_total / calls, e.count / calls)
-    return out
+        if e.device_type.name == "CUDA" and kernel(e.key):
+            out[e.key] = (e.device_time_total / calls, e.count / calls)
+    launches = sorted((e for e in p.events() if e.device_type.name == "CUDA" and kernel(e.name)),
+                      key=lambda e: e.time_range.start)
+    per_call = len(launches) // calls
+    last = [(e.name, e.time_range.elapsed_us()) for e in launches[len(launches) - per_call:]]
+    return out, last
 
 
 def short(name: str, width: int = 90) -> str:
@@ -79,6 +86,9 @@ def main() -> int:
                     help="PyTorch modes to profile (default: eager)")
     ap.add_argument("--calls", type=int, default=5, help="profiled calls per build")
     ap.add_argument("--top", type=int, default=12, help="kernels listed per build")
+    ap.add_argument("--sequence", type=int, default=30,
+                    help="the first kernels of one call listed in launch order per build (a "
+                    "transformer's first layers: where each layer's time goes; 0: none)")
     ap.add_argument("--pdl", action="store_true", help="compile kiln with --pdl")
     ap.add_argument("--tune", default="auto", choices=["auto", "full", "cache", "off"],
                     help="kiln's tuning (default auto, as kiln.bench)")
@@ -115,10 +125,10 @@ def main() -> int:
         run()
         builds[mode] = run
 
-    profiles, wall = {}, {}
+    profiles, sequences, wall = {}, {}, {}
     for name, fn in builds.items():
         wall[name] = cuda_median_ms(fn, 5, 10, 1) * 1e3
-        profiles[name] = kernel_times(fn, args.calls)
+        profiles[name], sequences[name] = kernel_times(fn, args.calls)
 
     names = list(builds)
     title = (f"{bm.name}" + (f" s{args.seq}" if args.seq else "") + f" batch {args.batch}, f16, "
@@ -147,6 +157,11 @@ def main() -> int:
                   "| us/call | launches/call | category | kernel |", "| ---: | ---: | --- | --- |"]
         for k, (us, count) in sorted(profiles[n].items(), key=lambda kv: -kv[1][0])[: args.top]:
             lines.append(f"| {us:.1f} | {count:g} | {category(k)} | `{short(k)}` |")
+        if args.sequence > 0:
+            lines += ["", f"## {n}: the first {args.sequence} kernels of one call, in launch order",
+                      "", "| # | us | category | kernel |", "| ---: | ---: | --- | --- |"]
+            for i, (k, us) in enumerate(sequences[n][: args.sequence]):
+                lines.append(f"| {i} | {us:.1f} | {category(k)} | `{short(k, 70)}` |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
