@@ -24,6 +24,11 @@ Results: bench/results/attention_h100.{md,json}.
     python3 bench/attention_h100.py [--kiln build/kiln] [--dtype f16|bf16] [--causal]
                                     [--tilings default,4x2x32,4x1x64,8x1x64,...]
 
+--key-mask adds an encoder's padding mask [B, 1, 1, S] in the run dtype (0 for the keys a batch
+entry sees, the dtype's lowest value for its padded tail: entry i is padded by (i % 4) * S / 8
+keys), what BERT's SDPA import passes kiln; PyTorch then also runs the memory-efficient back end
+(flash takes no mask), the one SDPA picks for BERT with a mask.
+
 --tilings times kiln once per flash-kernel tiling (KILN_ATTENTION_TILING: wgmma-ws[pp][<keys>x<stages>],
 wgmma[<rows>x<keys>] or <warps>x<mf>x<keys>, see src/codegen/cuda/attention.cc; "default" = the
 emitter's choice, on sm90 wgmma-wspp) and reports the fastest, naming it.
@@ -67,11 +72,23 @@ def parse_shape(name):
     return (name, *(int(x) for x in m.groups()))
 
 
-def kir_for(b, h, s, d, dtype, causal):
+def kir_for(b, h, s, d, dtype, causal, key_mask=False):
     attrs = "{causal=true}" if causal else ""
     t = f"{dtype}[{b},{s},{h},{d}]"
-    return (f"graph @attn(%q: {t}, %k: {t}, %v: {t}) -> (%y) {{\n"
-            f"  %y = attention(%q, %k, %v) {attrs} : {t}\n}}\n")
+    mask_param, mask_arg = (f", %m: {dtype}[{b},1,1,{s}]", ", %m") if key_mask else ("", "")
+    return (f"graph @attn(%q: {t}, %k: {t}, %v: {t}{mask_param}) -> (%y) {{\n"
+            f"  %y = attention(%q, %k, %v{mask_arg}) {attrs} : {t}\n}}\n")
+
+
+def padding_mask(b, s, dtype):
+    """[B, 1, 1, S]: 0 where batch entry i sees key j, the dtype's lowest value on its padded
+    tail ((i % 4) * S / 8 keys)."""
+    m = torch.zeros(b, 1, 1, s, device="cuda", dtype=dtype)
+    for i in range(b):
+        pad = (i % 4) * s // 8
+        if pad:
+            m[i, ..., s - pad:] = torch.finfo(dtype).min
+    return m
 
 
 def build_case(name, kir, args, workdir, tiling):
@@ -95,10 +112,10 @@ def load_case(out):
     return module.create_instance(weights if os.path.exists(weights) else None)
 
 
-def sdpa(q, k, v, causal):
+def sdpa(q, k, v, causal, mask=None):
     """torch SDPA on BSHD tensors (through BHSD views), result back in BSHD."""
     o = torch.nn.functional.scaled_dot_product_attention(
-        q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=causal)
+        q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=mask, is_causal=causal)
     return o.transpose(1, 2)
 
 
@@ -108,6 +125,8 @@ def main():
     p.add_argument("--out", default=os.path.join(BENCH, "results", "attention_h100"))
     p.add_argument("--dtype", choices=sorted(TORCH_DTYPES), default="f16")
     p.add_argument("--causal", action="store_true", help="causal attention (top-left aligned)")
+    p.add_argument("--key-mask", action="store_true",
+                   help="with a padding mask [B,1,1,S] in the run dtype (BERT's; see above)")
     p.add_argument("--shapes", default=",".join(s[0] for s in SHAPES),
                    help="comma-separated B<batch>_H<heads>_S<seq>_D<dim> (default: the issue's shapes)")
     p.add_argument("--tilings", default="default", help="comma-separated flash tilings to try")
@@ -120,6 +139,9 @@ def main():
     gpu = torch.cuda.get_device_name()
     dt = TORCH_DTYPES[args.dtype]
     wanted = args.shapes.split(",")
+    backends = dict(BACKENDS)
+    if args.key_mask:
+        backends["efficient"] = SDPBackend.EFFICIENT_ATTENTION
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         # Every (shape, tiling) library first, in parallel (each is one nvcc run, single-threaded).
@@ -129,20 +151,24 @@ def main():
             for name, b, h, s, d in cases:
                 for tiling in args.tilings.split(","):
                     builds[name, tiling] = pool.submit(build_case, name,
-                                                       kir_for(b, h, s, d, args.dtype, args.causal),
+                                                       kir_for(b, h, s, d, args.dtype, args.causal,
+                                                               args.key_mask),
                                                        args, workdir, tiling)
         for name, b, h, s, d in cases:
             q, k, v = (torch.randn(b, s, h, d, device="cuda").to(dt) for _ in range(3))
+            mask = padding_mask(b, s, dt) if args.key_mask else None
+            ins = [q, k, v] + ([mask] if args.key_mask else [])
             out = torch.empty_like(q)
             with sdpa_kernel(SDPBackend.MATH):
-                ref = sdpa(q[:1].float(), k[:1].float(), v[:1].float(), args.causal)
+                ref = sdpa(q[:1].float(), k[:1].float(), v[:1].float(), args.causal,
+                           None if mask is None else mask[:1].float())
             flops = 4 * b * h * s * s * d * (0.5 if args.causal else 1.0)
             stream = torch.cuda.current_stream().cuda_stream
             per_tiling = {}
             ms, rel, err, best = None, None, None, None
             for tiling in args.tilings.split(","):
                 inst = load_case(builds[name, tiling].result())
-                run = lambda: inst.run_device([q, k, v], [out], stream)  # noqa: E731
+                run = lambda: inst.run_device(ins, [out], stream)  # noqa: E731
                 out.zero_()
                 run()
                 torch.cuda.synchronize()
@@ -154,18 +180,18 @@ def main():
                 if ms is None or t_ms < ms:
                     ms, rel, err, best = t_ms, t_rel, t_err, tiling
             row = {"shape": name, "B": b, "H": h, "S": s, "D": d, "dtype": args.dtype,
-                   "causal": args.causal, "kiln_ms": ms, "kiln_tflops": flops / ms / 1e9,
+                   "causal": args.causal, "key_mask": args.key_mask, "kiln_ms": ms, "kiln_tflops": flops / ms / 1e9,
                    "kiln_tiling": best, "kiln_per_tiling": per_tiling, "max_abs_err": err,
                    "max_rel_err": rel}
             line = (f"{name:20s} kiln {ms:.3f} ms {row['kiln_tflops']:6.1f} TFLOP/s [{best}] "
                     f"(rel err {rel:.1e})")
-            for backend, kind in BACKENDS.items():
+            for backend, kind in backends.items():
                 try:
                     with sdpa_kernel(kind):
-                        got = sdpa(q, k, v, args.causal)
+                        got = sdpa(q, k, v, args.causal, mask)
                         torch.cuda.synchronize()
                         berr = (got[:1].float() - ref).abs().max().item()
-                        bms = median_ms(torch, lambda: sdpa(q, k, v, args.causal), args.warmup,
+                        bms = median_ms(torch, lambda: sdpa(q, k, v, args.causal, mask), args.warmup,
                                         args.reps, args.iters)
                     row[f"{backend}_ms"] = bms
                     row[f"{backend}_tflops"] = flops / bms / 1e9
@@ -177,12 +203,12 @@ def main():
                     line += f" | {backend} n/a"
             rows.append(row)
             print(line)
-            del q, k, v, out, ref
+            del q, k, v, mask, ins, out, ref
             torch.cuda.empty_cache()
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     meta = {"gpu": gpu, "torch": torch.__version__, "cudnn": torch.backends.cudnn.version(),
             "date": datetime.datetime.now().isoformat(timespec="seconds"), "dtype": args.dtype,
-            "causal": args.causal, "warmup": args.warmup, "iters": args.iters, "reps": args.reps}
+            "causal": args.causal, "key_mask": args.key_mask, "warmup": args.warmup, "iters": args.iters, "reps": args.reps}
     with open(args.out + ".json", "w") as f:
         json.dump({"meta": meta, "rows": rows}, f, indent=2)
 
@@ -193,20 +219,23 @@ def main():
         return f"{r[f'kiln_pct_of_{backend}']:.0f}%" if f"{backend}_ms" in r else "n/a"
 
     with open(args.out + ".md", "w") as f:
-        f.write(f"# Attention, {args.dtype}{', causal' if args.causal else ''}, {gpu}\n\n")
+        f.write(f"# Attention, {args.dtype}{', causal' if args.causal else ''}"
+                f"{', padding mask [B,1,1,S]' if args.key_mask else ''}, {gpu}\n\n")
         f.write(f"{meta['date']}, PyTorch {torch.__version__}, cuDNN {meta['cudnn']}. kiln's fused "
                 "attention vs torch SDPA (flash and cuDNN back ends), same tensors, CUDA events, median of "
                 f"{args.reps} x {args.iters} calls. TFLOP/s = 4 B H S^2 D / time"
                 f"{' / 2' if args.causal else ''}. % = kiln speed relative to the back end (time ratio). "
                 "Goals: >= 100% of flash at S=384, >= 90% of cuDNN at S >= 1024. "
                 "Command: `python3 bench/attention_h100.py`.\n\n")
-        f.write("| shape | kiln tiling | kiln ms | kiln TFLOP/s | flash ms | flash TFLOP/s | kiln % of flash | cuDNN ms | "
-                "cuDNN TFLOP/s | kiln % of cuDNN | kiln max rel err |\n")
-        f.write("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+        label = {"flash": "flash", "cudnn": "cuDNN", "efficient": "efficient"}
+        f.write("| shape | kiln tiling | kiln ms | kiln TFLOP/s | " +
+                "".join(f"{label[x]} ms | {label[x]} TFLOP/s | kiln % of {label[x]} | " for x in backends) +
+                "kiln max rel err |\n")
+        f.write("|---|---|---:|---:|" + "---:|---:|---:|" * len(backends) + "---:|\n")
         for r in rows:
-            f.write(f"| {r['shape']} | {r['kiln_tiling']} | {r['kiln_ms']:.3f} | {r['kiln_tflops']:.1f} | {cell(r, 'flash', 'ms')} | "
-                    f"{cell(r, 'flash', 'tflops')} | {pct(r, 'flash')} | {cell(r, 'cudnn', 'ms')} | "
-                    f"{cell(r, 'cudnn', 'tflops')} | {pct(r, 'cudnn')} | {r['max_rel_err']:.1e} |\n")
+            f.write(f"| {r['shape']} | {r['kiln_tiling']} | {r['kiln_ms']:.3f} | {r['kiln_tflops']:.1f} | " +
+                    "".join(f"{cell(r, x, 'ms')} | {cell(r, x, 'tflops')} | {pct(r, x)} | " for x in backends) +
+                    f"{r['max_rel_err']:.1e} |\n")
     print("wrote", args.out + ".md")
 
 
