@@ -14,7 +14,10 @@ namespace {
 // A constant's distinct values are looked at up to this many stored elements.
 constexpr size_t kMaxConstantValues = size_t{1} << 16;
 
-bool IsView(OpKind op) {
+// Ops whose result elements are all elements of operand 0 (rearranged, repeated or a subset):
+// the values a constant can take survive them. Wider than plan/memory_plan.h's IsViewOp (which
+// asks whether the bytes are shared, not the values).
+bool KeepsValues(OpKind op) {
   switch (op) {
     case OpKind::kReshape:
     case OpKind::kSqueeze:
@@ -32,7 +35,7 @@ bool IsView(OpKind op) {
 // The values the elements of `v` can take (a superset), when `v` is a view of a constant.
 std::optional<std::set<double>> PossibleValues(const Value* v) {
   const Node* p = v->producer();
-  while (p != nullptr && IsView(p->op())) p = p->input(0)->producer();
+  while (p != nullptr && KeepsValues(p->op())) p = p->input(0)->producer();
   if (p == nullptr || p->op() != OpKind::kConstant) return std::nullopt;
   const std::vector<double>& values = p->GetFloats("value");
   if (values.empty() || values.size() > kMaxConstantValues) return std::nullopt;
