@@ -10,8 +10,9 @@ For each MxNxK shape (fp16 by default; --dtype bf16):
   3. checks kiln's output against torch (fp32 math on the GPU: max |err| / max |ref|, --tolerance);
   4. times, on the same torch tensors and stream, with CUDA events: kiln's gemm vs torch.matmul,
      and kiln's fused gemm vs torch.matmul followed by + bias and gelu (what eager PyTorch runs).
-     --warmup calls first, then --reps repetitions of --inner back-to-back calls each; the median
-     repetition gives the time per call.
+     --warmup calls first, then --reps repetitions of --inner back-to-back calls each, every
+     library of the shape and torch in turns (a clock that drifts under load shifts them alike);
+     the median repetition gives the time per call.
 Prints a table and writes <out>.md and <out>.json: time, TFLOP/s (2*M*N*K / time), the ratio
 kiln / torch (throughput; > 1: kiln faster), % of the H100 SXM dense fp16/bf16 peak (989 TF/s),
 and the geometric mean of the ratios. The kernel config kiln chose is read from the generated
@@ -50,7 +51,7 @@ REPO = os.path.dirname(BENCH)
 sys.path.insert(0, BENCH)
 
 import kiln_ctypes  # noqa: E402
-from cuda_timing import median_ms as time_ms  # noqa: E402
+from cuda_timing import interleaved_medians_ms as time_ms  # noqa: E402
 
 PEAK_TFLOPS = 989.0  # H100 SXM dense fp16/bf16 tensor-core peak
 SHAPES = ["8192x8192x8192", "4096x4096x4096", "49152x3072x768", "49152x768x3072", "49152x768x768",
@@ -266,7 +267,10 @@ def main():
             ins, outs, s = [t.data_ptr() for t in inputs], [y.data_ptr()], stream.cuda_stream
             return lambda: inst.run_raw(ins, outs, s)
 
-        for build in [bb for bb in builds if bb.shape == shape]:
+        # Every library of the shape is loaded and checked, then all of them and torch are timed
+        # in turns (interleaved_medians_ms), so that clock drift under load shifts them alike.
+        fns, loaded = {}, []
+        for i, build in enumerate(bb for bb in builds if bb.shape == shape):
             if not build.ok:
                 if build.config:
                     row.setdefault("configs", {}).setdefault(build.epi, {})[build.config] = None
@@ -276,19 +280,21 @@ def main():
             mod, inst = load(build)
             inputs = [a, b, bias] if build.fused else [a, b]
             err = check(build, inst, inputs, refs[build.epi], f"{build.epi} {build.config or ''}")
-            ms = time_ms(torch, kiln_fn(inst, inputs), args.warmup, args.reps, args.inner)
+            loaded.append((i, build, inst, err))
+            fns[i] = kiln_fn(inst, inputs)
+        fns["torch"] = lambda: torch.matmul(a, b, out=y)
+        fns["torch_fused"] = lambda: F.gelu(torch.matmul(a, b) + bias)
+        ms = time_ms(torch, fns, args.warmup, args.reps, args.inner)
+        for i, build, inst, err in loaded:
             if build.config:
                 row.setdefault("configs", {}).setdefault(build.epi, {})[build.config] = {
-                    "ms": ms, "tflops": tflops(shape, ms), "rel_err": err}
+                    "ms": ms[i], "tflops": tflops(shape, ms[i]), "rel_err": err}
             elif build.fused:
-                row.update(kiln_fused_ms=ms, kiln_fused_config=build.chosen, fused_rel_err=err)
+                row.update(kiln_fused_ms=ms[i], kiln_fused_config=build.chosen, fused_rel_err=err)
             else:
-                row.update(kiln_ms=ms, kiln_config=build.chosen, rel_err=err, compile_s=build.compile_s)
+                row.update(kiln_ms=ms[i], kiln_config=build.chosen, rel_err=err, compile_s=build.compile_s)
             inst.close()
-
-        row["torch_ms"] = time_ms(torch, lambda: torch.matmul(a, b, out=y), args.warmup, args.reps, args.inner)
-        row["torch_fused_ms"] = time_ms(torch, lambda: F.gelu(torch.matmul(a, b) + bias), args.warmup, args.reps,
-                                        args.inner)
+        row["torch_ms"], row["torch_fused_ms"] = ms["torch"], ms["torch_fused"]
         for key in ("kiln", "torch", "kiln_fused", "torch_fused"):
             if f"{key}_ms" in row:
                 row[f"{key}_tflops"] = tflops(shape, row[f"{key}_ms"])
@@ -334,7 +340,7 @@ def main():
     lines = [f"# kiln cuda-sm90 gemm vs torch.matmul ({args.dtype})", "",
              f"{meta['gpu']}, torch {meta['torch']} (CUDA {meta['cuda']}), kiln {meta['kiln_git']}, "
              f"{meta['date']}. Median of {args.reps} x {args.inner} calls after {args.warmup} warm-up calls, "
-             f"CUDA events. B is {'[N, K] (trans_b)' if args.trans_b else '[K, N]'}. Ratio = torch time / kiln time "
+             f"CUDA events, each shape's kiln libraries and torch timed in turns. B is {'[N, K] (trans_b)' if args.trans_b else '[K, N]'}. Ratio = torch time / kiln time "
              f"(> 1: kiln faster); % peak of {PEAK_TFLOPS:.0f} TF/s.", "",
              "| M x N x K | kiln TF/s | config | torch TF/s | ratio | % peak | fused kiln TF/s | fused config | "
              "bias+GELU cost | fused torch TF/s | fused ratio |",
