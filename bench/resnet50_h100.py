@@ -42,14 +42,14 @@ REPO = os.path.dirname(BENCH)
 sys.path.insert(0, BENCH)
 import kiln_ctypes  # noqa: E402
 import model_export  # noqa: E402
-from cuda_timing import median_ms  # noqa: E402
+from cuda_timing import interleaved_medians_ms, median_ms  # noqa: E402
 
 GFLOP_PER_IMAGE = 8.2
 MODES = ["eager", "channels_last", "compile", "reduce-overhead", "max-autotune"]
 
 
-def compile_kiln(args, out_dir, weights, cache_dir, tuning_cache, cuda_graphs, pdl=False):
-    cmd = [args.kiln, "compile", "zoo:resnet50", "--dtype", "f16", "--target", "cuda-sm90",
+def compile_kiln(args, out_dir, weights, cache_dir, tuning_cache, cuda_graphs, pdl=False, kiln=None):
+    cmd = [kiln or args.kiln, "compile", "zoo:resnet50", "--dtype", "f16", "--target", "cuda-sm90",
            "--dynamic", f"batch=1..{args.max_batch}", "--weights", weights, "-o", out_dir,
            "--cache-dir", cache_dir, "--tuning-cache", tuning_cache, "--tune", args.tune]
     if cuda_graphs:
@@ -114,6 +114,9 @@ def main():
     ap.add_argument("--tune", choices=["auto", "full", "cache", "off"], default="auto")
     ap.add_argument("--pdl", action="store_true",
                     help="also build and time kiln+graphs+pdl (kiln compile --cuda-graphs --pdl)")
+    ap.add_argument("--baseline-kiln", metavar="KILN",
+                    help="also build kiln+graphs with this kiln binary (e.g. the main branch's) as "
+                         "'baseline+graphs', checked and timed in turns with the others (an A/B of a change)")
     ap.add_argument("--check-batch", type=int, default=64)
     ap.add_argument("--tolerance", type=float, default=2e-2, help="max |err| / logit range")
     ap.add_argument("--warmup", type=int, default=10)
@@ -143,6 +146,10 @@ def main():
     if args.pdl:
         libs["kiln+graphs+pdl"] = os.path.join(args.workdir, "kiln_graphs_pdl")
         compile_kiln(args, libs["kiln+graphs+pdl"], exported.weights_path, cache, tuning, True, pdl=True)
+    if args.baseline_kiln:
+        libs["baseline+graphs"] = os.path.join(args.workdir, "baseline_graphs")
+        compile_kiln(args, libs["baseline+graphs"], exported.weights_path, cache, tuning, True,
+                     kiln=args.baseline_kiln)
     instances = {name: kiln_ctypes.Module.load(os.path.join(d, "model.so")).create_instance(
         os.path.join(d, "model.safetensors")) for name, d in libs.items()}
 
@@ -176,9 +183,10 @@ def main():
     for batch in args.batches:
         row = {"batch": batch, "ms": {}, "peak_mb": {}}
         side = torch.cuda.Stream()
-        for name, inst in instances.items():
-            with torch.cuda.stream(side):
-                row["ms"][name] = median_ms(torch, kiln_runner(inst, batch), args.warmup, args.reps, args.inner)
+        with torch.cuda.stream(side):  # kiln's builds in turns: clock drift shifts them alike
+            row["ms"].update(interleaved_medians_ms(
+                torch, {name: kiln_runner(inst, batch) for name, inst in instances.items()},
+                args.warmup, args.reps, args.inner))
         row["peak_mb"]["kiln"] = workspace_mb(batch)
         for mode in args.modes:
             if mode in ("compile", "reduce-overhead", "max-autotune") and \
@@ -205,6 +213,10 @@ def main():
             row[f"{name} roofline%"] = 100 * batch * GFLOP_PER_IMAGE / (ms * 1e-3) / (args.peak_tflops * 1e3)
         print(f"b{batch}: kiln {row['ms']['kiln']:.3f} ms, kiln+graphs {row['ms']['kiln+graphs']:.3f} ms, "
               f"best PyTorch ({best_mode}) {row['ms'][best_mode]:.3f} ms", flush=True)
+        if "baseline+graphs" in row["ms"]:
+            row["vs baseline"] = row["ms"]["baseline+graphs"] / row["ms"]["kiln+graphs"]
+            print(f"  kiln+graphs vs baseline+graphs: {row['vs baseline']:.3f}x "
+                  f"({row['ms']['baseline+graphs']:.3f} -> {row['ms']['kiln+graphs']:.3f} ms)", flush=True)
         rows.append(row)
 
     result = {"workspace_mb_max_batch": workspace_mb(args.max_batch), "date": datetime.datetime.now().isoformat(timespec="seconds"),
