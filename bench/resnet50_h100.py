@@ -48,7 +48,7 @@ GFLOP_PER_IMAGE = 8.2
 MODES = ["eager", "channels_last", "compile", "reduce-overhead", "max-autotune"]
 
 
-def compile_kiln(args, out_dir, weights, cache_dir, tuning_cache, cuda_graphs, pdl=False, kiln=None):
+def compile_kiln(args, out_dir, weights, cache_dir, tuning_cache, cuda_graphs, pdl=False, kiln=None, home=None):
     cmd = [kiln or args.kiln, "compile", "zoo:resnet50", "--dtype", "f16", "--target", "cuda-sm90",
            "--dynamic", f"batch=1..{args.max_batch}", "--weights", weights, "-o", out_dir,
            "--cache-dir", cache_dir, "--tuning-cache", tuning_cache, "--tune", args.tune]
@@ -57,7 +57,8 @@ def compile_kiln(args, out_dir, weights, cache_dir, tuning_cache, cuda_graphs, p
     if pdl:
         cmd.append("--pdl")
     t0 = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    env = dict(os.environ, KILN_HOME=home) if home else None  # home: its runtime sources
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - t0
     if r.returncode != 0:
         sys.exit(f"kiln compile failed ({' '.join(cmd)}):\n{r.stdout}\n{r.stderr}")
@@ -117,6 +118,9 @@ def main():
     ap.add_argument("--baseline-kiln", metavar="KILN",
                     help="also build kiln+graphs with this kiln binary (e.g. the main branch's) as "
                          "'baseline+graphs', checked and timed in turns with the others (an A/B of a change)")
+    ap.add_argument("--baseline-home", metavar="DIR",
+                    help="KILN_HOME of the baseline build (the tree whose runtime sources its generated "
+                         "code includes; default: this one's)")
     ap.add_argument("--check-batch", type=int, default=64)
     ap.add_argument("--tolerance", type=float, default=2e-2, help="max |err| / logit range")
     ap.add_argument("--warmup", type=int, default=10)
@@ -149,7 +153,7 @@ def main():
     if args.baseline_kiln:
         libs["baseline+graphs"] = os.path.join(args.workdir, "baseline_graphs")
         compile_kiln(args, libs["baseline+graphs"], exported.weights_path, cache, tuning, True,
-                     kiln=args.baseline_kiln)
+                     kiln=args.baseline_kiln, home=args.baseline_home)
     instances = {name: kiln_ctypes.Module.load(os.path.join(d, "model.so")).create_instance(
         os.path.join(d, "model.safetensors")) for name, d in libs.items()}
 
