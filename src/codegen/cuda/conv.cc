@@ -312,6 +312,13 @@ Status EmitConvTranspose(const KernelContext& ctx, CodeWriter& w) {
 }
 
 Status EmitConvSm80(const KernelContext& ctx, CodeWriter& w) {
+  const Node& node = ctx.node();
+  if (!node.GetInts("max_pool").empty()) {
+    return Unimplemented(node.Describe() +
+                         ": the max_pool attribute (a max pool fused into the conv) is implemented "
+                         "only by the cuda-sm90 few-channel kernel; on the cuda-sm80 target keep "
+                         "max_pool2d as its own node");
+  }
   w.Line("// direct convolution (cuda-sm80 has no implicit-GEMM kernel yet)");
   return EmitDirect(ctx, w, ReadConvAttrs(ctx.node()));
 }
