@@ -639,12 +639,9 @@ TEST(CudaConvEmitter, FewChannelsConvPoolsItsTile) {
 // The fused stem + max pool through the whole cuda-sm90 pipeline (the pass folds the pool into
 // the conv) and nvcc: f16 with 3 channels padded to 4, bf16 with 8 and an overlapping window.
 TEST(CudaCompileTest, FewChannelsConvWithMaxPoolForSm90a) {
-  Graph g = ParseVerified(R"(graph @stem_pool(%x: f16[N,64,64,3], %z: bf16[2,20,21,8]) -> (%a, %b) where N in [1, 8] {
-  %w1 = weight "w1" : f16[64,7,7,3]
-  %b1 = weight "b1" : f16[64]
+  Graph g = ParseVerified(R"(graph @stem_pool(%x: f16[N,64,64,3], %z: bf16[2,20,21,8], %w1: f16[64,7,7,3], %b1: f16[64], %w2: bf16[24,3,3,8]) -> (%a, %b) where N in [1, 8] {
   %c1 = conv2d(%x, %w1) {stride=[2,2], pad=[3,3,3,3], layout=nhwc, epilogue=[bias(%b1), relu]} : f16[N,32,32,64]
   %a = max_pool2d(%c1) {kernel=[3,3], stride=[2,2], pad=[1,1,1,1], layout=nhwc} : f16[N,16,16,64]
-  %w2 = weight "w2" : bf16[24,3,3,8]
   %c2 = conv2d(%z, %w2) {pad=[1,1,1,1], layout=nhwc} : bf16[2,20,21,24]
   %b = max_pool2d(%c2) {kernel=[3,3], stride=[1,1], pad=[1,1,1,1], layout=nhwc} : bf16[2,20,21,24]
 })");
