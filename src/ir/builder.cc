@@ -21,6 +21,8 @@ Attrs ConvAttrs(const Conv2dOptions& o, bool transpose) {
           {"groups", o.groups},
           {"layout", EnumValue{LayoutName(o.layout)}}};
   if (transpose) a.Set("output_padding", Expand(o.output_padding, 2));
+  // conv_transpose2d has no max_pool: a non-empty one there fails as an unknown attribute.
+  if (!transpose || !o.max_pool.empty()) a.Set("max_pool", o.max_pool);
   return a;
 }
 

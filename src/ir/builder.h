@@ -69,6 +69,13 @@ struct Conv2dOptions {
   Layout layout = Layout::kNCHW;  // nchw: w [O, C/g, kh, kw]; nhwc: w [O, kh, kw, C/g]
   std::vector<EpilogueStep> epilogue = {};
   Ints output_padding = 0;  // conv_transpose2d only; w is [C, O/g, kh, kw] (nhwc: [C, kh, kw, O/g])
+  // conv2d only: [] (no pool) or [kh, kw, sh, sw, pt, pl, pb, pr], a max pool applied to the
+  // conv's result after its epilogue; the node's output is the pooled tensor. Dilation 1, floor
+  // mode (ceil_mode=false), padding never wins, NaN propagates: max_pool2d's semantics, with
+  // 1 <= kernel, 1 <= stride and 0 <= pad < kernel in each direction. The epilogue's operands
+  // (bias, residual add) have the unpooled conv output's shape. Made by the fuse-conv-max-pool
+  // pass for the cuda-sm90 few-channel kernel (a ResNet stem); other kernels reject it.
+  std::vector<int64_t> max_pool = {};
 };
 
 struct Pool2dOptions {
@@ -170,7 +177,7 @@ class Builder {
   Value* Gemm(Value* a, Value* b, const GemmOptions& options = {});
   /// x @ w^T + bias (nn.Linear): Gemm with trans_b and a bias epilogue.
   Value* Linear(Value* x, Value* w, Value* bias);
-  /// conv2d(x, w) {stride, pad, dilation, groups, layout, epilogue}.
+  /// conv2d(x, w) {stride, pad, dilation, groups, layout, epilogue, max_pool}.
   Value* Conv2d(Value* x, Value* w, const Conv2dOptions& options = {});
   /// conv_transpose2d(x, w) {stride, pad, output_padding, dilation, groups, layout, epilogue}.
   Value* ConvTranspose2d(Value* x, Value* w, const Conv2dOptions& options = {});

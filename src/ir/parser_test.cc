@@ -354,6 +354,29 @@ TEST(ParserTest, DefaultValuedAttributesAreDropped) {
             "}\n");
 }
 
+// conv2d's max_pool prints after the epilogue (schema order) and reads back to the same list;
+// an empty list is the default and disappears.
+TEST(ParserTest, ConvMaxPoolRoundTrips) {
+  constexpr const char kText[] =
+      "graph @g(%x: f16[N,37,45,4]) -> (%y, %z) where N in [1, 8] {\n"
+      "  %w = weight \"stem.weight\" : f16[16,7,7,4]\n"
+      "  %b = weight \"stem.bias\" : f16[16]\n"
+      "  %y = conv2d(%x, %w) {stride=[2,2], pad=[3,3,3,3], layout=nhwc, epilogue=[bias(%b), relu], "
+      "max_pool=[3,2,2,1,1,0,2,1]} : f16[N,10,23,16]\n"
+      "  %z = conv2d(%x, %w) {stride=[2,2], pad=[3,3,3,3], layout=nhwc} : f16[N,19,23,16]\n"
+      "}\n";
+  Graph g = MustParse(kText);
+  EXPECT_TRUE(Verify(g).ok()) << Verify(g).ToString();
+  EXPECT_EQ(PrintGraph(g), kText);
+  EXPECT_EQ(FindNode(g, "y")->GetInts("max_pool"), (std::vector<int64_t>{3, 2, 2, 1, 1, 0, 2, 1}));
+  Graph empty = MustParse(
+      "graph @g(%x: f32[1,2,4,4], %w: f32[2,2,3,3]) -> (%y) {\n"
+      "  %y = conv2d(%x, %w) {max_pool=[]} : f32[1,2,2,2]\n"
+      "}\n");
+  EXPECT_TRUE(empty.nodes()[0]->attrs().empty());
+  EXPECT_TRUE(Verify(empty).ok());
+}
+
 // Every failure is a ParseError "<input>:LINE:COL: ..." (never an abort), whatever the text.
 void ExpectCleanResult(std::string_view text) {
   StatusOr<Graph> g = ParseGraph(text);

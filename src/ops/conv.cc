@@ -1,10 +1,16 @@
 // conv2d and conv_transpose2d: 2-D convolutions in nchw or nhwc layout with groups, asymmetric
-// padding, dilation and a fused epilogue (bias along the channel axis). See Builder::Conv2d.
+// padding, dilation and a fused epilogue (bias along the channel axis); conv2d may also carry a
+// max pool applied after its epilogue (`max_pool`, the fused ResNet stem). See Builder::Conv2d.
 //
 // The references lower to the shared f32 matmul kernel: conv2d by im2col (one column per output
 // pixel, so the kernel vectorises over output width), conv_transpose2d by a matmul into columns
 // followed by col2im scatter-adds. Both work on bands of rows so the column buffer stays small.
+// A conv2d with `max_pool` computes the conv and its epilogue over the unpooled shape, pools in
+// f32 and stores: max commutes with the (monotone) rounding to the output dtype, so this equals
+// conv2d, stored, then max_pool2d.
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -26,7 +32,41 @@ struct ConvParams {
   int64_t oph = 0, opw = 0;                // output_padding (transpose only)
   int64_t groups = 1;
   bool nhwc = false;
+  // conv2d's max_pool, applied to the conv's (epilogue's) result: kernel, stride, pads (top,
+  // left, bottom, right); dilation 1, floor mode. `pooled` is false when the list is empty.
+  bool pooled = false;
+  int64_t pkh = 1, pkw = 1, psh = 1, psw = 1, ppt = 0, ppl = 0, ppb = 0, ppr = 0;
 };
+
+// Reads and validates conv2d's `max_pool`: [] (no pool) or [kh, kw, sh, sw, pt, pl, pb, pr] with
+// kernel and stride >= 1 and 0 <= pad < kernel in each direction (every window then overlaps
+// the conv output, so no pooled value comes from padding alone).
+Status ReadMaxPool(const Node& node, ConvParams& p) {
+  const std::vector<int64_t>& v = node.GetInts("max_pool");
+  if (v.empty()) return Status::Ok();
+  if (v.size() != 8) {
+    const std::string expected = "[] or 8 values [kh,kw,sh,sw,pt,pl,pb,pr]";
+    return OpError(node, "attribute 'max_pool' must be " + expected + ", got " +
+                             std::to_string(v.size()) + " values " + IntsToString(v));
+  }
+  if (v[0] < 1 || v[1] < 1 || v[2] < 1 || v[3] < 1) {
+    return OpError(node, "attribute 'max_pool' " + IntsToString(v) +
+                             ": kernel and stride (values 0-3) must be >= 1");
+  }
+  for (int i = 4; i < 8; ++i) {
+    const int64_t kernel = (i % 2 == 0) ? v[0] : v[1];  // pt, pb along kh; pl, pr along kw
+    if (v[i] < 0 || v[i] >= kernel) {
+      return OpError(node, "attribute 'max_pool' " + IntsToString(v) + ": pads [pt,pl,pb,pr] " +
+                               "must be >= 0 and smaller than the pool kernel " +
+                               std::to_string(v[0]) + "x" + std::to_string(v[1]) +
+                               " in each direction");
+    }
+  }
+  p.pooled = true;
+  p.pkh = v[0], p.pkw = v[1], p.psh = v[2], p.psw = v[3];
+  p.ppt = v[4], p.ppl = v[5], p.ppb = v[6], p.ppr = v[7];
+  return Status::Ok();
+}
 
 StatusOr<ConvParams> ReadParams(const Node& node, bool transpose) {
   ConvParams p;
@@ -49,6 +89,8 @@ StatusOr<ConvParams> ReadParams(const Node& node, bool transpose) {
                                " must be smaller than stride or dilation in each dim (stride " +
                                IntsToString(stride) + ", dilation " + IntsToString(dilation) + ")");
     }
+  } else {
+    KILN_RETURN_IF_ERROR(ReadMaxPool(node, p));
   }
   return p;
 }
@@ -140,7 +182,21 @@ StatusOr<std::vector<TensorType>> InferConv(const Node& node, bool transpose) {
     }
   }
   Shape out = p.nhwc ? Shape{xs[0], oh, ow, out_channels} : Shape{xs[0], out_channels, oh, ow};
+  // The epilogue's operands (bias, residual add) run over the conv's own, unpooled result.
   KILN_ASSIGN_OR_RETURN(DType dtype, InferEpilogue(node, out, ax.c, 2, 2));
+  if (p.pooled) {
+    const std::optional<int64_t> rows = WindowCount(oh, p.pkh, p.psh, p.ppt, p.ppb, 1, false);
+    const std::optional<int64_t> cols = WindowCount(ow, p.pkw, p.psw, p.ppl, p.ppr, 1, false);
+    if (!rows || !cols) {
+      return OpError(node, "the max_pool kernel " + std::to_string(p.pkh) + "x" +
+                               std::to_string(p.pkw) + " is larger than the padded conv output " +
+                               std::to_string(oh + p.ppt + p.ppb) + "x" +
+                               std::to_string(ow + p.ppl + p.ppr) + " (conv output " +
+                               std::to_string(oh) + "x" + std::to_string(ow) + ")");
+    }
+    out[ax.h] = *rows;
+    out[ax.w] = *cols;
+  }
   return std::vector<TensorType>{{dtype, out}};
 }
 
@@ -182,11 +238,13 @@ struct ConvGeometry {
   int64_t cg, og;  // channels per group, input and output
 };
 
-ConvGeometry Geometry(const Tensor& x, const Tensor& w, const Tensor& out, const ConvParams& p) {
+// `out` is the conv's own (unpooled) output shape.
+ConvGeometry Geometry(const Tensor& x, const Tensor& w, const std::vector<int64_t>& out,
+                      const ConvParams& p) {
   const SpatialAxes ax = SpatialAxesOf(p.nhwc);
   ConvGeometry g;
   g.n = x.dim(0), g.c = x.dim(ax.c), g.h = x.dim(ax.h), g.w = x.dim(ax.w);
-  g.o = out.dim(ax.c), g.oh = out.dim(ax.h), g.ow = out.dim(ax.w);
+  g.o = out[ax.c], g.oh = out[ax.h], g.ow = out[ax.w];
   g.kh = w.dim(ax.h), g.kw = w.dim(ax.w);
   g.cg = g.c / p.groups;
   g.og = g.o / p.groups;
@@ -315,14 +373,62 @@ void RefConvTranspose2d(const Tensor& x, const Tensor& w, const ConvParams& p,
   }
 }
 
+// The max pool of conv2d's `max_pool` over `in` (the conv's result, concrete shape `in_shape`)
+// into `out_shape`: PyTorch / ONNX MaxPool with dilation 1 and floor mode, padding never wins,
+// NaN propagates (as max_pool2d's reference in pool.cc).
+KILN_HOT_LOOP std::vector<float> MaxPool(const std::vector<float>& in,
+                                         const std::vector<int64_t>& in_shape,
+                                         const std::vector<int64_t>& out_shape,
+                                         const ConvParams& p) {
+  const SpatialAxes ax = SpatialAxesOf(p.nhwc);
+  const int64_t n = in_shape[0], c = in_shape[ax.c], h = in_shape[ax.h], wd = in_shape[ax.w];
+  const int64_t oh = out_shape[ax.h], ow = out_shape[ax.w];
+  const Strides4 is = ActStrides(p.nhwc, c, h, wd);
+  const Strides4 os = ActStrides(p.nhwc, c, oh, ow);
+  std::vector<float> out(n * c * oh * ow);
+  for (int64_t b = 0; b < n; ++b) {
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float* src = in.data() + b * is.n + ch * is.c;
+      for (int64_t y = 0; y < oh; ++y) {
+        const int64_t y0 = y * p.psh - p.ppt;
+        const int64_t i0 = std::max<int64_t>(y0, 0), i1 = std::min(y0 + p.pkh, h);
+        for (int64_t z = 0; z < ow; ++z) {
+          const int64_t z0 = z * p.psw - p.ppl;
+          const int64_t j0 = std::max<int64_t>(z0, 0), j1 = std::min(z0 + p.pkw, wd);
+          float best = -std::numeric_limits<float>::infinity();
+          for (int64_t i = i0; i < i1; ++i) {
+            for (int64_t j = j0; j < j1; ++j) {
+              const float v = src[i * is.h + j * is.w];
+              if (v > best || std::isnan(v)) best = std::isnan(best) ? best : v;
+            }
+          }
+          out[b * os.n + ch * os.c + y * os.h + z * os.w] = best;
+        }
+      }
+    }
+  }
+  return out;
+}
+
 Status RefConv(const Node& node, std::span<const Tensor> inputs, std::span<Tensor> outputs,
                bool transpose) {
   auto params = ReadParams(node, transpose);
   if (!params.ok()) return params.status();
   const ConvParams& p = *params;
   Tensor& out = outputs[0];
-  const ConvGeometry g = Geometry(inputs[0], inputs[1], out, p);
-  std::vector<float> acc(out.numel(), 0.0f);
+  // The conv's own result shape: the output's, or with max_pool the shape before pooling.
+  std::vector<int64_t> conv_shape = out.shape();
+  if (p.pooled) {
+    const SpatialAxes ax = SpatialAxesOf(p.nhwc);
+    conv_shape[ax.h] =
+        *WindowCount(inputs[0].dim(ax.h), inputs[1].dim(ax.h), p.sh, p.pt, p.pb, p.dh, false);
+    conv_shape[ax.w] =
+        *WindowCount(inputs[0].dim(ax.w), inputs[1].dim(ax.w), p.sw, p.pl, p.pr, p.dw, false);
+  }
+  const ConvGeometry g = Geometry(inputs[0], inputs[1], conv_shape, p);
+  int64_t conv_numel = 1;
+  for (int64_t d : conv_shape) conv_numel *= d;
+  std::vector<float> acc(conv_numel, 0.0f);
   if (inputs[0].numel() == 0 || inputs[1].numel() == 0) {
     // Nothing to accumulate (an empty batch, or no channels): the epilogue sees zeros.
   } else if (transpose) {
@@ -330,8 +436,9 @@ Status RefConv(const Node& node, std::span<const Tensor> inputs, std::span<Tenso
   } else {
     RefConv2d(inputs[0], inputs[1], p, g, acc);
   }
-  ApplyEpilogue(node, out.shape(), SpatialAxesOf(p.nhwc).c,
+  ApplyEpilogue(node, conv_shape, SpatialAxesOf(p.nhwc).c,
                 inputs.subspan(node.num_explicit_inputs()), acc);
+  if (p.pooled) acc = MaxPool(acc, conv_shape, out.shape(), p);
   StoreF32(acc, out);
   return Status::Ok();
 }
@@ -348,6 +455,10 @@ std::vector<AttrSpec> ConvAttrs(bool transpose) {
   attrs.push_back({"groups", AttrKind::kInt, AttrValue(int64_t{1})});
   attrs.push_back({"layout", AttrKind::kEnum, AttrValue(EnumValue{"nchw"}), {"nchw", "nhwc"}});
   attrs.push_back({"epilogue", AttrKind::kEpilogue, AttrValue(Epilogue{})});
+  if (!transpose) {
+    // [] or [kh, kw, sh, sw, pt, pl, pb, pr]: a max pool of the epilogue's result (ReadMaxPool).
+    attrs.push_back({"max_pool", AttrKind::kInts, AttrValue(std::vector<int64_t>{})});
+  }
   return attrs;
 }
 
@@ -367,7 +478,7 @@ void RegisterConvOps() {
       return RefConv(node, inputs, outputs, transpose);
     };
     def.summary = transpose ? "transposed 2-D convolution (nchw|nhwc, groups, epilogue)"
-                            : "2-D convolution (nchw|nhwc, groups, dilation, epilogue)";
+                            : "2-D convolution (nchw|nhwc, groups, dilation, epilogue, max_pool)";
     RegisterOp(std::move(def));
   }
 }

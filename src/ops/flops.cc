@@ -1,5 +1,9 @@
 #include "ops/flops.h"
 
+#include <optional>
+
+#include "ops/op_util.h"
+
 namespace kiln {
 namespace {
 
@@ -16,6 +20,28 @@ StatusOr<double> Elements(const Shape& shape, const SymbolBindings& bindings) {
 StatusOr<double> DimAt(const Value* v, int64_t axis, const SymbolBindings& bindings) {
   KILN_ASSIGN_OR_RETURN(int64_t d, v->shape()[axis].Evaluate(bindings));
   return static_cast<double>(d);
+}
+
+// The element count of conv2d `node`'s own result: its output's, or with `max_pool` the count
+// before the pool (the multiply-adds happen at every unpooled output pixel).
+StatusOr<double> ConvOutputElements(const Node& node, const SymbolBindings& bindings) {
+  const Value* y = node.output();
+  if (node.GetInts("max_pool").empty()) return Elements(y->shape(), bindings);
+  const bool nhwc = node.GetEnum("layout") == "nhwc";
+  KILN_ASSIGN_OR_RETURN(double n, DimAt(y, 0, bindings));
+  KILN_ASSIGN_OR_RETURN(double o, DimAt(y, nhwc ? 3 : 1, bindings));
+  double pixels = 1;
+  for (int i = 0; i < 2; ++i) {  // height, width
+    const int axis = (nhwc ? 1 : 2) + i;
+    KILN_ASSIGN_OR_RETURN(double in, DimAt(node.input(0), axis, bindings));
+    KILN_ASSIGN_OR_RETURN(double k, DimAt(node.input(1), axis, bindings));
+    const std::optional<int64_t> out = WindowCount(
+        static_cast<int64_t>(in), static_cast<int64_t>(k), node.GetInts("stride")[i],
+        node.GetInts("pad")[i], node.GetInts("pad")[i + 2], node.GetInts("dilation")[i], false);
+    if (!out) return InternalError(node.Describe() + ": the conv output size does not compute");
+    pixels *= static_cast<double>(*out);
+  }
+  return n * o * pixels;
 }
 
 }  // namespace
@@ -35,8 +61,9 @@ StatusOr<FlopCount> CountFlops(const Graph& graph, const SymbolBindings& binding
       case OpKind::kConv2d:             // weight [K, ...]: C / groups x R x S per output element
       case OpKind::kConvTranspose2d: {  // weight [C, ...]: K / groups x R x S per input element
         const Value* w = node->input(1);
-        const Value* each = node->op() == OpKind::kConv2d ? node->output() : node->input(0);
-        KILN_ASSIGN_OR_RETURN(double elements, Elements(each->shape(), bindings));
+        KILN_ASSIGN_OR_RETURN(double elements, node->op() == OpKind::kConv2d
+                                                   ? ConvOutputElements(*node, bindings)
+                                                   : Elements(node->input(0)->shape(), bindings));
         KILN_ASSIGN_OR_RETURN(double weights, Elements(w->shape(), bindings));
         KILN_ASSIGN_OR_RETURN(double w0, DimAt(w, 0, bindings));
         f.conv += 2 * elements * weights / w0;

@@ -2,7 +2,8 @@
 // convolution kernels want, and pushes the layout changes to the graph boundary.
 //
 // What: when the graph has at least one nchw conv2d / conv_transpose2d, every nchw conv becomes
-// its nhwc form, and the following ops become their nhwc form when their activation operand is
+// its nhwc form (a conv2d's `max_pool` is kept: its kernel, stride and pads are spatial, the same
+// in both layouts), and the following ops become their nhwc form when their activation operand is
 // already available in NHWC (converting them otherwise would only move a transpose around):
 // max_pool2d, avg_pool2d, global_avg_pool2d, global_max_pool2d, group_norm, resize (layout=nhwc)
 // and rank-4 batch_norm with axis 1 (axis=3; its [C] parameters are unchanged). Elementwise and

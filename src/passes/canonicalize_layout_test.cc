@@ -244,6 +244,32 @@ TEST(CanonicalizeLayoutTest, NormResizeAndPools) {
   EXPECT_EQ(CountOps(g, OpKind::kTranspose), 2) << PrintGraph(g);  // input and output
 }
 
+// A conv2d with max_pool becomes its nhwc form with the same max_pool (kernel, stride and pads
+// are spatial, the same in both layouts); its residual add has the unpooled shape. Exact IR.
+TEST(CanonicalizeLayoutTest, ConvWithMaxPoolKeepsIt) {
+  Graph g = ParseVerified(R"(
+graph @g(%x: f32[N,2,7,9], %r: f32[N,3,7,9]) -> (%y) where N in [1, 8] {
+  %w = weight "conv.w" : f32[3,2,3,3]
+  %b = weight "conv.b" : f32[3]
+  %y = conv2d(%x, %w) {pad=[1,1,1,1], epilogue=[bias(%b), add(%r), relu], max_pool=[3,2,2,1,1,0,0,1]} : f32[N,3,3,9]
+})");
+  std::unique_ptr<Graph> before = g.Clone();
+  CanonicalizeLayoutPass pass;
+  EXPECT_TRUE(RunPassChecked(pass, g));
+  EXPECT_EQ(PrintGraph(g),
+            "graph @g(%x: f32[N,2,7,9], %r: f32[N,3,7,9]) -> (%y) where N in [1, 8] {\n"
+            "  %r_nhwc = transpose(%r) {perm=[0,2,3,1]} : f32[N,7,9,3]\n"
+            "  %x_nhwc = transpose(%x) {perm=[0,2,3,1]} : f32[N,7,9,2]\n"
+            "  %w = weight \"conv.w\" : f32[3,2,3,3]\n"
+            "  %b = weight \"conv.b\" : f32[3]\n"
+            "  %w_nhwc = transpose(%w) {perm=[0,2,3,1]} : f32[3,3,3,2]\n"
+            "  %y_nhwc = conv2d(%x_nhwc, %w_nhwc) {pad=[1,1,1,1], layout=nhwc, epilogue=[bias(%b), "
+            "add(%r_nhwc), relu], max_pool=[3,2,2,1,1,0,0,1]} : f32[N,3,9,3]\n"
+            "  %y = transpose(%y_nhwc) {perm=[0,3,1,2]} : f32[N,3,3,9]\n"
+            "}\n");
+  ExpectNumericallyEquivalent(*before, g, 0.0, 0.0);
+}
+
 TEST(CanonicalizeLayoutTest, NoChangeOnNhwcGraph) {
   Graph g = ParseVerified(R"(
 graph @g(%x: f32[N,4,4,2]) -> (%y) where N in [1, 8] {

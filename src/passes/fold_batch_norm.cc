@@ -41,6 +41,9 @@ StatusOr<bool> TryFold(Graph& graph, Node* bn) {
       (producer->op() != OpKind::kConv2d && producer->op() != OpKind::kGemm)) {
     return false;
   }
+  // A conv2d with `max_pool` pools after its epilogue: a batch norm of the pooled result does not
+  // commute with the max (a negative scale turns it into a min), so it stays.
+  if (producer->op() == OpKind::kConv2d && !producer->GetInts("max_pool").empty()) return false;
   if (IsGraphOutput(graph, y) || graph.Users(y).size() != 1) return false;
   int64_t axis = bn->GetInt("axis");
   if (axis < 0) axis += y->rank();

@@ -15,9 +15,10 @@
 //
 // Preconditions (otherwise the batch_norm is left alone): a verified graph; y has no other user
 // and is not a graph output; the producer's epilogue is empty or a single bias step; a gemm has
-// no `c` operand; w, the old bias and the four batch_norm parameters are constants or weights
-// whose data is in Graph::weights() (a graph parsed from text without weights attached is not
-// folded unless they are constants).
+// no `c` operand; a conv2d has no `max_pool` (the max does not commute with a negative scale);
+// w, the old bias and the four batch_norm parameters are constants or weights whose data is in
+// Graph::weights() (a graph parsed from text without weights attached is not folded unless they
+// are constants).
 // Postconditions: a verified graph computing the same values up to rounding; the fused node takes
 // the batch_norm's output name and place; the batch_norm, the old producer and the weight and
 // constant nodes that lost their last user are removed. Returns false when nothing was folded,

@@ -231,6 +231,19 @@ TEST(FoldBatchNormTest, OtherEpilogueStepsAreKept) {
   ExpectNoChange<FoldBatchNormPass>(g);
 }
 
+// A conv2d with max_pool pools after its epilogue: a batch norm of the pooled result does not
+// commute with the max (a negative scale would need a min), so it is not folded.
+TEST(FoldBatchNormTest, ConvWithMaxPoolIsKept) {
+  std::mt19937 rng(3);
+  Builder b("pooled");
+  Value* x = b.Input("x", DType::kF32, {1, 2, 6, 6});
+  Value* h = b.Conv2d(x, RandomParam(b, "c.weight", {2, 2, 3, 3}, -1, 1, rng),
+                      {.pad = 1, .max_pool = {3, 3, 2, 2, 1, 1, 1, 1}});
+  b.Output(RandomBatchNorm(b, "bn", h, 2, 1, rng), "y");
+  Graph g = FinishGraph(b);
+  ExpectNoChange<FoldBatchNormPass>(g);
+}
+
 // batch_norm over an axis that is not the conv's channel axis (axis 2 of nchw).
 TEST(FoldBatchNormTest, OtherAxisIsKept) {
   std::mt19937 rng(3);

@@ -12,8 +12,13 @@ namespace {
 
 using Kind = EpilogueOp::Kind;
 
-bool OwnsEpilogue(OpKind op) {
-  return op == OpKind::kGemm || op == OpKind::kConv2d || op == OpKind::kConvTranspose2d;
+// Whether `node` owns an epilogue that more steps may join. A conv2d with `max_pool` does not:
+// its epilogue runs before the pool, while its consumers read the pooled result (relu would
+// commute with the max, but a bias or residual add of the pooled shape would not fit).
+bool TakesSteps(const Node& node) {
+  const OpKind op = node.op();
+  if (op == OpKind::kConv2d) return node.GetInts("max_pool").empty();
+  return op == OpKind::kGemm || op == OpKind::kConvTranspose2d;
 }
 
 // The axis a bias runs along: the last one for gemm and nhwc convolutions, 1 for nchw.
@@ -169,7 +174,7 @@ StatusOr<bool> FuseEpiloguePass::Run(Graph& graph) {
   // never another producer, so the remaining pointers stay valid.
   std::vector<Node*> producers;
   for (const auto& node : graph.nodes()) {
-    if (OwnsEpilogue(node->op())) producers.push_back(node.get());
+    if (TakesSteps(*node)) producers.push_back(node.get());
   }
   bool changed = false;
   for (Node* producer : producers) {

@@ -15,7 +15,8 @@
 //   - cast to f32/f16/bf16 -> cast(dtype); nothing is fused after a cast (it must stay last).
 // add and mul match either operand order (both are commutative in IEEE arithmetic). The process
 // repeats on the fused node until its consumer no longer qualifies, so steps keep exactly the
-// original order of computation.
+// original order of computation. A conv2d with `max_pool` takes no steps: its epilogue runs
+// before the pool, on the unpooled result, while its consumers read the pooled one.
 //
 // Preconditions: a verified graph.
 // Postconditions: a verified graph computing the same values (up to the rounding of intermediate

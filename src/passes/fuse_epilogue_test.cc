@@ -216,6 +216,20 @@ TEST(FuseEpilogueTest, ProducerWithTwoUsersIsKept) {
   ExpectNoChange<FuseEpiloguePass>(g);
 }
 
+// A conv2d with max_pool runs its epilogue before the pool, while its consumers read the pooled
+// result: nothing joins it (a bias of the pooled shape would not even have the epilogue's).
+TEST(FuseEpilogueTest, ConvWithMaxPoolTakesNoSteps) {
+  Graph g = ParseVerified(R"(graph @g(%x: f16[1,9,9,4], %r: f16[1,5,5,8]) -> (%y, %z) {
+  %w = weight "w" : f16[8,3,3,4]
+  %b = weight "b" : f16[8]
+  %c = conv2d(%x, %w) {pad=[1,1,1,1], layout=nhwc, max_pool=[3,3,2,2,1,1,1,1]} : f16[1,5,5,8]
+  %y = relu(%c) : f16[1,5,5,8]
+  %c2 = conv2d(%x, %w) {pad=[1,1,1,1], layout=nhwc, epilogue=[bias(%b)], max_pool=[3,3,2,2,1,1,1,1]} : f16[1,5,5,8]
+  %z = add(%c2, %r) : f16[1,5,5,8]
+})");
+  ExpectNoChange<FuseEpiloguePass>(g);
+}
+
 TEST(FuseEpilogueTest, ProducerThatIsAGraphOutputIsKept) {
   std::mt19937 rng(10);
   Builder b("output");

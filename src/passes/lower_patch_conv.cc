@@ -17,6 +17,7 @@ std::vector<int64_t> IntsOr(const Node& node, const char* name, size_t n, int64_
 
 bool Lowerable(const Node& conv) {
   if (conv.op() != OpKind::kConv2d || conv.GetInt("groups") != 1) return false;
+  if (!conv.GetInts("max_pool").empty()) return false;  // the gemm would not pool
   for (const EpilogueOp& step : conv.GetEpilogue()) {
     if (step.kind == EpilogueOp::Kind::kAdd) return false;
   }

@@ -16,7 +16,8 @@
 // few-channel kernel ran ViT-B/16's patch embedding at 81 TFLOP/s) with a copy and a gemm.
 //
 // Preconditions (otherwise the conv is left alone): static H, W, C and filter; H % kh == 0 and
-// W % kw == 0; the epilogue has no residual add (its operand would need the gemm's layout).
+// W % kw == 0; the epilogue has no residual add (its operand would need the gemm's layout); no
+// `max_pool` (the gemm would not pool).
 // Postconditions: a verified graph computing the same values (the same products and sums, in
 // another order); the conv's result name moves to the new final node. Returns false when nothing
 // was rewritten.

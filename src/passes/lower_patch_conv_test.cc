@@ -67,5 +67,14 @@ TEST(LowerPatchConvTest, LeavesOtherConvsAlone) {
   EXPECT_FALSE(RunPassChecked(pass, g));
 }
 
+// A patch conv with a max pool after it: the gemm would not pool.
+TEST(LowerPatchConvTest, LeavesConvsWithMaxPoolAlone) {
+  Graph g = ParseVerified(R"(graph @g(%x: f16[1,16,16,4]) -> (%y) {
+  %w = weight "w" : f16[8,4,4,4]
+  %y = conv2d(%x, %w) {stride=[4,4], layout=nhwc, max_pool=[2,2,2,2,0,0,0,0]} : f16[1,2,2,8]
+})");
+  ExpectNoChange<LowerPatchConvPass>(g);
+}
+
 }  // namespace
 }  // namespace kiln

@@ -14,6 +14,7 @@
 #include "passes/dce.h"
 #include "passes/fold_batch_norm.h"
 #include "passes/fold_views.h"
+#include "passes/fuse_conv_max_pool.h"
 #include "passes/fuse_elementwise.h"
 #include "passes/fuse_epilogue.h"
 #include "passes/hoist_slice.h"
@@ -159,6 +160,11 @@ PassPipeline DefaultPipeline(const std::string& target) {
   if (target == "cuda-sm90") p.Add(std::make_unique<PadConvChannelsPass>());
   // Epilogue fusion after the cleanup, so it sees each producer's real consumers.
   p.Add(std::make_unique<FuseEpiloguePass>());
+  // cuda-sm90: the stem's max pool joins its conv (the few-channel kernel pools its own tile, so
+  // the unpooled activation is never stored); after epilogue fusion, which has made the bias and
+  // relu the conv's epilogue (nothing joins it once the conv pools), and after canonicalize-layout
+  // and pad-conv-channels, which have made the stem the NHWC 4-channel conv this pass matches.
+  if (target == "cuda-sm90") p.Add(std::make_unique<FuseConvMaxPoolPass>());
   // CUDA: self-attention reads q, k, v in place from one projection (the three projection gemms
   // merged); after epilogue fusion, which has made their bias adds gemm epilogues.
   if (target.rfind("cuda", 0) == 0) p.Add(std::make_unique<PackQkvPass>());

@@ -9,6 +9,7 @@
 #include "passes/dce.h"
 #include "passes/fold_batch_norm.h"
 #include "passes/fold_views.h"
+#include "passes/fuse_conv_max_pool.h"
 #include "passes/fuse_elementwise.h"
 #include "passes/fuse_epilogue.h"
 #include "passes/hoist_slice.h"
@@ -48,6 +49,7 @@ const std::vector<PassEntry>& Entries() {
       {"constants-to-weights", [] { return std::make_unique<ConstantsToWeightsPass>(); }},
       {"pad-conv-channels", [] { return std::make_unique<PadConvChannelsPass>(); }},
       {"fuse-epilogue", [] { return std::make_unique<FuseEpiloguePass>(); }},
+      {"fuse-conv-max-pool", [] { return std::make_unique<FuseConvMaxPoolPass>(); }},
       {"pack-qkv", [] { return std::make_unique<PackQkvPass>(); }},
       {"fuse-elementwise", [] { return std::make_unique<FuseElementwisePass>(); }},
   };

@@ -610,6 +610,44 @@ TEST(CudaConvEmitter, FewChannelsStemInSharedMemoryPatchEmbeddingOnCutlass) {
             std::string::npos) << patch;
 }
 
+// conv2d's max_pool attribute (the fuse-conv-max-pool pass's output): the few-channel kernel
+// pools its tile (RunConvMaxPool with the pool's window, strides, leading pads and pooled size as
+// sizes 17..24); a conv the kernel cannot take is a clear error, not a silent unpooled output.
+TEST(CudaConvEmitter, FewChannelsConvPoolsItsTile) {
+  Graph g = ParseVerified(R"(graph @pool(%x: f16[N,224,224,4], %y: f16[2,9,9,16]) -> (%stem, %big) where N in [1, 64] {
+  %w1 = weight "w1" : f16[64,7,7,4]
+  %b1 = weight "b1" : f16[64]
+  %stem = conv2d(%x, %w1) {stride=[2,2], pad=[3,3,3,3], layout=nhwc, epilogue=[bias(%b1), relu], max_pool=[3,3,2,2,1,1,1,1]} : f16[N,56,56,64]
+  %w2 = weight "w2" : f16[16,3,3,16]
+  %big = conv2d(%y, %w2) {pad=[1,1,1,1], layout=nhwc, max_pool=[2,2,2,2,0,0,0,0]} : f16[2,4,4,16]
+})");
+  const std::string stem = KernelBody(g, "stem", "cuda-sm90");
+  EXPECT_NE(stem.find("epilogue fused, max pool fused"), std::string::npos) << stem;
+  EXPECT_NE(stem.find("RunConvMaxPool<kiln_cuda::F16, kiln_cuda::F16, 4, 7, 7, 2, true>"), std::string::npos)
+      << stem;
+  EXPECT_NE(stem.find("3, 3, 2, 2, 1, 1, 56, 56"), std::string::npos) << stem;  // sizes 17..24
+  for (const auto& node : g.nodes()) {
+    if (node->output()->name() != "big") continue;
+    codegen::KernelContext ctx(*node, {});
+    codegen::CodeWriter w;
+    Status s = codegen::cuda::CudaTarget("cuda-sm90").find(node->op())(ctx, w);
+    EXPECT_FALSE(s.ok());
+    EXPECT_NE(s.ToString().find("runs only on the few-channel kernel"), std::string::npos) << s.ToString();
+  }
+}
+
+// The fused stem + max pool through the whole cuda-sm90 pipeline (the pass folds the pool into
+// the conv) and nvcc: f16 with 3 channels padded to 4, bf16 with 8 and an overlapping window.
+TEST(CudaCompileTest, FewChannelsConvWithMaxPoolForSm90a) {
+  Graph g = ParseVerified(R"(graph @stem_pool(%x: f16[N,64,64,3], %z: bf16[2,20,21,8], %w1: f16[64,7,7,3], %b1: f16[64], %w2: bf16[24,3,3,8]) -> (%a, %b) where N in [1, 8] {
+  %c1 = conv2d(%x, %w1) {stride=[2,2], pad=[3,3,3,3], layout=nhwc, epilogue=[bias(%b1), relu]} : f16[N,32,32,64]
+  %a = max_pool2d(%c1) {kernel=[3,3], stride=[2,2], pad=[1,1,1,1], layout=nhwc} : f16[N,16,16,64]
+  %c2 = conv2d(%z, %w2) {pad=[1,1,1,1], layout=nhwc} : bf16[2,20,21,24]
+  %b = max_pool2d(%c2) {kernel=[3,3], stride=[1,1], pad=[1,1,1,1], layout=nhwc} : bf16[2,20,21,24]
+})");
+  ExpectCompilesFor(g, "cuda-sm90");
+}
+
 // The node whose (first) output is %`name` in `g` (null when none).
 const Node* NodeProducing(const Graph& g, const std::string& name) {
   for (const auto& n : g.nodes()) {

@@ -72,6 +72,35 @@ TEST_F(CompileRunErrorsTest, CpuTargetRejectsPackedAttention) {
             "supported on the cpu target\n");
 }
 
+// conv2d's max_pool (what fuse-conv-max-pool makes for the cuda-sm90 few-channel kernel) has no
+// kernel on the other targets: a hand-written one is rejected by name, without a crash.
+constexpr const char* kConvMaxPool = R"(graph @g(%x: f32[1,9,9,4]) -> (%y) {
+  %w = weight "w" : f32[8,3,3,4]
+  %y = conv2d(%x, %w) {pad=[1,1,1,1], layout=nhwc, max_pool=[3,3,2,2,1,1,1,1]} : f32[1,5,5,8]
+}
+)";
+
+TEST_F(CompileRunErrorsTest, CpuTargetRejectsConvMaxPool) {
+  std::string model = WriteFile("cmp.kir", kConvMaxPool);
+  CliResult r = Kiln("compile " + model + " -o " + Path("out_conv_max_pool") + " -q");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.stderr_text,
+            "kiln: error: %y = conv2d (line 3): the max_pool attribute (a max pool fused into the "
+            "conv) is implemented only by the cuda-sm90 few-channel kernel; on the cpu target keep "
+            "max_pool2d as its own node\n");
+}
+
+TEST_F(CompileRunErrorsTest, CudaSm80TargetRejectsConvMaxPool) {
+  std::string model = WriteFile("cmp.kir", kConvMaxPool);
+  CliResult r =
+      Kiln("compile " + model + " -o " + Path("out_conv_max_pool_sm80") + " --target cuda-sm80 -q");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.stderr_text,
+            "kiln: error: %y = conv2d (line 3): the max_pool attribute (a max pool fused into the "
+            "conv) is implemented only by the cuda-sm90 few-channel kernel; on the cuda-sm80 "
+            "target keep max_pool2d as its own node\n");
+}
+
 TEST_F(CompileRunErrorsTest, CudaTargetWithoutCutlass) {
   std::string model = WriteFile("m.kir", kModel);
   setenv("KILN_CUTLASS_DIR", "/nonexistent/cutlass", 1);

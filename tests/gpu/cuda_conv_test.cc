@@ -5,6 +5,7 @@
 // Tolerances: |got - want| <= atol + rtol * |want|, f16/bf16 2e-2 / 2e-2 (f32 accumulation on
 // both sides; one f16 rounding of the output, two on the direct path), f32 1e-4 / 1e-4.
 #include "models/zoo.h"
+#include "passes/pipeline.h"
 #include "tests/gpu/cuda_test_util.h"
 
 namespace kiln {
@@ -99,6 +100,45 @@ TEST(CudaConvTest, FixedChannelsKernelAndItsEpilogues) {
   %y = conv2d(%x, %w) {stride=[16,16], layout=nhwc, epilogue=[bias(%b)]} : f16[N,4,4,96]
 })"),
                                {.bindings = {{{"N", 1}}, {{"N", 4}}}});
+}
+
+// The cuda-sm90 pipeline folds every max_pool2d of `graph` into the conv before it (the
+// fuse-conv-max-pool pass), so that the GPU run below exercises the fused kernel.
+void ExpectPoolsFused(const Graph& graph) {
+  std::unique_ptr<Graph> g = graph.Clone();
+  ASSERT_TRUE(DefaultPipeline("cuda-sm90").Run(*g).ok());
+  for (const auto& node : g->nodes()) EXPECT_NE(node->op(), OpKind::kMaxPool2d) << node->Describe();
+}
+
+TEST(CudaConvTest, FixedChannelsConvWithFusedMaxPool) {
+  // The ResNet stem: 7x7 / 2 conv, bias, relu, 3x3 / 2 max pool with pad 1, pooled tiles of
+  // 128 conv pixels at N = 1 (56 CTAs) and of 256 at N = 6.
+  Graph stem = ParseVerified(R"(graph @stem_pool(%x: f16[N,224,224,3]) -> (%y) where N in [1, 6] {
+  %w = weight "w" : f16[64,7,7,3]
+  %b = weight "b" : f16[64]
+  %c = conv2d(%x, %w) {stride=[2,2], pad=[3,3,3,3], layout=nhwc, epilogue=[bias(%b), relu]} : f16[N,112,112,64]
+  %y = max_pool2d(%c) {kernel=[3,3], stride=[2,2], pad=[1,1,1,1], layout=nhwc} : f16[N,56,56,64]
+})");
+  ExpectPoolsFused(stem);
+  ExpectCudaMatchesInterpreter(stem, {.bindings = {{{"N", 1}}, {{"N", 6}}}});
+  // Odd sizes whose tiles overhang the image; no relu (negative maxima, the pool's -inf padding);
+  // 128 output channels (two CTA columns); bf16 with 8 channels and two pools of one input: 2x2 / 2
+  // without padding and an overlapping 3x3 / 1 window with pad 1 on a 24-channel conv.
+  Graph odd = ParseVerified(R"(graph @odd_pool(%x: f16[2,37,45,4], %z: bf16[3,20,21,8]) -> (%a, %d, %e) {
+  %w1 = weight "w1" : f16[128,5,5,4]
+  %b1 = weight "b1" : f16[128]
+  %c1 = conv2d(%x, %w1) {stride=[2,2], pad=[2,2,2,2], layout=nhwc, epilogue=[bias(%b1)]} : f16[2,19,23,128]
+  %a = max_pool2d(%c1) {kernel=[3,3], stride=[2,2], pad=[1,1,1,1], layout=nhwc} : f16[2,10,12,128]
+  %w2 = weight "w2" : bf16[24,3,3,8]
+  %b2 = weight "b2" : bf16[24]
+  %c2 = conv2d(%z, %w2) {pad=[1,1,1,1], layout=nhwc, epilogue=[bias(%b2), relu]} : bf16[3,20,21,24]
+  %d = max_pool2d(%c2) {kernel=[2,2], stride=[2,2], layout=nhwc} : bf16[3,10,10,24]
+  %w3 = weight "w3" : bf16[24,3,3,8]
+  %c3 = conv2d(%z, %w3) {stride=[1,1], pad=[1,1,1,1], layout=nhwc} : bf16[3,20,21,24]
+  %e = max_pool2d(%c3) {kernel=[3,3], stride=[1,1], pad=[1,1,1,1], layout=nhwc} : bf16[3,20,21,24]
+})");
+  ExpectPoolsFused(odd);
+  ExpectCudaMatchesInterpreter(odd);
 }
 
 TEST(CudaConvTest, DirectFallbacks) {

@@ -1,10 +1,15 @@
 // Tests of conv2d and conv_transpose2d (src/ops/conv.cc): padding (symmetric and asymmetric),
 // stride, dilation, groups, depthwise, output_padding, nchw vs nhwc (the same numbers,
-// transposed), epilogues along the channel axis, symbolic batch inference and the errors.
+// transposed), epilogues along the channel axis, conv2d's fused max_pool (against max_pool2d),
+// symbolic batch inference and the errors.
 // Expected values come from a direct numpy loop over (n, o, oh, ow, c, i, j) on float32 inputs
 // x[i] = sin(a*i + phase) (see ref_test_util.h); shapes large enough to be processed in several
 // row bands are checked against a naive loop in this file at sampled outputs.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
 
 #include "tests/ops/ref_test_util.h"
 
@@ -313,6 +318,132 @@ TEST(ConvTest, InferenceWithSymbolicBatch) {
   Value* up = b.ConvTranspose2d(x2, wt, {.stride = 2, .pad = 1, .groups = 4});
   ASSERT_NE(up, nullptr) << b.status().ToString();
   EXPECT_EQ(up->type().ToString(), "f32[N,8,10,10]");
+}
+
+// conv2d {max_pool=[kh,kw,sh,sw,pt,pl,pb,pr]} against max_pool2d(conv2d) with the same epilogue
+// in one graph, on sin inputs, in both layouts, f32 and f16: bit-identical (the fused reference
+// pools the f32 result before rounding it; max commutes with that rounding). The pool windows
+// hang over every border (pads on all four sides, asymmetric), and the residual operand has the
+// unpooled shape. An f16 case has a NaN in the residual: it wins the windows that see it.
+TEST(ConvTest, MaxPoolEqualsConvThenMaxPool2d) {
+  // x [2,3,11,13] (nchw), w [5,3,3,3], stride [2,1], pad [1,0,2,1] -> conv [2,5,6,12];
+  // pool kernel [3,2], stride [2,2], pad [1,1,2,1] -> [2,5,4,7].
+  const std::vector<int64_t> xs = {2, 3, 11, 13}, ws = {5, 3, 3, 3}, cs = {2, 5, 6, 12};
+  const std::vector<int64_t> pool = {3, 2, 2, 2, 1, 1, 2, 1};
+  for (DType dtype : {DType::kF32, DType::kF16}) {
+    for (bool with_nan : {false, true}) {
+      if (with_nan && dtype == DType::kF32) continue;
+      for (Layout layout : kBothLayouts) {
+        SCOPED_TRACE(std::string(DTypeName(dtype)) + " " + LayoutName(layout) +
+                     (with_nan ? " nan" : ""));
+        Builder b("g");
+        Value* x = b.Input("x", dtype, StaticShape(LayoutShape(layout, xs)));
+        Value* w = b.Input("w", dtype, StaticShape(LayoutShape(layout, ws)));
+        Value* bias = b.Input("bias", dtype, {5});
+        Value* r = b.Input("r", dtype, StaticShape(LayoutShape(layout, cs)));
+        Conv2dOptions o{.stride = {2, 1},
+                        .pad = {1, 0, 2, 1},
+                        .layout = layout,
+                        .epilogue = {Bias(bias), Relu(), Residual(r)}};  // relu would eat a NaN
+        Value* conv = b.Conv2d(x, w, o);
+        Value* separate = b.MaxPool2d(
+            conv, {.kernel = {3, 2}, .stride = 2, .pad = {1, 1, 2, 1}, .layout = layout});
+        o.max_pool = pool;
+        Value* fused = b.Conv2d(x, w, o);
+        ASSERT_NE(fused, nullptr) << b.status().ToString();
+        EXPECT_EQ(
+            fused->type().ToString(),
+            std::string(DTypeName(dtype)) + (layout == Layout::kNHWC ? "[2,4,7,5]" : "[2,5,4,7]"));
+        EXPECT_EQ(fused->producer()->GetInts("max_pool"), pool);
+        b.Output(separate);
+        b.Output(fused);
+        std::vector<float> rv = SinValues(NumElements(cs), 0.11, 0.3);
+        if (with_nan) rv[NumElements(cs) - 1] = std::nanf("");  // batch 1, last channel, last pixel
+        auto res = RunGraph(
+            b, {Tensor::FromF32(dtype, LayoutShape(layout, xs),
+                                LayoutValues(layout, SinValues(NumElements(xs), 0.37, 0.1), xs)),
+                Tensor::FromF32(dtype, LayoutShape(layout, ws),
+                                LayoutValues(layout, SinValues(NumElements(ws), 0.23, 0.5), ws)),
+                Tensor::FromF32(dtype, {5}, SinValues(5, 0.7, 0.2)),
+                Tensor::FromF32(dtype, LayoutShape(layout, cs), LayoutValues(layout, rv, cs))});
+        ASSERT_EQ(res.size(), 2u);
+        EXPECT_EQ(res[1].dtype(), dtype);
+        EXPECT_EQ(res[1].shape(), res[0].shape());
+        const std::vector<double> want = NchwValues(res[0], layout);
+        ExpectClose(NchwValues(res[1], layout), want, 0.0);
+        // The NaN reached the windows over the bottom-right corner (and only those).
+        const int64_t nans =
+            std::count_if(want.begin(), want.end(), [](double v) { return std::isnan(v); });
+        EXPECT_EQ(nans, with_nan ? 2 : 0);
+      }
+    }
+  }
+}
+
+TEST(ConvTest, MaxPoolInferenceWithSymbolicBatch) {
+  // ResNet-50's stem with its pool: 224 -> 112 (conv) -> 56 (pool); the bias is checked against
+  // the conv's channels as always.
+  Builder b("g");
+  Dim n = b.Sym("N", 1, 64);
+  Value* x = b.Input("x", DType::kF16, {n, 224, 224, 4});
+  Value* w = b.Input("w", DType::kF16, {64, 7, 7, 4});
+  Value* bias = b.Input("b", DType::kF16, {64});
+  Value* y = b.Conv2d(x, w,
+                      {.stride = 2,
+                       .pad = 3,
+                       .layout = Layout::kNHWC,
+                       .epilogue = {Bias(bias), Relu()},
+                       .max_pool = {3, 3, 2, 2, 1, 1, 1, 1}});
+  ASSERT_NE(y, nullptr) << b.status().ToString();
+  EXPECT_EQ(y->type().ToString(), "f16[N,56,56,64]");
+  // An empty list is the default: no pool, and not printed.
+  Value* z = b.Conv2d(x, w, {.stride = 2, .pad = 3, .layout = Layout::kNHWC, .max_pool = {}});
+  ASSERT_NE(z, nullptr) << b.status().ToString();
+  EXPECT_EQ(z->type().ToString(), "f16[N,112,112,64]");
+  EXPECT_EQ(z->producer()->attrs().Find("max_pool"), nullptr);
+}
+
+TEST(ConvTest, MaxPoolErrors) {
+  auto pool_error = [](std::vector<int64_t> pool, Shape r = {}) {
+    Builder b("g");
+    Value* x = b.Input("x", DType::kF32, {1, 3, 8, 8});
+    Value* w = b.Input("w", DType::kF32, {4, 3, 3, 3});
+    Conv2dOptions o{.pad = 1, .max_pool = std::move(pool)};
+    if (!r.empty()) o.epilogue = {Residual(b.Input("r", DType::kF32, r))};
+    b.Conv2d(x, w, o);
+    return BuildError(b);
+  };
+  ExpectError(pool_error({3, 3, 2, 2, 1, 1, 1}),
+              {"conv2d", "attribute 'max_pool' must be [] or 8 values [kh,kw,sh,sw,pt,pl,pb,pr]",
+               "got 7 values [3,3,2,2,1,1,1]"});
+  ExpectError(pool_error({3, 0, 2, 2, 1, 1, 1, 1}),
+              {"attribute 'max_pool' [3,0,2,2,1,1,1,1]", "kernel and stride", "must be >= 1"});
+  ExpectError(pool_error({3, 3, 0, 2, 1, 1, 1, 1}), {"kernel and stride", "must be >= 1"});
+  ExpectError(pool_error({3, 3, 2, 2, 3, 1, 1, 1}),
+              {"attribute 'max_pool' [3,3,2,2,3,1,1,1]", "pads [pt,pl,pb,pr]",
+               "smaller than the pool kernel 3x3"});
+  ExpectError(pool_error({3, 2, 2, 2, 1, 2, 1, 1}), {"smaller than the pool kernel 3x2"});
+  ExpectError(pool_error({3, 3, 2, 2, -1, 1, 1, 1}), {"must be >= 0"});
+  {  // The largest pads: 4 < 5 on every side of the 8x8 conv output.
+    Builder b("g");
+    Value* y =
+        b.Conv2d(b.Input("x", DType::kF32, {1, 3, 8, 8}), b.Input("w", DType::kF32, {4, 3, 3, 3}),
+                 {.pad = 1, .max_pool = {5, 5, 1, 1, 4, 4, 4, 4}});
+    ASSERT_NE(y, nullptr) << b.status().ToString();
+    EXPECT_EQ(y->type().ToString(), "f32[1,4,12,12]");
+  }
+  ExpectError(pool_error({9, 3, 1, 1, 0, 0, 0, 0}),
+              {"the max_pool kernel 9x3 is larger than the padded conv output 8x8 (conv output "
+               "8x8)"});
+  // The epilogue's operands have the unpooled shape [1,4,8,8]: a pooled one does not fit.
+  ExpectError(pool_error({2, 2, 2, 2, 0, 0, 0, 0}, {1, 4, 4, 4}), {"epilogue step 0 (add)"});
+  {  // conv_transpose2d has no max_pool.
+    Builder b("g");
+    b.ConvTranspose2d(b.Input("x", DType::kF32, {1, 3, 4, 4}),
+                      b.Input("w", DType::kF32, {3, 2, 3, 3}),
+                      {.max_pool = {2, 2, 2, 2, 0, 0, 0, 0}});
+    ExpectError(BuildError(b), {"unknown attribute 'max_pool'", "conv_transpose2d"});
+  }
 }
 
 TEST(ConvTest, Errors) {

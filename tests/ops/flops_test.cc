@@ -38,5 +38,19 @@ TEST(FlopsTest, MatrixOpsByHand) {
   EXPECT_FALSE(CountFlops(g, {}).ok());
 }
 
+// A conv2d with max_pool does its multiply-adds at every unpooled output pixel: the count is
+// the conv's, not the (4x smaller) pooled output's.
+TEST(FlopsTest, ConvWithMaxPoolCountsTheUnpooledOutput) {
+  const Graph g = ParseVerified(
+      R"(graph @f(%x: f16[N,20,18,4], %w: f16[8,7,7,4], %xn: f32[N,4,20,18], %wn: f32[8,4,7,7]) -> (%y, %yn) where N in [1, 8] {
+  %y = conv2d(%x, %w) {stride=[2,2], pad=[3,3,3,3], layout=nhwc, max_pool=[3,3,2,2,1,1,1,1]} : f16[N,5,5,8]
+  %yn = conv2d(%xn, %wn) {stride=[2,2], pad=[3,3,3,3], max_pool=[3,3,2,2,1,1,1,1]} : f32[N,8,5,5]
+})");
+  StatusOr<FlopCount> f = CountFlops(g, {{"N", 3}});
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  // Each conv: 3*8*10*9 unpooled outputs (pooled: 3*8*5*5), each over C * R * S = 4 * 7 * 7.
+  EXPECT_DOUBLE_EQ(f->conv, 2 * (2.0 * 3 * 8 * 10 * 9 * 196));
+}
+
 }  // namespace
 }  // namespace kiln

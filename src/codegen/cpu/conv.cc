@@ -12,6 +12,12 @@ namespace {
 
 Status EmitConv(const KernelContext& ctx, CodeWriter& w, bool transpose) {
   const Node& node = ctx.node();
+  if (!transpose && !node.GetInts("max_pool").empty()) {
+    return Unimplemented(node.Describe() +
+                         ": the max_pool attribute (a max pool fused into the conv) is implemented "
+                         "only by the cuda-sm90 few-channel kernel; on the cpu target keep "
+                         "max_pool2d as its own node");
+  }
   KILN_RETURN_IF_ERROR(RequireF32(node));
   const int c = node.GetEnum("layout") == "nhwc" ? 3 : 1;
   w.Line("kiln_cpu::ConvShape s;");

@@ -225,40 +225,67 @@ Status EmitFixedChannelsCutlass(const KernelContext& ctx, CodeWriter& w, const C
 }
 
 // A conv of 4 or 8 input channels: kiln's few-channel kernel, 16x16-pixel tiles (8x16 where the
-// 16x16 ones would not fill the GPU twice over: a symbolic batch carries both).
+// 16x16 ones would not fill the GPU twice over: a symbolic batch carries both). With conv2d's
+// max_pool attribute the same kernel pools its tile before storing it (RunConvMaxPool): the tiles
+// are then the conv pixels of a tile of pooled pixels (kiln_cuda_conv_pool_tile.h).
 Status EmitFixedChannels(const KernelContext& ctx, CodeWriter& w, const ConvSm90Plan& plan) {
   const Node& node = ctx.node();
   const ConvAttrs& a = plan.attrs;
   const FixedChannelsEpilogue epi = PlanFixedChannelsEpilogue(node);
+  const bool pool = !a.max_pool.empty();
+  if (pool && (!epi.fused || DTypeSize(node.output()->dtype()) != 2)) {
+    return Unimplemented(node.Describe() + ": a fused max pool after an epilogue other than [bias] [relu], or " +
+                         "into a " + std::string(DTypeName(node.output()->dtype())) +
+                         " output (the few-channel kernel pools 16-bit outputs after bias and relu)");
+  }
   KILN_ASSIGN_OR_RETURN(std::string in, FloatTraits(node, node.input(0)));
   KILN_ASSIGN_OR_RETURN(std::string out, FloatTraits(node, node.output()));
   w.Line("// " + Int(a.c) + " input channels: kiln's few-channel implicit-GEMM conv (filters and input "
          "patch in shared memory, one access per pixel), " +
-         (epi.fused ? "epilogue fused" : "epilogue as a pass after it"));
-  w.Line("// size: n, h, w, c; k, r, s; p, q; pads top, left, bottom, right; strides; dilations");
+         (epi.fused ? "epilogue fused" : "epilogue as a pass after it") + (pool ? ", max pool fused" : ""));
+  w.Line("// size: n, h, w, c; k, r, s; p, q; pads top, left, bottom, right; strides; dilations" +
+         std::string(pool ? "; pool kernel h, w, strides, pads top, left; pooled p, q" : ""));
   auto body = [&](int rows_per_warp) {
     CodeWriter sw = SharedBodyWriter(node);
     sw.Line("#include \"kiln_cuda_conv_fixed_channels.cuh\"");
     WriteGeometry(sw);
-    sw.Line("kiln_cuda::fixed_channels::RunConv<" + in + ", " + out + ", " + Int(a.c) + ", " + Int(a.kh) +
-            ", " + Int(a.kw) + ", " + Int(rows_per_warp) + ", " + epi.ReluArg() + ">(what, g, in0, in1, " +
-            epi.BiasArg() + ", out0, stream);");
+    const std::string targs = "<" + in + ", " + out + ", " + Int(a.c) + ", " + Int(a.kh) + ", " + Int(a.kw) +
+                              ", " + Int(rows_per_warp) + ", " + epi.ReluArg() + ">";
+    if (pool) {
+      sw.Line("const kiln_cuda::fixed_channels::MaxPool pool{i(17), i(18), i(19), i(20), i(21), i(22), size[23], "
+              "size[24]};");
+      sw.Line("kiln_cuda::fixed_channels::RunConvMaxPool" + targs + "(what, g, pool, in0, in1, " + epi.BiasArg() +
+              ", out0, stream);");
+    } else {
+      sw.Line("kiln_cuda::fixed_channels::RunConv" + targs + "(what, g, in0, in1, " + epi.BiasArg() +
+              ", out0, stream);");
+    }
     return sw;
   };
-  // CTAs of 16x16 output pixels x 64 channels; two run per SM.
-  const std::string ctas = "size[0] * ((size[7] + 15) / 16) * ((size[8] + 15) / 16) * ((size[4] + 63) / 64)";
-  const int64_t static_ctas =
-      a.n.is_static() ? a.n.value() * ((a.oh + 15) / 16) * ((a.ow + 15) / 16) * ((a.o + 63) / 64) : -1;
+  // CTAs of 16x16 output pixels (or of the pooled tile of 256 conv pixels) x 64 channels; two run
+  // per SM.
+  std::string ctas = "size[0] * ((size[7] + 15) / 16) * ((size[8] + 15) / 16) * ((size[4] + 63) / 64)";
+  int64_t tiles = ((a.oh + 15) / 16) * ((a.ow + 15) / 16);
+  std::vector<std::string> sizes = ConvSizes(ctx, a);
+  if (pool) {
+    const kiln_cuda::fixed_channels::PoolTile t = kiln_cuda::fixed_channels::PooledTile(FixedChannelsPool(a), 256);
+    tiles = ((a.pool_oh + t.ph - 1) / t.ph) * ((a.pool_ow + t.pw - 1) / t.pw);
+    ctas = "size[0] * " + Int(tiles) + " * ((size[4] + 63) / 64)";
+    for (int i = 0; i < 6; ++i) sizes.push_back(Int(a.max_pool[i]));
+    sizes.push_back(Int(a.pool_oh));
+    sizes.push_back(Int(a.pool_ow));
+  }
+  const int64_t static_ctas = a.n.is_static() ? a.n.value() * tiles * ((a.o + 63) / 64) : -1;
   std::vector<SharedVariant> variants;
   if (!a.n.is_static()) {
-    w.Line("// fewer than " + Int(2 * kSm90Sms) + " CTAs of 16x16 pixels (small batch): 8x16-pixel tiles");
+    w.Line("// fewer than " + Int(2 * kSm90Sms) + " CTAs of 256 conv pixels (small batch): 128-pixel tiles");
     variants.push_back({ctas + " < " + Int(2 * kSm90Sms), body(1), "8x16"});
     variants.push_back({"", body(2), "16x16"});
   } else {
     variants.push_back({"", body(static_ctas < 2 * kSm90Sms ? 1 : 2), ""});
   }
-  CallSharedFunctions(ctx, "conv_fixed_channels", CppString(node.Describe() + ": few-channel conv"),
-                      ConvSizes(ctx, a), variants, w);
+  CallSharedFunctions(ctx, "conv_fixed_channels", CppString(node.Describe() + ": few-channel conv"), sizes,
+                      variants, w);
   return FixedChannelsEpilogueTail(ctx, w, a, epi);
 }
 
@@ -285,12 +312,25 @@ Status EmitConvTranspose(const KernelContext& ctx, CodeWriter& w) {
 }
 
 Status EmitConvSm80(const KernelContext& ctx, CodeWriter& w) {
+  const Node& node = ctx.node();
+  if (!node.GetInts("max_pool").empty()) {
+    return Unimplemented(node.Describe() +
+                         ": the max_pool attribute (a max pool fused into the conv) is implemented "
+                         "only by the cuda-sm90 few-channel kernel; on the cuda-sm80 target keep "
+                         "max_pool2d as its own node");
+  }
   w.Line("// direct convolution (cuda-sm80 has no implicit-GEMM kernel yet)");
   return EmitDirect(ctx, w, ReadConvAttrs(ctx.node()));
 }
 
 Status EmitConvSm90(const KernelContext& ctx, CodeWriter& w) {
   const ConvSm90Plan plan = PlanConvSm90(ctx.node());
+  if (!plan.attrs.max_pool.empty() && !(plan.fixed_channels && plan.fixed_channels_smem)) {
+    return Unimplemented(ctx.node().Describe() +
+                         ": a fused max pool (conv2d's max_pool attribute) runs only on the few-channel kernel "
+                         "(f16/bf16 nhwc, 4 or 8 input channels, output channels a multiple of 8, filters and "
+                         "input patch within shared memory); keep max_pool2d as its own node");
+  }
   if (plan.fixed_channels) {
     return plan.fixed_channels_smem ? EmitFixedChannels(ctx, w, plan) : EmitFixedChannelsCutlass(ctx, w, plan);
   }

@@ -75,7 +75,20 @@ ConvAttrs ReadConvAttrs(const Node& node) {
   a.ow = y[w].value();
   a.kh = wt[h].value();
   a.kw = wt[w].value();
+  if (node.op() == OpKind::kConv2d) a.max_pool = node.GetInts("max_pool");
+  if (!a.max_pool.empty()) {  // the output is pooled: the conv's own size from its input
+    a.pool_oh = a.oh;
+    a.pool_ow = a.ow;
+    a.oh = (a.h + a.pad[0] + a.pad[2] - a.dilation[0] * (a.kh - 1) - 1) / a.stride[0] + 1;
+    a.ow = (a.w + a.pad[1] + a.pad[3] - a.dilation[1] * (a.kw - 1) - 1) / a.stride[1] + 1;
+  }
   return a;
+}
+
+kiln_cuda::fixed_channels::MaxPool FixedChannelsPool(const ConvAttrs& a) {
+  const std::vector<int64_t>& p = a.max_pool;
+  return {static_cast<int>(p[0]), static_cast<int>(p[1]), static_cast<int>(p[2]), static_cast<int>(p[3]),
+          static_cast<int>(p[4]),  static_cast<int>(p[5]), a.pool_oh,         a.pool_ow};
 }
 
 bool ConvAttrs::Pointwise() const {
@@ -85,14 +98,23 @@ bool ConvAttrs::Pointwise() const {
 
 
 namespace {
-// The shared memory of the few-channel kernel's 16x16-pixel tile (its FixedChannelsSmemBytes, for
-// an f32 output, the largest): 64 filters of R*S*C values padded to k16 steps plus 8, and the
-// input patch the tile reads, or the output staging tile if larger.
+// The shared memory of the few-channel kernel's 16x16-pixel tile, or with a max pool the tile of
+// 256 conv pixels its launcher takes (its FixedChannelsSmemBytes, for an f32 output, the
+// largest): 64 filters of R*S*C values padded to k16 steps plus 8, and the input patch the tile
+// reads, or the output staging tile if larger. Past the limit, or a pool window that no tile
+// holds: -1.
 constexpr int64_t kFixedChannelsMaxSmem = 227 * 1024;
 int64_t FixedChannelsSmemBytes(const ConvAttrs& a) {
   const int64_t steps = (a.kh * a.kw * a.c + 15) / 16;
-  const int64_t patch_h = 15 * a.stride[0] + (a.kh - 1) * a.dilation[0] + 1;
-  const int64_t patch_w = 15 * a.stride[1] + (a.kw - 1) * a.dilation[1] + 1;
+  int64_t tile_h = 16, tile_w = 16;
+  if (!a.max_pool.empty()) {
+    const kiln_cuda::fixed_channels::PoolTile t = kiln_cuda::fixed_channels::PooledTile(FixedChannelsPool(a), 256);
+    if (t.ph < 1) return -1;
+    tile_h = t.th;
+    tile_w = t.tw;
+  }
+  const int64_t patch_h = (tile_h - 1) * a.stride[0] + (a.kh - 1) * a.dilation[0] + 1;
+  const int64_t patch_w = (tile_w - 1) * a.stride[1] + (a.kw - 1) * a.dilation[1] + 1;
   const int64_t operands = 64 * (steps * 16 + 8) * 2 + patch_h * patch_w * a.c * 2;
   const int64_t staging = 16 * 16 * (64 + 4) * 4;
   return std::max(operands, staging);
@@ -109,7 +131,8 @@ ConvSm90Plan PlanConvSm90(const Node& node) {
   if ((d == DType::kF16 || d == DType::kBF16) && a.nhwc && a.groups == 1 && (a.c == 4 || a.c == 8) &&
       !a.Pointwise()) {
     plan.fixed_channels = true;  // its epilogue is fused or a pass after it (conv.cc)
-    plan.fixed_channels_smem = a.o % 8 == 0 && FixedChannelsSmemBytes(a) <= kFixedChannelsMaxSmem;
+    const int64_t smem = FixedChannelsSmemBytes(a);
+    plan.fixed_channels_smem = a.o % 8 == 0 && smem >= 0 && smem <= kFixedChannelsMaxSmem;
     return plan;
   }
   plan.unsupported = Sm90ConvUnsupported(node, a, epi);

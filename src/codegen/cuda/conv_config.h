@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "codegen/cuda/gemm_config.h"
+#include "codegen/cuda/runtime_src/kiln_cuda_conv_pool_tile.h"
 #include "ir/graph.h"
 #include "kiln/status.h"
 
@@ -22,10 +23,16 @@ struct ConvAttrs {
   std::vector<int64_t> stride, pad, dilation;  // [h, w], [top, left, bottom, right], [h, w]
   int64_t c = 0, o = 0, kh = 0, kw = 0, h = 0, w = 0, oh = 0, ow = 0;  // static extents
   Dim n;                                                               // batch (maybe symbolic)
+  /// conv2d's max_pool attribute ([kh, kw, sh, sw, pt, pl, pb, pr], empty: none): the node's
+  /// output is the pooled one, pool_oh x pool_ow; oh, ow stay the conv's own output size.
+  std::vector<int64_t> max_pool;
+  int64_t pool_oh = 0, pool_ow = 0;
   /// 1x1, stride 1, dilation 1, no padding: the conv is a gemm of N*H*W rows.
   bool Pointwise() const;
 };
 ConvAttrs ReadConvAttrs(const Node& node);
+/// The few-channel kernel's description of a.max_pool (non-empty).
+kiln_cuda::fixed_channels::MaxPool FixedChannelsPool(const ConvAttrs& a);
 
 /// What the sm90 kernels do with a conv node, or why they cannot take it.
 struct ConvSm90Plan {
