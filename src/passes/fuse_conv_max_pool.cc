@@ -88,24 +88,12 @@ Status Fuse(Graph& graph, Node* conv, Node* pool) {
   const std::vector<int64_t>& p = pool->GetInts("pad");
   Attrs attrs = conv->attrs();
   attrs.Set("max_pool", std::vector<int64_t>{k[0], k[1], s[0], s[1], p[0], p[1], p[2], p[3]});
-  StatusOr<Node*> fused = graph.AddNode(OpKind::kConv2d, conv->inputs(), std::move(attrs));
-  if (!fused.ok()) {
-    return InternalError("fuse-conv-max-pool: fusing " + pool->Describe() + " into " +
-                         conv->Describe() + " failed: " + fused.status().ToString());
-  }
-  Node* node = *fused;
-  if (node->output()->type() != pool->output()->type()) {
-    return InternalError("fuse-conv-max-pool: fusing " + pool->Describe() + " into " +
-                         conv->Describe() + " gives " + node->output()->type().ToString() +
-                         ", expected " + pool->output()->type().ToString());
-  }
-  node->set_line(conv->line());
-  graph.MoveBefore(node, pool);
-  const std::string name = pool->output()->name();
-  graph.ReplaceAllUsesWith(pool->output(), node->output());
-  graph.RemoveNode(pool);
-  graph.RemoveNode(conv);
-  return graph.RenameValue(node->output(), name);
+  const int line = conv->line();
+  const std::string name = pool->output()->name();  // the fused result takes it
+  KILN_RETURN_IF_ERROR(ReplaceChain(graph, "fuse-conv-max-pool", pool, OpKind::kConv2d,
+                                    conv->inputs(), std::move(attrs), {conv, pool}));
+  graph.FindValue(name)->producer()->set_line(line);  // the fused node keeps the conv's source line
+  return Status::Ok();
 }
 
 }  // namespace
